@@ -1,0 +1,15 @@
+import Pipeline
+
+/// Every component this binary ships. Adding a component is one line here.
+public enum Components {
+    public static let registry: ComponentRegistry = {
+        var registry = ComponentRegistry()
+        registry.register(OTLPReceiver.factory)
+        registry.register(BatchProcessor.factory)
+        registry.register(MemoryLimiterProcessor.factory)
+        registry.register(DebugExporter.factory)
+        registry.register(FileExporter.factory)
+        registry.register(HealthCheckExtension.factory)
+        return registry
+    }()
+}

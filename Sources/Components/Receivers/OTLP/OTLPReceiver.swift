@@ -1,0 +1,85 @@
+import GRPCCore
+import GRPCNIOTransportHTTP2
+import NIOCore
+import OTLP
+import Pipeline
+import Synchronization
+
+/// The `otlp` receiver: OTLP over gRPC and HTTP into the pipelines that list it. A client is
+/// answered only after its data was accepted downstream, with the downstream outcome.
+public final class OTLPReceiver: Receiver {
+    private let settings: ComponentSettings
+    private let config: OTLPReceiverConfig
+    private let consumers: [Signal: any Consumer]
+    private let grpcServer = Mutex<(server: GRPCServer<HTTP2ServerTransport.Posix>, task: Task<Void, Never>)?>(nil)
+    private let httpServer = Mutex<HTTPServer?>(nil)
+    /// Ports actually bound (differs from the config with port 0); for tests and logs.
+    public let boundPorts = Mutex<(grpc: Int?, http: Int?)>((nil, nil))
+
+    init(settings: ComponentSettings, config: OTLPReceiverConfig, consumers: [Signal: any Consumer]) {
+        self.settings = settings
+        self.config = config
+        self.consumers = consumers
+    }
+
+    public func start() async throws {
+        if let grpc = config.protocols.grpc { try await startGRPC(grpc) }
+        if let http = config.protocols.http { try await startHTTP(http) }
+    }
+
+    private func startGRPC(_ grpc: OTLPReceiverConfig.GRPCSettings) async throws {
+        guard let (host, port) = HTTPServer.split(endpoint: grpc.endpoint) else { return }
+        let address = try NIOCore.SocketAddress.makeAddressResolvingHost(host == "localhost" ? "127.0.0.1" : host, port: port)
+        let grpcAddress: GRPCNIOTransportCore.SocketAddress = switch address {
+        case .v6: .ipv6(host: address.ipAddress ?? "::1", port: port)
+        default: .ipv4(host: address.ipAddress ?? "127.0.0.1", port: port)
+        }
+        let transport = HTTP2ServerTransport.Posix(
+            address: grpcAddress,
+            transportSecurity: .plaintext,
+            config: .defaults { config in
+                config.rpc.maxRequestPayloadSize = grpc.max_recv_msg_size_mib * 1024 * 1024
+                if grpc.max_concurrent_streams > 0 { config.http2.maxConcurrentStreams = grpc.max_concurrent_streams }
+            }
+        )
+        let observer = ReceiverObserver(telemetry: settings.telemetry, receiver: settings.id, transport: "grpc")
+        let service = OTLPGRPCService(
+            ingest: OTLPIngest(consumers: consumers, observer: observer, settings: settings),
+            includeMetadata: grpc.include_metadata)
+        let server = GRPCServer(transport: transport, services: [service])
+        let logger = settings.logger
+        let task = Task {
+            do { try await server.serve() } catch { logger.error("gRPC server stopped: \(error)") }
+        }
+        let listening = try await transport.listeningAddress
+        guard let bound = listening.ipv4?.port ?? listening.ipv6?.port else {
+            throw StartError(message: "gRPC server did not report its address")
+        }
+        grpcServer.withLock { $0 = (server, task) }
+        boundPorts.withLock { $0.grpc = bound }
+        settings.logger.info("OTLP/gRPC listening on \(host):\(bound)")
+    }
+
+    private func startHTTP(_ http: OTLPReceiverConfig.HTTPSettings) async throws {
+        guard let (host, port) = HTTPServer.split(endpoint: http.endpoint) else { return }
+        let observer = ReceiverObserver(telemetry: settings.telemetry, receiver: settings.id, transport: "http")
+        let handler = OTLPHTTPHandler(ingest: OTLPIngest(consumers: consumers, observer: observer, settings: settings), settings: http)
+        // The raw body may be compressed; the decompressed size is limited separately, so the
+        // transport limit only bounds what a connection may buffer.
+        let server = HTTPServer(host: host, port: port, maxBodySize: http.max_request_body_size) { request in
+            await handler.handle(request)
+        }
+        let bound = try await server.start()
+        httpServer.withLock { $0 = server }
+        boundPorts.withLock { $0.http = bound }
+        settings.logger.info("OTLP/HTTP listening on \(host):\(bound)")
+    }
+
+    public func shutdown() async {
+        if let server = httpServer.withLock({ $0 }) { await server.shutdown() }
+        if let grpc = grpcServer.withLock({ $0 }) {
+            grpc.server.beginGracefulShutdown()
+            await grpc.task.value
+        }
+    }
+}

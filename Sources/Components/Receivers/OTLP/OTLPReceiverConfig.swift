@@ -1,0 +1,92 @@
+import Pipeline
+
+/// `receivers.otlp`: the Go collector's keys. A protocol is enabled by naming it, even with no
+/// value (`grpc:`); an unnamed protocol is off.
+public struct OTLPReceiverConfig: ComponentConfig {
+    public var protocols = Protocols()
+
+    public init() {}
+
+    public struct Protocols: ConfigSection {
+        public var grpc: GRPCSettings?
+        public var http: HTTPSettings?
+        public init() {}
+    }
+
+    public struct GRPCSettings: ConfigSection {
+        public var endpoint = "localhost:4317"
+        public var transport = "tcp"
+        public var max_recv_msg_size_mib: Int = 4
+        public var max_concurrent_streams: Int = 0
+        public var read_buffer_size: Int = 512 * 1024
+        public var write_buffer_size: Int = 0
+        public var include_metadata = false
+        public var keepalive: ConfigNode?
+        public var tls: ConfigNode?
+        public var auth: ConfigNode?
+        public init() {}
+    }
+
+    public struct HTTPSettings: ConfigSection {
+        public var endpoint = "localhost:4318"
+        public var traces_url_path = "/v1/traces"
+        public var metrics_url_path = "/v1/metrics"
+        public var logs_url_path = "/v1/logs"
+        public var max_request_body_size: Int = 20 * 1024 * 1024
+        public var include_metadata = false
+        public var cors: CORSSettings?
+        public var response_headers: [String: String]?
+        public var compression_algorithms: [String]?
+        public var tls: ConfigNode?
+        public var auth: ConfigNode?
+        public init() {}
+    }
+
+    public struct CORSSettings: ConfigSection {
+        public var allowed_origins: [String] = []
+        public var allowed_headers: [String] = []
+        public var max_age: Int = 0
+        public init() {}
+    }
+
+    public func validate() throws(ConfigError) {
+        guard protocols.grpc != nil || protocols.http != nil else {
+            throw ConfigError(path: "protocols", message: "at least one of grpc or http must be enabled")
+        }
+        if let grpc = protocols.grpc {
+            try Self.checkEndpoint(grpc.endpoint, "protocols.grpc.endpoint")
+            if grpc.transport != "tcp" {
+                throw ConfigError(path: "protocols.grpc.transport", message: "only tcp is supported")
+            }
+            if grpc.max_recv_msg_size_mib <= 0 {
+                throw ConfigError(path: "protocols.grpc.max_recv_msg_size_mib", message: "must be greater than 0")
+            }
+            try Self.unsupported(grpc.tls, "protocols.grpc.tls")
+            try Self.unsupported(grpc.auth, "protocols.grpc.auth")
+        }
+        if let http = protocols.http {
+            try Self.checkEndpoint(http.endpoint, "protocols.http.endpoint")
+            for (key, path) in [("traces_url_path", http.traces_url_path), ("metrics_url_path", http.metrics_url_path), ("logs_url_path", http.logs_url_path)] where !path.hasPrefix("/") {
+                throw ConfigError(path: "protocols.http.\(key)", message: "must start with /")
+            }
+            if http.max_request_body_size <= 0 {
+                throw ConfigError(path: "protocols.http.max_request_body_size", message: "must be greater than 0")
+            }
+            try Self.unsupported(http.tls, "protocols.http.tls")
+            try Self.unsupported(http.auth, "protocols.http.auth")
+        }
+    }
+
+    static func checkEndpoint(_ endpoint: String, _ path: String) throws(ConfigError) {
+        guard HTTPServer.split(endpoint: endpoint) != nil else {
+            throw ConfigError(path: path, message: "expected host:port, got \"\(endpoint)\"")
+        }
+    }
+
+    /// Serving plaintext when TLS or auth was asked for would be a silent downgrade: refuse.
+    static func unsupported(_ node: ConfigNode?, _ path: String) throws(ConfigError) {
+        if let node, node != .null {
+            throw ConfigError(path: path, message: "not supported yet by otelcol-swift; terminate TLS/auth in front of the collector")
+        }
+    }
+}

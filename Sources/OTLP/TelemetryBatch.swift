@@ -1,0 +1,105 @@
+/// Client and transport facts that travel with a batch (OTLP request headers today; Kafka record
+/// headers and offsets once the Kafka receiver sets them).
+public struct RequestMetadata: Sendable, Equatable {
+    /// Header names lower-cased, values in arrival order.
+    public var headers: [String: [String]]
+
+    public init(headers: [String: [String]] = [:]) { self.headers = headers }
+
+    public static let empty = RequestMetadata()
+}
+
+/// The unit of telemetry that flows between components: one signal's export request, held as its
+/// protobuf encoding, its decoded model, or both.
+///
+/// Components that only move data use `encoded()`; components that need fields call `model()`,
+/// which decodes once and keeps the result, or `replace(with:)` after changing it, which drops the
+/// now stale encoding. The item count is known from the start (a wire scan or the model).
+public struct TelemetryBatch: Sendable {
+    public let signal: Signal
+    public private(set) var itemCount: Int
+    public var metadata: RequestMetadata
+    private var bytes: [UInt8]?
+    private var decoded: OTLPRequest?
+
+    /// Wraps an encoded request after validating its structure and counting its items.
+    public init(signal: Signal, protobuf: [UInt8], metadata: RequestMetadata = .empty) throws(OTLPDecodingError) {
+        self.signal = signal
+        self.itemCount = try WireScan.itemCount(signal, in: protobuf)
+        self.metadata = metadata
+        self.bytes = protobuf
+    }
+
+    /// Wraps bytes whose structure and count are already known, such as pieces of a validated batch.
+    init(signal: Signal, trustedProtobuf: [UInt8], itemCount: Int, metadata: RequestMetadata) {
+        self.signal = signal
+        self.itemCount = itemCount
+        self.metadata = metadata
+        self.bytes = trustedProtobuf
+    }
+
+    public init(_ request: OTLPRequest, metadata: RequestMetadata = .empty) {
+        self.signal = request.signal
+        self.itemCount = request.itemCount
+        self.metadata = metadata
+        self.decoded = request
+    }
+
+    public var isDecoded: Bool { decoded != nil }
+
+    /// The protobuf encoding; encodes the model only when no encoding is held.
+    public mutating func encoded() -> [UInt8] {
+        if let bytes { return bytes }
+        let fresh = decoded?.protobufBytes() ?? []
+        bytes = fresh
+        return fresh
+    }
+
+    /// The protobuf encoding without caching it, for callers holding the batch immutably.
+    public var protobuf: [UInt8] {
+        bytes ?? decoded?.protobufBytes() ?? []
+    }
+
+    /// The decoded request; decodes at most once per batch value.
+    public mutating func model() throws(OTLPDecodingError) -> OTLPRequest {
+        if let decoded { return decoded }
+        let fresh = try OTLPRequest(signal: signal, protobuf: bytes ?? [])
+        decoded = fresh
+        return fresh
+    }
+
+    /// Replaces the content after a component changed it.
+    public mutating func replace(with request: OTLPRequest) {
+        precondition(request.signal == signal, "a batch keeps its signal")
+        decoded = request
+        bytes = nil
+        itemCount = request.itemCount
+    }
+
+    /// One batch holding the items of all `batches`, in order. The export request's only field is
+    /// the repeated resource list, so concatenating encodings is a valid encoding of the merged
+    /// list: nothing is decoded. Metadata is taken from the first batch.
+    public static func concatenating(_ batches: [TelemetryBatch]) -> TelemetryBatch? {
+        guard var first = batches.first else { return nil }
+        if batches.count == 1 { return first }
+        var merged = [UInt8]()
+        merged.reserveCapacity(batches.reduce(0) { $0 + ($1.bytes?.count ?? 0) })
+        var count = 0
+        for var batch in batches {
+            merged.append(contentsOf: batch.encoded())
+            count += batch.itemCount
+        }
+        first.bytes = merged
+        first.decoded = nil
+        first.itemCount = count
+        return first
+    }
+}
+
+extension TelemetryBatch {
+    /// The first `count` items and the rest, both with this batch's metadata. Decodes the batch.
+    public mutating func split(first count: Int) throws(OTLPDecodingError) -> (head: TelemetryBatch, tail: TelemetryBatch) {
+        let (head, tail) = try model().split(first: count)
+        return (TelemetryBatch(head, metadata: metadata), TelemetryBatch(tail, metadata: metadata))
+    }
+}

@@ -1,0 +1,113 @@
+/// A cursor over protobuf wire-format bytes in borrowed memory.
+///
+/// Invariant: `bytes` stays valid for the reader's whole life (callers create readers inside
+/// `withUnsafeBytes`); every read checks bounds against `end`, so malformed input throws instead
+/// of reading past its message.
+struct WireReader {
+    let bytes: UnsafeRawBufferPointer
+    var offset: Int
+    let end: Int
+
+    init(_ bytes: UnsafeRawBufferPointer, range: Range<Int>? = nil) {
+        self.bytes = bytes
+        self.offset = range?.lowerBound ?? 0
+        self.end = range?.upperBound ?? bytes.count
+    }
+
+    var isAtEnd: Bool { offset >= end }
+
+    mutating func varint() throws(OTLPDecodingError) -> UInt64 {
+        var result: UInt64 = 0
+        var shift: UInt64 = 0
+        while offset < end {
+            let byte = bytes[offset]
+            offset += 1
+            result |= UInt64(byte & 0x7F) << shift
+            if byte < 0x80 { return result }
+            shift += 7
+            if shift > 63 { throw OTLPDecodingError("invalid protobuf: varint longer than 10 bytes at offset \(offset)") }
+        }
+        throw OTLPDecodingError("invalid protobuf: truncated varint at offset \(offset)")
+    }
+
+    /// Reads a field tag. Field number 0 and wire types 6 and 7 do not exist in protobuf.
+    mutating func tag() throws(OTLPDecodingError) -> (field: UInt64, wireType: WireType) {
+        let at = offset
+        let key = try varint()
+        let field = key >> 3
+        guard field != 0, let wireType = WireType(rawValue: UInt8(key & 7)) else {
+            throw OTLPDecodingError("invalid protobuf: bad field tag \(key) at offset \(at)")
+        }
+        return (field, wireType)
+    }
+
+    /// Reads a length prefix and returns the range of the bytes it announces, moving past them.
+    mutating func lengthDelimited() throws(OTLPDecodingError) -> Range<Int> {
+        let at = offset
+        let length = try varint()
+        guard length <= UInt64(end - offset) else {
+            throw OTLPDecodingError("invalid protobuf: length \(length) at offset \(at) runs past the end of its message")
+        }
+        let start = offset
+        offset += Int(length)
+        return start..<offset
+    }
+
+    mutating func skip(_ wireType: WireType) throws(OTLPDecodingError) {
+        switch wireType {
+        case .varint: _ = try varint()
+        case .fixed64: try advance(8)
+        case .lengthDelimited: _ = try lengthDelimited()
+        case .fixed32: try advance(4)
+        case .startGroup, .endGroup:
+            throw OTLPDecodingError("invalid protobuf: group wire type at offset \(offset) is not used by OTLP")
+        }
+    }
+
+    mutating func advance(_ count: Int) throws(OTLPDecodingError) {
+        guard end - offset >= count else {
+            throw OTLPDecodingError("invalid protobuf: truncated fixed-size field at offset \(offset)")
+        }
+        offset += count
+    }
+}
+
+enum WireType: UInt8, Sendable {
+    case varint = 0
+    case fixed64 = 1
+    case lengthDelimited = 2
+    case startGroup = 3
+    case endGroup = 4
+    case fixed32 = 5
+
+    var name: String {
+        switch self {
+        case .varint: "varint"
+        case .fixed64: "64-bit"
+        case .lengthDelimited: "length-delimited"
+        case .startGroup: "start-group"
+        case .endGroup: "end-group"
+        case .fixed32: "32-bit"
+        }
+    }
+}
+
+/// Appends protobuf wire format; used to build messages from pieces of other messages.
+struct WireWriter {
+    var bytes: [UInt8] = []
+
+    mutating func varint(_ value: UInt64) {
+        var v = value
+        while v >= 0x80 {
+            bytes.append(UInt8(truncatingIfNeeded: v) | 0x80)
+            v >>= 7
+        }
+        bytes.append(UInt8(v))
+    }
+
+    mutating func lengthDelimited(field: UInt64, _ body: some Collection<UInt8>) {
+        varint(field << 3 | 2)
+        varint(UInt64(body.count))
+        bytes.append(contentsOf: body)
+    }
+}

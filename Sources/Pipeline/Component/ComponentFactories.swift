@@ -1,0 +1,157 @@
+import Logging
+import OTLP
+import Synchronization
+
+/// What every component gets when it is created.
+public struct ComponentSettings: Sendable {
+    public let id: ComponentID
+    public let kind: ComponentKind
+    public let logger: Logger
+    public let telemetry: CollectorTelemetry
+    public let status: CollectorStatus
+    /// Objects shared by all instances of one component id, such as the single memory checker
+    /// behind a memory_limiter used in several pipelines.
+    public let shared: SharedInstances
+}
+
+public final class SharedInstances: Sendable {
+    private let objects = Mutex<[String: any Sendable]>([:])
+    public init() {}
+
+    public func instance<T: Sendable>(for key: String, create: () throws -> T) rethrows -> T {
+        try objects.withLock { objects in
+            if let existing = objects[key] as? T { return existing }
+            let made = try create()
+            objects[key] = made
+            return made
+        }
+    }
+}
+
+/// The part every factory has: its type name, stability, signals and config decoding.
+public struct FactoryInfo: Sendable {
+    public let type: String
+    public let kind: ComponentKind
+    public let stability: Stability
+    public let signals: [Signal]
+    let decode: @Sendable (ConfigNode) throws(ConfigError) -> any ComponentConfig
+
+    init<C: ComponentConfig>(type: String, kind: ComponentKind, stability: Stability, signals: [Signal], config: C.Type) {
+        self.type = type
+        self.kind = kind
+        self.stability = stability
+        self.signals = signals
+        self.decode = { node throws(ConfigError) in
+            let config = try ConfigDecoder().decode(C.self, from: node)
+            try config.validate()
+            return config
+        }
+    }
+}
+
+struct FactoryMismatch: Error, CustomStringConvertible {
+    let type: String
+    var description: String { "internal error: config of the wrong type handed to the \(type) factory" }
+}
+
+public struct ReceiverFactory: Sendable {
+    public let info: FactoryInfo
+    let create: @Sendable (ComponentSettings, any ComponentConfig, [Signal: any Consumer]) throws -> any Receiver
+
+    public init<C: ComponentConfig>(
+        type: String, stability: Stability, signals: [Signal], config: C.Type,
+        create: @escaping @Sendable (ComponentSettings, C, [Signal: any Consumer]) throws -> any Receiver
+    ) {
+        info = FactoryInfo(type: type, kind: .receiver, stability: stability, signals: signals, config: C.self)
+        self.create = { settings, config, next in
+            guard let typed = config as? C else { throw FactoryMismatch(type: type) }
+            return try create(settings, typed, next)
+        }
+    }
+}
+
+public struct ProcessorFactory: Sendable {
+    public let info: FactoryInfo
+    let create: @Sendable (ComponentSettings, any ComponentConfig, Signal, any Consumer) throws -> any Processor
+
+    public init<C: ComponentConfig>(
+        type: String, stability: Stability, signals: [Signal] = Signal.allCases, config: C.Type,
+        create: @escaping @Sendable (ComponentSettings, C, Signal, any Consumer) throws -> any Processor
+    ) {
+        info = FactoryInfo(type: type, kind: .processor, stability: stability, signals: signals, config: C.self)
+        self.create = { settings, config, signal, next in
+            guard let typed = config as? C else { throw FactoryMismatch(type: type) }
+            return try create(settings, typed, signal, next)
+        }
+    }
+}
+
+public struct ExporterFactory: Sendable {
+    public let info: FactoryInfo
+    let create: @Sendable (ComponentSettings, any ComponentConfig) throws -> any Exporter
+
+    public init<C: ComponentConfig>(
+        type: String, stability: Stability, signals: [Signal] = Signal.allCases, config: C.Type,
+        create: @escaping @Sendable (ComponentSettings, C) throws -> any Exporter
+    ) {
+        info = FactoryInfo(type: type, kind: .exporter, stability: stability, signals: signals, config: C.self)
+        self.create = { settings, config in
+            guard let typed = config as? C else { throw FactoryMismatch(type: type) }
+            return try create(settings, typed)
+        }
+    }
+}
+
+public struct ExtensionFactory: Sendable {
+    public let info: FactoryInfo
+    let create: @Sendable (ComponentSettings, any ComponentConfig) throws -> any CollectorExtension
+
+    public init<C: ComponentConfig>(
+        type: String, stability: Stability, config: C.Type,
+        create: @escaping @Sendable (ComponentSettings, C) throws -> any CollectorExtension
+    ) {
+        info = FactoryInfo(type: type, kind: .extension, stability: stability, signals: [], config: C.self)
+        self.create = { settings, config in
+            guard let typed = config as? C else { throw FactoryMismatch(type: type) }
+            return try create(settings, typed)
+        }
+    }
+}
+
+/// Every component the binary knows, by kind and type.
+public struct ComponentRegistry: Sendable {
+    public var receivers: [String: ReceiverFactory] = [:]
+    public var processors: [String: ProcessorFactory] = [:]
+    public var exporters: [String: ExporterFactory] = [:]
+    public var extensions: [String: ExtensionFactory] = [:]
+
+    public init() {}
+
+    public mutating func register(_ factory: ReceiverFactory) { receivers[factory.info.type] = factory }
+    public mutating func register(_ factory: ProcessorFactory) { processors[factory.info.type] = factory }
+    public mutating func register(_ factory: ExporterFactory) { exporters[factory.info.type] = factory }
+    public mutating func register(_ factory: ExtensionFactory) { extensions[factory.info.type] = factory }
+
+    /// Registers a second type name for the same component (`otlp_http` for `otlphttp`).
+    public mutating func alias(exporter name: String, of type: String) {
+        exporters[name] = exporters[type]
+    }
+
+    public func info(_ kind: ComponentKind, _ type: String) -> FactoryInfo? {
+        switch kind {
+        case .receiver: receivers[type]?.info
+        case .processor: processors[type]?.info
+        case .exporter: exporters[type]?.info
+        case .extension: extensions[type]?.info
+        }
+    }
+
+    public func types(_ kind: ComponentKind) -> [String] {
+        switch kind {
+        case .receiver: receivers.keys.sorted()
+        case .processor: processors.keys.sorted()
+        case .exporter: exporters.keys.sorted()
+        case .extension: extensions.keys.sorted()
+        }
+    }
+}

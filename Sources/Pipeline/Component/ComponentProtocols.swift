@@ -1,0 +1,34 @@
+import OTLP
+
+/// Takes batches of telemetry. A successful return means the batch is safely handed on:
+/// exported, or accepted by every downstream consumer; a throw says whether a retry can help.
+public protocol Consumer: Sendable {
+    func consume(_ batch: TelemetryBatch) async throws
+}
+
+/// The lifecycle every component shares. `start` binds ports and opens connections and may
+/// fail the collector's start-up; `shutdown` finishes what was accepted, within its own bounds.
+public protocol Component: AnyObject, Sendable {
+    func start() async throws
+    func shutdown() async
+}
+
+extension Component {
+    public func start() async throws {}
+    public func shutdown() async {}
+}
+
+public protocol Receiver: Component {}
+public protocol Processor: Component, Consumer {}
+public protocol Exporter: Component, Consumer {}
+public protocol CollectorExtension: Component {}
+
+/// A component's config: a section with defaults plus checks that need the whole section.
+public protocol ComponentConfig: ConfigSection {
+    /// Throws the first problem, with `path` relative to the component (`protocols.grpc.endpoint`).
+    func validate() throws(ConfigError)
+}
+
+extension ComponentConfig {
+    public func validate() throws(ConfigError) {}
+}

@@ -1,0 +1,76 @@
+/// The `service` section: which extensions run, the pipelines, and the collector's own telemetry.
+public struct ServiceConfig: ConfigSection {
+    public var extensions: [String] = []
+    public var pipelines: [String: PipelineConfig] = [:]
+    public var telemetry = TelemetryConfig()
+
+    public init() {}
+}
+
+public struct PipelineConfig: ConfigSection {
+    public var receivers: [String] = []
+    public var processors: [String] = []
+    public var exporters: [String] = []
+
+    public init() {}
+}
+
+/// `service.telemetry`. Only `logs.level` and the metrics endpoint take effect; the other Go
+/// collector keys are accepted so existing configs load (docs/COMPATIBILITY.md).
+public struct TelemetryConfig: ConfigSection {
+    public var logs = LogsConfig()
+    public var metrics = MetricsConfig()
+    public var resource: [String: String]?
+    public var traces: ConfigNode?
+
+    public init() {}
+}
+
+public struct LogsConfig: ConfigSection {
+    public enum Level: String, ConfigOption { case debug, info, warn, error }
+    public var level: Level = .info
+    public var encoding: String = "console"
+    public var development: Bool = false
+    public var disable_caller: Bool = false
+    public var disable_stacktrace: Bool = false
+    public var output_paths: [String]?
+    public var error_output_paths: [String]?
+    public var initial_fields: ConfigNode?
+    public var sampling: ConfigNode?
+    public var processors: ConfigNode?
+
+    public init() {}
+}
+
+public struct MetricsConfig: ConfigSection {
+    public enum Level: String, ConfigOption { case none, basic, normal, detailed }
+    public var level: Level = .normal
+    /// The older form: `address: host:port`.
+    public var address: String?
+    /// The newer form: `readers: [{pull: {exporter: {prometheus: {host, port}}}}]`.
+    public var readers: [ConfigNode]?
+
+    public init() {}
+
+    /// Where the Prometheus endpoint listens, or nil when metrics are off.
+    public func prometheusEndpoint() throws(ConfigError) -> (host: String, port: Int)? {
+        if level == .none { return nil }
+        if let readers {
+            for (index, reader) in readers.enumerated() {
+                guard let prometheus = reader.node(at: ["pull", "exporter", "prometheus"]) else { continue }
+                var host = "localhost"
+                if case .scalar(let h, _)? = prometheus["host"] { host = h }
+                guard case .scalar(let portText, _)? = prometheus["port"], let port = Int(portText) else {
+                    throw ConfigError(path: "readers[\(index)].pull.exporter.prometheus.port", message: "a port number is required")
+                }
+                return (host, port)
+            }
+            return nil
+        }
+        let endpoint = address ?? "localhost:8888"
+        guard let split = HTTPServer.split(endpoint: endpoint) else {
+            throw ConfigError(path: "address", message: "expected host:port, got \"\(endpoint)\"")
+        }
+        return split
+    }
+}
