@@ -24,7 +24,27 @@ enum WireMessage: Sendable {
         }
     }
 
-    var name: String { "\(self)" }
+    /// The message's name in the OTLP protos, for error messages.
+    var name: String {
+        switch self {
+        case .exportTraces: "ExportTraceServiceRequest"
+        case .exportMetrics: "ExportMetricsServiceRequest"
+        case .exportLogs: "ExportLogsServiceRequest"
+        case .spanEvent: "Span.Event"
+        case .spanLink: "Span.Link"
+        case .spanStatus: "Status"
+        case .numberPoint: "NumberDataPoint"
+        case .histogramPoint: "HistogramDataPoint"
+        case .exponentialPoint: "ExponentialHistogramDataPoint"
+        case .exponentialBuckets: "ExponentialHistogramDataPoint.Buckets"
+        case .summaryPoint: "SummaryDataPoint"
+        case .quantile: "SummaryDataPoint.ValueAtQuantile"
+        case .scope: "InstrumentationScope"
+        default:
+            // The remaining cases are the proto names in lower camel case.
+            String("\(self)".prefix(1).uppercased() + "\(self)".dropFirst())
+        }
+    }
 
     /// What a field of this message must look like on the wire; nil for fields OTLP does not
     /// define here, which are skipped as unknown fields.

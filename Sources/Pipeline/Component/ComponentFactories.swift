@@ -12,6 +12,16 @@ public struct ComponentSettings: Sendable {
     /// Objects shared by all instances of one component id, such as the single memory checker
     /// behind a memory_limiter used in several pipelines.
     public let shared: SharedInstances
+
+    public init(id: ComponentID, kind: ComponentKind, logger: Logger, telemetry: CollectorTelemetry,
+                status: CollectorStatus = CollectorStatus(), shared: SharedInstances = SharedInstances()) {
+        self.id = id
+        self.kind = kind
+        self.logger = logger
+        self.telemetry = telemetry
+        self.status = status
+        self.shared = shared
+    }
 }
 
 public final class SharedInstances: Sendable {
@@ -56,7 +66,7 @@ struct FactoryMismatch: Error, CustomStringConvertible {
 
 public struct ReceiverFactory: Sendable {
     public let info: FactoryInfo
-    let create: @Sendable (ComponentSettings, any ComponentConfig, [Signal: any Consumer]) throws -> any Receiver
+    public let create: @Sendable (ComponentSettings, any ComponentConfig, [Signal: any Consumer]) throws -> any Receiver
 
     public init<C: ComponentConfig>(
         type: String, stability: Stability, signals: [Signal], config: C.Type,
@@ -72,7 +82,7 @@ public struct ReceiverFactory: Sendable {
 
 public struct ProcessorFactory: Sendable {
     public let info: FactoryInfo
-    let create: @Sendable (ComponentSettings, any ComponentConfig, Signal, any Consumer) throws -> any Processor
+    public let create: @Sendable (ComponentSettings, any ComponentConfig, Signal, any Consumer) throws -> any Processor
 
     public init<C: ComponentConfig>(
         type: String, stability: Stability, signals: [Signal] = Signal.allCases, config: C.Type,
@@ -88,7 +98,7 @@ public struct ProcessorFactory: Sendable {
 
 public struct ExporterFactory: Sendable {
     public let info: FactoryInfo
-    let create: @Sendable (ComponentSettings, any ComponentConfig) throws -> any Exporter
+    public let create: @Sendable (ComponentSettings, any ComponentConfig) throws -> any Exporter
 
     public init<C: ComponentConfig>(
         type: String, stability: Stability, signals: [Signal] = Signal.allCases, config: C.Type,

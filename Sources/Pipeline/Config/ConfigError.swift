@@ -37,7 +37,7 @@ func closestMatch(to word: String, in candidates: some Sequence<String>) -> Stri
     var best: (String, Int)?
     for candidate in candidates {
         let distance = editDistance(word.lowercased(), candidate.lowercased())
-        let limit = max(1, min(3, candidate.count / 3))
+        let limit = candidate.count <= 3 ? 1 : min(3, max(2, candidate.count / 3))
         if distance <= limit, distance < (best?.1 ?? .max) { best = (candidate, distance) }
     }
     return best?.0

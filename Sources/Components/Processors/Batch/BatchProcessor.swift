@@ -150,6 +150,9 @@ public final class BatchProcessor: Processor {
         _ = inFlight.withLock { $0.removeValue(forKey: id) }
     }
 
+    /// Items waiting in all shards.
+    var pendingItems: Int { shards.withLock { $0.values.reduce(0) { $0 + $1.items } } }
+
     public func shutdown() async {
         let keys = shards.withLock { shards in
             for key in shards.keys { shards[key]?.timer?.cancel() }

@@ -8,6 +8,7 @@ import Pipeline
 struct OTLPGRPCService: RegistrableRPCService {
     let ingest: OTLPIngest
     let includeMetadata: Bool
+    let maxMessageSize: Int
 
     func registerMethods<Transport: ServerTransport>(with router: inout RPCRouter<Transport>) {
         for signal in ingest.consumers.keys {
@@ -25,6 +26,10 @@ struct OTLPGRPCService: RegistrableRPCService {
     }
 
     private func export(_ signal: Signal, _ bytes: [UInt8], metadata: Metadata) async throws -> [UInt8] {
+        guard bytes.count <= maxMessageSize else {
+            throw RPCError(code: .resourceExhausted,
+                           message: "message of \(bytes.count) bytes is larger than max_recv_msg_size_mib (\(maxMessageSize) bytes)")
+        }
         let batch: TelemetryBatch
         do {
             batch = try TelemetryBatch(signal: signal, protobuf: bytes, metadata: includeMetadata ? Self.requestMetadata(metadata) : .empty)

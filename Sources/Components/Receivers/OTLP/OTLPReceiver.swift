@@ -38,14 +38,18 @@ public final class OTLPReceiver: Receiver {
             address: grpcAddress,
             transportSecurity: .plaintext,
             config: .defaults { config in
-                config.rpc.maxRequestPayloadSize = grpc.max_recv_msg_size_mib * 1024 * 1024
+                // The transport resets the stream (no status) past its own limit; twice the configured
+                // limit leaves room for the service to answer RESOURCE_EXHAUSTED as gRPC servers do,
+                // while still bounding what one message may buffer.
+                config.rpc.maxRequestPayloadSize = 2 * grpc.max_recv_msg_size_mib * 1024 * 1024
                 if grpc.max_concurrent_streams > 0 { config.http2.maxConcurrentStreams = grpc.max_concurrent_streams }
             }
         )
         let observer = ReceiverObserver(telemetry: settings.telemetry, receiver: settings.id, transport: "grpc")
         let service = OTLPGRPCService(
             ingest: OTLPIngest(consumers: consumers, observer: observer, settings: settings),
-            includeMetadata: grpc.include_metadata)
+            includeMetadata: grpc.include_metadata,
+            maxMessageSize: grpc.max_recv_msg_size_mib * 1024 * 1024)
         let server = GRPCServer(transport: transport, services: [service])
         let logger = settings.logger
         let task = Task {

@@ -1,0 +1,128 @@
+import Foundation
+import OTLP
+import Pipeline
+import Testing
+@testable import Components
+
+@Suite struct BatchProcessorTests {
+    func make(_ yaml: String, _ sink: RecordingConsumer) throws -> any Processor {
+        try BatchProcessor.factory.create(settings("batch"), try decodeConfig(BatchConfig.self, yaml), .traces, sink)
+    }
+
+    @Test func sizeTriggerSendsOneMergedBatchAndAnswersEveryCaller() async throws {
+        let sink = RecordingConsumer()
+        let batch = try make("send_batch_size: 10\ntimeout: 1h", sink)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for i in 0..<5 { group.addTask { try await batch.consume(traceBatch(spans: 2, tag: "c\(i)-")) } }
+            try await group.waitForAll()
+        }
+        #expect(sink.itemCounts == [10])
+        #expect(sink.received.withLock { $0[0].isDecoded } == false) // merged by concatenation
+    }
+
+    @Test func timeoutFlushesWhatIsPending() async throws {
+        let sink = RecordingConsumer()
+        let batch = try make("send_batch_size: 1000\ntimeout: 50ms", sink)
+        try await batch.consume(traceBatch(spans: 3))
+        #expect(sink.itemCounts == [3])
+    }
+
+    @Test func maxSizeSplitsInOrder() async throws {
+        let sink = RecordingConsumer()
+        let batch = try make("send_batch_size: 4\nsend_batch_max_size: 4\ntimeout: 1h", sink)
+        let input = traceBatch(spans: 10, tag: "s")
+        await #expect(throws: Never.self) {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await batch.consume(input) }
+                group.addTask {
+                    // The remainder of 2 waits for more data; this completes the third batch.
+                    try await waitUntil { sink.itemCounts.count == 2 }
+                    try await batch.consume(traceBatch(spans: 2, tag: "t"))
+                }
+                try await group.waitForAll()
+            }
+        }
+        #expect(sink.itemCounts == [4, 4, 4])
+        var names: [String] = []
+        for var b in sink.received.withLock({ $0 }) {
+            guard case .traces(let r) = try b.model() else { continue }
+            names += r.resourceSpans.flatMap { $0.scopeSpans.flatMap { $0.spans.map(\.name) } }
+        }
+        #expect(names == (0..<10).map { "s\($0)" } + ["t0", "t1"])
+    }
+
+    @Test func exportFailureReachesEveryCallerWithItsKind() async throws {
+        let sink = RecordingConsumer()
+        sink.failure.withLock { $0 = .retryable("broker down") }
+        let batch = try make("send_batch_size: 4\ntimeout: 1h", sink)
+        await withTaskGroup(of: PipelineError?.self) { group in
+            for _ in 0..<2 {
+                group.addTask {
+                    do { try await batch.consume(traceBatch(spans: 2)); return nil } catch { return error as? PipelineError }
+                }
+            }
+            for await outcome in group {
+                #expect(outcome?.isRetryable == true)
+                #expect(outcome?.message == "broker down")
+            }
+        }
+    }
+
+    @Test func shutdownFlushesPendingItems() async throws {
+        let sink = RecordingConsumer()
+        let batch = try make("send_batch_size: 1000\ntimeout: 1h", sink)
+        let caller = Task { try await batch.consume(traceBatch(spans: 7)) }
+        // The caller's items must be pending before shutdown, or shutdown has nothing to flush.
+        try await waitUntil { (batch as? BatchProcessor)?.pendingItems == 7 }
+        await batch.shutdown()
+        try await caller.value
+        #expect(sink.itemCounts == [7])
+    }
+
+    @Test func metadataShardsAndCardinalityLimit() async throws {
+        let sink = RecordingConsumer()
+        let batch = try make("send_batch_size: 2\ntimeout: 1h\nmetadata_keys: [tenant]\nmetadata_cardinality_limit: 1", sink)
+        try await batch.consume(traceBatch(spans: 2, metadata: RequestMetadata(headers: ["tenant": ["a"]])))
+        let error = await #expect(throws: PipelineError.self) {
+            try await batch.consume(traceBatch(spans: 2, metadata: RequestMetadata(headers: ["tenant": ["b"]])))
+        }
+        #expect(error?.isRetryable == false)
+        #expect(error?.message == "too many batcher metadata-value combinations (limit 1)")
+    }
+}
+
+@Suite struct DecompressionTests {
+    @Test func compressionBombStopsAtTheLimit() throws {
+        // 10 MiB of zeros gzip to about 10 KiB; the limit is 1 MiB.
+        let zeros = [UInt8](repeating: 0, count: 10 * 1024 * 1024)
+        let gz = try gzip(zeros)
+        #expect(gz.count < 64 * 1024)
+        let result = Decompression.decode(gz, contentEncoding: "gzip", limit: 1024 * 1024)
+        guard case .failure(.tooLarge(let limit))? = result else { Issue.record("expected tooLarge, got \(String(describing: result))"); return }
+        #expect(limit == 1024 * 1024)
+    }
+
+    @Test func gzipRoundTripAndCorruption() throws {
+        let text = Array("hello otlp".utf8)
+        #expect(try Decompression.decode(gzip(text), contentEncoding: "gzip", limit: 100)?.get() == text)
+        guard case .failure(.corrupt)? = Decompression.decode([1, 2, 3, 4], contentEncoding: "gzip", limit: 100) else {
+            Issue.record("corrupt gzip accepted"); return
+        }
+        #expect(Decompression.decode(text, contentEncoding: "br", limit: 100) == nil)
+    }
+
+    func gzip(_ bytes: [UInt8]) throws -> [UInt8] {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/gzip")
+        process.arguments = ["-c"]
+        let input = Pipe(), output = Pipe()
+        process.standardInput = input
+        process.standardOutput = output
+        try process.run()
+        let writer = Thread { input.fileHandleForWriting.write(Data(bytes)); try? input.fileHandleForWriting.close() }
+        writer.start()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return [UInt8](data)
+    }
+}

@@ -1,0 +1,164 @@
+"""Fixtures that run the real otelcol-swift binary as a child process on free local ports."""
+import os
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+ROOT = Path(__file__).resolve().parents[2]
+BINARY = Path(os.environ.get("OTELCOL_BIN", ROOT / ".build" / "debug" / "otelcol-swift"))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until(condition, timeout=20.0, interval=0.02, what="condition"):
+    """Polls `condition` until it returns a truthy value, failing after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+class Collector:
+    """One otelcol-swift process with its ports, output directory and log."""
+
+    def __init__(self, tmp: Path, config: str, **ports):
+        self.tmp = tmp
+        self.ports = ports
+        self.config_path = tmp / "config.yaml"
+        self.config_path.write_text(config)
+        self.log_path = tmp / "collector.log"
+        self.process = None
+
+    def start(self, extra_args=()):
+        log = open(self.log_path, "wb")
+        self.process = subprocess.Popen([str(BINARY), "--config", str(self.config_path), *extra_args],
+                                        stdout=log, stderr=subprocess.STDOUT)
+        wait_until(self._healthy, what=f"collector health (log: {self.log()})")
+        return self
+
+    def _healthy(self):
+        if self.process.poll() is not None:
+            raise AssertionError(f"collector exited with {self.process.returncode}: {self.log()}")
+        try:
+            return requests.get(f"http://127.0.0.1:{self.ports['health']}/", timeout=1).status_code == 200
+        except requests.RequestException:
+            return False
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def metrics(self) -> dict:
+        text = requests.get(f"http://127.0.0.1:{self.ports['metrics']}/metrics", timeout=5).text
+        values = {}
+        for line in text.splitlines():
+            if line and not line.startswith("#"):
+                name, _, value = line.rpartition(" ")
+                values[name] = float(value)
+        return values
+
+    def stop(self, sig=signal.SIGTERM, timeout=30):
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(sig)
+            try:
+                self.process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        return self.process.returncode if self.process else None
+
+
+def collector_config(ports, out: Path, processors="[batch]", extra_processors="", format="proto", grpc_extra="", http_extra=""):
+    return f"""
+receivers:
+  otlp:
+    protocols:
+      grpc:
+        endpoint: 127.0.0.1:{ports['grpc']}
+{grpc_extra}
+      http:
+        endpoint: 127.0.0.1:{ports['http']}
+{http_extra}
+processors:
+  batch:
+    send_batch_size: 512
+    timeout: 50ms
+{extra_processors}
+exporters:
+  file/traces:
+    path: {out}/traces.out
+    format: {format}
+  file/metrics:
+    path: {out}/metrics.out
+    format: {format}
+  file/logs:
+    path: {out}/logs.out
+    format: {format}
+extensions:
+  health_check:
+    endpoint: 127.0.0.1:{ports['health']}
+service:
+  extensions: [health_check]
+  telemetry:
+    metrics:
+      address: 127.0.0.1:{ports['metrics']}
+  pipelines:
+    traces:
+      receivers: [otlp]
+      processors: {processors}
+      exporters: [file/traces]
+    metrics:
+      receivers: [otlp]
+      processors: {processors}
+      exporters: [file/metrics]
+    logs:
+      receivers: [otlp]
+      processors: {processors}
+      exporters: [file/logs]
+"""
+
+
+@pytest.fixture
+def ports():
+    return {name: free_port() for name in ("grpc", "http", "health", "metrics")}
+
+
+@pytest.fixture
+def make_collector(tmp_path, ports):
+    started = []
+
+    def make(config=None, extra_args=(), **kwargs):
+        text = config or collector_config(ports, tmp_path, **kwargs)
+        collector = Collector(tmp_path, text, **ports).start(extra_args)
+        started.append(collector)
+        return collector
+
+    yield make
+    for collector in started:
+        collector.stop()
+
+
+def read_length_prefixed(path: Path, message_type):
+    """Reads the file exporter's proto format: 4-byte big-endian length, then the message."""
+    data = path.read_bytes()
+    messages, offset = [], 0
+    while offset < len(data):
+        length = int.from_bytes(data[offset:offset + 4], "big")
+        offset += 4
+        message = message_type()
+        message.ParseFromString(data[offset:offset + length])
+        messages.append(message)
+        offset += length
+    assert offset == len(data), "trailing bytes in the output file"
+    return messages
