@@ -1,10 +1,17 @@
 import Foundation
+#if canImport(Glibc)
+import CMalloc
+#endif
 import Logging
 import Synchronization
 
 /// Samples the process's resident memory every `check_interval` and says whether new data must
 /// be refused (at or above the soft limit). Resident memory is what the kernel and container
 /// limits count, so it is what we limit.
+///
+/// Where the Go collector forces a garbage collection above the soft limit, this returns freed
+/// heap pages to the kernel (`malloc_trim`) and measures again: without it, glibc keeps freed
+/// request buffers mapped and the limiter would go on refusing after the load has passed.
 final class MemoryMonitor: Sendable {
     let hardLimit: UInt64
     let softLimit: UInt64
@@ -14,6 +21,12 @@ final class MemoryMonitor: Sendable {
     private let users = Mutex<(count: Int, task: Task<Void, Never>?)>((0, nil))
 
     init(config: MemoryLimiterConfig, logger: Logger) {
+        #if canImport(Glibc)
+        // A fixed mmap threshold keeps large request buffers in their own mappings, which free()
+        // returns to the kernel at once; glibc's default raises the threshold after the first
+        // such free, after which large buffers stay in the heap.
+        mallopt(M_MMAP_THRESHOLD, 256 * 1024)
+        #endif
         let total = Self.totalMemory()
         (hardLimit, softLimit) = config.limits(totalMemory: total)
         interval = config.check_interval.duration
@@ -45,7 +58,13 @@ final class MemoryMonitor: Sendable {
     }
 
     func check() {
-        let resident = Self.residentBytes()
+        var resident = Self.residentBytes()
+        #if canImport(Glibc)
+        if resident >= softLimit {
+            malloc_trim(0)
+            resident = Self.residentBytes()
+        }
+        #endif
         let above = resident >= softLimit
         let was = refusing.exchange(above, ordering: .relaxed)
         if above, !was {
