@@ -22,6 +22,8 @@ let package = Package(
     targets: [
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
         .systemLibrary(name: "CMalloc", path: "Sources/CMalloc"),
+        .systemLibrary(name: "CRdKafka", path: "Sources/CRdKafka", pkgConfig: "rdkafka",
+                       providers: [.apt(["librdkafka-dev"])]),
         .systemLibrary(name: "CZstd", path: "Sources/CZstd", pkgConfig: "libzstd",
                        providers: [.apt(["libzstd-dev"])]),
         .target(
@@ -44,9 +46,16 @@ let package = Package(
             ]
         ),
         .target(
+            name: "Kafka",
+            dependencies: [
+                "CRdKafka",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
             name: "Components",
             dependencies: [
-                "OTLP", "Pipeline", "CZlib", "CZstd", "CMalloc",
+                "OTLP", "Pipeline", "Kafka", "CZlib", "CZstd", "CMalloc",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -58,7 +67,7 @@ let package = Package(
         .executableTarget(
             name: "otelcol-swift",
             dependencies: [
-                "OTLP", "Pipeline", "Components",
+                "OTLP", "Pipeline", "Components", "Kafka",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
@@ -68,7 +77,8 @@ let package = Package(
         ),
         .testTarget(name: "OTLPTests", dependencies: ["OTLP"]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "OTLP"]),
-        .testTarget(name: "ComponentsTests", dependencies: ["Components", "Pipeline", "OTLP"]),
+        .testTarget(name: "ComponentsTests", dependencies: ["Components", "Pipeline", "OTLP", "Kafka"]),
+        .testTarget(name: "KafkaTests", dependencies: ["Kafka"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -9,7 +9,9 @@ public enum Components {
         registry.register(MemoryLimiterProcessor.factory)
         registry.register(DebugExporter.factory)
         registry.register(FileExporter.factory)
+        registry.register(KafkaExporter.factory)
         registry.register(HealthCheckExtension.factory)
+        registry.register(EmbeddedKafkaExtension.factory)
         return registry
     }()
 }

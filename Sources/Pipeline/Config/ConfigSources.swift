@@ -63,7 +63,17 @@ public struct ConfigSources: Sendable {
         case .null: return .null
         case .scalar(let text, let quoted):
             guard text.contains("$") else { return node }
-            return .scalar(try expandText(text, origin: origin, path: path, environment: environment), quoted: quoted)
+            let expanded = try expandText(text, origin: origin, path: path, environment: environment)
+            // A value that is one whole reference is read as YAML, as the Go collector does, so
+            // `brokers: ${env:BROKERS}` can hold a list.
+            if !quoted, text.hasPrefix("${"), text.hasSuffix("}"), text.dropFirst(2).firstIndex(of: "$") == nil,
+               let parsed = try? ConfigNode.parse(yaml: expanded, origin: origin) {
+                switch parsed {
+                case .sequence, .mapping: return parsed
+                default: break
+                }
+            }
+            return .scalar(expanded, quoted: quoted)
         case .sequence(let items):
             var out: [ConfigNode] = []
             for (index, item) in items.enumerated() {

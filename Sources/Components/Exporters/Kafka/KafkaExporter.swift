@@ -1,0 +1,100 @@
+import Kafka
+import OTLP
+import Pipeline
+import Synchronization
+
+/// The `kafka` exporter: writes each batch as Kafka records (byte-compatible with the Go
+/// collector's) and returns only when Kafka acknowledged every record, so an OK upstream means
+/// the data is in Kafka. Its errors say whether a retry can help.
+public final class KafkaExporter: Exporter {
+    public static let factory = ExporterFactory(type: "kafka", stability: .beta, config: KafkaExporterConfig.self) { settings, config in
+        KafkaExporter(settings: settings, config: config)
+    }
+
+    private let settings: ComponentSettings
+    private let config: KafkaExporterConfig
+    private let producer = Mutex<KafkaProducer?>(nil)
+
+    init(settings: ComponentSettings, config: KafkaExporterConfig) {
+        self.settings = settings
+        self.config = config
+    }
+
+    /// librdkafka settings for the producer: the shared client keys plus the producer keys.
+    var librdkafkaConfig: KafkaClientConfig {
+        let producer = config.exporter.producer
+        var client = config.client.librdkafkaProperties()
+        client.set("acks", config.exporter.acks)
+        // Idempotence needs acks from all in-sync replicas; with it, librdkafka's internal
+        // retries cannot duplicate or reorder records.
+        client.set("enable.idempotence", config.exporter.acks == "-1" ? "true" : "false")
+        client.set("compression.codec", producer.compression.rawValue)
+        if producer.compression_params.level > 0 { client.set("compression.level", String(producer.compression_params.level)) }
+        client.set("linger.ms", String(producer.linger.nanoseconds / 1_000_000))
+        client.set("queue.buffering.max.messages", String(producer.flush_max_messages))
+        // Records are split to fit max_message_bytes; the margin is the record framing.
+        client.set("message.max.bytes", String(producer.max_message_bytes + 512))
+        client.set("allow.auto.create.topics", producer.allow_auto_topic_creation ? "true" : "false")
+        let timeoutMs = String(max(1, config.exporter.timeout.nanoseconds / 1_000_000))
+        client.set("request.timeout.ms", timeoutMs)
+        client.set("message.timeout.ms", timeoutMs)
+        return client
+    }
+
+    public func start() async throws {
+        let made = try KafkaProducer(config: librdkafkaConfig, logger: settings.logger)
+        producer.withLock { $0 = made }
+    }
+
+    public func shutdown() async {
+        let current = producer.withLock { p -> KafkaProducer? in defer { p = nil }; return p }
+        current?.close(timeout: .seconds(10))
+    }
+
+    public func consume(_ batch: TelemetryBatch) async throws {
+        guard let producer = producer.withLock({ $0 }) else { throw PipelineError.retryable("kafka exporter is not running") }
+        var batch = batch
+        let exporter = config.exporter
+        let signalSettings = exporter.settings(batch.signal)
+        var (topic, encoding) = exporter.destination(batch.signal)
+        if !signalSettings.topic_from_metadata_key.isEmpty,
+           let fromMetadata = batch.metadata.headers[signalSettings.topic_from_metadata_key.lowercased()]?.first, !fromMetadata.isEmpty {
+            topic = fromMetadata
+        }
+        let messageKey = signalSettings.message_key_from_metadata_key.isEmpty ? nil
+            : batch.metadata.headers[signalSettings.message_key_from_metadata_key.lowercased()]?.first.map { Array($0.utf8) }
+        let headers = recordHeaders(batch)
+        let plan = KafkaRecordPlan(settings: exporter, signal: batch.signal, topic: topic, encoding: encoding,
+                                   headerBytes: headers.reduce(0) { $0 + $1.name.utf8.count + $1.value.count })
+        let records: [KafkaRecordPlan.Record], refused: [KafkaRecordPlan.Refused]
+        do {
+            (records, refused) = try plan.records(for: &batch, messageKey: messageKey)
+        } catch {
+            throw PipelineError.permanent("cannot encode the batch for Kafka: \(error.message)")
+        }
+        for item in refused {
+            settings.telemetry.recordDropped(item.items, signal: batch.signal, component: settings.id, reason: "message_too_large")
+            settings.logger.error("dropping \(item.items) \(batch.signal.itemName): a single item encodes to \(item.bytes) bytes, more than producer.max_message_bytes (\(exporter.producer.max_message_bytes))")
+        }
+        let messages = records.map { KafkaMessage(topic: $0.topic, key: $0.key, value: $0.value, headers: headers) }
+        let results = await producer.produce(messages)
+        let failures = zip(records, results).compactMap { record, error in error.map { (record, $0) } }
+        guard let first = failures.first else { return }
+        let failedItems = failures.reduce(0) { $0 + $1.0.items }
+        let permanent = failures.first(where: { $0.1.isPermanent })
+        let summary = "\(failures.count) of \(records.count) Kafka records (\(failedItems) \(batch.signal.itemName)) failed: \((permanent ?? first).1.message)"
+        if permanent != nil { throw PipelineError.permanent(summary) }
+        throw PipelineError.retryable(summary, retryAfter: .seconds(1))
+    }
+
+    /// Static `record_headers`, then every value of each `include_metadata_keys` entry, then the
+    /// signal header when asked for.
+    private func recordHeaders(_ batch: TelemetryBatch) -> [(name: String, value: [UInt8])] {
+        var headers: [(name: String, value: [UInt8])] = config.exporter.record_headers.sorted(by: { $0.key < $1.key }).map { ($0.key, Array($0.value.utf8)) }
+        for key in config.exporter.include_metadata_keys {
+            for value in batch.metadata.headers[key.lowercased()] ?? [] { headers.append((key, Array(value.utf8))) }
+        }
+        if config.exporter.signal_header { headers.append(("otelcol.signal", Array(batch.signal.rawValue.utf8))) }
+        return headers
+    }
+}

@@ -1,0 +1,116 @@
+import OTLP
+import Pipeline
+
+/// `exporters.kafka`: the Go collector's keys, the shared client keys at the top level as in Go.
+public struct KafkaExporterConfig: ComponentConfig {
+    public var client = KafkaClientSettings()
+    public var exporter = KafkaExporterSettings()
+
+    public init() {}
+
+    public init(from decoder: any Decoder) throws {
+        client = try KafkaClientSettings(from: decoder)
+        exporter = try KafkaExporterSettings(from: decoder)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        try client.encode(to: encoder)
+        try exporter.encode(to: encoder)
+    }
+
+    public func validate() throws(ConfigError) {
+        try client.validate()
+        try exporter.validate()
+    }
+}
+
+public enum KafkaEncoding: String, ConfigOption {
+    case otlpProto = "otlp_proto", otlpJSON = "otlp_json", raw
+}
+
+public struct KafkaExporterSettings: ConfigSection {
+    public var timeout: ConfigDuration = .seconds(5)
+    public var retry_on_failure: ConfigNode?
+    public var sending_queue: ConfigNode?
+    public var traces = SignalSettings()
+    public var metrics = SignalSettings()
+    public var logs = SignalSettings()
+    public var profiles: ConfigNode?
+    public var topic: String?
+    public var encoding: KafkaEncoding?
+    public var topic_from_attribute = ""
+    public var include_metadata_keys: [String] = []
+    public var record_headers: [String: String] = [:]
+    public var partition_traces_by_id = false
+    public var partition_metrics_by_resource_attributes = false
+    public var partition_logs_by_resource_attributes = false
+    public var partition_logs_by_trace_id = false
+    public var signal_header = false
+    public var producer = Producer()
+
+    public init() {}
+
+    public struct SignalSettings: ConfigSection {
+        public var topic: String?
+        public var encoding: KafkaEncoding?
+        public var topic_from_metadata_key = ""
+        public var message_key_from_metadata_key = ""
+        public init() {}
+    }
+
+    public struct Producer: ConfigSection {
+        public enum Compression: String, ConfigOption { case none, gzip, snappy, lz4, zstd }
+        public var max_message_bytes = 1_000_000
+        public var max_broker_write_bytes = 104_857_600
+        /// `all`/`-1`, `1` or `0`. **Differs:** defaults to `all` (the Go collector: 1).
+        public var required_acks = "all"
+        public var compression: Compression = .none
+        public var compression_params = CompressionParams()
+        public var flush_max_messages = 10_000
+        public var allow_auto_topic_creation = true
+        public var linger: ConfigDuration = .milliseconds(10)
+        public init() {}
+
+        public struct CompressionParams: ConfigSection {
+            public var level = -1
+            public init() {}
+        }
+    }
+
+    public func settings(_ signal: Signal) -> SignalSettings {
+        switch signal { case .traces: traces; case .metrics: metrics; case .logs: logs }
+    }
+
+    /// The topic and encoding a signal uses: its own keys, else the older flat keys, else defaults.
+    public func destination(_ signal: Signal) -> (topic: String, encoding: KafkaEncoding) {
+        let own = settings(signal)
+        let fallbackTopic = switch signal { case .traces: "otlp_spans"; case .metrics: "otlp_metrics"; case .logs: "otlp_logs" }
+        return (own.topic ?? topic ?? fallbackTopic, own.encoding ?? encoding ?? .otlpProto)
+    }
+
+    var acks: String { producer.required_acks == "all" ? "-1" : producer.required_acks }
+
+    public func validate() throws(ConfigError) {
+        guard ["all", "-1", "0", "1"].contains(producer.required_acks) else {
+            throw ConfigError(path: "producer.required_acks", message: "must be all, -1, 0 or 1, got \"\(producer.required_acks)\"")
+        }
+        if producer.max_message_bytes <= 0 { throw ConfigError(path: "producer.max_message_bytes", message: "must be greater than 0") }
+        if producer.max_message_bytes > producer.max_broker_write_bytes {
+            throw ConfigError(path: "producer.max_message_bytes", message: "must not be larger than producer.max_broker_write_bytes (\(producer.max_broker_write_bytes))")
+        }
+        if producer.flush_max_messages < 1 { throw ConfigError(path: "producer.flush_max_messages", message: "must be at least 1") }
+        if partition_logs_by_trace_id, partition_logs_by_resource_attributes {
+            throw ConfigError(path: "partition_logs_by_trace_id", message: "cannot be combined with partition_logs_by_resource_attributes")
+        }
+        for signal in [Signal.traces, .metrics] where destination(signal).encoding == .raw {
+            throw ConfigError(path: "\(signal).encoding", message: "raw is only available for logs")
+        }
+        if timeout.nanoseconds <= 0 { throw ConfigError(path: "timeout", message: "must be greater than 0") }
+        let partitioned = [("traces", partition_traces_by_id), ("metrics", partition_metrics_by_resource_attributes),
+                           ("logs", partition_logs_by_trace_id || partition_logs_by_resource_attributes)]
+        for ((name, settings), (_, isPartitioned)) in zip([("traces", traces), ("metrics", metrics), ("logs", logs)], partitioned)
+            where isPartitioned && !settings.message_key_from_metadata_key.isEmpty {
+            throw ConfigError(path: "\(name).message_key_from_metadata_key", message: "cannot be combined with partitioning by trace id or resource attributes")
+        }
+    }
+}

@@ -1,0 +1,133 @@
+import Foundation
+import OTLP
+
+/// How one batch becomes Kafka records, following the Go exporter's rules: one record for the
+/// batch; or one per trace id (key: the 32-character lowercase hex trace id); or one per resource
+/// (key: the resource-attributes hash; or its own topic from `topic_from_attribute`).
+///
+/// Beyond Go: a record larger than `max_message_bytes` is split along resource, scope and item
+/// boundaries until each piece fits; only a single item that is too large on its own is refused.
+struct KafkaRecordPlan {
+    struct Record {
+        var topic: String
+        var key: [UInt8]?
+        var value: [UInt8]
+        var items: Int
+    }
+
+    struct Refused {
+        var items: Int
+        var bytes: Int
+    }
+
+    let settings: KafkaExporterSettings
+    let signal: Signal
+    let topic: String
+    let encoding: KafkaEncoding
+    /// Room for the value once the key and headers are counted.
+    let headerBytes: Int
+
+    var budget: Int { settings.producer.max_message_bytes - headerBytes }
+
+    /// Records for the batch, and the items that cannot fit any record.
+    func records(for batch: inout TelemetryBatch, messageKey: [UInt8]?) throws(OTLPDecodingError) -> (records: [Record], refused: [Refused]) {
+        var records: [Record] = []
+        var refused: [Refused] = []
+        let byTrace = (signal == .traces && settings.partition_traces_by_id) || (signal == .logs && settings.partition_logs_by_trace_id)
+        let byResource = (signal == .metrics && settings.partition_metrics_by_resource_attributes)
+            || (signal == .logs && settings.partition_logs_by_resource_attributes)
+            || !settings.topic_from_attribute.isEmpty
+
+        if encoding == .raw {
+            return (try rawLogRecords(batch.model()), [])
+        }
+        if byTrace {
+            for (traceID, part) in try batch.model().splitByTraceID() {
+                let key: [UInt8]? = traceID.isEmpty ? (signal == .traces ? [] : nil) : Array(hexString(traceID).utf8)
+                fit(part, topic: topic, key: key, into: &records, refused: &refused)
+            }
+        } else if byResource {
+            for (resource, part) in try batch.model().splitByResource() {
+                let key = byResourceKey ? ResourceAttributesHash.key(resource.attributes) : messageKey
+                fit(part, topic: topicFromAttribute(resource) ?? topic, key: key, into: &records, refused: &refused)
+            }
+        } else if encoding == .otlpProto, batch.protobuf.count <= budget - (messageKey?.count ?? 0) {
+            // The fast path: the received bytes are the record; nothing is decoded or encoded.
+            records.append(Record(topic: topic, key: messageKey, value: batch.encoded(), items: batch.itemCount))
+        } else {
+            fit(try batch.model(), topic: topic, key: messageKey, into: &records, refused: &refused)
+        }
+        return (records, refused)
+    }
+
+    private var byResourceKey: Bool {
+        (signal == .metrics && settings.partition_metrics_by_resource_attributes)
+            || (signal == .logs && settings.partition_logs_by_resource_attributes)
+    }
+
+    private func topicFromAttribute(_ resource: Resource) -> String? {
+        guard !settings.topic_from_attribute.isEmpty,
+              let value = resource.attributes.first(where: { $0.key == settings.topic_from_attribute })?.value,
+              case .stringValue(let name)? = value.value, !name.isEmpty else { return nil }
+        return name
+    }
+
+    private func encode(_ request: OTLPRequest) -> [UInt8] {
+        encoding == .otlpJSON ? OTLPJSON.encode(request) : request.protobufBytes()
+    }
+
+    /// Adds `request` as one record, or as several halves when its encoding is too large.
+    private func fit(_ request: OTLPRequest, topic: String, key: [UInt8]?, into records: inout [Record], refused: inout [Refused]) {
+        let items = request.itemCount
+        let value = encode(request)
+        if value.count <= budget - (key?.count ?? 0) {
+            if items > 0 || records.isEmpty { records.append(Record(topic: topic, key: key, value: value, items: items)) }
+            return
+        }
+        guard items > 1 else {
+            refused.append(Refused(items: items, bytes: value.count))
+            return
+        }
+        let (head, tail) = request.split(first: items / 2)
+        fit(head, topic: topic, key: key, into: &records, refused: &refused)
+        fit(tail, topic: topic, key: key, into: &records, refused: &refused)
+    }
+
+    /// `raw` logs: one record per log record holding its body: bytes as they are, anything else
+    /// as JSON (a string body becomes a JSON string), as the Go exporter writes them.
+    private func rawLogRecords(_ request: OTLPRequest) -> [Record] {
+        guard case .logs(let logs) = request else { return [] }
+        var records: [Record] = []
+        for resource in logs.resourceLogs {
+            for scope in resource.scopeLogs {
+                for record in scope.logRecords where record.hasBody && record.body.value != nil {
+                    let value: [UInt8]
+                    if case .bytesValue(let data)? = record.body.value {
+                        value = [UInt8](data)
+                    } else {
+                        value = (try? JSONSerialization.data(withJSONObject: record.body.foundationValue, options: [.fragmentsAllowed, .sortedKeys]))
+                            .map { [UInt8]($0) } ?? []
+                    }
+                    records.append(Record(topic: topic, key: nil, value: value, items: 1))
+                }
+            }
+        }
+        return records
+    }
+}
+
+extension AnyValue {
+    /// The value as Foundation JSON objects (bytes as base64, as protobuf JSON writes them).
+    var foundationValue: Any {
+        switch value {
+        case .stringValue(let s): s
+        case .boolValue(let b): b
+        case .intValue(let i): i
+        case .doubleValue(let d): d
+        case .bytesValue(let data): data.base64EncodedString()
+        case .arrayValue(let list): list.values.map(\.foundationValue)
+        case .kvlistValue(let map): Dictionary(map.values.map { ($0.key, $0.value.foundationValue) }, uniquingKeysWith: { _, last in last })
+        case nil: NSNull()
+        }
+    }
+}

@@ -1,0 +1,136 @@
+import Kafka
+import Pipeline
+
+/// The client keys the Go collector's kafka receiver and exporter share (brokers, auth, TLS,
+/// metadata), and their mapping to librdkafka properties.
+public struct KafkaClientSettings: ConfigSection {
+    public var brokers: [String] = ["localhost:9092"]
+    public var resolve_canonical_bootstrap_servers_only = false
+    public var client_id = "otel-collector"
+    public var protocol_version = ""
+    public var conn_idle_timeout: ConfigDuration = .seconds(540)
+    public var rack_id = ""
+    public var use_leader_epoch = true
+    public var tls: TLS?
+    public var auth: Auth?
+    public var metadata = Metadata()
+
+    public init() {}
+
+    public struct TLS: ConfigSection {
+        public var insecure = false
+        public var insecure_skip_verify = false
+        public var ca_file = ""
+        public var cert_file = ""
+        public var key_file = ""
+        public var server_name_override = ""
+        public var min_version = ""
+        public var max_version = ""
+        public init() {}
+    }
+
+    public struct Auth: ConfigSection {
+        public var sasl: SASL?
+        public var plain_text: PlainText?
+        public var tls: TLS?
+        public var kerberos: ConfigNode?
+        public init() {}
+    }
+
+    public struct SASL: ConfigSection {
+        public enum Mechanism: String, ConfigOption {
+            case plain = "PLAIN", scramSHA256 = "SCRAM-SHA-256", scramSHA512 = "SCRAM-SHA-512"
+            case awsMSK = "AWS_MSK_IAM_OAUTHBEARER", oauthBearer = "OAUTHBEARER"
+        }
+        public var mechanism: Mechanism = .plain
+        public var username = ""
+        public var password = ""
+        public var version = 0
+        public var aws_msk: ConfigNode?
+        public var oauthbearer_token_source: String?
+        public init() {}
+    }
+
+    public struct PlainText: ConfigSection {
+        public var username = ""
+        public var password = ""
+        public init() {}
+    }
+
+    public struct Metadata: ConfigSection {
+        public var full = true
+        public var refresh_interval: ConfigDuration = .seconds(600)
+        public var retry = Retry()
+        public init() {}
+
+        public struct Retry: ConfigSection {
+            public var max = 3
+            public var backoff: ConfigDuration = .milliseconds(250)
+            public init() {}
+        }
+    }
+
+    public func validate() throws(ConfigError) {
+        if brokers.isEmpty { throw ConfigError(path: "brokers", message: "at least one broker is required") }
+        if conn_idle_timeout.nanoseconds <= 0 { throw ConfigError(path: "conn_idle_timeout", message: "must be greater than 0") }
+        if let sasl = auth?.sasl {
+            switch sasl.mechanism {
+            case .plain, .scramSHA256, .scramSHA512:
+                if sasl.username.isEmpty { throw ConfigError(path: "auth.sasl.username", message: "required for \(sasl.mechanism.rawValue)") }
+                if sasl.password.isEmpty { throw ConfigError(path: "auth.sasl.password", message: "required for \(sasl.mechanism.rawValue)") }
+            case .awsMSK, .oauthBearer:
+                throw ConfigError(path: "auth.sasl.mechanism", message: "\(sasl.mechanism.rawValue) is not supported yet")
+            }
+            if !(0...1).contains(sasl.version) { throw ConfigError(path: "auth.sasl.version", message: "must be 0 or 1") }
+        }
+        if let kerberos = auth?.kerberos, kerberos != .null {
+            throw ConfigError(path: "auth.kerberos", message: "not supported yet")
+        }
+    }
+
+    /// librdkafka properties for these settings; embedded cluster names in `brokers` are resolved.
+    public func librdkafkaProperties() -> KafkaClientConfig {
+        var config = KafkaClientConfig()
+        config.set("bootstrap.servers", EmbeddedKafka.resolve(brokers).joined(separator: ","))
+        config.set("client.id", client_id)
+        config.set("connections.max.idle.ms", String(conn_idle_timeout.nanoseconds / 1_000_000))
+        config.set("topic.metadata.refresh.interval.ms", String(metadata.refresh_interval.nanoseconds / 1_000_000))
+        config.set("retry.backoff.ms", String(max(1, metadata.retry.backoff.nanoseconds / 1_000_000)))
+        if !rack_id.isEmpty { config.set("client.rack", rack_id) }
+        if !protocol_version.isEmpty {
+            // Brokers older than 0.10 do not answer ApiVersion requests; the version tells
+            // librdkafka which protocol to assume for them. Newer brokers are asked directly.
+            config.set("broker.version.fallback", protocol_version)
+        }
+        let tls = self.tls ?? auth?.tls
+        let useTLS = tls.map { !$0.insecure } ?? false
+        var sasl = auth?.sasl
+        if sasl == nil, let plain = auth?.plain_text {
+            var converted = SASL()
+            converted.username = plain.username
+            converted.password = plain.password
+            sasl = converted
+        }
+        switch (useTLS, sasl != nil) {
+        case (false, false): config.set("security.protocol", "plaintext")
+        case (true, false): config.set("security.protocol", "ssl")
+        case (false, true): config.set("security.protocol", "sasl_plaintext")
+        case (true, true): config.set("security.protocol", "sasl_ssl")
+        }
+        if let tls, useTLS {
+            if !tls.ca_file.isEmpty { config.set("ssl.ca.location", tls.ca_file) }
+            if !tls.cert_file.isEmpty { config.set("ssl.certificate.location", tls.cert_file) }
+            if !tls.key_file.isEmpty { config.set("ssl.key.location", tls.key_file) }
+            if tls.insecure_skip_verify {
+                config.set("enable.ssl.certificate.verification", "false")
+                config.set("ssl.endpoint.identification.algorithm", "none")
+            }
+        }
+        if let sasl {
+            config.set("sasl.mechanisms", sasl.mechanism.rawValue)
+            config.set("sasl.username", sasl.username)
+            config.set("sasl.password", sasl.password)
+        }
+        return config
+    }
+}

@@ -1,0 +1,25 @@
+import CRdKafka
+
+/// librdkafka configuration properties, applied in order; the collector's config keys are mapped
+/// to these by the components.
+public struct KafkaClientConfig: Sendable {
+    public var properties: [(String, String)] = []
+
+    public init(_ properties: [(String, String)] = []) { self.properties = properties }
+
+    public mutating func set(_ key: String, _ value: String) { properties.append((key, value)) }
+
+    /// A librdkafka configuration object, or the first property it rejected.
+    func make() throws(KafkaError) -> OpaquePointer {
+        guard let conf = rd_kafka_conf_new() else { throw KafkaError(message: "cannot allocate a librdkafka configuration") }
+        var errorText = [CChar](repeating: 0, count: 512)
+        for (key, value) in properties {
+            let result = rd_kafka_conf_set(conf, key, value, &errorText, errorText.count)
+            if result != RD_KAFKA_CONF_OK {
+                rd_kafka_conf_destroy(conf)
+                throw KafkaError(message: "librdkafka property \(key)=\(value): \(String(cString: errorText))")
+            }
+        }
+        return conf
+    }
+}
