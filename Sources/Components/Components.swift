@@ -5,6 +5,7 @@ public enum Components {
     public static let registry: ComponentRegistry = {
         var registry = ComponentRegistry()
         registry.register(OTLPReceiver.factory)
+        registry.register(KafkaReceiver.factory)
         registry.register(BatchProcessor.factory)
         registry.register(MemoryLimiterProcessor.factory)
         registry.register(DebugExporter.factory)

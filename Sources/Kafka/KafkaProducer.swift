@@ -182,6 +182,16 @@ final class DeliveryTicket: Sendable {
 final class LogSink: Sendable {
     let logger: Logger
     init(logger: Logger) { self.logger = logger }
+
+    func log(level: Int32, facility: UnsafePointer<CChar>?, text: UnsafePointer<CChar>?) {
+        let line = "librdkafka \(facility.map { String(cString: $0) } ?? ""): \(text.map { String(cString: $0) } ?? "")"
+        switch level {
+        case ...3: logger.error("\(line)")
+        case 4: logger.warning("\(line)")
+        case 5, 6: logger.info("\(line)")
+        default: logger.debug("\(line)")
+        }
+    }
 }
 
 private let deliveryReport: @convention(c) (OpaquePointer?, UnsafePointer<rd_kafka_message_t>?, UnsafeMutableRawPointer?) -> Void = { _, message, _ in
@@ -198,14 +208,7 @@ private let deliveryReport: @convention(c) (OpaquePointer?, UnsafePointer<rd_kaf
 
 private let librdkafkaLog: @convention(c) (OpaquePointer?, Int32, UnsafePointer<CChar>?, UnsafePointer<CChar>?) -> Void = { rk, level, facility, text in
     guard let rk, let opaque = rd_kafka_opaque(rk) else { return }
-    let sink = Unmanaged<LogSink>.fromOpaque(opaque).takeUnretainedValue()
-    let line = "librdkafka \(facility.map { String(cString: $0) } ?? ""): \(text.map { String(cString: $0) } ?? "")"
-    switch level {
-    case ...3: sink.logger.error("\(line)")
-    case 4: sink.logger.warning("\(line)")
-    case 5, 6: sink.logger.info("\(line)")
-    default: sink.logger.debug("\(line)")
-    }
+    Unmanaged<LogSink>.fromOpaque(opaque).takeUnretainedValue().log(level: level, facility: facility, text: text)
 }
 
 /// Sarama's (and so the Go collector's) hash partitioner: FNV-1a of the key as a signed 32-bit

@@ -1,0 +1,198 @@
+import Foundation
+import Kafka
+import OTLP
+import Pipeline
+import Prometheus
+import Synchronization
+
+/// The `kafka` receiver: consumes OTLP records and hands each to the pipelines; a record's offset
+/// is stored for commit only after the pipelines accepted it (acknowledged delivery).
+///
+/// Retryable failures are retried in place with backoff (`error_backoff`), so nothing is skipped
+/// while a backend is down. A record that cannot be decoded, or that the pipeline rejects
+/// permanently, is skipped: counted in `otelcol_dropped_items_total` and logged with its topic,
+/// partition, offset and reason. One consumer per signal; up to `maxInFlight` records are handled
+/// at once (a pipeline with a batch processor needs many records in flight to fill a batch), and
+/// offsets are committed only up to the first record not yet done.
+public final class KafkaReceiver: Receiver {
+    public static let factory = ReceiverFactory(type: "kafka", stability: .beta, signals: Signal.allCases, config: KafkaReceiverConfig.self) { settings, config, consumers in
+        KafkaReceiver(settings: settings, config: config, consumers: consumers)
+    }
+
+    private let settings: ComponentSettings
+    private let config: KafkaReceiverConfig
+    private let consumers: [Signal: any Consumer]
+    private let running = MutexBox<[(KafkaConsumer, Task<Void, Never>)]>(nil)
+    private let stopping = StopFlag()
+    private let observer: ReceiverObserver
+
+    init(settings: ComponentSettings, config: KafkaReceiverConfig, consumers: [Signal: any Consumer]) {
+        self.settings = settings
+        self.config = config
+        self.consumers = consumers
+        observer = ReceiverObserver(telemetry: settings.telemetry, receiver: settings.id, transport: "kafka")
+    }
+
+    var librdkafkaConfig: KafkaClientConfig {
+        let r = config.receiver
+        var client = config.client.librdkafkaProperties()
+        client.set("group.id", r.group_id)
+        if !r.group_instance_id.isEmpty { client.set("group.instance.id", r.group_instance_id) }
+        client.set("auto.offset.reset", r.initial_offset.rawValue)
+        client.set("session.timeout.ms", String(r.session_timeout.nanoseconds / 1_000_000))
+        client.set("heartbeat.interval.ms", String(r.heartbeat_interval.nanoseconds / 1_000_000))
+        client.set("enable.auto.commit", r.autocommit.enable ? "true" : "false")
+        client.set("auto.commit.interval.ms", String(max(1, r.autocommit.interval.nanoseconds / 1_000_000)))
+        client.set("fetch.min.bytes", String(max(1, r.min_fetch_size)))
+        if r.max_fetch_size > 0 { client.set("fetch.max.bytes", String(r.max_fetch_size)) }
+        client.set("max.partition.fetch.bytes", String(r.max_partition_fetch_size))
+        client.set("fetch.wait.max.ms", String(r.max_fetch_wait.nanoseconds / 1_000_000))
+        if let strategies = r.group_rebalance_strategies ?? r.group_rebalance_strategy.map({ [$0] }) {
+            client.set("partition.assignment.strategy", strategies.joined(separator: ","))
+        }
+        return client
+    }
+
+    public func start() async throws {
+        var started: [(KafkaConsumer, Task<Void, Never>)] = []
+        for (signal, next) in consumers.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
+            let (topics, encoding) = config.receiver.source(signal)
+            let consumer = try KafkaConsumer(config: librdkafkaConfig, topics: topics, logger: settings.logger)
+            let loop = Task { [self] in await self.consume(signal, encoding, from: consumer, into: next) }
+            started.append((consumer, loop))
+            settings.logger.info("consuming \(signal) from \(topics.joined(separator: ", ")) as group \(config.receiver.group_id)")
+        }
+        running.set(started)
+    }
+
+    public func shutdown() async {
+        stopping.stop()
+        for (consumer, loop) in running.take() ?? [] {
+            await loop.value
+            consumer.close()
+        }
+    }
+
+    /// Records handled at once per signal; bounds the memory a receiver holds.
+    static let maxInFlight = 256
+
+    private func consume(_ signal: Signal, _ encoding: KafkaReceiverSettings.Encoding, from consumer: KafkaConsumer, into next: any Consumer) async {
+        let messages = settings.telemetry.counter("otelcol_kafka_receiver_messages_total", [("receiver", settings.id.description), ("signal", signal.rawValue)])
+        let tracker = OffsetTracker()
+        let autocommit = config.receiver.autocommit.enable
+        await withTaskGroup(of: Void.self) { group in
+            var inFlight = 0
+            while !stopping.isStopped {
+                if inFlight >= Self.maxInFlight {
+                    await group.next()
+                    inFlight -= 1
+                }
+                switch await consumer.poll(timeout: .milliseconds(100)) {
+                case .nothing:
+                    continue
+                case .error(let error):
+                    settings.logger.warning("Kafka consumer error: \(error.message)")
+                    continue
+                case .record(let record):
+                    messages.increment()
+                    tracker.begin(record)
+                    inFlight += 1
+                    group.addTask { [self] in
+                        guard await handle(record, signal, encoding, into: next), let offset = tracker.finish(record) else { return }
+                        consumer.markDone(topic: record.topic, partition: record.partition, offset: offset)
+                        if !autocommit, let error = consumer.commit() {
+                            settings.logger.warning("offset commit failed: \(error.message)")
+                        }
+                    }
+                }
+            }
+            await group.waitForAll()
+        }
+    }
+
+    /// Delivers one record; true when it is done with (accepted, or skipped for good), false when
+    /// the receiver is stopping and the record must be consumed again by the next owner.
+    private func handle(_ record: KafkaRecord, _ signal: Signal, _ encoding: KafkaReceiverSettings.Encoding, into next: any Consumer) async -> Bool {
+        let place = "\(record.topic)/\(record.partition)@\(record.offset)"
+        var batch: TelemetryBatch
+        do {
+            batch = try decode(record, signal, encoding)
+        } catch {
+            settings.telemetry.counter("otelcol_kafka_receiver_unmarshal_failed_\(signal.itemName)_total", [("receiver", settings.id.description)]).increment()
+            settings.telemetry.recordDropped(1, signal: signal, component: settings.id, reason: "undecodable_kafka_record")
+            settings.logger.error("skipping undecodable Kafka record \(place) (\(record.value.count) bytes): \(error.message)")
+            return true
+        }
+        if config.receiver.header_extraction.extract_headers { extractHeaders(record, into: &batch) }
+        var backoff = config.receiver.error_backoff.initial_interval.duration
+        let started = ContinuousClock.now
+        while true {
+            do {
+                try await next.consume(batch)
+                observer.accepted(signal, batch.itemCount)
+                return true
+            } catch {
+                let failure = PipelineError(classifying: error)
+                let policy = config.receiver.error_backoff
+                let expired = policy.max_elapsed_time.nanoseconds > 0 && ContinuousClock.now - started > policy.max_elapsed_time.duration
+                if !failure.isRetryable || !policy.enabled || expired {
+                    observer.refused(signal, batch.itemCount)
+                    settings.telemetry.recordDropped(batch.itemCount, signal: signal, component: settings.id,
+                                                     reason: failure.isRetryable ? "retries_exhausted" : "rejected_permanently")
+                    settings.logger.error("skipping Kafka record \(place) with \(batch.itemCount) \(signal.itemName): \(failure.message)")
+                    return true
+                }
+                if stopping.isStopped { return false }
+                settings.logger.warning("retrying Kafka record \(place) in \(backoff): \(failure.message)")
+                try? await Task.sleep(for: backoff)
+                if stopping.isStopped { return false }
+                backoff = min(backoff * policy.multiplier, policy.max_interval.duration)
+            }
+        }
+    }
+
+    private func decode(_ record: KafkaRecord, _ signal: Signal, _ encoding: KafkaReceiverSettings.Encoding) throws(OTLPDecodingError) -> TelemetryBatch {
+        var headers: [String: [String]] = [:]
+        for header in record.headers { headers[header.name.lowercased(), default: []].append(String(decoding: header.value, as: UTF8.self)) }
+        headers["kafka.topic"] = [record.topic]
+        headers["kafka.partition"] = [String(record.partition)]
+        headers["kafka.offset"] = [String(record.offset)]
+        let metadata = RequestMetadata(headers: headers)
+        switch encoding {
+        case .otlpProto: return try TelemetryBatch(signal: signal, protobuf: record.value, metadata: metadata)
+        case .otlpJSON: return TelemetryBatch(try OTLPJSON.decode(signal, record.value), metadata: metadata)
+        }
+    }
+
+    /// Copies the configured headers into every resource as `kafka.header.<name>`.
+    private func extractHeaders(_ record: KafkaRecord, into batch: inout TelemetryBatch) {
+        let wanted = config.receiver.header_extraction.headers
+        let found: [KeyValue] = wanted.compactMap { name in
+            guard let header = record.headers.first(where: { $0.name == name }) else { return nil }
+            var kv = KeyValue()
+            kv.key = "kafka.header.\(name)"
+            kv.value.stringValue = String(decoding: header.value, as: UTF8.self)
+            return kv
+        }
+        guard !found.isEmpty, var request = try? batch.model() else { return }
+        switch request {
+        case .traces(var r):
+            for i in r.resourceSpans.indices { r.resourceSpans[i].resource.attributes.append(contentsOf: found) }
+            request = .traces(r)
+        case .metrics(var r):
+            for i in r.resourceMetrics.indices { r.resourceMetrics[i].resource.attributes.append(contentsOf: found) }
+            request = .metrics(r)
+        case .logs(var r):
+            for i in r.resourceLogs.indices { r.resourceLogs[i].resource.attributes.append(contentsOf: found) }
+            request = .logs(r)
+        }
+        batch.replace(with: request)
+    }
+}
+
+/// Set once when the receiver begins to shut down.
+final class StopFlag: Sendable {
+    private let stopped = Atomic<Bool>(false)
+    var isStopped: Bool { stopped.load(ordering: .relaxed) }
+    func stop() { stopped.store(true, ordering: .relaxed) }
+}

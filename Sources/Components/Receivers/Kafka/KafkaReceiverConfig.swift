@@ -1,0 +1,126 @@
+import OTLP
+import Pipeline
+
+/// `receivers.kafka`: the Go collector's keys, the shared client keys at the top level as in Go.
+public struct KafkaReceiverConfig: ComponentConfig {
+    public var client = KafkaClientSettings()
+    public var receiver = KafkaReceiverSettings()
+
+    public init() {}
+
+    public init(from decoder: any Decoder) throws {
+        client = try KafkaClientSettings(from: decoder)
+        receiver = try KafkaReceiverSettings(from: decoder)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        try client.encode(to: encoder)
+        try receiver.encode(to: encoder)
+    }
+
+    public func validate() throws(ConfigError) {
+        try client.validate()
+        try receiver.validate()
+    }
+}
+
+public struct KafkaReceiverSettings: ConfigSection {
+    public enum InitialOffset: String, ConfigOption { case latest, earliest }
+    public enum Encoding: String, ConfigOption { case otlpProto = "otlp_proto", otlpJSON = "otlp_json" }
+
+    public var group_id = "otel-collector"
+    public var group_instance_id = ""
+    public var initial_offset: InitialOffset = .latest
+    public var session_timeout: ConfigDuration = .seconds(10)
+    public var heartbeat_interval: ConfigDuration = .seconds(3)
+    public var group_rebalance_strategy: String?
+    public var group_rebalance_strategies: [String]?
+    public var autocommit = Autocommit()
+    public var message_marking = MessageMarking()
+    public var header_extraction = HeaderExtraction()
+    public var min_fetch_size = 1
+    public var max_fetch_size = 1_048_576
+    public var max_partition_fetch_size = 1_048_576
+    public var max_fetch_wait: ConfigDuration = .milliseconds(250)
+    public var default_fetch_size: Int?
+    public var error_backoff = ErrorBackoff()
+    public var traces = SignalSettings()
+    public var metrics = SignalSettings()
+    public var logs = SignalSettings()
+    public var profiles: ConfigNode?
+    public var topic: String?
+    public var encoding: Encoding?
+    public var partition_processing: ConfigNode?
+    public var telemetry: ConfigNode?
+
+    public init() {}
+
+    public struct SignalSettings: ConfigSection {
+        public var topics: [String]?
+        public var topic: String?
+        public var encoding: Encoding?
+        public var exclude_topics: [String]?
+        public init() {}
+    }
+
+    public struct Autocommit: ConfigSection {
+        public var enable = true
+        public var interval: ConfigDuration = .seconds(1)
+        public init() {}
+    }
+
+    /// Accepted for compatibility. Offsets here are always stored after the pipeline accepted a
+    /// record (docs/COMPATIBILITY.md); a record that can never be accepted is skipped and counted.
+    public struct MessageMarking: ConfigSection {
+        public var after = true
+        public var on_error = false
+        public var on_permanent_error: Bool?
+        public init() {}
+    }
+
+    public struct HeaderExtraction: ConfigSection {
+        public var extract_headers = false
+        public var headers: [String] = []
+        public init() {}
+    }
+
+    /// How a retryable downstream failure is retried in place. **Differs:** enabled by default,
+    /// forever (`max_elapsed_time: 0`): a record is never skipped because the backend is down.
+    public struct ErrorBackoff: ConfigSection {
+        public var enabled = true
+        public var initial_interval: ConfigDuration = .milliseconds(100)
+        public var max_interval: ConfigDuration = .seconds(5)
+        public var multiplier = 2.0
+        public var randomization_factor = 0.1
+        public var max_elapsed_time: ConfigDuration = .zero
+        public init() {}
+    }
+
+    /// Topics and encoding of a signal: its own keys, else the older flat keys, else defaults.
+    public func source(_ signal: Signal) -> (topics: [String], encoding: Encoding) {
+        let own = switch signal { case .traces: traces; case .metrics: metrics; case .logs: logs }
+        let fallback = switch signal { case .traces: "otlp_spans"; case .metrics: "otlp_metrics"; case .logs: "otlp_logs" }
+        let topics = own.topics ?? own.topic.map { [$0] } ?? topic.map { [$0] } ?? [fallback]
+        return (topics, own.encoding ?? encoding ?? .otlpProto)
+    }
+
+    public func validate() throws(ConfigError) {
+        if group_id.isEmpty { throw ConfigError(path: "group_id", message: "must not be empty") }
+        for (name, settings) in [("traces", traces), ("metrics", metrics), ("logs", logs)] {
+            if settings.topics != nil, settings.topic != nil {
+                throw ConfigError(path: "\(name).topic", message: "cannot be combined with \(name).topics")
+            }
+            if settings.topics?.isEmpty == true { throw ConfigError(path: "\(name).topics", message: "must not be empty") }
+        }
+        if group_rebalance_strategy != nil, group_rebalance_strategies != nil {
+            throw ConfigError(path: "group_rebalance_strategy", message: "cannot be combined with group_rebalance_strategies")
+        }
+        for strategy in group_rebalance_strategies ?? [group_rebalance_strategy].compactMap({ $0 })
+            where !["range", "roundrobin", "cooperative-sticky"].contains(strategy) {
+            throw ConfigError(path: "group_rebalance_strategies", message: "unsupported strategy \"\(strategy)\": use range, roundrobin or cooperative-sticky")
+        }
+        if error_backoff.initial_interval.nanoseconds <= 0 {
+            throw ConfigError(path: "error_backoff.initial_interval", message: "must be greater than 0")
+        }
+    }
+}

@@ -1,0 +1,43 @@
+import Kafka
+import Synchronization
+
+/// Tracks records handled concurrently and says which offset may be committed: per partition,
+/// the last record before which every record is done. A record not done (the receiver stopped
+/// while it waited) holds its partition's offset back, so the next owner consumes it again.
+final class OffsetTracker: Sendable {
+    private struct PartitionKey: Hashable {
+        let topic: String
+        let partition: Int32
+    }
+
+    private struct Lane {
+        /// Offsets begun and not yet committable, in the order consumed (ascending).
+        var pending: [Int64] = []
+        var done: Set<Int64> = []
+    }
+
+    private let lanes = Mutex<[PartitionKey: Lane]>([:])
+
+    func begin(_ record: KafkaRecord) {
+        lanes.withLock { $0[PartitionKey(topic: record.topic, partition: record.partition), default: Lane()].pending.append(record.offset) }
+    }
+
+    /// Records `record` as done; returns the offset up to which the partition is now done, if it moved.
+    func finish(_ record: KafkaRecord) -> Int64? {
+        lanes.withLock { lanes in
+            let key = PartitionKey(topic: record.topic, partition: record.partition)
+            guard var lane = lanes[key] else { return nil }
+            lane.done.insert(record.offset)
+            var watermark: Int64?
+            var advanced = 0
+            while advanced < lane.pending.count, lane.done.contains(lane.pending[advanced]) {
+                watermark = lane.pending[advanced]
+                lane.done.remove(lane.pending[advanced])
+                advanced += 1
+            }
+            lane.pending.removeFirst(advanced)
+            lanes[key] = lane
+            return watermark
+        }
+    }
+}

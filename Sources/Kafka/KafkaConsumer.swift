@@ -1,0 +1,149 @@
+import CRdKafka
+import Foundation
+import Logging
+import Synchronization
+
+/// One consumed record, copied out of librdkafka's buffers.
+public struct KafkaRecord: Sendable {
+    public let topic: String
+    public let partition: Int32
+    public let offset: Int64
+    public let key: [UInt8]?
+    public let value: [UInt8]
+    public let headers: [(name: String, value: [UInt8])]
+}
+
+/// A consumer-group member over librdkafka. Offsets are stored only when the caller says a
+/// record is done (`markDone`), and librdkafka commits stored offsets (periodically, on
+/// rebalance and on close), so a record is never committed before it was handled.
+///
+/// `poll` runs librdkafka's blocking poll on a private serial queue, never on the cooperative
+/// thread pool.
+public final class KafkaConsumer: Sendable {
+    private let handle: RdKafkaHandle
+    private let logSink: Unmanaged<LogSink>
+    private let queue: DispatchQueue
+    private let closed = Flag()
+
+    /// `config` must set `group.id`; offset storing is always manual.
+    public init(config: KafkaClientConfig, topics: [String], logger: Logger) throws(KafkaError) {
+        var config = config
+        config.set("enable.auto.offset.store", "false")
+        let conf = try config.make()
+        let sink = Unmanaged.passRetained(LogSink(logger: logger))
+        rd_kafka_conf_set_opaque(conf, sink.toOpaque())
+        rd_kafka_conf_set_log_cb(conf, consumerLog)
+        var errorText = [CChar](repeating: 0, count: 512)
+        guard let rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, &errorText, errorText.count) else {
+            sink.release()
+            rd_kafka_conf_destroy(conf)
+            throw KafkaError(message: "cannot create the Kafka consumer: \(String(cString: errorText))")
+        }
+        rd_kafka_poll_set_consumer(rk)
+        let list = rd_kafka_topic_partition_list_new(Int32(topics.count))
+        for topic in topics { rd_kafka_topic_partition_list_add(list, topic, RD_KAFKA_PARTITION_UA) }
+        let err = rd_kafka_subscribe(rk, list)
+        rd_kafka_topic_partition_list_destroy(list)
+        guard err == RD_KAFKA_RESP_ERR_NO_ERROR else {
+            rd_kafka_destroy(rk)
+            sink.release()
+            throw KafkaError(err, "subscribe to \(topics.joined(separator: ", "))")
+        }
+        handle = RdKafkaHandle(pointer: rk)
+        logSink = sink
+        queue = DispatchQueue(label: "rdkafka-consumer-poll")
+    }
+
+    public enum PollResult: Sendable {
+        case record(KafkaRecord)
+        case nothing
+        /// A consumer-level error (broker down, unknown topic...): logged, consumption goes on.
+        case error(KafkaError)
+    }
+
+    public func poll(timeout: Duration = .milliseconds(100)) async -> PollResult {
+        let ms = Int32(timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
+        let handle = self.handle
+        let closed = self.closed
+        return await withCheckedContinuation { continuation in
+            queue.async {
+                guard !closed.value.load(ordering: .relaxed), let message = rd_kafka_consumer_poll(handle.pointer, ms) else {
+                    continuation.resume(returning: .nothing)
+                    return
+                }
+                defer { rd_kafka_message_destroy(message) }
+                let m = message.pointee
+                if m.err != RD_KAFKA_RESP_ERR_NO_ERROR {
+                    if m.err == RD_KAFKA_RESP_ERR__PARTITION_EOF {
+                        continuation.resume(returning: .nothing)
+                    } else {
+                        continuation.resume(returning: .error(KafkaError(m.err, "consume")))
+                    }
+                    return
+                }
+                continuation.resume(returning: .record(Self.copy(message)))
+            }
+        }
+    }
+
+    private static func copy(_ message: UnsafeMutablePointer<rd_kafka_message_t>) -> KafkaRecord {
+        let m = message.pointee
+        let topic = m.rkt.map { String(cString: rd_kafka_topic_name($0)) } ?? ""
+        let value = m.payload.map { [UInt8](UnsafeRawBufferPointer(start: $0, count: m.len)) } ?? []
+        let key = m.key.map { [UInt8](UnsafeRawBufferPointer(start: $0, count: m.key_len)) }
+        var headers: [(name: String, value: [UInt8])] = []
+        var hdrs: OpaquePointer?
+        if rd_kafka_message_headers(message, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR, let hdrs {
+            var index = 0
+            var name: UnsafePointer<CChar>?
+            var valuePointer: UnsafeRawPointer?
+            var size = 0
+            while rd_kafka_header_get_all(hdrs, index, &name, &valuePointer, &size) == RD_KAFKA_RESP_ERR_NO_ERROR {
+                let bytes = valuePointer.map { [UInt8](UnsafeRawBufferPointer(start: $0, count: size)) } ?? []
+                headers.append((name.map { String(cString: $0) } ?? "", bytes))
+                index += 1
+            }
+        }
+        return KafkaRecord(topic: topic, partition: m.partition, offset: m.offset, key: key, value: value, headers: headers)
+    }
+
+    /// Stores the offset after `offset` for the next commit: everything up to it is done.
+    public func markDone(topic: String, partition: Int32, offset: Int64) {
+        guard let list = rd_kafka_topic_partition_list_new(1) else { return }
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        if let entry = rd_kafka_topic_partition_list_add(list, topic, partition) {
+            entry.pointee.offset = offset + 1
+        }
+        _ = rd_kafka_offsets_store(handle.pointer, list)
+    }
+
+    /// Commits stored offsets now and waits for the broker's answer.
+    public func commit() -> KafkaError? {
+        let err = rd_kafka_commit(handle.pointer, nil, 0)
+        return err == RD_KAFKA_RESP_ERR_NO_ERROR || err == RD_KAFKA_RESP_ERR__NO_OFFSET ? nil : KafkaError(err, "commit")
+    }
+
+    /// Commits what was stored, leaves the group and releases the handle.
+    public func close() {
+        queue.sync {
+            guard !closed.value.exchange(true, ordering: .relaxed) else { return }
+            _ = rd_kafka_commit(handle.pointer, nil, 0)
+            rd_kafka_consumer_close(handle.pointer)
+            rd_kafka_destroy(handle.pointer)
+            logSink.release()
+        }
+    }
+
+    deinit { close() }
+}
+
+private let consumerLog: @convention(c) (OpaquePointer?, Int32, UnsafePointer<CChar>?, UnsafePointer<CChar>?) -> Void = { rk, level, facility, text in
+    guard let rk, let opaque = rd_kafka_opaque(rk) else { return }
+    let sink = Unmanaged<LogSink>.fromOpaque(opaque).takeUnretainedValue()
+    sink.log(level: level, facility: facility, text: text)
+}
+
+/// A flag shared with work running on the poll queue.
+final class Flag: Sendable {
+    let value = Atomic<Bool>(false)
+}

@@ -1,0 +1,171 @@
+"""The backend tier's kafka receiver, and the whole local two-tier pipeline in one process."""
+import os
+import subprocess
+import uuid
+
+from confluent_kafka import Consumer, Producer, TopicPartition
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
+from opentelemetry.proto.resource.v1.resource_pb2 import Resource
+from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span
+
+import pytest
+
+from conftest import BINARY, ROOT, read_length_prefixed, wait_until
+from kafka_support import KafkaDev
+
+SEQ = "telemetrygen.seq"
+
+
+@pytest.fixture
+def kafka():
+    broker = KafkaDev(partitions=3)
+    yield broker
+    broker.stop()
+
+
+def backend_config(ports, bootstrap, out, group="backend"):
+    return f"""
+receivers:
+  kafka:
+    brokers: [{bootstrap}]
+    group_id: {group}
+    initial_offset: earliest
+    header_extraction:
+      extract_headers: true
+      headers: [tenant]
+processors:
+  batch:
+    timeout: 50ms
+exporters:
+  file:
+    path: {out}/traces.out
+    format: proto
+extensions:
+  health_check:
+    endpoint: 127.0.0.1:{ports['health']}
+service:
+  extensions: [health_check]
+  telemetry:
+    metrics:
+      address: 127.0.0.1:{ports['metrics']}
+  pipelines:
+    traces:
+      receivers: [kafka]
+      processors: [batch]
+      exporters: [file]
+"""
+
+
+def request(first, count, service="interop"):
+    spans = [Span(trace_id=os.urandom(16), span_id=os.urandom(8), name=f"s{first + i}",
+                  attributes=[KeyValue(key=SEQ, value=AnyValue(int_value=first + i))]) for i in range(count)]
+    return ExportTraceServiceRequest(resource_spans=[ResourceSpans(
+        resource=Resource(attributes=[KeyValue(key="service.name", value=AnyValue(string_value=service))]),
+        scope_spans=[ScopeSpans(spans=spans)])]).SerializeToString()
+
+
+def written(path):
+    if not path.exists():
+        return []
+    return read_length_prefixed(path, ExportTraceServiceRequest)
+
+
+def seqs(messages):
+    return sorted(a.value.int_value for m in messages for rs in m.resource_spans for ss in rs.scope_spans
+                  for s in ss.spans for a in s.attributes if a.key == SEQ)
+
+
+def test_records_from_another_producer_poison_skipped_offsets_committed(make_collector, ports, kafka, tmp_path):
+    # Another client writes the records: confluent-kafka with bodies built by opentelemetry-proto,
+    # with a garbage record and a wrong-encoding (JSON) record between good ones.
+    producer = Producer({"bootstrap.servers": kafka.bootstrap})
+    producer.produce("otlp_spans", request(0, 10), key=b"a", partition=0, headers=[("tenant", b"acme")])
+    producer.produce("otlp_spans", b"\xff\xfe garbage \x00", partition=0)
+    producer.produce("otlp_spans", b'{"resourceSpans": []}', partition=0)
+    producer.produce("otlp_spans", request(10, 10), partition=0)
+    producer.produce("otlp_spans", request(20, 5), partition=1)
+    assert producer.flush(10) == 0
+
+    collector = make_collector(config=backend_config(ports, kafka.bootstrap, tmp_path))
+    out = tmp_path / "traces.out"
+    wait_until(lambda: seqs(written(out)) == list(range(25)), what="all good records written")
+    messages = written(out)
+    tenants = {a.value.string_value for m in messages for rs in m.resource_spans for a in rs.resource.attributes
+               if a.key == "kafka.header.tenant"}
+    assert tenants == {"acme"}
+
+    # Offsets are committed for every record, poison included: the group's lag reaches zero.
+    def committed():
+        consumer = Consumer({"bootstrap.servers": kafka.bootstrap, "group.id": "backend"})
+        offsets = consumer.committed([TopicPartition("otlp_spans", p) for p in range(3)], timeout=10)
+        consumer.close()
+        return [tp.offset for tp in offsets]
+    wait_until(lambda: committed() == [4, 1, -1001], what="offsets committed")
+
+    values = collector.metrics()
+    assert values['otelcol_kafka_receiver_unmarshal_failed_spans_total{receiver="kafka"}'] == 2
+    assert values['otelcol_dropped_items_total{component="kafka",signal="traces",reason="undecodable_kafka_record"}'] == 2
+    assert values['otelcol_receiver_accepted_spans_total{receiver="kafka",transport="kafka"}'] == 25
+    assert "skipping undecodable Kafka record otlp_spans/0@1" in collector.log()
+
+
+def test_restart_resumes_from_committed_offsets_without_duplicates(make_collector, ports, kafka, tmp_path):
+    producer = Producer({"bootstrap.servers": kafka.bootstrap})
+    for i in range(10):
+        producer.produce("otlp_spans", request(i * 10, 10), partition=i % 3)
+    assert producer.flush(10) == 0
+    config = backend_config(ports, kafka.bootstrap, tmp_path)
+    first = make_collector(config=config)
+    out = tmp_path / "traces.out"
+    wait_until(lambda: len(seqs(written(out))) == 100, what="first 100 spans")
+    first.stop()
+    kept = out.read_bytes()
+    for i in range(10, 20):
+        producer.produce("otlp_spans", request(i * 10, 10), partition=i % 3)
+    assert producer.flush(10) == 0
+    # The file exporter truncates on start: keep the first run's output and append this one's.
+    second = make_collector(config=config.replace("format: proto", "format: proto\n    append: true"))
+    wait_until(lambda: len(seqs(read_all(kept, out))) >= 200, what="second 100 spans")
+    second.stop()
+    assert seqs(read_all(kept, out)) == list(range(200))
+
+
+def read_all(kept: bytes, out):
+    combined = out.parent / "combined.out"
+    data = out.read_bytes()
+    combined.write_bytes(data if data.startswith(kept) else kept + data)
+    return read_length_prefixed(combined, ExportTraceServiceRequest)
+
+
+def test_local_two_tier_pipeline_end_to_end(tmp_path, ports):
+    """examples/local.yaml: telemetrygen → edge → embedded broker → backend → file."""
+    env = dict(os.environ, OUT_DIR=str(tmp_path), OTLP_GRPC_PORT=str(ports["grpc"]), OTLP_HTTP_PORT=str(ports["http"]),
+               HEALTH_PORT=str(ports["health"]), METRICS_PORT=str(ports["metrics"]))
+    log = open(tmp_path / "collector.log", "wb")
+    collector = subprocess.Popen([str(BINARY), "--config", str(ROOT / "examples" / "local.yaml")], env=env,
+                                 stdout=log, stderr=subprocess.STDOUT)
+    try:
+        import requests
+        wait_until(lambda: _healthy(ports), what="local pipeline up")
+        for signal, flag, count in (("traces", "--traces", 300), ("logs", "--logs", 1000)):
+            result = subprocess.run([str(BINARY), "telemetrygen", signal, "--otlp-endpoint", f"127.0.0.1:{ports['grpc']}",
+                                     flag, str(count), "--workers", "2", "--batch-size", "50"], capture_output=True, text=True)
+            assert result.returncode == 0, result.stderr
+        def clean(name, expect):
+            result = subprocess.run([str(BINARY), "telemetrygen", "check", "--file", str(tmp_path / name), "--expect", str(expect)],
+                                    capture_output=True, text=True)
+            return result.returncode == 0
+        # 300 traces per worker × 2 workers × 2 spans each; 1000 log records × 2 workers.
+        wait_until(lambda: clean("traces.json", 1200) and clean("logs.json", 2000), timeout=60, what="backend output complete")
+    finally:
+        collector.terminate()
+        collector.wait(timeout=30)
+
+
+def _healthy(ports):
+    import requests
+    try:
+        return requests.get(f"http://127.0.0.1:{ports['health']}/", timeout=1).status_code == 200
+    except requests.RequestException:
+        return False
