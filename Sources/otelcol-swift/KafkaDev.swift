@@ -10,7 +10,8 @@ struct KafkaDev: AsyncParsableCommand {
         abstract: "Run an in-memory Kafka-protocol broker set (librdkafka's mock cluster) for local use and tests.",
         discussion: """
         Prints the bootstrap address, then runs until SIGINT/SIGTERM. Everything is in memory and each \
-        partition keeps only its newest ~5 MiB or 100k message sets: not for production data.
+        partition keeps only its newest ~5 MiB or 100k message sets: not for production data. \
+        Fault injection for tests: SIGUSR1 takes every broker down, SIGUSR2 brings them back.
         """)
 
     @Option(help: "Number of brokers.") var brokers = 1
@@ -22,10 +23,24 @@ struct KafkaDev: AsyncParsableCommand {
         for topic in topics { try cluster.createTopic(topic, partitions: partitions) }
         let banner = "bootstrap: \(cluster.bootstrapServers)\ntopics: \(topics.joined(separator: ", ")) (\(partitions) partitions each)\n"
         FileHandle.standardOutput.write(Data(banner.utf8))
+        let faults = [(SIGUSR1, false), (SIGUSR2, true)].map { number, up -> any DispatchSourceSignal in
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            let brokers = self.brokers
+            source.setEventHandler {
+                for id in 1...brokers {
+                    if up { cluster.setUp(broker: Int32(id)) } else { cluster.setDown(broker: Int32(id)) }
+                }
+                FileHandle.standardOutput.write(Data((up ? "brokers up\n" : "brokers down\n").utf8))
+            }
+            source.resume()
+            return source
+        }
         let group = ServiceGroup(configuration: .init(
             services: [.init(service: UntilShutdown())], gracefulShutdownSignals: [.sigterm, .sigint],
             logger: .init(label: "kafka-dev")))
         try await group.run()
+        faults.forEach { $0.cancel() }
         cluster.close()
     }
 }

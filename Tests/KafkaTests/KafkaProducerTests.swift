@@ -37,12 +37,17 @@ import Testing
     @Test func brokerDownIsRetryableAfterTheMessageTimeout() async throws {
         let cluster = try MockKafkaCluster()
         try cluster.createTopic("t", partitions: 1)
-        let producer = try producer(cluster, [("message.timeout.ms", "1500")])
+        let producer = try producer(cluster, [("message.timeout.ms", "1500"), ("reconnect.backoff.max.ms", "200")])
         #expect(await producer.produce([KafkaMessage(topic: "t", value: [1])]) == [nil])
         cluster.setDown(broker: 1)
         let error = try #require(await producer.produce([KafkaMessage(topic: "t", value: [2])])[0])
         #expect(!error.isPermanent)
         #expect(error.message.contains("timed out"))
+        cluster.setUp(broker: 1)
+        // A client retries after the broker is back; within a few attempts a send succeeds.
+        var attempts = 0
+        while await producer.produce([KafkaMessage(topic: "t", value: [3])]) != [nil], attempts < 10 { attempts += 1 }
+        #expect(attempts < 10)
         producer.close(timeout: .milliseconds(100))
         cluster.close()
     }

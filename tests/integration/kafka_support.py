@@ -1,4 +1,5 @@
 """The embedded broker (`otelcol-swift kafka-dev`) as a child process, and independent readers."""
+import signal
 import subprocess
 import time
 import uuid
@@ -17,6 +18,12 @@ class KafkaDev:
         line = self.process.stdout.readline()
         assert line.startswith("bootstrap: "), f"kafka-dev did not start: {line}"
         self.bootstrap = line.split(" ", 1)[1].strip()
+        assert self.process.stdout.readline().startswith("topics: ")
+
+    def set_brokers(self, up: bool):
+        """Fault injection: every broker down (connections closed and refused) or back up."""
+        self.process.send_signal(signal.SIGUSR2 if up else signal.SIGUSR1)
+        assert self.process.stdout.readline().strip() == ("brokers up" if up else "brokers down")
 
     def stop(self):
         if self.process.poll() is None:

@@ -192,3 +192,32 @@ def test_broker_down_answers_retry_later(make_collector, ports, kafka):
     values = collector.metrics()
     assert values['otelcol_exporter_send_failed_spans_total{exporter="kafka"}'] == 2
     assert values['otelcol_receiver_refused_spans_total{receiver="otlp",transport="http"}'] == 1
+
+
+def test_broker_outage_during_load_loses_nothing(make_collector, ports, kafka):
+    """While the brokers are down, clients are told to retry; telemetrygen retries, and once the
+    brokers are back every span is in Kafka exactly once, with memory bounded meanwhile."""
+    import subprocess
+    import time
+
+    from conftest import BINARY, wait_until
+    collector = make_collector(config=edge_config(ports, kafka.bootstrap))
+    load = subprocess.Popen([str(BINARY), "telemetrygen", "traces", "--otlp-endpoint", f"127.0.0.1:{ports['grpc']}",
+                             "--workers", "2", "--traces", "1500", "--child-spans", "1", "--batch-size", "50", "--rate", "500"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    wait_until(lambda: collector.metrics().get('otelcol_exporter_sent_spans_total{exporter="kafka"}', 0) > 500, what="load flowing")
+    kafka.set_brokers(up=False)
+    wait_until(lambda: collector.metrics().get('otelcol_exporter_send_failed_spans_total{exporter="kafka"}', 0) > 0,
+               what="sends failing while the brokers are down")
+    kafka.set_brokers(up=True)
+    out, err = load.communicate(timeout=240)
+    assert load.returncode == 0, err
+    assert "0 failed" in out and "retries" in out
+    total = 2 * 1500 * 2
+    records = consume_all(kafka.bootstrap, "otlp_spans", total, lambda v: len(spans_of(v)), timeout=60)
+    seqs = [a.value.int_value for r in records for s in spans_of(r.value()) for a in s.attributes if a.key == "telemetrygen.seq"]
+    assert len(seqs) == total, f"{len(seqs) - len(set(seqs))} duplicates, {total - len(set(seqs))} missing"
+    assert sorted(seqs) == list(range(total))
+    status = open(f"/proc/{collector.process.pid}/status").read()
+    peak_mib = int(next(l for l in status.splitlines() if l.startswith("VmHWM:")).split()[1]) / 1024
+    assert peak_mib < 256
