@@ -11,9 +11,10 @@ import Synchronization
 /// Retryable failures are retried in place with backoff (`error_backoff`), so nothing is skipped
 /// while a backend is down. A record that cannot be decoded, or that the pipeline rejects
 /// permanently, is skipped: counted in `otelcol_dropped_items_total` and logged with its topic,
-/// partition, offset and reason. One consumer per signal; up to `maxInFlight` records are handled
-/// at once (a pipeline with a batch processor needs many records in flight to fill a batch), and
-/// offsets are committed only up to the first record not yet done.
+/// partition, offset and reason. One group member per receiver subscribes to every signal's topics
+/// (one member instead of one per signal avoids rebalancing the group as each joins); up to
+/// `maxInFlight` records are handled at once (a pipeline with a batch processor needs many records
+/// in flight to fill a batch), and offsets are committed only up to the first record not yet done.
 public final class KafkaReceiver: Receiver {
     public static let factory = ReceiverFactory(type: "kafka", stability: .beta, signals: Signal.allCases, config: KafkaReceiverConfig.self) { settings, config, consumers in
         KafkaReceiver(settings: settings, config: config, consumers: consumers)
@@ -22,7 +23,7 @@ public final class KafkaReceiver: Receiver {
     private let settings: ComponentSettings
     private let config: KafkaReceiverConfig
     private let consumers: [Signal: any Consumer]
-    private let running = MutexBox<[(KafkaConsumer, Task<Void, Never>)]>(nil)
+    private let running = MutexBox<(KafkaConsumer, Task<Void, Never>)>(nil)
     private let stopping = StopFlag()
     private let observer: ReceiverObserver
 
@@ -53,21 +54,33 @@ public final class KafkaReceiver: Receiver {
         return client
     }
 
+    /// Where a topic's records go.
+    struct Route: Sendable {
+        let signal: Signal
+        let encoding: KafkaReceiverSettings.Encoding
+        let next: any Consumer
+    }
+
     public func start() async throws {
-        var started: [(KafkaConsumer, Task<Void, Never>)] = []
+        var routes: [String: Route] = [:]
         for (signal, next) in consumers.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
             let (topics, encoding) = config.receiver.source(signal)
-            let consumer = try KafkaConsumer(config: librdkafkaConfig, topics: topics, logger: settings.logger)
-            let loop = Task { [self] in await self.consume(signal, encoding, from: consumer, into: next) }
-            started.append((consumer, loop))
+            for topic in topics {
+                if let other = routes[topic] {
+                    throw StartError(message: "topic \(topic) is configured for both \(other.signal) and \(signal)")
+                }
+                routes[topic] = Route(signal: signal, encoding: encoding, next: next)
+            }
             settings.logger.info("consuming \(signal) from \(topics.joined(separator: ", ")) as group \(config.receiver.group_id)")
         }
-        running.set(started)
+        let consumer = try KafkaConsumer(config: librdkafkaConfig, topics: routes.keys.sorted(), logger: settings.logger)
+        let loop = Task { [self, routes] in await self.consume(from: consumer, routes: routes) }
+        running.set((consumer, loop))
     }
 
     public func shutdown() async {
         stopping.stop()
-        for (consumer, loop) in running.take() ?? [] {
+        if let (consumer, loop) = running.take() {
             await loop.value
             consumer.close()
         }
@@ -76,8 +89,8 @@ public final class KafkaReceiver: Receiver {
     /// Records handled at once per signal; bounds the memory a receiver holds.
     static let maxInFlight = 256
 
-    private func consume(_ signal: Signal, _ encoding: KafkaReceiverSettings.Encoding, from consumer: KafkaConsumer, into next: any Consumer) async {
-        let messages = settings.telemetry.counter("otelcol_kafka_receiver_messages_total", [("receiver", settings.id.description), ("signal", signal.rawValue)])
+    private func consume(from consumer: KafkaConsumer, routes: [String: Route]) async {
+        let messages = settings.telemetry.counter("otelcol_kafka_receiver_messages_total", [("receiver", settings.id.description)])
         let tracker = OffsetTracker()
         let autocommit = config.receiver.autocommit.enable
         await withTaskGroup(of: Void.self) { group in
@@ -95,10 +108,11 @@ public final class KafkaReceiver: Receiver {
                     continue
                 case .record(let record):
                     messages.increment()
+                    guard let route = routes[record.topic] else { continue }
                     tracker.begin(record)
                     inFlight += 1
                     group.addTask { [self] in
-                        guard await handle(record, signal, encoding, into: next), let offset = tracker.finish(record) else { return }
+                        guard await handle(record, route.signal, route.encoding, into: route.next), let offset = tracker.finish(record) else { return }
                         consumer.markDone(topic: record.topic, partition: record.partition, offset: offset)
                         if !autocommit, let error = consumer.commit() {
                             settings.logger.warning("offset commit failed: \(error.message)")
