@@ -142,3 +142,59 @@ import Testing
         #expect(t.resourceSpans[0].scopeSpans[0].spans[0].name == "span-0-1-2")
     }
 }
+
+@Suite struct WireSplitTests {
+    /// Spans of three traces interleaved across two resources with two scopes each.
+    static func interleaved() -> ExportTraceServiceRequest {
+        var request = WireScanTests.sampleTraces(resources: 2, scopes: 2, spans: 6)
+        for r in request.resourceSpans.indices {
+            request.resourceSpans[r].schemaURL = "https://schema/\(r)"
+            for s in request.resourceSpans[r].scopeSpans.indices {
+                for i in request.resourceSpans[r].scopeSpans[s].spans.indices {
+                    request.resourceSpans[r].scopeSpans[s].spans[i].traceID = Data(repeating: UInt8(i % 3 + 1), count: 16)
+                }
+            }
+        }
+        return request
+    }
+
+    @Test func byteRegroupingEqualsModelRegrouping() throws {
+        let request = OTLPRequest.traces(Self.interleaved())
+        let wire = try #require(try WireScan.splitByTraceID(.traces, request.protobufBytes()))
+        let model = request.splitByTraceID()
+        #expect(wire.count == 3)
+        #expect(wire.map(\.traceID) == model.map { [UInt8]($0.traceID) })
+        for (w, m) in zip(wire, model) {
+            #expect(try OTLPRequest(signal: .traces, protobuf: w.bytes) == m.request)
+            #expect(w.items == m.request.itemCount)
+        }
+    }
+
+    @Test func logsRegroupByTheirTraceIDField() throws {
+        var scope = ScopeLogs()
+        scope.logRecords = (0..<5).map { i in
+            var record = LogRecord()
+            record.body.stringValue = "\(i)"
+            if i % 2 == 0 { record.traceID = Data(repeating: 9, count: 16) }
+            return record
+        }
+        var resource = ResourceLogs()
+        resource.scopeLogs = [scope]
+        let request = OTLPRequest.logs(.with { $0.resourceLogs = [resource] })
+        let parts = try #require(try WireScan.splitByTraceID(.logs, request.protobufBytes()))
+        #expect(parts.map(\.items) == [3, 2])
+        #expect(parts[1].traceID.isEmpty)
+    }
+
+    @Test func packingKeepsEveryEntryAndRespectsTheLimit() throws {
+        let request = OTLPRequest.traces(WireScanTests.sampleTraces(resources: 8, scopes: 1, spans: 4))
+        let bytes = request.protobufBytes()
+        let entries = try WireScan.resourceEntries(.traces, in: bytes)
+        let limit = entries[0].range.count * 3 + 1
+        let pieces = try WireScan.pack(.traces, bytes, limit: limit)
+        #expect(pieces.count == 3)
+        #expect(pieces.allSatisfy { $0.bytes.count <= limit && !$0.oversize })
+        #expect(pieces.map(\.items) == [12, 12, 8])
+        #expect(pieces.flatMap(\.bytes) == bytes)
+    }
+}

@@ -41,7 +41,17 @@ struct KafkaRecordPlan {
         if encoding == .raw {
             return (try rawLogRecords(batch.model()), [])
         }
-        if byTrace {
+        if byTrace, encoding == .otlpProto, !batch.isDecoded, let parts = try WireScan.splitByTraceID(signal, batch.encoded()) {
+            // Regrouped as bytes: nothing decoded. Parts too large for a record are decoded and split.
+            for part in parts {
+                let key: [UInt8]? = part.traceID.isEmpty ? (signal == .traces ? [] : nil) : Array(hexString(part.traceID).utf8)
+                if part.bytes.count <= budget - (key?.count ?? 0) {
+                    records.append(Record(topic: topic, key: key, value: part.bytes, items: part.items))
+                } else {
+                    fit(try OTLPRequest(signal: signal, protobuf: part.bytes), topic: topic, key: key, into: &records, refused: &refused)
+                }
+            }
+        } else if byTrace {
             for (traceID, part) in try batch.model().splitByTraceID() {
                 let key: [UInt8]? = traceID.isEmpty ? (signal == .traces ? [] : nil) : Array(hexString(traceID).utf8)
                 fit(part, topic: topic, key: key, into: &records, refused: &refused)
@@ -51,9 +61,23 @@ struct KafkaRecordPlan {
                 let key = byResourceKey ? ResourceAttributesHash.key(resource.attributes) : messageKey
                 fit(part, topic: topicFromAttribute(resource) ?? topic, key: key, into: &records, refused: &refused)
             }
-        } else if encoding == .otlpProto, batch.protobuf.count <= budget - (messageKey?.count ?? 0) {
-            // The fast path: the received bytes are the record; nothing is decoded or encoded.
-            records.append(Record(topic: topic, key: messageKey, value: batch.encoded(), items: batch.itemCount))
+        } else if encoding == .otlpProto, !batch.isDecoded {
+            // The fast path: the received bytes are the record, or are cut between resource
+            // entries into records that fit; nothing is decoded or encoded. Only a resource entry
+            // too large on its own is decoded and split further.
+            let bytes = batch.encoded()
+            let limit = budget - (messageKey?.count ?? 0)
+            if bytes.count <= limit {
+                records.append(Record(topic: topic, key: messageKey, value: bytes, items: batch.itemCount))
+            } else {
+                for piece in try WireScan.pack(signal, bytes, limit: limit) {
+                    if piece.oversize {
+                        fit(try OTLPRequest(signal: signal, protobuf: piece.bytes), topic: topic, key: messageKey, into: &records, refused: &refused)
+                    } else {
+                        records.append(Record(topic: topic, key: messageKey, value: piece.bytes, items: piece.items))
+                    }
+                }
+            }
         } else {
             fit(try batch.model(), topic: topic, key: messageKey, into: &records, refused: &refused)
         }
