@@ -16,7 +16,17 @@ struct WireReader {
 
     var isAtEnd: Bool { offset >= end }
 
+    @inline(__always)
     mutating func varint() throws(OTLPDecodingError) -> UInt64 {
+        // Most varints here (tags, small lengths, enums) are one byte.
+        if offset < end, bytes[offset] < 0x80 {
+            defer { offset += 1 }
+            return UInt64(bytes[offset])
+        }
+        return try longVarint()
+    }
+
+    mutating func longVarint() throws(OTLPDecodingError) -> UInt64 {
         var result: UInt64 = 0
         var shift: UInt64 = 0
         while offset < end {
@@ -31,6 +41,7 @@ struct WireReader {
     }
 
     /// Reads a field tag. Field number 0 and wire types 6 and 7 do not exist in protobuf.
+    @inline(__always)
     mutating func tag() throws(OTLPDecodingError) -> (field: UInt64, wireType: WireType) {
         let at = offset
         let key = try varint()
@@ -42,6 +53,7 @@ struct WireReader {
     }
 
     /// Reads a length prefix and returns the range of the bytes it announces, moving past them.
+    @inline(__always)
     mutating func lengthDelimited() throws(OTLPDecodingError) -> Range<Int> {
         let at = offset
         let length = try varint()

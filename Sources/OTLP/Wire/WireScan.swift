@@ -27,6 +27,26 @@ public enum WireScan {
         }
     }
 
+    /// Counts items in already validated bytes, entering only the containers on the way to them.
+    static func count(_ message: WireMessage, _ reader: inout WireReader) throws(OTLPDecodingError) -> Int {
+        var total = 0
+        while !reader.isAtEnd {
+            let (field, wireType) = try reader.tag()
+            guard case .message(let child)? = message.field(field), wireType == .lengthDelimited else {
+                try reader.skip(wireType)
+                continue
+            }
+            let range = try reader.lengthDelimited()
+            if child.isItem {
+                total += 1
+            } else if child.leadsToItems {
+                var inner = WireReader(reader.bytes, range: range)
+                total += try count(child, &inner)
+            }
+        }
+        return total
+    }
+
     static func walk(
         _ message: WireMessage, _ reader: inout WireReader, depth: Int, count: inout Int
     ) throws(OTLPDecodingError) {

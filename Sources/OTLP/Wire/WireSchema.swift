@@ -46,6 +46,16 @@ enum WireMessage: Sendable {
         }
     }
 
+    /// True for the containers between a request and its items (the only messages a count
+    /// without validation needs to enter).
+    var leadsToItems: Bool {
+        switch self {
+        case .exportTraces, .resourceSpans, .scopeSpans, .exportMetrics, .resourceMetrics, .scopeMetrics, .metric,
+             .gauge, .sum, .histogram, .exponentialHistogram, .summary, .exportLogs, .resourceLogs, .scopeLogs: true
+        default: false
+        }
+    }
+
     /// What a field of this message must look like on the wire; nil for fields OTLP does not
     /// define here, which are skipped as unknown fields.
     func field(_ number: UInt64) -> WireFieldKind? {

@@ -4,7 +4,7 @@
 /// valid request of its own, so pieces are byte ranges packed greedily up to a size.
 extension WireScan {
     /// The byte ranges of the request's top-level entries (each with its tag and length) and the
-    /// items each holds, in order.
+    /// items each holds, in order. The bytes must have been validated (a batch's bytes are).
     public static func resourceEntries(_ signal: Signal, in bytes: [UInt8]) throws(OTLPDecodingError) -> [(range: Range<Int>, items: Int)] {
         do {
             return try bytes.withUnsafeBytes { buffer throws(OTLPDecodingError) in
@@ -20,9 +20,7 @@ extension WireScan {
                     }
                     let body = try reader.lengthDelimited()
                     var inner = WireReader(buffer, range: body)
-                    var count = 0
-                    try walk(child, &inner, depth: 1, count: &count)
-                    entries.append((start..<reader.offset, count))
+                    entries.append((start..<reader.offset, try count(child, &inner)))
                 }
                 return entries
             }
