@@ -41,10 +41,10 @@ class Collector:
         self.log_path = tmp / "collector.log"
         self.process = None
 
-    def start(self, extra_args=()):
+    def start(self, extra_args=(), env=None):
         log = open(self.log_path, "wb")
         self.process = subprocess.Popen([str(BINARY), "--config", str(self.config_path), *extra_args],
-                                        stdout=log, stderr=subprocess.STDOUT)
+                                        stdout=log, stderr=subprocess.STDOUT, env=env)
         wait_until(self._healthy, what=f"collector health (log: {self.log()})")
         return self
 
@@ -138,9 +138,9 @@ def ports():
 def make_collector(tmp_path, ports):
     started = []
 
-    def make(config=None, extra_args=(), **kwargs):
+    def make(config=None, extra_args=(), env=None, **kwargs):
         text = config or collector_config(ports, tmp_path, **kwargs)
-        collector = Collector(tmp_path, text, **ports).start(extra_args)
+        collector = Collector(tmp_path, text, **ports).start(extra_args, env)
         started.append(collector)
         return collector
 

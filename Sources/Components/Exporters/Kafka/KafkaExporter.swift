@@ -22,12 +22,12 @@ public final class KafkaExporter: Exporter {
 
     /// librdkafka settings for the producer: the shared client keys plus the producer keys.
     var librdkafkaConfig: KafkaClientConfig {
-        let producer = config.exporter.producer
+        let producer = config.settings.producer
         var client = config.client.librdkafkaProperties()
-        client.set("acks", config.exporter.acks)
+        client.set("acks", config.settings.acks)
         // Idempotence needs acks from all in-sync replicas; with it, librdkafka's internal
         // retries cannot duplicate or reorder records.
-        client.set("enable.idempotence", config.exporter.acks == "-1" ? "true" : "false")
+        client.set("enable.idempotence", config.settings.acks == "-1" ? "true" : "false")
         client.set("compression.codec", producer.compression.rawValue)
         if producer.compression_params.level > 0 { client.set("compression.level", String(producer.compression_params.level)) }
         client.set("linger.ms", String(producer.linger.nanoseconds / 1_000_000))
@@ -35,7 +35,7 @@ public final class KafkaExporter: Exporter {
         // Records are split to fit max_message_bytes; the margin is the record framing.
         client.set("message.max.bytes", String(producer.max_message_bytes + 512))
         client.set("allow.auto.create.topics", producer.allow_auto_topic_creation ? "true" : "false")
-        let timeoutMs = String(max(1, config.exporter.timeout.nanoseconds / 1_000_000))
+        let timeoutMs = String(max(1, config.settings.timeout.nanoseconds / 1_000_000))
         client.set("request.timeout.ms", timeoutMs)
         client.set("message.timeout.ms", timeoutMs)
         return client
@@ -54,7 +54,7 @@ public final class KafkaExporter: Exporter {
     public func consume(_ batch: TelemetryBatch) async throws {
         guard let producer = producer.withLock({ $0 }) else { throw PipelineError.retryable("kafka exporter is not running") }
         var batch = batch
-        let exporter = config.exporter
+        let exporter = config.settings
         let signalSettings = exporter.settings(batch.signal)
         var (topic, encoding) = exporter.destination(batch.signal)
         if !signalSettings.topic_from_metadata_key.isEmpty,
@@ -90,11 +90,11 @@ public final class KafkaExporter: Exporter {
     /// Static `record_headers`, then every value of each `include_metadata_keys` entry, then the
     /// signal header when asked for.
     private func recordHeaders(_ batch: TelemetryBatch) -> [(name: String, value: [UInt8])] {
-        var headers: [(name: String, value: [UInt8])] = config.exporter.record_headers.sorted(by: { $0.key < $1.key }).map { ($0.key, Array($0.value.utf8)) }
-        for key in config.exporter.include_metadata_keys {
+        var headers: [(name: String, value: [UInt8])] = config.settings.record_headers.sorted(by: { $0.key < $1.key }).map { ($0.key, Array($0.value.utf8)) }
+        for key in config.settings.include_metadata_keys {
             for value in batch.metadata.headers[key.lowercased()] ?? [] { headers.append((key, Array(value.utf8))) }
         }
-        if config.exporter.signal_header { headers.append(("otelcol.signal", Array(batch.signal.rawValue.utf8))) }
+        if config.settings.signal_header { headers.append(("otelcol.signal", Array(batch.signal.rawValue.utf8))) }
         return headers
     }
 }

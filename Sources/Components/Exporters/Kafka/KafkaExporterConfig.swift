@@ -2,33 +2,13 @@ import OTLP
 import Pipeline
 
 /// `exporters.kafka`: the Go collector's keys, the shared client keys at the top level as in Go.
-public struct KafkaExporterConfig: ComponentConfig {
-    public var client = KafkaClientSettings()
-    public var exporter = KafkaExporterSettings()
-
-    public init() {}
-
-    public init(from decoder: any Decoder) throws {
-        client = try KafkaClientSettings(from: decoder)
-        exporter = try KafkaExporterSettings(from: decoder)
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        try client.encode(to: encoder)
-        try exporter.encode(to: encoder)
-    }
-
-    public func validate() throws(ConfigError) {
-        try client.validate()
-        try exporter.validate()
-    }
-}
+public typealias KafkaExporterConfig = KafkaComponentConfig<KafkaExporterSettings>
 
 public enum KafkaEncoding: String, ConfigOption {
     case otlpProto = "otlp_proto", otlpJSON = "otlp_json", raw
 }
 
-public struct KafkaExporterSettings: ConfigSection {
+public struct KafkaExporterSettings: KafkaComponentSettings {
     public var timeout: ConfigDuration = .seconds(5)
     public var retry_on_failure: ConfigNode?
     public var sending_queue: ConfigNode?

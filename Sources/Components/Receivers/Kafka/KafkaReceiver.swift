@@ -35,7 +35,7 @@ public final class KafkaReceiver: Receiver {
     }
 
     var librdkafkaConfig: KafkaClientConfig {
-        let r = config.receiver
+        let r = config.settings
         var client = config.client.librdkafkaProperties()
         client.set("group.id", r.group_id)
         if !r.group_instance_id.isEmpty { client.set("group.instance.id", r.group_instance_id) }
@@ -64,14 +64,14 @@ public final class KafkaReceiver: Receiver {
     public func start() async throws {
         var routes: [String: Route] = [:]
         for (signal, next) in consumers.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
-            let (topics, encoding) = config.receiver.source(signal)
+            let (topics, encoding) = config.settings.source(signal)
             for topic in topics {
                 if let other = routes[topic] {
                     throw StartError(message: "topic \(topic) is configured for both \(other.signal) and \(signal)")
                 }
                 routes[topic] = Route(signal: signal, encoding: encoding, next: next)
             }
-            settings.logger.info("consuming \(signal) from \(topics.joined(separator: ", ")) as group \(config.receiver.group_id)")
+            settings.logger.info("consuming \(signal) from \(topics.joined(separator: ", ")) as group \(config.settings.group_id)")
         }
         let consumer = try KafkaConsumer(config: librdkafkaConfig, topics: routes.keys.sorted(), logger: settings.logger)
         let loop = Task { [self, routes] in await self.consume(from: consumer, routes: routes) }
@@ -92,7 +92,7 @@ public final class KafkaReceiver: Receiver {
     private func consume(from consumer: KafkaConsumer, routes: [String: Route]) async {
         let messages = settings.telemetry.counter("otelcol_kafka_receiver_messages_total", [("receiver", settings.id.description)])
         let tracker = OffsetTracker()
-        let autocommit = config.receiver.autocommit.enable
+        let autocommit = config.settings.autocommit.enable
         await withTaskGroup(of: Void.self) { group in
             var inFlight = 0
             while !stopping.isStopped {
@@ -137,8 +137,8 @@ public final class KafkaReceiver: Receiver {
             settings.logger.error("skipping undecodable Kafka record \(place) (\(record.value.count) bytes): \(error.message)")
             return true
         }
-        if config.receiver.header_extraction.extract_headers { extractHeaders(record, into: &batch) }
-        var backoff = config.receiver.error_backoff.initial_interval.duration
+        if config.settings.header_extraction.extract_headers { extractHeaders(record, into: &batch) }
+        var backoff = config.settings.error_backoff.initial_interval.duration
         let started = ContinuousClock.now
         while true {
             do {
@@ -147,7 +147,7 @@ public final class KafkaReceiver: Receiver {
                 return true
             } catch {
                 let failure = PipelineError(classifying: error)
-                let policy = config.receiver.error_backoff
+                let policy = config.settings.error_backoff
                 let expired = policy.max_elapsed_time.nanoseconds > 0 && ContinuousClock.now - started > policy.max_elapsed_time.duration
                 if !failure.isRetryable || !policy.enabled || expired {
                     observer.refused(signal, batch.itemCount)
@@ -180,7 +180,7 @@ public final class KafkaReceiver: Receiver {
 
     /// Copies the configured headers into every resource as `kafka.header.<name>`.
     private func extractHeaders(_ record: KafkaRecord, into batch: inout TelemetryBatch) {
-        let wanted = config.receiver.header_extraction.headers
+        let wanted = config.settings.header_extraction.headers
         let found: [KeyValue] = wanted.compactMap { name in
             guard let header = record.headers.first(where: { $0.name == name }) else { return nil }
             var kv = KeyValue()

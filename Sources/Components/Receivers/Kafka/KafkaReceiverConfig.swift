@@ -2,29 +2,9 @@ import OTLP
 import Pipeline
 
 /// `receivers.kafka`: the Go collector's keys, the shared client keys at the top level as in Go.
-public struct KafkaReceiverConfig: ComponentConfig {
-    public var client = KafkaClientSettings()
-    public var receiver = KafkaReceiverSettings()
+public typealias KafkaReceiverConfig = KafkaComponentConfig<KafkaReceiverSettings>
 
-    public init() {}
-
-    public init(from decoder: any Decoder) throws {
-        client = try KafkaClientSettings(from: decoder)
-        receiver = try KafkaReceiverSettings(from: decoder)
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        try client.encode(to: encoder)
-        try receiver.encode(to: encoder)
-    }
-
-    public func validate() throws(ConfigError) {
-        try client.validate()
-        try receiver.validate()
-    }
-}
-
-public struct KafkaReceiverSettings: ConfigSection {
+public struct KafkaReceiverSettings: KafkaComponentSettings {
     public enum InitialOffset: String, ConfigOption { case latest, earliest }
     public enum Encoding: String, ConfigOption { case otlpProto = "otlp_proto", otlpJSON = "otlp_json" }
 

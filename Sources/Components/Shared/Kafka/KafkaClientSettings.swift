@@ -134,3 +134,32 @@ public struct KafkaClientSettings: ConfigSection {
         return config
     }
 }
+
+/// A kafka component's config: the shared client keys and the component's own keys, both at the
+/// top level of the YAML mapping, as the Go collector writes them.
+public struct KafkaComponentConfig<Settings: KafkaComponentSettings>: ComponentConfig {
+    public var client = KafkaClientSettings()
+    public var settings = Settings()
+
+    public init() {}
+
+    public init(from decoder: any Decoder) throws {
+        client = try KafkaClientSettings(from: decoder)
+        settings = try Settings(from: decoder)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        try client.encode(to: encoder)
+        try settings.encode(to: encoder)
+    }
+
+    public func validate() throws(ConfigError) {
+        try client.validate()
+        try settings.validate()
+    }
+}
+
+/// The component-specific half of a `KafkaComponentConfig`.
+public protocol KafkaComponentSettings: ConfigSection {
+    func validate() throws(ConfigError)
+}
