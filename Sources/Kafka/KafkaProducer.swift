@@ -33,12 +33,14 @@ public final class KafkaProducer: Sendable {
     private let logSink: Unmanaged<LogSink>
     private let poll = PollState()
 
-    public init(config: KafkaClientConfig, logger: Logger) throws(KafkaError) {
+    /// `onStatistics` receives librdkafka's statistics (every `statistics.interval.ms`, when set).
+    public init(config: KafkaClientConfig, logger: Logger, onStatistics: (@Sendable (KafkaStatistics) -> Void)? = nil) throws(KafkaError) {
         let conf = try config.make()
-        let sink = Unmanaged.passRetained(LogSink(logger: logger))
+        let sink = Unmanaged.passRetained(LogSink(logger: logger, onStatistics: onStatistics))
         rd_kafka_conf_set_opaque(conf, sink.toOpaque())
         rd_kafka_conf_set_dr_msg_cb(conf, deliveryReport)
         rd_kafka_conf_set_log_cb(conf, librdkafkaLog)
+        if onStatistics != nil { rd_kafka_conf_set_stats_cb(conf, librdkafkaStatistics) }
         // Topic-level properties given above (message.timeout.ms, acks, ...) live in the default
         // topic configuration; the partitioner is added to it rather than replacing it.
         if let topicConf = rd_kafka_conf_get_default_topic_conf(conf) {
@@ -181,7 +183,12 @@ final class DeliveryTicket: Sendable {
 /// Routes librdkafka's log lines into the collector's logger.
 final class LogSink: Sendable {
     let logger: Logger
-    init(logger: Logger) { self.logger = logger }
+    let onStatistics: (@Sendable (KafkaStatistics) -> Void)?
+
+    init(logger: Logger, onStatistics: (@Sendable (KafkaStatistics) -> Void)? = nil) {
+        self.logger = logger
+        self.onStatistics = onStatistics
+    }
 
     func log(level: Int32, facility: UnsafePointer<CChar>?, text: UnsafePointer<CChar>?) {
         let line = "librdkafka \(facility.map { String(cString: $0) } ?? ""): \(text.map { String(cString: $0) } ?? "")"
@@ -209,6 +216,14 @@ private let deliveryReport: @convention(c) (OpaquePointer?, UnsafePointer<rd_kaf
 private let librdkafkaLog: @convention(c) (OpaquePointer?, Int32, UnsafePointer<CChar>?, UnsafePointer<CChar>?) -> Void = { rk, level, facility, text in
     guard let rk, let opaque = rd_kafka_opaque(rk) else { return }
     Unmanaged<LogSink>.fromOpaque(opaque).takeUnretainedValue().log(level: level, facility: facility, text: text)
+}
+
+private let librdkafkaStatistics: @convention(c) (OpaquePointer?, UnsafeMutablePointer<CChar>?, Int, UnsafeMutableRawPointer?) -> Int32 = { _, json, length, opaque in
+    guard let json, let opaque else { return 0 }
+    let sink = Unmanaged<LogSink>.fromOpaque(opaque).takeUnretainedValue()
+    let data = Data(bytes: json, count: length)
+    if let statistics = KafkaStatistics(json: data) { sink.onStatistics?(statistics) }
+    return 0 // librdkafka frees the JSON
 }
 
 /// Sarama's (and so the Go collector's) hash partitioner: FNV-1a of the key as a signed 32-bit

@@ -218,6 +218,9 @@ def test_broker_outage_during_load_loses_nothing(make_collector, ports, kafka):
     seqs = [a.value.int_value for r in records for s in spans_of(r.value()) for a in s.attributes if a.key == "telemetrygen.seq"]
     assert len(seqs) == total, f"{len(seqs) - len(set(seqs))} duplicates, {total - len(set(seqs))} missing"
     assert sorted(seqs) == list(range(total))
+    # librdkafka's statistics (every 10 s) surface as gauges.
+    wait_until(lambda: collector.metrics().get('otelcol_kafka_producer_transmitted_messages{exporter="kafka"}', 0) > 0,
+               timeout=30, what="librdkafka statistics")
     status = open(f"/proc/{collector.process.pid}/status").read()
     peak_mib = int(next(l for l in status.splitlines() if l.startswith("VmHWM:")).split()[1]) / 1024
     assert peak_mib < 256

@@ -42,7 +42,9 @@ public final class KafkaExporter: Exporter {
     }
 
     public func start() async throws {
-        let made = try KafkaProducer(config: librdkafkaConfig, logger: settings.logger)
+        var properties = librdkafkaConfig
+        properties.set("statistics.interval.ms", "10000")
+        let made = try KafkaProducer(config: properties, logger: settings.logger, onStatistics: statisticsRecorder())
         producer.withLock { $0 = made }
     }
 
@@ -85,6 +87,29 @@ public final class KafkaExporter: Exporter {
         let summary = "\(failures.count) of \(records.count) Kafka records (\(failedItems) \(batch.signal.itemName)) failed: \((permanent ?? first).1.message)"
         if permanent != nil { throw PipelineError.permanent(summary) }
         throw PipelineError.retryable(summary, retryAfter: .seconds(1))
+    }
+
+    /// Publishes librdkafka's statistics as `otelcol_kafka_producer_*` gauges.
+    private func statisticsRecorder() -> @Sendable (KafkaStatistics) -> Void {
+        let registry = settings.telemetry.registry
+        let labels = [("exporter", settings.id.description)]
+        let queued = registry.makeGauge(name: "otelcol_kafka_producer_queued_messages", labels: labels)
+        let queuedBytes = registry.makeGauge(name: "otelcol_kafka_producer_queued_bytes", labels: labels)
+        let sent = registry.makeGauge(name: "otelcol_kafka_producer_transmitted_messages", labels: labels)
+        let sentBytes = registry.makeGauge(name: "otelcol_kafka_producer_transmitted_bytes", labels: labels)
+        let errors = registry.makeGauge(name: "otelcol_kafka_producer_transmit_errors", labels: labels)
+        return { statistics in
+            queued.set(statistics.queuedMessages)
+            queuedBytes.set(statistics.queuedBytes)
+            sent.set(statistics.transmittedMessages)
+            sentBytes.set(statistics.transmittedBytes)
+            errors.set(statistics.transmitErrors)
+            for broker in statistics.brokers {
+                let brokerLabels = labels + [("broker", broker.name)]
+                registry.makeGauge(name: "otelcol_kafka_producer_broker_rtt_seconds", labels: brokerLabels).set(broker.rttMicroseconds / 1e6)
+                registry.makeGauge(name: "otelcol_kafka_producer_broker_up", labels: brokerLabels).set(broker.up ? 1.0 : 0.0)
+            }
+        }
     }
 
     /// Static `record_headers`, then every value of each `include_metadata_keys` entry, then the
