@@ -25,14 +25,18 @@ public final class KafkaConsumer: Sendable {
     private let queue: DispatchQueue
     private let closed = Flag()
 
-    /// `config` must set `group.id`; offset storing is always manual.
-    public init(config: KafkaClientConfig, topics: [String], logger: Logger) throws(KafkaError) {
+    /// `config` must set `group.id`; offset storing is always manual. `beforeRevoke` runs when
+    /// partitions are about to be taken away, on librdkafka's poll thread: it may block (briefly)
+    /// until work on them has finished; stored offsets are committed right after it returns.
+    public init(config: KafkaClientConfig, topics: [String], logger: Logger,
+                beforeRevoke: (@Sendable ([(topic: String, partition: Int32)]) -> Void)? = nil) throws(KafkaError) {
         var config = config
         config.set("enable.auto.offset.store", "false")
         let conf = try config.make()
-        let sink = Unmanaged.passRetained(LogSink(logger: logger))
+        let sink = Unmanaged.passRetained(LogSink(logger: logger, beforeRevoke: beforeRevoke))
         rd_kafka_conf_set_opaque(conf, sink.toOpaque())
         rd_kafka_conf_set_log_cb(conf, consumerLog)
+        rd_kafka_conf_set_rebalance_cb(conf, rebalance)
         var errorText = [CChar](repeating: 0, count: 512)
         guard let rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, &errorText, errorText.count) else {
             sink.release()
@@ -135,6 +139,39 @@ public final class KafkaConsumer: Sendable {
     }
 
     deinit { close() }
+}
+
+/// Assigns and revokes partitions, committing what was done before a partition is given up, so
+/// the next owner starts after it instead of repeating it.
+private let rebalance: @convention(c) (OpaquePointer?, rd_kafka_resp_err_t, UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?, UnsafeMutableRawPointer?) -> Void = { rk, err, partitions, opaque in
+    guard let rk else { return }
+    let cooperative = String(cString: rd_kafka_rebalance_protocol(rk)) == "COOPERATIVE"
+    if err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS {
+        if cooperative {
+            if let error = rd_kafka_incremental_assign(rk, partitions) { rd_kafka_error_destroy(error) }
+        } else {
+            _ = rd_kafka_assign(rk, partitions)
+        }
+        return
+    }
+    if let opaque, let partitions {
+        let sink = Unmanaged<LogSink>.fromOpaque(opaque).takeUnretainedValue()
+        var revoked: [(topic: String, partition: Int32)] = []
+        for i in 0..<Int(partitions.pointee.cnt) {
+            let element = partitions.pointee.elems[i]
+            revoked.append((String(cString: element.topic), element.partition))
+        }
+        sink.beforeRevoke?(revoked)
+        if err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS {
+            // Partitions lost (session expired) cannot be committed; revoked ones can.
+            _ = rd_kafka_commit(rk, nil, 0)
+        }
+    }
+    if cooperative {
+        if let error = rd_kafka_incremental_unassign(rk, partitions) { rd_kafka_error_destroy(error) }
+    } else {
+        _ = rd_kafka_assign(rk, nil)
+    }
 }
 
 private let consumerLog: @convention(c) (OpaquePointer?, Int32, UnsafePointer<CChar>?, UnsafePointer<CChar>?) -> Void = { rk, level, facility, text in

@@ -180,14 +180,18 @@ final class DeliveryTicket: Sendable {
     func complete(_ error: KafkaError?) { group.complete(index, error) }
 }
 
-/// Routes librdkafka's log lines into the collector's logger.
+/// What librdkafka's callbacks reach through the handle's opaque pointer: the collector's logger,
+/// and the owner's statistics and rebalance hooks.
 final class LogSink: Sendable {
     let logger: Logger
     let onStatistics: (@Sendable (KafkaStatistics) -> Void)?
+    let beforeRevoke: (@Sendable ([(topic: String, partition: Int32)]) -> Void)?
 
-    init(logger: Logger, onStatistics: (@Sendable (KafkaStatistics) -> Void)? = nil) {
+    init(logger: Logger, onStatistics: (@Sendable (KafkaStatistics) -> Void)? = nil,
+         beforeRevoke: (@Sendable ([(topic: String, partition: Int32)]) -> Void)? = nil) {
         self.logger = logger
         self.onStatistics = onStatistics
+        self.beforeRevoke = beforeRevoke
     }
 
     func log(level: Int32, facility: UnsafePointer<CChar>?, text: UnsafePointer<CChar>?) {

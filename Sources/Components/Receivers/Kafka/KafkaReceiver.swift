@@ -73,8 +73,15 @@ public final class KafkaReceiver: Receiver {
             }
             settings.logger.info("consuming \(signal) from \(topics.joined(separator: ", ")) as group \(config.settings.group_id)")
         }
-        let consumer = try KafkaConsumer(config: librdkafkaConfig, topics: routes.keys.sorted(), logger: settings.logger)
-        let loop = Task { [self, routes] in await self.consume(from: consumer, routes: routes) }
+        let tracker = OffsetTracker()
+        let logger = settings.logger
+        let consumer = try KafkaConsumer(config: librdkafkaConfig, topics: routes.keys.sorted(), logger: settings.logger) { revoked in
+            // Let records of revoked partitions finish, so their offsets are committed before the
+            // partitions move to another member; bounded, since the group waits for us.
+            logger.info("partitions revoked: \(revoked.map { "\($0.topic)/\($0.partition)" }.joined(separator: ", "))")
+            tracker.waitForIdle(revoked, timeout: Self.revokeGrace)
+        }
+        let loop = Task { [self, routes] in await self.consume(from: consumer, routes: routes, tracker: tracker) }
         running.set((consumer, loop))
     }
 
@@ -89,9 +96,11 @@ public final class KafkaReceiver: Receiver {
     /// Records handled at once per signal; bounds the memory a receiver holds.
     static let maxInFlight = 256
 
-    private func consume(from consumer: KafkaConsumer, routes: [String: Route]) async {
+    /// How long a revoke waits for in-flight records of the revoked partitions.
+    static let revokeGrace: Duration = .seconds(10)
+
+    private func consume(from consumer: KafkaConsumer, routes: [String: Route], tracker: OffsetTracker) async {
         let messages = settings.telemetry.counter("otelcol_kafka_receiver_messages_total", [("receiver", settings.id.description)])
-        let tracker = OffsetTracker()
         let autocommit = config.settings.autocommit.enable
         await withTaskGroup(of: Void.self) { group in
             var inFlight = 0

@@ -1,3 +1,4 @@
+import Foundation
 import Kafka
 import Synchronization
 
@@ -20,6 +21,19 @@ final class OffsetTracker: Sendable {
 
     func begin(_ record: KafkaRecord) {
         lanes.withLock { $0[PartitionKey(topic: record.topic, partition: record.partition), default: Lane()].pending.append(record.offset) }
+    }
+
+    /// Waits until no record of these partitions is in flight, or `timeout` passed. Blocks the
+    /// calling thread (librdkafka's rebalance callback runs on the consumer's poll thread).
+    func waitForIdle(_ partitions: [(topic: String, partition: Int32)], timeout: Duration) {
+        let keys = partitions.map { PartitionKey(topic: $0.topic, partition: $0.partition) }
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            let busy = lanes.withLock { lanes in keys.contains { !(lanes[$0]?.pending.isEmpty ?? true) } }
+            if !busy { break }
+            usleep(2_000)
+        }
+        lanes.withLock { lanes in for key in keys { lanes[key] = nil } }
     }
 
     /// Records `record` as done; returns the offset up to which the partition is now done, if it moved.
