@@ -17,9 +17,14 @@ public struct KafkaClientConfig: Sendable {
             let result = rd_kafka_conf_set(conf, key, value, &errorText, errorText.count)
             if result != RD_KAFKA_CONF_OK {
                 rd_kafka_conf_destroy(conf)
-                throw KafkaError(message: "librdkafka property \(key)=\(value): \(String(cString: errorText))")
+                throw KafkaError(message: "librdkafka property \(key)=\(value): \(text(errorText))")
             }
         }
         return conf
     }
+}
+
+/// The text in a NUL-terminated buffer librdkafka wrote an error into.
+func text(_ buffer: [CChar]) -> String {
+    String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
 }

@@ -41,7 +41,7 @@ public final class KafkaConsumer: Sendable {
         guard let rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, &errorText, errorText.count) else {
             sink.release()
             rd_kafka_conf_destroy(conf)
-            throw KafkaError(message: "cannot create the Kafka consumer: \(String(cString: errorText))")
+            throw KafkaError(message: "cannot create the Kafka consumer: \(text(errorText))")
         }
         rd_kafka_poll_set_consumer(rk)
         let list = rd_kafka_topic_partition_list_new(Int32(topics.count))

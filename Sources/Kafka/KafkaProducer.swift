@@ -53,7 +53,7 @@ public final class KafkaProducer: Sendable {
         guard let rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, &errorText, errorText.count) else {
             sink.release()
             rd_kafka_conf_destroy(conf)
-            throw KafkaError(message: "cannot create the Kafka producer: \(String(cString: errorText))")
+            throw KafkaError(message: "cannot create the Kafka producer: \(text(errorText))")
         }
         handle = RdKafkaHandle(pointer: rk)
         logSink = sink

@@ -19,7 +19,7 @@ public final class MockKafkaCluster: Sendable {
         var errorText = [CChar](repeating: 0, count: 512)
         guard let rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, &errorText, errorText.count) else {
             rd_kafka_conf_destroy(conf)
-            throw KafkaError(message: "cannot create the mock cluster's host handle: \(String(cString: errorText))")
+            throw KafkaError(message: "cannot create the mock cluster's host handle: \(text(errorText))")
         }
         guard let mcluster = rd_kafka_mock_cluster_new(rk, Int32(brokers)) else {
             rd_kafka_destroy(rk)

@@ -21,7 +21,20 @@ public final class CollectorTelemetry: Sendable {
     }
 
     public func counter(_ name: String, _ labels: [(String, String)]) -> Counter {
-        registry.makeCounter(name: name, labels: labels)
+        registry.makeCounter(descriptor: Self.descriptor(name), labels: labels)
+    }
+
+    public func gauge(_ name: String, _ labels: [(String, String)]) -> Gauge {
+        registry.makeGauge(descriptor: Self.descriptor(name), labels: labels)
+    }
+
+    public func histogram(_ name: String, _ labels: [(String, String)], buckets: [Double]) -> ValueHistogram {
+        registry.makeValueHistogram(descriptor: Self.descriptor(name), labels: labels, buckets: buckets)
+    }
+
+    /// Names are used exactly as given (the Go collector's names); no unit suffix or help text.
+    private static func descriptor(_ name: String) -> MetricNameDescriptor {
+        MetricNameDescriptor(metricName: name, unitName: "", helpText: "")
     }
 
     /// Counts items lost for good, by component and reason: every drop goes through here and

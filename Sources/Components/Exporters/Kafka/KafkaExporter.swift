@@ -91,13 +91,13 @@ public final class KafkaExporter: Exporter {
 
     /// Publishes librdkafka's statistics as `otelcol_kafka_producer_*` gauges.
     private func statisticsRecorder() -> @Sendable (KafkaStatistics) -> Void {
-        let registry = settings.telemetry.registry
+        let telemetry = settings.telemetry
         let labels = [("exporter", settings.id.description)]
-        let queued = registry.makeGauge(name: "otelcol_kafka_producer_queued_messages", labels: labels)
-        let queuedBytes = registry.makeGauge(name: "otelcol_kafka_producer_queued_bytes", labels: labels)
-        let sent = registry.makeGauge(name: "otelcol_kafka_producer_transmitted_messages", labels: labels)
-        let sentBytes = registry.makeGauge(name: "otelcol_kafka_producer_transmitted_bytes", labels: labels)
-        let errors = registry.makeGauge(name: "otelcol_kafka_producer_transmit_errors", labels: labels)
+        let queued = telemetry.gauge("otelcol_kafka_producer_queued_messages", labels)
+        let queuedBytes = telemetry.gauge("otelcol_kafka_producer_queued_bytes", labels)
+        let sent = telemetry.gauge("otelcol_kafka_producer_transmitted_messages", labels)
+        let sentBytes = telemetry.gauge("otelcol_kafka_producer_transmitted_bytes", labels)
+        let errors = telemetry.gauge("otelcol_kafka_producer_transmit_errors", labels)
         return { statistics in
             queued.set(statistics.queuedMessages)
             queuedBytes.set(statistics.queuedBytes)
@@ -106,8 +106,8 @@ public final class KafkaExporter: Exporter {
             errors.set(statistics.transmitErrors)
             for broker in statistics.brokers {
                 let brokerLabels = labels + [("broker", broker.name)]
-                registry.makeGauge(name: "otelcol_kafka_producer_broker_rtt_seconds", labels: brokerLabels).set(broker.rttMicroseconds / 1e6)
-                registry.makeGauge(name: "otelcol_kafka_producer_broker_up", labels: brokerLabels).set(broker.up ? 1.0 : 0.0)
+                telemetry.gauge("otelcol_kafka_producer_broker_rtt_seconds", brokerLabels).set(broker.rttMicroseconds / 1e6)
+                telemetry.gauge("otelcol_kafka_producer_broker_up", brokerLabels).set(broker.up ? 1.0 : 0.0)
             }
         }
     }

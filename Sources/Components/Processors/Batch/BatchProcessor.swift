@@ -37,11 +37,7 @@ public final class BatchProcessor: Processor {
         self.config = config
         self.next = next
         let labels = [("processor", settings.id.description)]
-        sendSize = settings.telemetry.registry.makeValueHistogram(
-            descriptor: MetricNameDescriptor(metricName: "otelcol_processor_batch_batch_send_size", unitName: "",
-                                             helpText: "Number of items in a batch that was sent"),
-            labels: labels,
-            buckets: [10, 25, 50, 75, 100, 250, 500, 750, 1000, 2000, 3000, 4000, 5000, 6000, 7000, 8000, 9000, 10000, 20000, 30000, 50000, 100000])
+        sendSize = settings.telemetry.histogram("otelcol_processor_batch_batch_send_size", labels, buckets: [10, 25, 50, 75, 100, 250, 500, 750, 1000, 2000, 3000, 4000, 5000, 6000, 7000, 8000, 9000, 10000, 20000, 30000, 50000, 100000])
         sizeTriggers = settings.telemetry.counter("otelcol_processor_batch_batch_size_trigger_send_total", labels)
         timeoutTriggers = settings.telemetry.counter("otelcol_processor_batch_timeout_trigger_send_total", labels)
     }
