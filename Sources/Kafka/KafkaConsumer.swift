@@ -29,13 +29,15 @@ public final class KafkaConsumer: Sendable {
     /// partitions are about to be taken away, on librdkafka's poll thread: it may block (briefly)
     /// until work on them has finished; stored offsets are committed right after it returns.
     public init(config: KafkaClientConfig, topics: [String], logger: Logger,
+                onStatistics: (@Sendable (KafkaStatistics) -> Void)? = nil,
                 beforeRevoke: (@Sendable ([(topic: String, partition: Int32)]) -> Void)? = nil) throws(KafkaError) {
         var config = config
         config.set("enable.auto.offset.store", "false")
         let conf = try config.make()
-        let sink = Unmanaged.passRetained(LogSink(logger: logger, beforeRevoke: beforeRevoke))
+        let sink = Unmanaged.passRetained(LogSink(logger: logger, onStatistics: onStatistics, beforeRevoke: beforeRevoke))
         rd_kafka_conf_set_opaque(conf, sink.toOpaque())
         rd_kafka_conf_set_log_cb(conf, consumerLog)
+        if onStatistics != nil { rd_kafka_conf_set_stats_cb(conf, librdkafkaStatistics) }
         rd_kafka_conf_set_rebalance_cb(conf, rebalance)
         var errorText = [CChar](repeating: 0, count: 512)
         guard let rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, &errorText, errorText.count) else {

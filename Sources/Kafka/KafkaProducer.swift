@@ -222,7 +222,7 @@ private let librdkafkaLog: @convention(c) (OpaquePointer?, Int32, UnsafePointer<
     Unmanaged<LogSink>.fromOpaque(opaque).takeUnretainedValue().log(level: level, facility: facility, text: text)
 }
 
-private let librdkafkaStatistics: @convention(c) (OpaquePointer?, UnsafeMutablePointer<CChar>?, Int, UnsafeMutableRawPointer?) -> Int32 = { _, json, length, opaque in
+let librdkafkaStatistics: @convention(c) (OpaquePointer?, UnsafeMutablePointer<CChar>?, Int, UnsafeMutableRawPointer?) -> Int32 = { _, json, length, opaque in
     guard let json, let opaque else { return 0 }
     let sink = Unmanaged<LogSink>.fromOpaque(opaque).takeUnretainedValue()
     let data = Data(bytes: json, count: length)

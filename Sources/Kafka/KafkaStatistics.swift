@@ -11,6 +11,9 @@ public struct KafkaStatistics: Sendable {
     public var transmitErrors: Double
     /// Per broker (by name): average round-trip time in microseconds and whether it is up.
     public var brokers: [(name: String, rttMicroseconds: Double, up: Bool)]
+    /// Per consumed partition: how far the committed position trails the partition's end, and the
+    /// position (next offset) the consumer has stored. Only partitions this member consumes.
+    public var partitions: [(topic: String, partition: Int32, lag: Double, currentOffset: Double)]
 
     init?(json: Data) {
         guard let root = try? JSONSerialization.jsonObject(with: json) as? [String: Any] else { return nil }
@@ -29,5 +32,14 @@ public struct KafkaStatistics: Sendable {
         }
         transmitErrors = errors
         self.brokers = brokers.sorted { $0.0 < $1.0 }
+        var partitions: [(String, Int32, Double, Double)] = []
+        for (topic, value) in (root["topics"] as? [String: Any]) ?? [:] {
+            for (id, entry) in ((value as? [String: Any])?["partitions"] as? [String: Any]) ?? [:] {
+                guard let p = entry as? [String: Any], let partition = Int32(id), partition >= 0,
+                      (p["consumer_lag"] as? NSNumber)?.int64Value ?? -1 >= 0 else { continue }
+                partitions.append((topic, partition, number(p["consumer_lag"]), number(p["committed_offset"])))
+            }
+        }
+        self.partitions = partitions.sorted { ($0.0, $0.1) < ($1.0, $1.1) }
     }
 }

@@ -19,18 +19,19 @@ SEQ = "telemetrygen.seq"
 
 @pytest.fixture
 def kafka():
-    broker = KafkaDev(partitions=3)
+    broker = KafkaDev(partitions=3, topics=("otlp_spans", "otlp_metrics", "otlp_logs", "otlp_dead_letters"))
     yield broker
     broker.stop()
 
 
-def backend_config(ports, bootstrap, out, group="backend"):
+def backend_config(ports, bootstrap, out, group="backend", extra=""):
     return f"""
 receivers:
   kafka:
     brokers: [{bootstrap}]
     group_id: {group}
     initial_offset: earliest
+{extra}
     header_extraction:
       extract_headers: true
       headers: [tenant]
@@ -102,6 +103,10 @@ def test_records_from_another_producer_poison_skipped_offsets_committed(make_col
         consumer.close()
         return [tp.offset for tp in offsets]
     wait_until(lambda: committed() == [4, 1, -1001], what="offsets committed")
+    # Lag per partition, from librdkafka's statistics (every 5 s), reaches zero.
+    lag = 'otelcol_kafka_receiver_offset_lag{receiver="kafka",topic="otlp_spans",partition="%d"}'
+    wait_until(lambda: (lambda v: v.get(lag % 0) == 0 and v.get(lag % 1) == 0)(collector.metrics()), timeout=30, what="lag zero")
+    assert collector.metrics()['otelcol_kafka_receiver_current_offset{receiver="kafka",topic="otlp_spans",partition="0"}'] == 4
 
     values = collector.metrics()
     assert values['otelcol_kafka_receiver_unmarshal_failed_spans_total{receiver="kafka"}'] == 2
@@ -198,3 +203,31 @@ def test_two_backends_in_one_group_share_partitions_without_duplicates(tmp_path,
     finally:
         for collector, _ in backends:
             collector.stop()
+
+
+def test_poison_records_go_to_the_dead_letter_topic_with_their_origin(make_collector, ports, kafka, tmp_path):
+    producer = Producer({"bootstrap.servers": kafka.bootstrap})
+    producer.produce("otlp_spans", request(0, 5), partition=0)
+    producer.produce("otlp_spans", b"\x0a\x05trunc", key=b"k1", partition=0, headers=[("tenant", b"acme")])
+    producer.produce("otlp_spans", request(5, 5), partition=0)
+    assert producer.flush(10) == 0
+    collector = make_collector(config=backend_config(ports, kafka.bootstrap, tmp_path, extra="    dead_letter_topic: otlp_dead_letters"))
+    wait_until(lambda: seqs(written(tmp_path / "traces.out")) == list(range(10)), what="good records written")
+    consumer = Consumer({"bootstrap.servers": kafka.bootstrap, "group.id": f"dlq-{uuid.uuid4()}", "auto.offset.reset": "earliest"})
+    consumer.subscribe(["otlp_dead_letters"])
+    letters = []
+    wait_until(lambda: letters.append(consumer.poll(0.5)) or any(m is not None and not m.error() for m in letters), what="dead letter")
+    consumer.close()
+    letter = next(m for m in letters if m is not None and not m.error())
+    assert letter.value() == b"\x0a\x05trunc"
+    assert letter.key() == b"k1"
+    headers = dict(letter.headers())
+    assert headers["tenant"] == b"acme"
+    assert headers["otelcol.dlq.source.topic"] == b"otlp_spans"
+    assert headers["otelcol.dlq.source.partition"] == b"0"
+    assert headers["otelcol.dlq.source.offset"] == b"1"
+    assert headers["otelcol.dlq.reason"] == b"undecodable_kafka_record"
+    assert b"invalid protobuf" in headers["otelcol.dlq.error"]
+    values = collector.metrics()
+    assert values['otelcol_kafka_receiver_dead_lettered_records_total{receiver="kafka",reason="undecodable_kafka_record"}'] == 1
+    assert not any(k.startswith("otelcol_dropped_items_total") and v > 0 for k, v in values.items())

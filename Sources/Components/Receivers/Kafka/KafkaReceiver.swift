@@ -10,8 +10,9 @@ import Synchronization
 ///
 /// Retryable failures are retried in place with backoff (`error_backoff`), so nothing is skipped
 /// while a backend is down. A record that cannot be decoded, or that the pipeline rejects
-/// permanently, is skipped: counted in `otelcol_dropped_items_total` and logged with its topic,
-/// partition, offset and reason. One group member per receiver subscribes to every signal's topics
+/// permanently, goes to `dead_letter_topic` when one is set (its offset is committed once the
+/// dead-letter write is acknowledged), or is skipped: counted in `otelcol_dropped_items_total`
+/// and logged with its topic, partition, offset and reason. One group member per receiver subscribes to every signal's topics
 /// (one member instead of one per signal avoids rebalancing the group as each joins); up to
 /// `maxInFlight` records are handled at once (a pipeline with a batch processor needs many records
 /// in flight to fill a batch), and offsets are committed only up to the first record not yet done.
@@ -24,6 +25,7 @@ public final class KafkaReceiver: Receiver {
     private let config: KafkaReceiverConfig
     private let consumers: [Signal: any Consumer]
     private let running = MutexBox<(KafkaConsumer, Task<Void, Never>)>(nil)
+    private let deadLetters = MutexBox<KafkaProducer>(nil)
     private let stopping = StopFlag()
     private let observer: ReceiverObserver
 
@@ -73,9 +75,18 @@ public final class KafkaReceiver: Receiver {
             }
             settings.logger.info("consuming \(signal) from \(topics.joined(separator: ", ")) as group \(config.settings.group_id)")
         }
+        if !config.settings.dead_letter_topic.isEmpty {
+            var properties = config.client.librdkafkaProperties()
+            properties.set("acks", "-1")
+            properties.set("enable.idempotence", "true")
+            deadLetters.set(try KafkaProducer(config: properties, logger: settings.logger))
+        }
         let tracker = OffsetTracker()
         let logger = settings.logger
-        let consumer = try KafkaConsumer(config: librdkafkaConfig, topics: routes.keys.sorted(), logger: settings.logger) { revoked in
+        var properties = librdkafkaConfig
+        properties.set("statistics.interval.ms", "5000")
+        let consumer = try KafkaConsumer(config: properties, topics: routes.keys.sorted(), logger: settings.logger,
+                                         onStatistics: lagRecorder()) { revoked in
             // Let records of revoked partitions finish, so their offsets are committed before the
             // partitions move to another member; bounded, since the group waits for us.
             logger.info("partitions revoked: \(revoked.map { "\($0.topic)/\($0.partition)" }.joined(separator: ", "))")
@@ -91,6 +102,7 @@ public final class KafkaReceiver: Receiver {
             await loop.value
             consumer.close()
         }
+        deadLetters.take()?.close()
     }
 
     /// Records handled at once per signal; bounds the memory a receiver holds.
@@ -142,9 +154,8 @@ public final class KafkaReceiver: Receiver {
             batch = try decode(record, signal, encoding)
         } catch {
             settings.telemetry.counter("otelcol_kafka_receiver_unmarshal_failed_\(signal.itemName)_total", [("receiver", settings.id.description)]).increment()
-            settings.telemetry.recordDropped(1, signal: signal, component: settings.id, reason: "undecodable_kafka_record")
-            settings.logger.error("skipping undecodable Kafka record \(place) (\(record.value.count) bytes): \(error.message)")
-            return true
+            return await giveUp(record, signal, items: 1, reason: "undecodable_kafka_record",
+                                message: "undecodable Kafka record \(place) (\(record.value.count) bytes): \(error.message)")
         }
         if config.settings.header_extraction.extract_headers { extractHeaders(record, into: &batch) }
         var backoff = config.settings.error_backoff.initial_interval.duration
@@ -160,10 +171,9 @@ public final class KafkaReceiver: Receiver {
                 let expired = policy.max_elapsed_time.nanoseconds > 0 && ContinuousClock.now - started > policy.max_elapsed_time.duration
                 if !failure.isRetryable || !policy.enabled || expired {
                     observer.refused(signal, batch.itemCount)
-                    settings.telemetry.recordDropped(batch.itemCount, signal: signal, component: settings.id,
-                                                     reason: failure.isRetryable ? "retries_exhausted" : "rejected_permanently")
-                    settings.logger.error("skipping Kafka record \(place) with \(batch.itemCount) \(signal.itemName): \(failure.message)")
-                    return true
+                    return await giveUp(record, signal, items: batch.itemCount,
+                                        reason: failure.isRetryable ? "retries_exhausted" : "rejected_permanently",
+                                        message: "Kafka record \(place) with \(batch.itemCount) \(signal.itemName): \(failure.message)")
                 }
                 if stopping.isStopped { return false }
                 settings.logger.warning("retrying Kafka record \(place) in \(backoff): \(failure.message)")
@@ -171,6 +181,56 @@ public final class KafkaReceiver: Receiver {
                 if stopping.isStopped { return false }
                 backoff = min(backoff * policy.multiplier, policy.max_interval.duration)
             }
+        }
+    }
+
+    /// Publishes per-partition `otelcol_kafka_receiver_offset_lag` and `_current_offset` from
+    /// librdkafka's statistics (every 5 s).
+    private func lagRecorder() -> @Sendable (KafkaStatistics) -> Void {
+        let telemetry = settings.telemetry
+        let receiver = settings.id.description
+        return { statistics in
+            for p in statistics.partitions {
+                let labels = [("receiver", receiver), ("topic", p.topic), ("partition", String(p.partition))]
+                telemetry.gauge("otelcol_kafka_receiver_offset_lag", labels).set(p.lag)
+                telemetry.gauge("otelcol_kafka_receiver_current_offset", labels).set(p.currentOffset)
+            }
+        }
+    }
+
+    /// A record the pipeline will never take: written to the dead-letter topic (retried until
+    /// Kafka acknowledges it, so it is never lost), or skipped, counted and logged.
+    private func giveUp(_ record: KafkaRecord, _ signal: Signal, items: Int, reason: String, message: String) async -> Bool {
+        guard let producer = deadLetters.get() else {
+            settings.telemetry.recordDropped(items, signal: signal, component: settings.id, reason: reason)
+            settings.logger.error("skipping \(message)")
+            return true
+        }
+        let topic = config.settings.dead_letter_topic
+        let headers = record.headers + [
+            ("otelcol.dlq.source.topic", Array(record.topic.utf8)),
+            ("otelcol.dlq.source.partition", Array(String(record.partition).utf8)),
+            ("otelcol.dlq.source.offset", Array(String(record.offset).utf8)),
+            ("otelcol.dlq.reason", Array(reason.utf8)),
+            ("otelcol.dlq.error", Array(message.utf8)),
+        ]
+        let letter = KafkaMessage(topic: topic, key: record.key, value: record.value, headers: headers)
+        var backoff = Duration.milliseconds(100)
+        while true {
+            guard let error = await producer.produce([letter])[0] else {
+                settings.telemetry.counter("otelcol_kafka_receiver_dead_lettered_records_total", [("receiver", settings.id.description), ("reason", reason)]).increment()
+                settings.logger.warning("sent to dead-letter topic \(topic): \(message)")
+                return true
+            }
+            if error.isPermanent {
+                settings.telemetry.recordDropped(items, signal: signal, component: settings.id, reason: reason)
+                settings.logger.error("skipping \(message); the dead-letter topic \(topic) refused it: \(error.message)")
+                return true
+            }
+            if stopping.isStopped { return false }
+            settings.logger.error("cannot write to dead-letter topic \(topic), retrying: \(error.message)")
+            try? await Task.sleep(for: backoff)
+            backoff = min(backoff * 2, .seconds(5))
         }
     }
 

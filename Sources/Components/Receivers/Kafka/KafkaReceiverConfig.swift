@@ -30,6 +30,9 @@ public struct KafkaReceiverSettings: KafkaComponentSettings {
     public var profiles: ConfigNode?
     public var topic: String?
     public var encoding: Encoding?
+    /// Beyond Go: where records that cannot be decoded, or that the pipeline rejects permanently,
+    /// are written (unchanged, with headers saying where from and why). Empty: they are skipped.
+    public var dead_letter_topic = ""
     public var partition_processing: ConfigNode?
     public var telemetry: ConfigNode?
 
