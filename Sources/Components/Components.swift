@@ -11,6 +11,8 @@ public enum Components {
         registry.register(DebugExporter.factory)
         registry.register(FileExporter.factory)
         registry.register(KafkaExporter.factory)
+        registry.register(OTLPHTTPExporter.factory)
+        registry.alias(exporter: "otlp_http", of: "otlphttp")
         registry.register(HealthCheckExtension.factory)
         registry.register(EmbeddedKafkaExtension.factory)
         return registry

@@ -160,7 +160,7 @@ import Testing
 
     @Test func examplesValidate() throws {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        for name in ["local.yaml", "edge.yaml", "backend.yaml"] {
+        for name in ["local.yaml", "edge.yaml", "backend.yaml", "backend-otlphttp.yaml"] {
             var sources = ConfigSources()
             try sources.addFile(root.appendingPathComponent("examples/\(name)").path)
             let config = try CollectorConfig.load(sources, registry: Components.registry)

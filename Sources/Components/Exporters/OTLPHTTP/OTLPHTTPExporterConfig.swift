@@ -1,0 +1,59 @@
+import OTLP
+import Pipeline
+
+/// `exporters.otlphttp` (also `otlp_http`): the Go collector's keys and defaults.
+public struct OTLPHTTPExporterConfig: ComponentConfig {
+    public enum Compression: String, ConfigOption { case gzip, zstd, none }
+    public enum Encoding: String, ConfigOption { case proto, json }
+
+    public var endpoint = ""
+    public var traces_endpoint = ""
+    public var metrics_endpoint = ""
+    public var logs_endpoint = ""
+    public var profiles_endpoint: String?
+    public var headers: [String: String] = [:]
+    public var compression: Compression = .gzip
+    public var compression_params: ConfigNode?
+    public var encoding: Encoding = .proto
+    public var timeout: ConfigDuration = .seconds(30)
+    public var read_buffer_size = 0
+    public var write_buffer_size = 512 * 1024
+    public var retry_on_failure = Retry()
+    public var sending_queue: ConfigNode?
+    public var tls: ConfigNode?
+    public var auth: ConfigNode?
+    public var proxy_url: String?
+
+    public init() {}
+
+    public struct Retry: ConfigSection {
+        public var enabled = true
+        public var initial_interval: ConfigDuration = .seconds(5)
+        public var max_interval: ConfigDuration = .seconds(30)
+        public var max_elapsed_time: ConfigDuration = .seconds(300)
+        public var multiplier = 1.5
+        public var randomization_factor = 0.5
+        public init() {}
+    }
+
+    /// The URL a signal is posted to: its own endpoint verbatim, else the base plus `/v1/<signal>`.
+    public func url(for signal: Signal) -> String {
+        let own = switch signal { case .traces: traces_endpoint; case .metrics: metrics_endpoint; case .logs: logs_endpoint }
+        if !own.isEmpty { return own }
+        let base = endpoint.hasSuffix("/") ? String(endpoint.dropLast()) : endpoint
+        return base + signal.defaultHTTPPath
+    }
+
+    public func validate() throws(ConfigError) {
+        if endpoint.isEmpty, traces_endpoint.isEmpty, metrics_endpoint.isEmpty, logs_endpoint.isEmpty {
+            throw ConfigError(path: "endpoint", message: "an endpoint is required (endpoint, or traces_endpoint/metrics_endpoint/logs_endpoint)")
+        }
+        for (key, value) in [("endpoint", endpoint), ("traces_endpoint", traces_endpoint), ("metrics_endpoint", metrics_endpoint), ("logs_endpoint", logs_endpoint)]
+            where !value.isEmpty && !(value.hasPrefix("http://") || value.hasPrefix("https://")) {
+            throw ConfigError(path: key, message: "must be an http:// or https:// URL, got \"\(value)\"")
+        }
+        if timeout.nanoseconds <= 0 { throw ConfigError(path: "timeout", message: "must be greater than 0") }
+        if let auth, auth != .null { throw ConfigError(path: "auth", message: "authenticator extensions are not supported yet; use headers") }
+        if let proxy_url, !proxy_url.isEmpty { throw ConfigError(path: "proxy_url", message: "not supported yet") }
+    }
+}

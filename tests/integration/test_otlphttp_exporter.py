@@ -1,0 +1,124 @@
+"""The otlphttp exporter: to our own OTLP/HTTP receiver (a second collector process), and to a
+controllable HTTP server for the OTLP/HTTP retry rules (429/503 with Retry-After retried and
+honoured, 400 never retried). That server is a small hand-written stand-in, since only a server
+we control can answer 503 on demand; it records what it received."""
+import gzip
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+import requests
+from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
+from conftest import Collector, free_port, read_length_prefixed
+from test_kafka_exporter import make_traces
+from test_sdk_roundtrip import merged
+
+
+def forwarding_config(ports, target, extra=""):
+    return f"""
+receivers:
+  otlp:
+    protocols:
+      http:
+        endpoint: 127.0.0.1:{ports['http']}
+exporters:
+  otlphttp:
+    endpoint: {target}
+    retry_on_failure:
+      initial_interval: 100ms
+      max_elapsed_time: 20s
+{extra}
+extensions:
+  health_check:
+    endpoint: 127.0.0.1:{ports['health']}
+service:
+  extensions: [health_check]
+  telemetry:
+    metrics:
+      address: 127.0.0.1:{ports['metrics']}
+  pipelines:
+    traces:
+      receivers: [otlp]
+      exporters: [otlphttp]
+"""
+
+
+def post_spans(ports, spans):
+    body = encode_spans(spans).SerializeToString()
+    return requests.post(f"http://127.0.0.1:{ports['http']}/v1/traces", data=body,
+                         headers={"Content-Type": "application/x-protobuf"}, timeout=60)
+
+
+@pytest.mark.parametrize("extra", ["", "    encoding: json\n    compression: zstd"])
+def test_to_our_own_receiver_arrives_exactly(make_collector, ports, tmp_path, extra):
+    sink_ports = {k: free_port() for k in ("grpc", "http", "health", "metrics")}
+    sink_dir = tmp_path / "sink"
+    sink_dir.mkdir()
+    from conftest import collector_config
+    sink = Collector(sink_dir, collector_config(sink_ports, sink_dir, processors="[]"), **sink_ports).start()
+    try:
+        make_collector(config=forwarding_config(ports, f"http://127.0.0.1:{sink_ports['http']}", extra))
+        spans = make_traces(traces=5, children=3)
+        assert post_spans(ports, spans).status_code == 200
+        out = merged(read_length_prefixed(sink_dir / "traces.out", ExportTraceServiceRequest), ExportTraceServiceRequest)
+        assert out == encode_spans(spans)
+    finally:
+        sink.stop()
+
+
+class Scripted(BaseHTTPRequestHandler):
+    """Answers each POST with the next scripted (status, headers) and records the request."""
+    script = []
+    received = []
+
+    def do_POST(self):
+        length = int(self.headers["Content-Length"])
+        body = self.rfile.read(length)
+        Scripted.received.append((time.monotonic(), dict(self.headers), body))
+        status, headers = Scripted.script.pop(0) if Scripted.script else (200, {})
+        self.send_response(status)
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def scripted_server():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Scripted)
+    Scripted.received = []
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+
+
+def test_503_with_retry_after_is_honoured_then_delivered(make_collector, ports, scripted_server):
+    Scripted.script = [(503, {"Retry-After": "1"}), (429, {"Retry-After": "1"})]
+    collector = make_collector(config=forwarding_config(ports, f"http://127.0.0.1:{scripted_server.server_port}"))
+    spans = make_traces(traces=2, children=1)
+    assert post_spans(ports, spans).status_code == 200
+    assert len(Scripted.received) == 3
+    gaps = [b[0] - a[0] for a, b in zip(Scripted.received, Scripted.received[1:])]
+    assert all(gap >= 0.9 for gap in gaps), gaps
+    last_headers, last_body = Scripted.received[-1][1], Scripted.received[-1][2]
+    assert last_headers["Content-Encoding"] == "gzip"
+    request = ExportTraceServiceRequest()
+    request.ParseFromString(gzip.decompress(last_body))
+    assert request == encode_spans(spans)
+    assert collector.metrics()['otelcol_exporter_sent_spans_total{exporter="otlphttp"}'] == 4
+
+
+def test_400_is_not_retried_and_reaches_the_client(make_collector, ports, scripted_server):
+    Scripted.script = [(400, {})]
+    collector = make_collector(config=forwarding_config(ports, f"http://127.0.0.1:{scripted_server.server_port}"))
+    response = post_spans(ports, make_traces(traces=1, children=1))
+    assert response.status_code == 400
+    assert len(Scripted.received) == 1
+    assert collector.metrics()['otelcol_exporter_send_failed_spans_total{exporter="otlphttp"}'] == 2
