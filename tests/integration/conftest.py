@@ -105,16 +105,7 @@ exporters:
   file/logs:
     path: {out}/logs.out
     format: {format}
-extensions:
-  health_check:
-    endpoint: 127.0.0.1:{ports['health']}
-service:
-  extensions: [health_check]
-  telemetry:
-    metrics:
-      address: 127.0.0.1:{ports['metrics']}
-  pipelines:
-    traces:
+""" + service_section(ports, f"""    traces:
       receivers: [otlp]
       processors: {processors}
       exporters: [file/traces]
@@ -126,7 +117,21 @@ service:
       receivers: [otlp]
       processors: {processors}
       exporters: [file/logs]
-"""
+""")
+
+
+def service_section(ports, pipelines: str) -> str:
+    """The health_check extension and internal metrics on the test's ports, and `pipelines`."""
+    return f"""extensions:
+  health_check:
+    endpoint: 127.0.0.1:{ports['health']}
+service:
+  extensions: [health_check]
+  telemetry:
+    metrics:
+      address: 127.0.0.1:{ports['metrics']}
+  pipelines:
+{pipelines}"""
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
+from conftest import service_section
 from kafka_support import KafkaDev, consume_all, kcat
 
 
@@ -46,16 +47,7 @@ exporters:
     brokers: [{bootstrap}]
     timeout: 3s
 {exporter_extra}
-extensions:
-  health_check:
-    endpoint: 127.0.0.1:{ports['health']}
-service:
-  extensions: [health_check]
-  telemetry:
-    metrics:
-      address: 127.0.0.1:{ports['metrics']}
-  pipelines:
-    traces:
+""" + service_section(ports, f"""    traces:
       receivers: [otlp]
       processors: [batch]
       exporters: [kafka]
@@ -63,7 +55,7 @@ service:
       receivers: [otlp]
       processors: [batch]
       exporters: [kafka]
-"""
+""")
 
 
 def spans_of(value: bytes):

@@ -11,7 +11,7 @@ from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Sp
 
 import pytest
 
-from conftest import BINARY, ROOT, read_length_prefixed, wait_until
+from conftest import service_section, BINARY, ROOT, read_length_prefixed, wait_until
 from kafka_support import KafkaDev
 
 SEQ = "telemetrygen.seq"
@@ -42,20 +42,11 @@ exporters:
   file:
     path: {out}/traces.out
     format: proto
-extensions:
-  health_check:
-    endpoint: 127.0.0.1:{ports['health']}
-service:
-  extensions: [health_check]
-  telemetry:
-    metrics:
-      address: 127.0.0.1:{ports['metrics']}
-  pipelines:
-    traces:
+""" + service_section(ports, f"""    traces:
       receivers: [kafka]
       processors: [batch]
       exporters: [file]
-"""
+""")
 
 
 def request(first, count, service="interop"):

@@ -12,7 +12,7 @@ import requests
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
-from conftest import Collector, free_port, read_length_prefixed
+from conftest import service_section, Collector, free_port, read_length_prefixed
 from test_kafka_exporter import make_traces
 from test_sdk_roundtrip import merged
 
@@ -31,19 +31,10 @@ exporters:
       initial_interval: 100ms
       max_elapsed_time: 20s
 {extra}
-extensions:
-  health_check:
-    endpoint: 127.0.0.1:{ports['health']}
-service:
-  extensions: [health_check]
-  telemetry:
-    metrics:
-      address: 127.0.0.1:{ports['metrics']}
-  pipelines:
-    traces:
+""" + service_section(ports, f"""    traces:
       receivers: [otlp]
       exporters: [otlphttp]
-"""
+""")
 
 
 def post_spans(ports, spans):
