@@ -12,6 +12,7 @@ public enum Components {
         registry.register(FileExporter.factory)
         registry.register(KafkaExporter.factory)
         registry.register(OTLPHTTPExporter.factory)
+        registry.register(OTLPGRPCExporter.factory)
         registry.alias(exporter: "otlp_http", of: "otlphttp")
         registry.register(HealthCheckExtension.factory)
         registry.register(EmbeddedKafkaExtension.factory)

@@ -31,13 +31,6 @@ public final class OTLPHTTPExporter: Exporter {
         try? await client.shutdown()
     }
 
-    /// One attempt's outcome.
-    enum Attempt {
-        case delivered(rejected: Int64, message: String)
-        case retry(String, after: Duration?)
-        case fail(String)
-    }
-
     public func consume(_ batch: TelemetryBatch) async throws {
         var batch = batch
         let body: [UInt8]
@@ -53,37 +46,14 @@ public final class OTLPHTTPExporter: Exporter {
         }
         guard let payload = compressed else { throw PipelineError.permanent("cannot compress the request body") }
         let url = config.url(for: batch.signal)
-        let policy = config.retry_on_failure
-        let started = ContinuousClock.now
-        var interval = policy.initial_interval.duration
-        while true {
-            switch await attempt(url, payload) {
-            case .delivered(let rejected, let message):
-                if rejected > 0 || !message.isEmpty {
-                    settings.telemetry.recordDropped(Int(rejected), signal: batch.signal, component: settings.id, reason: "rejected_by_destination")
-                    settings.logger.warning("partial success from \(url): \(rejected) \(batch.signal.itemName) rejected: \(message)")
-                }
-                return
-            case .fail(let message):
-                throw PipelineError.permanent(message)
-            case .retry(let message, let after):
-                let elapsed = ContinuousClock.now - started
-                let wait = after ?? jittered(interval, policy.randomization_factor)
-                guard policy.enabled, policy.max_elapsed_time.nanoseconds == 0 || elapsed + wait <= policy.max_elapsed_time.duration else {
-                    throw PipelineError.retryable(message, retryAfter: after)
-                }
-                settings.logger.debug("retrying \(url) in \(wait): \(message)")
-                try await Task.sleep(for: wait)
-                interval = min(interval * policy.multiplier, policy.max_interval.duration)
-            }
+        let (rejected, message) = try await config.retry_on_failure.run { await attempt(url, payload) }
+        if rejected > 0 || !message.isEmpty {
+            settings.telemetry.recordDropped(Int(rejected), signal: batch.signal, component: settings.id, reason: "rejected_by_destination")
+            settings.logger.warning("partial success from \(url): \(rejected) \(batch.signal.itemName) rejected: \(message)")
         }
     }
 
-    private func jittered(_ interval: Duration, _ factor: Double) -> Duration {
-        interval * (1 + Double.random(in: -factor...factor))
-    }
-
-    private func attempt(_ url: String, _ payload: [UInt8]) async -> Attempt {
+    private func attempt(_ url: String, _ payload: [UInt8]) async -> ExportAttempt {
         var request = HTTPClientRequest(url: url)
         request.method = .POST
         request.headers.add(name: "Content-Type", value: config.encoding == .json ? "application/json" : "application/x-protobuf")
@@ -110,7 +80,7 @@ public final class OTLPHTTPExporter: Exporter {
         }
     }
 
-    private func partialSuccess(_ bytes: [UInt8], json: Bool) -> Attempt {
+    private func partialSuccess(_ bytes: [UInt8], json: Bool) -> ExportAttempt {
         guard !bytes.isEmpty else { return .delivered(rejected: 0, message: "") }
         // The three responses share their shape: field 1 partial_success {1: rejected, 2: message}.
         if json {

@@ -18,23 +18,13 @@ public struct OTLPHTTPExporterConfig: ComponentConfig {
     public var timeout: ConfigDuration = .seconds(30)
     public var read_buffer_size = 0
     public var write_buffer_size = 512 * 1024
-    public var retry_on_failure = Retry()
+    public var retry_on_failure = RetrySettings()
     public var sending_queue: ConfigNode?
     public var tls: ConfigNode?
     public var auth: ConfigNode?
     public var proxy_url: String?
 
     public init() {}
-
-    public struct Retry: ConfigSection {
-        public var enabled = true
-        public var initial_interval: ConfigDuration = .seconds(5)
-        public var max_interval: ConfigDuration = .seconds(30)
-        public var max_elapsed_time: ConfigDuration = .seconds(300)
-        public var multiplier = 1.5
-        public var randomization_factor = 0.5
-        public init() {}
-    }
 
     /// The URL a signal is posted to: its own endpoint verbatim, else the base plus `/v1/<signal>`.
     public func url(for signal: Signal) -> String {

@@ -43,6 +43,8 @@ public final class OTLPReceiver: Receiver {
                 // while still bounding what one message may buffer.
                 config.rpc.maxRequestPayloadSize = 2 * grpc.max_recv_msg_size_mib * 1024 * 1024
                 if grpc.max_concurrent_streams > 0 { config.http2.maxConcurrentStreams = grpc.max_concurrent_streams }
+                // OTLP exporters (the Go collector's among them) compress with gzip by default.
+                config.compression.enabledAlgorithms = .all
             }
         )
         let observer = ReceiverObserver(telemetry: settings.telemetry, receiver: settings.id, transport: "grpc")

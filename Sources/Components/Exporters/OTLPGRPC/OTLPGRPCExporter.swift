@@ -1,0 +1,89 @@
+import GRPCCore
+import GRPCNIOTransportHTTP2
+import OTLP
+import Pipeline
+import Synchronization
+
+/// `exporters.otlp`: sends batches to an OTLP/gRPC endpoint as the batch's bytes (nothing is
+/// re-encoded). Retries the codes the OTLP specification calls transient (UNAVAILABLE, CANCELLED,
+/// DEADLINE_EXCEEDED, ABORTED, OUT_OF_RANGE, DATA_LOSS, and RESOURCE_EXHAUSTED) with
+/// `retry_on_failure`'s backoff; any other code is permanent.
+public final class OTLPGRPCExporter: Exporter {
+    public static let factory = ExporterFactory(type: "otlp", stability: .beta, config: OTLPGRPCExporterConfig.self) { settings, config in
+        OTLPGRPCExporter(settings: settings, config: config)
+    }
+
+    private let settings: ComponentSettings
+    private let config: OTLPGRPCExporterConfig
+    private let connection = MutexBox<(client: GRPCClient<HTTP2ClientTransport.Posix>, task: Task<Void, Never>)>(nil)
+
+    init(settings: ComponentSettings, config: OTLPGRPCExporterConfig) {
+        self.settings = settings
+        self.config = config
+    }
+
+    public func start() async throws {
+        guard let (host, port) = config.hostAndPort else { return }
+        let security: HTTP2ClientTransport.Posix.TransportSecurity
+        if config.plaintext {
+            security = .plaintext
+        } else {
+            let tls = config.tls
+            security = .tls { settings in
+                if !tls.ca_file.isEmpty { settings.trustRoots = .certificates([.file(path: tls.ca_file, format: .pem)]) }
+                if tls.insecure_skip_verify { settings.serverCertificateVerification = .noVerification }
+            }
+        }
+        let transport = try HTTP2ClientTransport.Posix(
+            target: .dns(host: host, port: port), transportSecurity: security,
+            config: .defaults { $0.compression.enabledAlgorithms = .all })
+        let client = GRPCClient(transport: transport)
+        let logger = settings.logger
+        let task = Task { do { try await client.runConnections() } catch { logger.error("gRPC client stopped: \(error)") } }
+        connection.set((client, task))
+    }
+
+    public func shutdown() async {
+        guard let (client, task) = connection.take() else { return }
+        client.beginGracefulShutdown()
+        await task.value
+    }
+
+    public func consume(_ batch: TelemetryBatch) async throws {
+        guard let client = connection.get()?.client else { throw PipelineError.retryable("otlp exporter is not running") }
+        var batch = batch
+        let body = batch.encoded()
+        let method = MethodDescriptor(fullyQualifiedService: batch.signal.grpcService, method: "Export")
+        var options = CallOptions.defaults
+        options.timeout = config.timeout.duration
+        options.compression = config.compression == .gzip ? .gzip : CompressionAlgorithm.none
+        options.waitForReady = config.wait_for_ready
+        var metadata = Metadata()
+        for (name, value) in config.headers { metadata.addString(value, forKey: name.lowercased()) }
+        let request = ClientRequest(message: body, metadata: metadata)
+        let target = config.endpoint
+        let (rejected, message) = try await config.retry_on_failure.run { () async -> ExportAttempt in
+            do {
+                let reply = try await client.unary(request: request, descriptor: method, serializer: RawBytes(),
+                                                   deserializer: RawBytes(), options: options) { try $0.message }
+                // The three responses share their shape: partial_success {rejected, message}.
+                let response = (try? ExportTraceServiceResponse(serializedBytes: reply)) ?? ExportTraceServiceResponse()
+                return .delivered(rejected: response.partialSuccess.rejectedSpans, message: response.partialSuccess.errorMessage)
+            } catch let error as RPCError {
+                let text = "\(error.code) from \(target): \(error.message)"
+                switch error.code {
+                case .unavailable, .cancelled, .deadlineExceeded, .aborted, .outOfRange, .dataLoss, .resourceExhausted:
+                    return .retry(text, after: nil)
+                default:
+                    return .fail(text)
+                }
+            } catch {
+                return .retry("cannot reach \(target): \(error)", after: nil)
+            }
+        }
+        if rejected > 0 || !message.isEmpty {
+            settings.telemetry.recordDropped(Int(rejected), signal: batch.signal, component: settings.id, reason: "rejected_by_destination")
+            settings.logger.warning("partial success from \(target): \(rejected) \(batch.signal.itemName) rejected: \(message)")
+        }
+    }
+}

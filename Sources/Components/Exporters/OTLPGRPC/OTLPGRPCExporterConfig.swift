@@ -1,0 +1,54 @@
+import Pipeline
+
+/// `exporters.otlp`: OTLP over gRPC, with the Go collector's keys and defaults (TLS unless
+/// `tls.insecure: true`).
+public struct OTLPGRPCExporterConfig: ComponentConfig {
+    public enum Compression: String, ConfigOption { case gzip, none }
+
+    public var endpoint = ""
+    public var tls = TLS()
+    public var headers: [String: String] = [:]
+    public var compression: Compression = .gzip
+    public var timeout: ConfigDuration = .seconds(5)
+    public var retry_on_failure = RetrySettings()
+    public var sending_queue: ConfigNode?
+    public var balancer_name: String?
+    public var keepalive: ConfigNode?
+    public var wait_for_ready = false
+    public var read_buffer_size: Int?
+    public var write_buffer_size: Int?
+    public var auth: ConfigNode?
+
+    public init() {}
+
+    public struct TLS: ConfigSection {
+        public var insecure = false
+        public var insecure_skip_verify = false
+        public var ca_file = ""
+        public var cert_file = ""
+        public var key_file = ""
+        public var server_name_override = ""
+        public var min_version = ""
+        public init() {}
+    }
+
+    /// Host and port of `endpoint` (`host:port`, optionally with an http(s):// scheme).
+    public var hostAndPort: (host: String, port: Int)? {
+        var text = endpoint
+        for scheme in ["http://", "https://", "dns:///"] where text.hasPrefix(scheme) { text.removeFirst(scheme.count) }
+        if text.hasSuffix("/") { text.removeLast() }
+        return HTTPServer.split(endpoint: text)
+    }
+
+    /// Plaintext when asked for, or when the endpoint says http://.
+    public var plaintext: Bool { tls.insecure || endpoint.hasPrefix("http://") }
+
+    public func validate() throws(ConfigError) {
+        guard hostAndPort != nil else { throw ConfigError(path: "endpoint", message: "expected host:port, got \"\(endpoint)\"") }
+        if !tls.cert_file.isEmpty || !tls.key_file.isEmpty {
+            throw ConfigError(path: "tls.cert_file", message: "client certificates are not supported yet")
+        }
+        if let auth, auth != .null { throw ConfigError(path: "auth", message: "authenticator extensions are not supported yet; use headers") }
+        if timeout.nanoseconds <= 0 { throw ConfigError(path: "timeout", message: "must be greater than 0") }
+    }
+}
