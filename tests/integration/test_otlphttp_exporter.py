@@ -43,21 +43,26 @@ def post_spans(ports, spans):
                          headers={"Content-Type": "application/x-protobuf"}, timeout=60)
 
 
-@pytest.mark.parametrize("extra", ["", "    encoding: json\n    compression: zstd"])
-def test_to_our_own_receiver_arrives_exactly(make_collector, ports, tmp_path, extra):
+@pytest.fixture
+def sink(tmp_path):
+    """A second otelcol-swift: OTLP in (gRPC and HTTP), file out; yields its ports and output."""
+    from conftest import collector_config
     sink_ports = {k: free_port() for k in ("grpc", "http", "health", "metrics")}
     sink_dir = tmp_path / "sink"
     sink_dir.mkdir()
-    from conftest import collector_config
-    sink = Collector(sink_dir, collector_config(sink_ports, sink_dir, processors="[]"), **sink_ports).start()
-    try:
-        make_collector(config=forwarding_config(ports, f"http://127.0.0.1:{sink_ports['http']}", extra))
-        spans = make_traces(traces=5, children=3)
-        assert post_spans(ports, spans).status_code == 200
-        out = merged(read_length_prefixed(sink_dir / "traces.out", ExportTraceServiceRequest), ExportTraceServiceRequest)
-        assert out == encode_spans(spans)
-    finally:
-        sink.stop()
+    collector = Collector(sink_dir, collector_config(sink_ports, sink_dir, processors="[]"), **sink_ports).start()
+    yield collector, sink_ports, sink_dir / "traces.out"
+    collector.stop()
+
+
+@pytest.mark.parametrize("extra", ["", "    encoding: json\n    compression: zstd"])
+def test_to_our_own_receiver_arrives_exactly(make_collector, ports, sink, extra):
+    _, sink_ports, out_file = sink
+    make_collector(config=forwarding_config(ports, f"http://127.0.0.1:{sink_ports['http']}", extra))
+    spans = make_traces(traces=5, children=3)
+    assert post_spans(ports, spans).status_code == 200
+    out = merged(read_length_prefixed(out_file, ExportTraceServiceRequest), ExportTraceServiceRequest)
+    assert out == encode_spans(spans)
 
 
 class Scripted(BaseHTTPRequestHandler):
@@ -115,24 +120,18 @@ def test_400_is_not_retried_and_reaches_the_client(make_collector, ports, script
     assert collector.metrics()['otelcol_exporter_send_failed_spans_total{exporter="otlphttp"}'] == 2
 
 
-def test_otlp_grpc_exporter_to_our_own_receiver_with_gzip(make_collector, ports, tmp_path):
-    sink_ports = {k: free_port() for k in ("grpc", "http", "health", "metrics")}
-    sink_dir = tmp_path / "sink"
-    sink_dir.mkdir()
-    from conftest import collector_config
-    sink = Collector(sink_dir, collector_config(sink_ports, sink_dir, processors="[]"), **sink_ports).start()
-    try:
-        config = forwarding_config(ports, "unused").replace(
-            "  otlphttp:\n    endpoint: unused\n",
-            f"  otlp:\n    endpoint: 127.0.0.1:{sink_ports['grpc']}\n    tls:\n      insecure: true\n").replace(
-            "exporters: [otlphttp]", "exporters: [otlp]").replace("max_elapsed_time: 20s", "max_elapsed_time: 2s")
-        make_collector(config=config)
-        spans = make_traces(traces=4, children=2)
-        assert post_spans(ports, spans).status_code == 200
-        out = merged(read_length_prefixed(sink_dir / "traces.out", ExportTraceServiceRequest), ExportTraceServiceRequest)
-        assert out == encode_spans(spans)
-    finally:
-        sink.stop()
+def test_otlp_grpc_exporter_to_our_own_receiver_with_gzip(make_collector, ports, sink):
+    sink_collector, sink_ports, out_file = sink
+    config = forwarding_config(ports, "unused").replace(
+        "  otlphttp:\n    endpoint: unused\n",
+        f"  otlp:\n    endpoint: 127.0.0.1:{sink_ports['grpc']}\n    tls:\n      insecure: true\n").replace(
+        "exporters: [otlphttp]", "exporters: [otlp]").replace("max_elapsed_time: 20s", "max_elapsed_time: 2s")
+    make_collector(config=config)
+    spans = make_traces(traces=4, children=2)
+    assert post_spans(ports, spans).status_code == 200
+    out = merged(read_length_prefixed(out_file, ExportTraceServiceRequest), ExportTraceServiceRequest)
+    assert out == encode_spans(spans)
+    sink_collector.stop()
     # The sink is gone: a transient failure, retried until retry_on_failure gives up, then the
     # client is told to retry later.
     response = post_spans(ports, make_traces(traces=1, children=1))

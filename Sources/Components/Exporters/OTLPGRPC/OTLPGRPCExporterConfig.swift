@@ -6,7 +6,7 @@ public struct OTLPGRPCExporterConfig: ComponentConfig {
     public enum Compression: String, ConfigOption { case gzip, none }
 
     public var endpoint = ""
-    public var tls = TLS()
+    public var tls = TLSClientSettings()
     public var headers: [String: String] = [:]
     public var compression: Compression = .gzip
     public var timeout: ConfigDuration = .seconds(5)
@@ -20,17 +20,6 @@ public struct OTLPGRPCExporterConfig: ComponentConfig {
     public var auth: ConfigNode?
 
     public init() {}
-
-    public struct TLS: ConfigSection {
-        public var insecure = false
-        public var insecure_skip_verify = false
-        public var ca_file = ""
-        public var cert_file = ""
-        public var key_file = ""
-        public var server_name_override = ""
-        public var min_version = ""
-        public init() {}
-    }
 
     /// Host and port of `endpoint` (`host:port`, optionally with an http(s):// scheme).
     public var hostAndPort: (host: String, port: Int)? {

@@ -11,28 +11,16 @@ public struct KafkaClientSettings: ConfigSection {
     public var conn_idle_timeout: ConfigDuration = .seconds(540)
     public var rack_id = ""
     public var use_leader_epoch = true
-    public var tls: TLS?
+    public var tls: TLSClientSettings?
     public var auth: Auth?
     public var metadata = Metadata()
 
     public init() {}
 
-    public struct TLS: ConfigSection {
-        public var insecure = false
-        public var insecure_skip_verify = false
-        public var ca_file = ""
-        public var cert_file = ""
-        public var key_file = ""
-        public var server_name_override = ""
-        public var min_version = ""
-        public var max_version = ""
-        public init() {}
-    }
-
     public struct Auth: ConfigSection {
         public var sasl: SASL?
         public var plain_text: PlainText?
-        public var tls: TLS?
+        public var tls: TLSClientSettings?
         public var kerberos: ConfigNode?
         public init() {}
     }

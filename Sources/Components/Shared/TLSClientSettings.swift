@@ -1,0 +1,14 @@
+import Pipeline
+
+/// A client's `tls` block, as the Go collector's configtls spells it.
+public struct TLSClientSettings: ConfigSection {
+    public var insecure = false
+    public var insecure_skip_verify = false
+    public var ca_file = ""
+    public var cert_file = ""
+    public var key_file = ""
+    public var server_name_override = ""
+    public var min_version = ""
+    public var max_version = ""
+    public init() {}
+}
