@@ -24,6 +24,17 @@ public struct KafkaClientConfig: Sendable {
     }
 }
 
+/// A librdkafka client handle made from `conf`, which it takes over; on failure `conf` is freed
+/// and the error says what could not be created.
+func makeClient(_ type: rd_kafka_type_t, _ conf: OpaquePointer, what: String) throws(KafkaError) -> OpaquePointer {
+    var errorText = [CChar](repeating: 0, count: 512)
+    guard let rk = rd_kafka_new(type, conf, &errorText, errorText.count) else {
+        rd_kafka_conf_destroy(conf)
+        throw KafkaError(message: "cannot create \(what): \(text(errorText))")
+    }
+    return rk
+}
+
 /// The text in a NUL-terminated buffer librdkafka wrote an error into.
 func text(_ buffer: [CChar]) -> String {
     String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)

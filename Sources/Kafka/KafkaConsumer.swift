@@ -36,14 +36,15 @@ public final class KafkaConsumer: Sendable {
         let conf = try config.make()
         let sink = Unmanaged.passRetained(LogSink(logger: logger, onStatistics: onStatistics, beforeRevoke: beforeRevoke))
         rd_kafka_conf_set_opaque(conf, sink.toOpaque())
-        rd_kafka_conf_set_log_cb(conf, consumerLog)
+        rd_kafka_conf_set_log_cb(conf, librdkafkaLog)
         if onStatistics != nil { rd_kafka_conf_set_stats_cb(conf, librdkafkaStatistics) }
         rd_kafka_conf_set_rebalance_cb(conf, rebalance)
-        var errorText = [CChar](repeating: 0, count: 512)
-        guard let rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, &errorText, errorText.count) else {
+        let rk: OpaquePointer
+        do {
+            rk = try makeClient(RD_KAFKA_CONSUMER, conf, what: "the Kafka consumer")
+        } catch {
             sink.release()
-            rd_kafka_conf_destroy(conf)
-            throw KafkaError(message: "cannot create the Kafka consumer: \(text(errorText))")
+            throw error
         }
         rd_kafka_poll_set_consumer(rk)
         let list = rd_kafka_topic_partition_list_new(Int32(topics.count))
@@ -176,11 +177,6 @@ private let rebalance: @convention(c) (OpaquePointer?, rd_kafka_resp_err_t, Unsa
     }
 }
 
-private let consumerLog: @convention(c) (OpaquePointer?, Int32, UnsafePointer<CChar>?, UnsafePointer<CChar>?) -> Void = { rk, level, facility, text in
-    guard let rk, let opaque = rd_kafka_opaque(rk) else { return }
-    let sink = Unmanaged<LogSink>.fromOpaque(opaque).takeUnretainedValue()
-    sink.log(level: level, facility: facility, text: text)
-}
 
 /// A flag shared with work running on the poll queue.
 final class Flag: Sendable {

@@ -49,11 +49,12 @@ public final class KafkaProducer: Sendable {
             rd_kafka_topic_conf_set_partitioner_cb(topicConf, saramaCompatiblePartitioner)
             rd_kafka_conf_set_default_topic_conf(conf, topicConf)
         }
-        var errorText = [CChar](repeating: 0, count: 512)
-        guard let rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, &errorText, errorText.count) else {
+        let rk: OpaquePointer
+        do {
+            rk = try makeClient(RD_KAFKA_PRODUCER, conf, what: "the Kafka producer")
+        } catch {
             sink.release()
-            rd_kafka_conf_destroy(conf)
-            throw KafkaError(message: "cannot create the Kafka producer: \(text(errorText))")
+            throw error
         }
         handle = RdKafkaHandle(pointer: rk)
         logSink = sink
@@ -217,7 +218,7 @@ private let deliveryReport: @convention(c) (OpaquePointer?, UnsafePointer<rd_kaf
     }
 }
 
-private let librdkafkaLog: @convention(c) (OpaquePointer?, Int32, UnsafePointer<CChar>?, UnsafePointer<CChar>?) -> Void = { rk, level, facility, text in
+let librdkafkaLog: @convention(c) (OpaquePointer?, Int32, UnsafePointer<CChar>?, UnsafePointer<CChar>?) -> Void = { rk, level, facility, text in
     guard let rk, let opaque = rd_kafka_opaque(rk) else { return }
     Unmanaged<LogSink>.fromOpaque(opaque).takeUnretainedValue().log(level: level, facility: facility, text: text)
 }

@@ -16,11 +16,7 @@ public final class MockKafkaCluster: Sendable {
 
     public init(brokers: Int = 1) throws(KafkaError) {
         let conf = try KafkaClientConfig([("log_level", "3")]).make()
-        var errorText = [CChar](repeating: 0, count: 512)
-        guard let rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, &errorText, errorText.count) else {
-            rd_kafka_conf_destroy(conf)
-            throw KafkaError(message: "cannot create the mock cluster's host handle: \(text(errorText))")
-        }
+        let rk = try makeClient(RD_KAFKA_PRODUCER, conf, what: "the mock cluster's host handle")
         guard let mcluster = rd_kafka_mock_cluster_new(rk, Int32(brokers)) else {
             rd_kafka_destroy(rk)
             throw KafkaError(message: "cannot create a mock Kafka cluster")

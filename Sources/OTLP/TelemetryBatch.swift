@@ -55,11 +55,6 @@ public struct TelemetryBatch: Sendable {
         return fresh
     }
 
-    /// The protobuf encoding without caching it, for callers holding the batch immutably.
-    public var protobuf: [UInt8] {
-        bytes ?? decoded?.protobufBytes() ?? []
-    }
-
     /// The decoded request; decodes at most once per batch value.
     public mutating func model() throws(OTLPDecodingError) -> OTLPRequest {
         if let decoded { return decoded }

@@ -193,7 +193,7 @@ import Testing
         let limit = entries[0].range.count * 3 + 1
         let pieces = try WireScan.pack(.traces, bytes, limit: limit)
         #expect(pieces.count == 3)
-        #expect(pieces.allSatisfy { $0.bytes.count <= limit && !$0.oversize })
+        #expect(pieces.allSatisfy { $0.bytes.count <= limit })
         #expect(pieces.map(\.items) == [12, 12, 8])
         #expect(pieces.flatMap(\.bytes) == bytes)
     }

@@ -32,25 +32,25 @@ extension WireScan {
     }
 
     /// Packs the request's resource entries, in order, into pieces of at most `limit` bytes.
-    /// An entry larger than `limit` on its own becomes a piece by itself, marked `oversize`.
-    public static func pack(_ signal: Signal, _ bytes: [UInt8], limit: Int) throws(OTLPDecodingError) -> [(bytes: [UInt8], items: Int, oversize: Bool)] {
-        var pieces: [(bytes: [UInt8], items: Int, oversize: Bool)] = []
+    /// An entry larger than `limit` on its own becomes a piece by itself.
+    public static func pack(_ signal: Signal, _ bytes: [UInt8], limit: Int) throws(OTLPDecodingError) -> [(bytes: [UInt8], items: Int)] {
+        var pieces: [(bytes: [UInt8], items: Int)] = []
         var current: [UInt8] = []
         var currentItems = 0
         for entry in try resourceEntries(signal, in: bytes) {
             if entry.range.count > limit {
-                pieces.append((Array(bytes[entry.range]), entry.items, true))
+                pieces.append((Array(bytes[entry.range]), entry.items))
                 continue
             }
             if current.count + entry.range.count > limit, !current.isEmpty {
-                pieces.append((current, currentItems, false))
+                pieces.append((current, currentItems))
                 current = []
                 currentItems = 0
             }
             current.append(contentsOf: bytes[entry.range])
             currentItems += entry.items
         }
-        if !current.isEmpty { pieces.append((current, currentItems, false)) }
+        if !current.isEmpty { pieces.append((current, currentItems)) }
         return pieces
     }
 }

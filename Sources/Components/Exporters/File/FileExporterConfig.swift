@@ -31,7 +31,7 @@ public struct FileExporterConfig: ComponentConfig {
         if let encoding, !encoding.isEmpty {
             throw ConfigError(path: "encoding", message: "encoding extensions are not supported; use format: json or proto")
         }
-        if let group_by, group_by != .null, group_by[ "enabled"] == .scalar("true", quoted: false) {
+        if let group_by, group_by != .null, group_by["enabled"] == .scalar("true", quoted: false) {
             throw ConfigError(path: "group_by", message: "not supported yet")
         }
         if let rotation, rotation.max_megabytes <= 0 {

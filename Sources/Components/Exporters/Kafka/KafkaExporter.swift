@@ -75,8 +75,8 @@ public final class KafkaExporter: Exporter {
             throw PipelineError.permanent("cannot encode the batch for Kafka: \(error.message)")
         }
         for item in refused {
-            settings.telemetry.recordDropped(item.items, signal: batch.signal, component: settings.id, reason: "message_too_large")
-            settings.logger.error("dropping \(item.items) \(batch.signal.itemName): a single item encodes to \(item.bytes) bytes, more than producer.max_message_bytes (\(exporter.producer.max_message_bytes))")
+            settings.telemetry.recordDropped(item.items, signal: batch.signal, component: settings.id, reason: item.reason)
+            settings.logger.error("dropping \(item.items) \(batch.signal.itemName): \(item.detail)")
         }
         let messages = records.map { KafkaMessage(topic: $0.topic, key: $0.key, value: $0.value, headers: headers) }
         let results = await producer.produce(messages)

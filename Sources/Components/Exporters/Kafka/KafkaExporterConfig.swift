@@ -64,8 +64,7 @@ public struct KafkaExporterSettings: KafkaComponentSettings {
     /// The topic and encoding a signal uses: its own keys, else the older flat keys, else defaults.
     public func destination(_ signal: Signal) -> (topic: String, encoding: KafkaEncoding) {
         let own = settings(signal)
-        let fallbackTopic = switch signal { case .traces: "otlp_spans"; case .metrics: "otlp_metrics"; case .logs: "otlp_logs" }
-        return (own.topic ?? topic ?? fallbackTopic, own.encoding ?? encoding ?? .otlpProto)
+        return (own.topic ?? topic ?? signal.defaultKafkaTopic, own.encoding ?? encoding ?? .otlpProto)
     }
 
     var acks: String { producer.required_acks == "all" ? "-1" : producer.required_acks }

@@ -15,9 +15,11 @@ struct KafkaRecordPlan {
         var items: Int
     }
 
+    /// Items no record can carry: counted as dropped with `reason` and logged with `detail`.
     struct Refused {
         var items: Int
-        var bytes: Int
+        var reason: String
+        var detail: String
     }
 
     let settings: KafkaExporterSettings
@@ -39,22 +41,16 @@ struct KafkaRecordPlan {
             || !settings.topic_from_attribute.isEmpty
 
         if encoding == .raw {
-            return (try rawLogRecords(batch.model()), [])
+            return rawLogRecords(try batch.model())
         }
         if byTrace, encoding == .otlpProto, !batch.isDecoded, let parts = try WireScan.splitByTraceID(signal, batch.encoded()) {
-            // Regrouped as bytes: nothing decoded. Parts too large for a record are decoded and split.
+            // Regrouped as bytes: nothing decoded unless a part is too large for a record.
             for part in parts {
-                let key: [UInt8]? = part.traceID.isEmpty ? (signal == .traces ? [] : nil) : Array(hexString(part.traceID).utf8)
-                if part.bytes.count <= budget - (key?.count ?? 0) {
-                    records.append(Record(topic: topic, key: key, value: part.bytes, items: part.items))
-                } else {
-                    fit(try OTLPRequest(signal: signal, protobuf: part.bytes), topic: topic, key: key, into: &records, refused: &refused)
-                }
+                try fitEncoded(part.bytes, items: part.items, key: traceKey(part.traceID), into: &records, refused: &refused)
             }
         } else if byTrace {
             for (traceID, part) in try batch.model().splitByTraceID() {
-                let key: [UInt8]? = traceID.isEmpty ? (signal == .traces ? [] : nil) : Array(hexString(traceID).utf8)
-                fit(part, topic: topic, key: key, into: &records, refused: &refused)
+                fit(part, topic: topic, key: traceKey([UInt8](traceID)), into: &records, refused: &refused)
             }
         } else if byResource {
             for (resource, part) in try batch.model().splitByResource() {
@@ -66,22 +62,32 @@ struct KafkaRecordPlan {
             // entries into records that fit; nothing is decoded or encoded. Only a resource entry
             // too large on its own is decoded and split further.
             let bytes = batch.encoded()
-            let limit = budget - (messageKey?.count ?? 0)
-            if bytes.count <= limit {
+            if bytes.count <= budget - (messageKey?.count ?? 0) {
                 records.append(Record(topic: topic, key: messageKey, value: bytes, items: batch.itemCount))
             } else {
-                for piece in try WireScan.pack(signal, bytes, limit: limit) {
-                    if piece.oversize {
-                        fit(try OTLPRequest(signal: signal, protobuf: piece.bytes), topic: topic, key: messageKey, into: &records, refused: &refused)
-                    } else {
-                        records.append(Record(topic: topic, key: messageKey, value: piece.bytes, items: piece.items))
-                    }
+                for piece in try WireScan.pack(signal, bytes, limit: budget - (messageKey?.count ?? 0)) {
+                    try fitEncoded(piece.bytes, items: piece.items, key: messageKey, into: &records, refused: &refused)
                 }
             }
         } else {
             fit(try batch.model(), topic: topic, key: messageKey, into: &records, refused: &refused)
         }
         return (records, refused)
+    }
+
+    /// The record key of a trace: its 32-character lowercase hex id. Items without an id get an
+    /// empty key (traces) or none (logs), as in the Go exporter.
+    private func traceKey(_ traceID: [UInt8]) -> [UInt8]? {
+        traceID.isEmpty ? (signal == .traces ? [] : nil) : Array(hexString(traceID).utf8)
+    }
+
+    /// Adds encoded bytes as one record when they fit, else decodes and splits them.
+    private func fitEncoded(_ bytes: [UInt8], items: Int, key: [UInt8]?, into records: inout [Record], refused: inout [Refused]) throws(OTLPDecodingError) {
+        if bytes.count <= budget - (key?.count ?? 0) {
+            records.append(Record(topic: topic, key: key, value: bytes, items: items))
+        } else {
+            fit(try OTLPRequest(signal: signal, protobuf: bytes), topic: topic, key: key, into: &records, refused: &refused)
+        }
     }
 
     private var byResourceKey: Bool {
@@ -109,7 +115,8 @@ struct KafkaRecordPlan {
             return
         }
         guard items > 1 else {
-            refused.append(Refused(items: items, bytes: value.count))
+            refused.append(Refused(items: items, reason: "message_too_large",
+                                   detail: "a single item encodes to \(value.count) bytes, more than producer.max_message_bytes (\(settings.producer.max_message_bytes))"))
             return
         }
         let (head, tail) = request.split(first: items / 2)
@@ -118,13 +125,19 @@ struct KafkaRecordPlan {
     }
 
     /// `raw` logs: one record per log record holding its body: bytes as they are, anything else
-    /// as JSON (a string body becomes a JSON string), as the Go exporter writes them.
-    private func rawLogRecords(_ request: OTLPRequest) -> [Record] {
-        guard case .logs(let logs) = request else { return [] }
+    /// as JSON (a string body becomes a JSON string), as the Go exporter writes them. Records
+    /// without a body have nothing to write and are refused.
+    private func rawLogRecords(_ request: OTLPRequest) -> (records: [Record], refused: [Refused]) {
+        guard case .logs(let logs) = request else { return ([], []) }
         var records: [Record] = []
+        var empty = 0
         for resource in logs.resourceLogs {
             for scope in resource.scopeLogs {
-                for record in scope.logRecords where record.hasBody && record.body.value != nil {
+                for record in scope.logRecords {
+                    guard record.hasBody, record.body.value != nil else {
+                        empty += 1
+                        continue
+                    }
                     let value: [UInt8]
                     if case .bytesValue(let data)? = record.body.value {
                         value = [UInt8](data)
@@ -136,7 +149,8 @@ struct KafkaRecordPlan {
                 }
             }
         }
-        return records
+        let refused = empty == 0 ? [] : [Refused(items: empty, reason: "empty_body", detail: "the raw encoding writes a log record's body and these have none")]
+        return (records, refused)
     }
 }
 

@@ -1,4 +1,5 @@
 import Kafka
+import OTLP
 import Pipeline
 
 /// `extensions.embedded_kafka`: a Kafka-protocol broker set inside the collector process
@@ -10,7 +11,7 @@ import Pipeline
 public struct EmbeddedKafkaConfig: ComponentConfig {
     public var brokers = 1
     public var partitions = 4
-    public var topics: [String] = ["otlp_spans", "otlp_metrics", "otlp_logs"]
+    public var topics: [String] = Signal.allCases.map(\.defaultKafkaTopic)
     public init() {}
 
     public func validate() throws(ConfigError) {

@@ -129,7 +129,12 @@ public final class KafkaReceiver: Receiver {
                     continue
                 case .record(let record):
                     messages.increment()
-                    guard let route = routes[record.topic] else { continue }
+                    guard let route = routes[record.topic] else {
+                        // Only subscribed topics are delivered; a record from elsewhere is a librdkafka surprise.
+                        settings.logger.error("skipping Kafka record \(record.topic)/\(record.partition)@\(record.offset): no pipeline reads topic \(record.topic)")
+                        settings.telemetry.counter("otelcol_kafka_receiver_unrouted_records_total", [("receiver", settings.id.description)]).increment()
+                        continue
+                    }
                     tracker.begin(record)
                     inFlight += 1
                     group.addTask { [self] in

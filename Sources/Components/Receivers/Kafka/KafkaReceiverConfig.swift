@@ -82,8 +82,7 @@ public struct KafkaReceiverSettings: KafkaComponentSettings {
     /// Topics and encoding of a signal: its own keys, else the older flat keys, else defaults.
     public func source(_ signal: Signal) -> (topics: [String], encoding: Encoding) {
         let own = switch signal { case .traces: traces; case .metrics: metrics; case .logs: logs }
-        let fallback = switch signal { case .traces: "otlp_spans"; case .metrics: "otlp_metrics"; case .logs: "otlp_logs" }
-        let topics = own.topics ?? own.topic.map { [$0] } ?? topic.map { [$0] } ?? [fallback]
+        let topics = own.topics ?? own.topic.map { [$0] } ?? topic.map { [$0] } ?? [signal.defaultKafkaTopic]
         return (topics, own.encoding ?? encoding ?? .otlpProto)
     }
 

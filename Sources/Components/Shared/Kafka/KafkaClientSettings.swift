@@ -1,5 +1,17 @@
 import Kafka
+import OTLP
 import Pipeline
+
+extension Signal {
+    /// The topic the Go collector's kafka exporter and receiver use for a signal by default.
+    public var defaultKafkaTopic: String {
+        switch self {
+        case .traces: "otlp_spans"
+        case .metrics: "otlp_metrics"
+        case .logs: "otlp_logs"
+        }
+    }
+}
 
 /// The client keys the Go collector's kafka receiver and exporter share (brokers, auth, TLS,
 /// metadata), and their mapping to librdkafka properties.
