@@ -13,6 +13,7 @@ public enum Components {
         registry.register(KafkaExporter.factory)
         registry.register(OTLPHTTPExporter.factory)
         registry.register(OTLPGRPCExporter.factory)
+        registry.register(ElasticsearchExporter.factory)
         registry.alias(exporter: "otlp_http", of: "otlphttp")
         registry.register(HealthCheckExtension.factory)
         registry.register(EmbeddedKafkaExtension.factory)

@@ -36,8 +36,15 @@ public struct KafkaStatistics: Sendable {
         for (topic, value) in (root["topics"] as? [String: Any]) ?? [:] {
             for (id, entry) in ((value as? [String: Any])?["partitions"] as? [String: Any]) ?? [:] {
                 guard let p = entry as? [String: Any], let partition = Int32(id), partition >= 0,
-                      (p["consumer_lag"] as? NSNumber)?.int64Value ?? -1 >= 0 else { continue }
-                partitions.append((topic, partition, number(p["consumer_lag"]), number(p["committed_offset"])))
+                      let state = p["fetch_state"] as? String, state != "none", state != "stopped" else { continue }
+                var lag = number(p["consumer_lag"])
+                let committed = number(p["committed_offset"])
+                if lag < 0, committed < 0, number(p["hi_offset"]) >= 0 {
+                    // Before the group's first commit on a partition, everything in it is unconfirmed.
+                    lag = number(p["hi_offset"]) - max(0, number(p["lo_offset"]))
+                }
+                guard lag >= 0 else { continue }
+                partitions.append((topic, partition, lag, max(committed, 0)))
             }
         }
         self.partitions = partitions.sorted { ($0.0, $0.1) < ($1.0, $1.1) }

@@ -25,13 +25,14 @@ import OTLP
 
     @Test func setAssignmentsAndEnvironmentReferences() throws {
         var sources = ConfigSources()
-        try sources.addYAML("x: ${env:A}\ny: \"$${B}\"\nz: ${C:-[1, 2]}\nw: pre-${A}-post\n", origin: "t", environment: ["A": "7"])
+        try sources.addYAML("x: ${env:A}\ny: \"$${B}\"\nz: ${C:-[1, 2]}\nw: pre-${A}-post\nv: ${env:D:-}\n", origin: "t", environment: ["A": "7"])
         try sources.addSet("p::q=true")
         let merged = sources.merged
         #expect(merged["x"] == .scalar("7", quoted: false))
         #expect(merged["y"] == .scalar("${B}", quoted: true))
         #expect(merged["z"] == .sequence([.scalar("1", quoted: false), .scalar("2", quoted: false)]))
         #expect(merged["w"] == .scalar("pre-7-post", quoted: false))
+        #expect(merged["v"] == .scalar("", quoted: false))
         #expect(merged.node(at: ["p", "q"]) == .scalar("true", quoted: false))
         #expect(sources.origin(of: ["p", "q"]) == "--set")
         #expect(sources.origin(of: ["x"]) == "t")

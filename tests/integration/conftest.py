@@ -120,6 +120,23 @@ exporters:
 """)
 
 
+def otlp_http_to(ports, exporters: str, exporter: str, signals=("traces",), processors="[]") -> str:
+    """A collector with only the OTLP/HTTP receiver, feeding `exporter` (defined in the
+    `exporters` YAML block) for each of `signals`."""
+    return f"""
+receivers:
+  otlp:
+    protocols:
+      http:
+        endpoint: 127.0.0.1:{ports['http']}
+exporters:{exporters}
+""" + service_section(ports, "".join(f"""    {signal}:
+      receivers: [otlp]
+      processors: {processors}
+      exporters: [{exporter}]
+""" for signal in signals))
+
+
 def service_section(ports, pipelines: str) -> str:
     """The health_check extension and internal metrics on the test's ports, and `pipelines`."""
     return f"""extensions:

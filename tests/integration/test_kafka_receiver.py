@@ -135,9 +135,11 @@ def read_all(kept: bytes, out):
 
 
 def test_local_two_tier_pipeline_end_to_end(tmp_path, ports):
-    """examples/local.yaml: telemetrygen → edge → embedded broker → backend → file."""
+    """examples/local.yaml: telemetrygen → edge → embedded broker → backend → osmem-server."""
+    from es_support import Osmem
+    osmem = Osmem()
     env = dict(os.environ, OUT_DIR=str(tmp_path), OTLP_GRPC_PORT=str(ports["grpc"]), OTLP_HTTP_PORT=str(ports["http"]),
-               HEALTH_PORT=str(ports["health"]), METRICS_PORT=str(ports["metrics"]))
+               HEALTH_PORT=str(ports["health"]), METRICS_PORT=str(ports["metrics"]), ELASTICSEARCH_ENDPOINT=osmem.url)
     log = open(tmp_path / "collector.log", "wb")
     collector = subprocess.Popen([str(BINARY), "--config", str(ROOT / "examples" / "local.yaml")], env=env,
                                  stdout=log, stderr=subprocess.STDOUT)
@@ -148,15 +150,16 @@ def test_local_two_tier_pipeline_end_to_end(tmp_path, ports):
             result = subprocess.run([str(BINARY), "telemetrygen", signal, "--otlp-endpoint", f"127.0.0.1:{ports['grpc']}",
                                      flag, str(count), "--workers", "2", "--batch-size", "50"], capture_output=True, text=True)
             assert result.returncode == 0, result.stderr
-        def clean(name, expect):
-            result = subprocess.run([str(BINARY), "telemetrygen", "check", "--file", str(tmp_path / name), "--expect", str(expect)],
-                                    capture_output=True, text=True)
+        def clean(index, expect):
+            result = subprocess.run([str(BINARY), "telemetrygen", "check", "--elasticsearch", osmem.url, "--index", index,
+                                     "--expect", str(expect)], capture_output=True, text=True)
             return result.returncode == 0
         # 300 traces per worker × 2 workers × 2 spans each; 1000 log records × 2 workers.
-        wait_until(lambda: clean("traces.json", 1200) and clean("logs.json", 2000), timeout=60, what="backend output complete")
+        wait_until(lambda: clean("traces-*", 1200) and clean("logs-*", 2000), timeout=60, what="backend output complete")
     finally:
         collector.terminate()
         collector.wait(timeout=30)
+        osmem.stop()
 
 
 def _healthy(ports):

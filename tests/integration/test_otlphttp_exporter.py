@@ -12,29 +12,19 @@ import requests
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
-from conftest import service_section, Collector, free_port, read_length_prefixed
+from conftest import otlp_http_to, Collector, free_port, read_length_prefixed
 from test_kafka_exporter import make_traces
 from test_sdk_roundtrip import merged
 
 
 def forwarding_config(ports, target, extra=""):
-    return f"""
-receivers:
-  otlp:
-    protocols:
-      http:
-        endpoint: 127.0.0.1:{ports['http']}
-exporters:
+    return otlp_http_to(ports, f"""
   otlphttp:
     endpoint: {target}
     retry_on_failure:
       initial_interval: 100ms
       max_elapsed_time: 20s
-{extra}
-""" + service_section(ports, f"""    traces:
-      receivers: [otlp]
-      exporters: [otlphttp]
-""")
+{extra}""", "otlphttp")
 
 
 def post_spans(ports, spans):

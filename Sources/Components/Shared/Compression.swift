@@ -3,10 +3,10 @@ import CZstd
 
 /// Compresses request bodies for exporters (the receivers' side is `Decompression`).
 public enum Compression {
-    /// gzip at zlib's default level.
-    public static func gzip(_ input: [UInt8]) -> [UInt8]? {
+    /// gzip, at zlib's default level unless told (1 is fastest).
+    public static func gzip(_ input: [UInt8], level: Int32 = Z_DEFAULT_COMPRESSION) -> [UInt8]? {
         var stream = z_stream()
-        guard deflateInit2_(&stream, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY,
+        guard deflateInit2_(&stream, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY,
                             ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else { return nil }
         defer { deflateEnd(&stream) }
         var output = [UInt8](repeating: 0, count: Int(deflateBound(&stream, UInt(input.count))))

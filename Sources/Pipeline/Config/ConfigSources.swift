@@ -67,6 +67,7 @@ public struct ConfigSources: Sendable {
             // A value that is one whole reference is read as YAML, as the Go collector does, so
             // `brokers: ${env:BROKERS}` can hold a list.
             if !quoted, text.hasPrefix("${"), text.hasSuffix("}"), text.dropFirst(2).firstIndex(of: "$") == nil,
+               !expanded.trimmingCharacters(in: .whitespaces).isEmpty,
                let parsed = try? ConfigNode.parse(yaml: expanded, origin: origin) {
                 switch parsed {
                 case .sequence, .mapping: return parsed

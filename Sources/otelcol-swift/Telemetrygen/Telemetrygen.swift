@@ -1,5 +1,8 @@
 import ArgumentParser
 import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
 import OTLP
 import Synchronization
 
@@ -108,18 +111,28 @@ final class RunState: Sendable {
 
 struct Check: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Read a file exporter's output and report missing and duplicate sequence numbers.")
+        abstract: "Report missing and duplicate sequence numbers in a file exporter's output or in Elasticsearch.")
 
-    @Option(help: "The file exporter's output file.") var file: String
+    @Option(help: "The file exporter's output file.") var file: String?
     @Option(help: "json or proto (the file exporter's format).") var format = "json"
     @Option(help: "Signal of a proto file: traces, metrics or logs.") var signal = "traces"
+    @Option(help: "Read the documents of --index from this Elasticsearch (or OpenSearch) URL instead of a file.") var elasticsearch: String?
+    @Option(help: "Index pattern to read with --elasticsearch.") var index = "*"
     @Option(help: "How many items were sent (sequence numbers 0..<N).") var expect: Int64
+
+    func validate() throws {
+        if (file == nil) == (elasticsearch == nil) { throw ValidationError("give exactly one of --file and --elasticsearch") }
+    }
 
     func run() async throws {
         var counts: [Int64: Int] = [:]
-        let data = try [UInt8](Data(contentsOf: URL(fileURLWithPath: file)))
-        for request in try SequenceFile.requests(data, format: format, signal: Signal(rawValue: signal) ?? .traces) {
-            for seq in SequenceFile.sequenceNumbers(request) { counts[seq, default: 0] += 1 }
+        if let file {
+            let data = try [UInt8](Data(contentsOf: URL(fileURLWithPath: file)))
+            for request in try SequenceFile.requests(data, format: format, signal: Signal(rawValue: signal) ?? .traces) {
+                for seq in SequenceFile.sequenceNumbers(request) { counts[seq, default: 0] += 1 }
+            }
+        } else if let elasticsearch {
+            for seq in try await SequenceIndex.sequenceNumbers(url: elasticsearch, index: index) { counts[seq, default: 0] += 1 }
         }
         let missing = (0..<expect).filter { counts[$0] == nil }
         let duplicates = counts.filter { $0.value > 1 }.count
@@ -127,6 +140,36 @@ struct Check: AsyncParsableCommand {
         print("check: expected \(expect), found \(counts.count) distinct, missing \(missing.count), duplicates \(duplicates), unexpected \(unexpected)")
         if !missing.isEmpty { print("first missing: \(missing.prefix(10).map(String.init).joined(separator: ", "))") }
         if !missing.isEmpty || duplicates > 0 || unexpected > 0 { throw ExitCode(1) }
+    }
+}
+
+/// Reads the sequence numbers of every document in an index pattern, page by page in `_id` order.
+enum SequenceIndex {
+    static func sequenceNumbers(url: String, index: String) async throws -> [Int64] {
+        let session = URLSession(configuration: .ephemeral)
+        var numbers: [Int64] = []
+        var after: Any?
+        while true {
+            var query: [String: Any] = ["size": 5000, "sort": [["_id": "asc"]], "_source": ["attributes"], "query": ["match_all": [String: Any]()]]
+            if let after { query["search_after"] = after }
+            guard let endpoint = URL(string: "\(url)/\(index)/_search") else { throw ValidationError("not a URL: \(url)") }
+            var request = URLRequest(url: endpoint)
+            request.httpMethod = "POST"
+            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+            request.httpBody = try JSONSerialization.data(withJSONObject: query)
+            let (data, response) = try await session.data(for: request)
+            guard (response as? HTTPURLResponse)?.statusCode == 200,
+                  let hits = ((try JSONSerialization.jsonObject(with: data) as? [String: Any])?["hits"] as? [String: Any])?["hits"] as? [[String: Any]]
+            else { throw ValidationError("search failed: \(String(decoding: data.prefix(300), as: UTF8.self))") }
+            if hits.isEmpty { return numbers }
+            for hit in hits {
+                let attributes = (hit["_source"] as? [String: Any])?["attributes"] as? [String: Any]
+                // Source filtering may return dotted keys as nested objects.
+                let value = attributes?[SampleTelemetry.sequenceKey] ?? (attributes?["telemetrygen"] as? [String: Any])?["seq"]
+                if let number = value as? NSNumber { numbers.append(number.int64Value) }
+            }
+            after = hits.last?["sort"]
+        }
     }
 }
 

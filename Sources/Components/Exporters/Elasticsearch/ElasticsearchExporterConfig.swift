@@ -1,0 +1,158 @@
+import Foundation
+import Pipeline
+
+/// `exporters.elasticsearch`: the Go exporter's keys. Defaults differ where the Go ones lose or
+/// duplicate data (see docs/COMPATIBILITY.md): 5xx answers are retried too, because every
+/// document carries an id derived from its content.
+public struct ElasticsearchExporterConfig: ComponentConfig {
+    public enum Compression: String, ConfigOption { case gzip, none }
+
+    public struct Mapping: ConfigSection {
+        public var mode = "otel"
+        public var allowed_modes: [String]?
+        public var dedot: Bool?
+        public var dedup: Bool?
+        public init() {}
+    }
+
+    public struct Toggle: ConfigSection {
+        public var enabled = false
+        public init() {}
+    }
+
+    public struct LogstashFormat: ConfigSection {
+        public var enabled = false
+        public var prefix_separator = "-"
+        public var date_format = "%Y.%m.%d"
+        public init() {}
+    }
+
+    public struct Retry: ConfigSection {
+        public var enabled = true
+        public var max_retries = 2
+        public var max_requests: Int?
+        public var initial_interval: ConfigDuration = .milliseconds(100)
+        public var max_interval: ConfigDuration = .seconds(60)
+        public var retry_on_status = [429, 500, 502, 503, 504]
+        public var retry_on_document_status: [Int]?
+        public init() {}
+    }
+
+    public struct Flush: ConfigSection {
+        public var bytes = 5_000_000
+        public var interval: ConfigDuration = .seconds(10)
+        public init() {}
+    }
+
+    public var endpoint = ""
+    public var endpoints: [String] = []
+    public var cloudid = ""
+    public var api_key = ""
+    public var user = ""
+    public var password = ""
+    public var headers: [String: String] = [:]
+    public var tls = TLSClientSettings()
+    public var compression: Compression = .gzip
+    public var compression_params: ConfigNode?
+    public var timeout: ConfigDuration = .seconds(90)
+    public var mapping = Mapping()
+    public var logs_index = ""
+    public var metrics_index = ""
+    public var traces_index = ""
+    public var index: String?
+    public var logs_dynamic_index: ConfigNode?
+    public var metrics_dynamic_index: ConfigNode?
+    public var traces_dynamic_index: ConfigNode?
+    public var logstash_format = LogstashFormat()
+    public var logs_dynamic_id = Toggle()
+    public var traces_dynamic_id = Toggle()
+    public var logs_dynamic_pipeline = Toggle()
+    public var pipeline = ""
+    public var include_source_on_error: Bool?
+    public var bulk_response_filter_path: ConfigNode?
+    public var suppress_conflict_errors = false
+    public var retry = Retry()
+    public var flush = Flush()
+    public var sending_queue: ConfigNode?
+    public var batcher: ConfigNode?
+    public var num_workers: Int?
+    public var discover: ConfigNode?
+    public var telemetry: ConfigNode?
+    public var metadata_keys: [String] = []
+    public var auth: ConfigNode?
+    public var proxy_url: String?
+
+    public init() {}
+
+    /// The mapping modes this exporter writes.
+    static let supportedModes = ["otel", "bodymap"]
+
+    var mappingMode: String { mapping.mode.lowercased() }
+
+    /// `retry.max_requests` (deprecated) counted the first attempt; `max_retries` does not.
+    var maxRetries: Int {
+        guard retry.enabled else { return 0 }
+        if let requests = retry.max_requests { return max(0, requests - 1) }
+        return retry.max_retries
+    }
+
+    var documentRetryStatuses: Set<Int> { Set(retry.retry_on_document_status ?? retry.retry_on_status) }
+
+    /// The base URLs, from `endpoint`, `endpoints`, `cloudid` or `ELASTICSEARCH_URL`.
+    func resolvedEndpoints(environment: [String: String] = ProcessInfo.processInfo.environment) throws(ConfigError) -> [String] {
+        let set = [!endpoint.isEmpty, !endpoints.isEmpty, !cloudid.isEmpty].filter { $0 }.count
+        if set > 1 {
+            throw ConfigError(path: "endpoint", message: "exactly one of [endpoint, endpoints, cloudid] must be specified")
+        }
+        var urls: [(key: String, url: String)]
+        if !endpoint.isEmpty {
+            urls = [("endpoint", endpoint)]
+        } else if !endpoints.isEmpty {
+            urls = endpoints.enumerated().map { ("endpoints[\($0.offset)]", $0.element) }
+        } else if !cloudid.isEmpty {
+            urls = [("cloudid", try Self.url(fromCloudID: cloudid))]
+        } else if let fromEnvironment = environment["ELASTICSEARCH_URL"], !fromEnvironment.isEmpty {
+            urls = fromEnvironment.split(separator: ",").map { ("ELASTICSEARCH_URL", $0.trimmingCharacters(in: .whitespaces)) }
+        } else {
+            throw ConfigError(path: "endpoint", message: "exactly one of [endpoint, endpoints, cloudid] must be specified")
+        }
+        for (key, url) in urls {
+            guard url.hasPrefix("http://") || url.hasPrefix("https://"), URL(string: url)?.host != nil else {
+                throw ConfigError(path: key, message: "must be an http:// or https:// URL, got \"\(url)\"")
+            }
+        }
+        return urls.map { $0.url.hasSuffix("/") ? String($0.url.dropLast()) : $0.url }
+    }
+
+    /// An Elastic Cloud id, `name:base64(host$es-uuid$kibana-uuid)`, as the URL of its
+    /// Elasticsearch service.
+    static func url(fromCloudID id: String) throws(ConfigError) -> String {
+        guard let colon = id.firstIndex(of: ":"),
+              let decoded = Data(base64Encoded: String(id[id.index(after: colon)...])).flatMap({ String(data: $0, encoding: .utf8) })
+        else { throw ConfigError(path: "cloudid", message: "is not a valid Elastic Cloud id (name:base64)") }
+        let parts = decoded.split(separator: "$", omittingEmptySubsequences: false)
+        guard parts.count >= 2, !parts[0].isEmpty, !parts[1].isEmpty else {
+            throw ConfigError(path: "cloudid", message: "does not name a host and an Elasticsearch id")
+        }
+        return "https://\(parts[1]).\(parts[0])"
+    }
+
+    public func validate() throws(ConfigError) {
+        _ = try resolvedEndpoints()
+        if !Self.supportedModes.contains(mappingMode) {
+            throw ConfigError(path: "mapping.mode", message: "\"\(mapping.mode)\" is not supported by this collector; supported: \(Self.supportedModes.joined(separator: ", "))")
+        }
+        if timeout.nanoseconds <= 0 { throw ConfigError(path: "timeout", message: "must be greater than 0") }
+        if retry.max_retries < 0 { throw ConfigError(path: "retry.max_retries", message: "must be 0 or more") }
+        if retry.max_requests != nil, retry.max_retries != Retry().max_retries {
+            throw ConfigError(path: "retry.max_requests", message: "cannot be combined with retry.max_retries")
+        }
+        if flush.bytes <= 0 { throw ConfigError(path: "flush.bytes", message: "must be greater than 0") }
+        if !user.isEmpty, !api_key.isEmpty { throw ConfigError(path: "api_key", message: "cannot be combined with user/password") }
+        if !tls.cert_file.isEmpty != !tls.key_file.isEmpty {
+            throw ConfigError(path: tls.cert_file.isEmpty ? "tls.cert_file" : "tls.key_file", message: "tls.cert_file and tls.key_file must be set together")
+        }
+        if let auth, auth != .null { throw ConfigError(path: "auth", message: "authenticator extensions are not supported yet; use api_key, user/password or headers") }
+        if let proxy_url, !proxy_url.isEmpty { throw ConfigError(path: "proxy_url", message: "not supported yet") }
+    }
+}

@@ -1,0 +1,114 @@
+/// Writes JSON into a byte buffer, keys in the order they are written. Hand-written because the
+/// document shapes fix the key order and number forms (doubles keep a radix point so Elasticsearch
+/// maps them as floats), and because this is the exporter's hot path.
+struct JSONWriter {
+    var bytes: [UInt8] = []
+    /// One entry per open object or array: whether it already holds a member.
+    private var hasMember: [Bool] = []
+    private var afterKey = false
+
+    init(capacity: Int = 0) { bytes.reserveCapacity(capacity) }
+
+    mutating func reset() {
+        bytes.removeAll(keepingCapacity: true)
+        hasMember.removeAll(keepingCapacity: true)
+        afterKey = false
+    }
+
+    private mutating func separate() {
+        if afterKey { afterKey = false; return }
+        guard let last = hasMember.indices.last else { return }
+        if hasMember[last] { bytes.append(UInt8(ascii: ",")) } else { hasMember[last] = true }
+    }
+
+    mutating func beginObject() { separate(); bytes.append(UInt8(ascii: "{")); hasMember.append(false) }
+    mutating func endObject() { hasMember.removeLast(); bytes.append(UInt8(ascii: "}")) }
+    mutating func beginArray() { separate(); bytes.append(UInt8(ascii: "[")); hasMember.append(false) }
+    mutating func endArray() { hasMember.removeLast(); bytes.append(UInt8(ascii: "]")) }
+
+    mutating func key(_ name: String) {
+        separate()
+        writeQuoted(name)
+        bytes.append(UInt8(ascii: ":"))
+        afterKey = true
+    }
+
+    mutating func string(_ value: String) { separate(); writeQuoted(value) }
+    mutating func bool(_ value: Bool) { separate(); bytes.append(contentsOf: (value ? "true" : "false").utf8) }
+    mutating func null() { separate(); bytes.append(contentsOf: "null".utf8) }
+    mutating func int(_ value: Int64) { separate(); bytes.append(contentsOf: String(value).utf8) }
+    mutating func uint(_ value: UInt64) { separate(); bytes.append(contentsOf: String(value).utf8) }
+
+    /// A double with a radix point or exponent; NaN and infinities (not JSON) as null.
+    mutating func double(_ value: Double) {
+        guard value.isFinite else { null(); return }
+        separate()
+        let text = value.description
+        bytes.append(contentsOf: text.utf8)
+        if !text.contains(where: { $0 == "." || $0 == "e" || $0 == "E" }) { bytes.append(contentsOf: ".0".utf8) }
+    }
+
+    /// Text already in JSON form (a nested document written elsewhere).
+    mutating func raw(_ json: some Sequence<UInt8>) { separate(); bytes.append(contentsOf: json) }
+
+    mutating func hex(_ data: some Collection<UInt8>) {
+        separate()
+        bytes.append(UInt8(ascii: "\""))
+        for byte in data {
+            bytes.append(Self.hexDigits[Int(byte >> 4)])
+            bytes.append(Self.hexDigits[Int(byte & 0x0F)])
+        }
+        bytes.append(UInt8(ascii: "\""))
+    }
+
+    private static let hexDigits = Array("0123456789abcdef".utf8)
+
+    /// Escapes what JSON requires plus `<`, `>`, `&` and U+2028/U+2029, as Go's encoder does, so
+    /// documents are byte-compatible and safe to embed in HTML.
+    private mutating func writeQuoted(_ text: String) {
+        bytes.append(UInt8(ascii: "\""))
+        var utf8 = text.utf8
+        let clean = utf8.withContiguousStorageIfAvailable { raw in
+            !raw.contains { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") || $0 == UInt8(ascii: "<") || $0 == UInt8(ascii: ">") || $0 == UInt8(ascii: "&") || $0 == 0xE2 }
+        }
+        if clean == true {
+            bytes.append(contentsOf: utf8)
+        } else {
+            var text = text
+            text.makeContiguousUTF8()
+            utf8 = text.utf8
+            var iterator = utf8.makeIterator()
+            var pending: [UInt8] = []
+            while let byte = iterator.next() {
+                switch byte {
+                case UInt8(ascii: "\""): bytes.append(contentsOf: #"\""#.utf8)
+                case UInt8(ascii: "\\"): bytes.append(contentsOf: #"\\"#.utf8)
+                case UInt8(ascii: "\n"): bytes.append(contentsOf: #"\n"#.utf8)
+                case UInt8(ascii: "\r"): bytes.append(contentsOf: #"\r"#.utf8)
+                case UInt8(ascii: "\t"): bytes.append(contentsOf: #"\t"#.utf8)
+                case 0..<0x20, UInt8(ascii: "<"), UInt8(ascii: ">"), UInt8(ascii: "&"):
+                    writeUnicodeEscape(UInt16(byte))
+                case 0xE2:
+                    // U+2028 and U+2029 are E2 80 A8 / E2 80 A9.
+                    pending = [byte]
+                    if let second = iterator.next() { pending.append(second) }
+                    if let third = iterator.next() { pending.append(third) }
+                    if pending.count == 3, pending[1] == 0x80, pending[2] == 0xA8 || pending[2] == 0xA9 {
+                        writeUnicodeEscape(pending[2] == 0xA8 ? 0x2028 : 0x2029)
+                    } else {
+                        bytes.append(contentsOf: pending)
+                    }
+                default: bytes.append(byte)
+                }
+            }
+        }
+        bytes.append(UInt8(ascii: "\""))
+    }
+
+    private mutating func writeUnicodeEscape(_ code: UInt16) {
+        bytes.append(contentsOf: #"\u"#.utf8)
+        for shift in stride(from: 12, through: 0, by: -4) {
+            bytes.append(Self.hexDigits[Int((code >> UInt16(shift)) & 0xF)])
+        }
+    }
+}
