@@ -124,6 +124,15 @@ public final class KafkaConsumer: Sendable {
         _ = rd_kafka_offsets_store(handle.pointer, list)
     }
 
+    /// Stops (or restarts) fetching a partition. Records of it already fetched are dropped by
+    /// librdkafka and fetched again after `resume`, from the position after the last polled one.
+    public func setPaused(_ paused: Bool, topic: String, partition: Int32) {
+        guard let list = rd_kafka_topic_partition_list_new(1) else { return }
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        rd_kafka_topic_partition_list_add(list, topic, partition)
+        _ = paused ? rd_kafka_pause_partitions(handle.pointer, list) : rd_kafka_resume_partitions(handle.pointer, list)
+    }
+
     /// Commits stored offsets now and waits for the broker's answer.
     public func commit() -> KafkaError? {
         let err = rd_kafka_commit(handle.pointer, nil, 0)
@@ -155,6 +164,8 @@ private let rebalance: @convention(c) (OpaquePointer?, rd_kafka_resp_err_t, Unsa
         } else {
             _ = rd_kafka_assign(rk, partitions)
         }
+        // A partition paused by its previous assignment must not stay paused in this one.
+        if let partitions { _ = rd_kafka_resume_partitions(rk, partitions) }
         return
     }
     if let opaque, let partitions {

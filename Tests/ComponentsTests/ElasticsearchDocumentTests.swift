@@ -151,6 +151,13 @@ import Testing
         let id = BulkBody.contentID(index: "logs-a", document: document)
         #expect(id == BulkBody.contentID(index: "logs-a", document: document))
         #expect(id.count == 22)
+        // URL-safe base64 of the two hashes, big-endian, without padding.
+        let seed = XXHash64.hash(Array("logs-a".utf8))
+        let raw = [XXHash64.hash(document, seed: seed), XXHash64.hash(document, seed: seed ^ 0x9E37_79B9_7F4A_7C15)]
+            .flatMap { value in (0..<8).map { UInt8(truncatingIfNeeded: value >> UInt64(56 - 8 * $0)) } }
+        let expected = Data(raw).base64EncodedString().replacingOccurrences(of: "+", with: "-")
+            .replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+        #expect(id == expected)
         #expect(id != BulkBody.contentID(index: "logs-b", document: document))
         #expect(id != BulkBody.contentID(index: "logs-a", document: Array(#"{"a":2}"#.utf8)))
     }

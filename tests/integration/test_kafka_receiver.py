@@ -225,3 +225,86 @@ def test_poison_records_go_to_the_dead_letter_topic_with_their_origin(make_colle
     values = collector.metrics()
     assert values['otelcol_kafka_receiver_dead_lettered_records_total{receiver="kafka",reason="undecodable_kafka_record"}'] == 1
     assert not any(k.startswith("otelcol_dropped_items_total") and v > 0 for k, v in values.items())
+
+
+class ServiceGate:
+    """An OTLP/HTTP endpoint that refuses (503) every request of a blocked service.name until
+    opened, and records the sequence numbers it accepted and the records it refused."""
+
+    def __init__(self, blocked):
+        import gzip
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+        gate = self
+        self.blocked, self.accepted, self.refused_records = blocked, [], set()
+        self.lock = threading.Lock()
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                if self.headers.get("Content-Encoding") == "gzip":
+                    body = gzip.decompress(body)
+                message = ExportTraceServiceRequest()
+                message.ParseFromString(body)
+                services = {a.value.string_value for rs in message.resource_spans for a in rs.resource.attributes if a.key == "service.name"}
+                with gate.lock:
+                    refuse = gate.blocked in services
+                    if refuse:
+                        gate.refused_records.add(min(seqs([message])))
+                    else:
+                        gate.accepted += seqs([message])
+                self.send_response(503 if refuse else 200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self):
+        self.server.shutdown()
+
+
+def test_a_stuck_partition_does_not_hold_back_the_others(make_collector, ports, kafka):
+    """Partition 0's records are refused (retryably) by the destination: the other partitions are
+    delivered meanwhile, and partition 0 has at most 64 records in flight (it is paused)."""
+    gate = ServiceGate(blocked="slow")
+    try:
+        producer = Producer({"bootstrap.servers": kafka.bootstrap})
+        for i in range(200):
+            producer.produce("otlp_spans", request(10_000 + i, 1, service="slow"), partition=0)
+        for i in range(300):
+            producer.produce("otlp_spans", request(i, 1), partition=1 + i % 2)
+        assert producer.flush(10) == 0
+        collector = make_collector(config=f"""
+receivers:
+  kafka:
+    brokers: [{kafka.bootstrap}]
+    group_id: gate
+    initial_offset: earliest
+    error_backoff:
+      initial_interval: 20ms
+      max_interval: 100ms
+exporters:
+  otlphttp:
+    endpoint: {gate.url}
+    retry_on_failure:
+      enabled: false
+""" + service_section(ports, """    traces:
+      receivers: [kafka]
+      exporters: [otlphttp]
+"""))
+        wait_until(lambda: len(gate.accepted) == 300, timeout=60, what="the other partitions delivered")
+        assert sorted(gate.accepted) == list(range(300))
+        wait_until(lambda: len(gate.refused_records) > 0, what="partition 0 retrying")
+        assert len(gate.refused_records) <= 64, "more than the per-partition bound of records in flight"
+        gate.blocked = "nobody"
+        wait_until(lambda: len(gate.accepted) == 500, timeout=60, what="partition 0 delivered after it opened")
+        assert sorted(gate.accepted) == list(range(300)) + list(range(10_000, 10_200))
+        lag = 'otelcol_kafka_receiver_offset_lag{receiver="kafka",topic="otlp_spans",partition="0"}'
+        wait_until(lambda: collector.metrics().get(lag) == 0, timeout=20, what="partition 0 lag back to zero")
+    finally:
+        gate.stop()

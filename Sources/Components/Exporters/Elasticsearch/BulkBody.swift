@@ -1,5 +1,3 @@
-import Foundation
-
 /// The `_bulk` NDJSON of one export: every item's action line and document, back to back in one
 /// buffer, so a request is a run of items and a retry of some items is a copy of their ranges.
 struct BulkBody {
@@ -14,14 +12,20 @@ struct BulkBody {
     private(set) var bytes: [UInt8] = []
     private(set) var items: [Item] = []
     private var action = JSONWriter(capacity: 256)
+    private var lastSeed: (index: String, seed: UInt64)?
 
     var isEmpty: Bool { items.isEmpty }
+
+    mutating func reserve(items count: Int, bytes size: Int) {
+        items.reserveCapacity(count)
+        bytes.reserveCapacity(size)
+    }
 
     /// Appends a `create` of `document`. Without an explicit id, `contentID` makes one from the
     /// target and the document's bytes, so the same telemetry always gets the same `_id`.
     mutating func create(document: [UInt8], route: Route, id explicitID: String? = nil, contentID: Bool,
                          pipeline: String? = nil, dynamicTemplates: [(String, String)] = []) {
-        let id = explicitID ?? (contentID ? Self.contentID(index: route.index, document: document) : nil)
+        let id = explicitID ?? (contentID ? Self.contentID(indexSeed: seed(of: route.index), document: document) : nil)
         action.reset()
         action.beginObject()
         action.key("create")
@@ -47,14 +51,38 @@ struct BulkBody {
 
     /// 128 bits of two seeded xxHash64 runs over index and document, URL-safe base64 (22 chars).
     static func contentID(index: String, document: [UInt8]) -> String {
-        let seed = XXHash64.hash(Array(index.utf8))
+        contentID(indexSeed: XXHash64.hash(Array(index.utf8)), document: document)
+    }
+
+    private static let base64URL = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
+
+    static func contentID(indexSeed seed: UInt64, document: [UInt8]) -> String {
         let first = XXHash64.hash(document, seed: seed)
         let second = XXHash64.hash(document, seed: seed ^ 0x9E37_79B9_7F4A_7C15)
-        var raw = [UInt8]()
-        raw.reserveCapacity(16)
-        for value in [first, second] { for shift in stride(from: 56, through: 0, by: -8) { raw.append(UInt8(truncatingIfNeeded: value >> UInt64(shift))) } }
-        return Data(raw).base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+        return String(unsafeUninitializedCapacity: 22) { out in
+            // 128 bits as 21 groups of 6 and a last group of 2 (padded with zero bits).
+            var written = 0
+            for bit in stride(from: 0, to: 128, by: 6) {
+                var value: UInt64 = 0
+                for offset in 0..<6 {
+                    let position = bit + offset
+                    guard position < 128 else { value <<= 1; continue }
+                    let word = position < 64 ? first : second
+                    value = value << 1 | (word >> UInt64(63 - position % 64)) & 1
+                }
+                out[written] = base64URL[Int(value)]
+                written += 1
+            }
+            return written
+        }
+    }
+
+    /// The hash of an index name, for ids; documents of one batch mostly share their index.
+    private mutating func seed(of index: String) -> UInt64 {
+        if let lastSeed, lastSeed.index == index { return lastSeed.seed }
+        let seed = XXHash64.hash(Array(index.utf8))
+        lastSeed = (index, seed)
+        return seed
     }
 
     /// The request body of some items, in their order.

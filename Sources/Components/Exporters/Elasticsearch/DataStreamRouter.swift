@@ -86,7 +86,10 @@ struct DataStreamRouter {
         let configured = switch kind { case .logs: logsIndex; case .metrics: metricsIndex; case .traces: tracesIndex }
         if !configured.isEmpty { return Route(index: withLogstash(configured)) }
         var index = defaults.index, dataset = defaults.dataset, namespace = defaults.namespace
-        for attribute in record where attribute.key.hasPrefix("data_stream.") || attribute.key == RoutingAttribute.index {
+        for attribute in record {
+            // Routing keys start with "d" or "e"; most keys are passed over on their first byte.
+            guard let first = attribute.key.utf8.first, first == UInt8(ascii: "d") || first == UInt8(ascii: "e"),
+                  attribute.key.hasPrefix("data_stream.") || attribute.key == RoutingAttribute.index else { continue }
             guard case .stringValue(let value)? = attribute.value.value, !value.isEmpty else { continue }
             switch attribute.key {
             case RoutingAttribute.index: index = value

@@ -45,6 +45,8 @@ public final class ElasticsearchExporter: Exporter {
             dynamicSpanIDs: config.traces_dynamic_id.enabled,
             dynamicLogPipelines: config.logs_dynamic_pipeline.enabled,
             bodymap: config.mappingMode == "bodymap"))
+        // A document is about 1 KB of JSON per item; growing the buffer step by step costs more.
+        encoder.body.reserve(items: batch.itemCount, bytes: batch.itemCount * 1024)
         switch request {
         case .logs(let logs): encoder.encode(logs)
         case .traces(let traces):

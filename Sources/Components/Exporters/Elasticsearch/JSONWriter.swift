@@ -1,3 +1,5 @@
+import Foundation
+
 /// Writes JSON into a byte buffer, keys in the order they are written. Hand-written because the
 /// document shapes fix the key order and number forms (doubles keep a radix point so Elasticsearch
 /// maps them as floats), and because this is the exporter's hot path.
@@ -49,66 +51,72 @@ struct JSONWriter {
     }
 
     /// Text already in JSON form (a nested document written elsewhere).
-    mutating func raw(_ json: some Sequence<UInt8>) { separate(); bytes.append(contentsOf: json) }
+    mutating func raw(_ json: [UInt8]) { separate(); bytes.append(contentsOf: json) }
+    mutating func raw(_ json: ArraySlice<UInt8>) { separate(); bytes.append(contentsOf: json) }
 
-    mutating func hex(_ data: some Collection<UInt8>) {
+    mutating func hex(_ data: Data) {
         separate()
         bytes.append(UInt8(ascii: "\""))
-        for byte in data {
-            bytes.append(Self.hexDigits[Int(byte >> 4)])
-            bytes.append(Self.hexDigits[Int(byte & 0x0F)])
-        }
-        bytes.append(UInt8(ascii: "\""))
-    }
-
-    private static let hexDigits = Array("0123456789abcdef".utf8)
-
-    /// Escapes what JSON requires plus `<`, `>`, `&` and U+2028/U+2029, as Go's encoder does, so
-    /// documents are byte-compatible and safe to embed in HTML.
-    private mutating func writeQuoted(_ text: String) {
-        bytes.append(UInt8(ascii: "\""))
-        var utf8 = text.utf8
-        let clean = utf8.withContiguousStorageIfAvailable { raw in
-            !raw.contains { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") || $0 == UInt8(ascii: "<") || $0 == UInt8(ascii: ">") || $0 == UInt8(ascii: "&") || $0 == 0xE2 }
-        }
-        if clean == true {
-            bytes.append(contentsOf: utf8)
-        } else {
-            var text = text
-            text.makeContiguousUTF8()
-            utf8 = text.utf8
-            var iterator = utf8.makeIterator()
-            var pending: [UInt8] = []
-            while let byte = iterator.next() {
-                switch byte {
-                case UInt8(ascii: "\""): bytes.append(contentsOf: #"\""#.utf8)
-                case UInt8(ascii: "\\"): bytes.append(contentsOf: #"\\"#.utf8)
-                case UInt8(ascii: "\n"): bytes.append(contentsOf: #"\n"#.utf8)
-                case UInt8(ascii: "\r"): bytes.append(contentsOf: #"\r"#.utf8)
-                case UInt8(ascii: "\t"): bytes.append(contentsOf: #"\t"#.utf8)
-                case 0..<0x20, UInt8(ascii: "<"), UInt8(ascii: ">"), UInt8(ascii: "&"):
-                    writeUnicodeEscape(UInt16(byte))
-                case 0xE2:
-                    // U+2028 and U+2029 are E2 80 A8 / E2 80 A9.
-                    pending = [byte]
-                    if let second = iterator.next() { pending.append(second) }
-                    if let third = iterator.next() { pending.append(third) }
-                    if pending.count == 3, pending[1] == 0x80, pending[2] == 0xA8 || pending[2] == 0xA9 {
-                        writeUnicodeEscape(pending[2] == 0xA8 ? 0x2028 : 0x2029)
-                    } else {
-                        bytes.append(contentsOf: pending)
-                    }
-                default: bytes.append(byte)
-                }
+        data.withUnsafeBytes { raw in
+            for byte in raw {
+                bytes.append(Self.hexDigit(byte >> 4))
+                bytes.append(Self.hexDigit(byte & 0x0F))
             }
         }
         bytes.append(UInt8(ascii: "\""))
     }
 
+    @inline(__always)
+    private static func hexDigit(_ nibble: UInt8) -> UInt8 { nibble < 10 ? 0x30 + nibble : 0x57 + nibble }
+
+    /// Bytes that cannot be copied into a JSON string as they are (see `writeQuoted`).
+    @inline(__always)
+    private static func needsEscape(_ byte: UInt8) -> Bool {
+        byte < 0x20 || byte == 0x22 || byte == 0x5C || byte == 0x3C || byte == 0x3E || byte == 0x26 || byte == 0xE2
+    }
+
+    /// Escapes what JSON requires plus `<`, `>`, `&` and U+2028/U+2029, as Go's encoder does, so
+    /// documents are byte-compatible and safe to embed in HTML.
+    private mutating func writeQuoted(_ text: String) {
+        bytes.append(UInt8(ascii: "\""))
+        let copied = text.utf8.withContiguousStorageIfAvailable { raw -> Bool in
+            guard !raw.contains(where: { Self.needsEscape($0) }) else { return false }
+            bytes.append(contentsOf: raw)
+            return true
+        }
+        if copied != true { writeEscaped(Array(text.utf8)) }
+        bytes.append(UInt8(ascii: "\""))
+    }
+
+    private mutating func writeEscaped(_ utf8: [UInt8]) {
+        var index = 0
+        while index < utf8.count {
+            let byte = utf8[index]
+            index += 1
+            guard Self.needsEscape(byte) else { bytes.append(byte); continue }
+            switch byte {
+            case UInt8(ascii: "\""): bytes.append(contentsOf: #"\""#.utf8)
+            case UInt8(ascii: "\\"): bytes.append(contentsOf: #"\\"#.utf8)
+            case UInt8(ascii: "\n"): bytes.append(contentsOf: #"\n"#.utf8)
+            case UInt8(ascii: "\r"): bytes.append(contentsOf: #"\r"#.utf8)
+            case UInt8(ascii: "\t"): bytes.append(contentsOf: #"\t"#.utf8)
+            case 0xE2:
+                // U+2028 and U+2029 are E2 80 A8 / E2 80 A9; other characters led by E2 pass.
+                if index + 1 < utf8.count, utf8[index] == 0x80, utf8[index + 1] == 0xA8 || utf8[index + 1] == 0xA9 {
+                    writeUnicodeEscape(utf8[index + 1] == 0xA8 ? 0x2028 : 0x2029)
+                    index += 2
+                } else {
+                    bytes.append(byte)
+                }
+            default: writeUnicodeEscape(UInt16(byte))
+            }
+        }
+    }
+
     private mutating func writeUnicodeEscape(_ code: UInt16) {
         bytes.append(contentsOf: #"\u"#.utf8)
         for shift in stride(from: 12, through: 0, by: -4) {
-            bytes.append(Self.hexDigits[Int((code >> UInt16(shift)) & 0xF)])
+            bytes.append(Self.hexDigit(UInt8((code >> UInt16(shift)) & 0xF)))
         }
     }
 }

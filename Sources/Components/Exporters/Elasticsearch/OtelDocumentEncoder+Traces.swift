@@ -1,8 +1,24 @@
 import OTLP
 
 extension OtelDocumentEncoder {
-    private static let kindNames = ["Unspecified", "Internal", "Server", "Client", "Producer", "Consumer"]
-    private static let statusNames = ["Unset", "Ok", "Error"]
+    private static func kindName(_ kind: Int) -> String {
+        switch kind {
+        case 1: "Internal"
+        case 2: "Server"
+        case 3: "Client"
+        case 4: "Producer"
+        case 5: "Consumer"
+        default: "Unspecified"
+        }
+    }
+
+    private static func statusName(_ code: Int) -> String {
+        switch code {
+        case 1: "Ok"
+        case 2: "Error"
+        default: "Unset"
+        }
+    }
 
     /// One document per span (`traces-*`) and one per span event (`logs-*`).
     mutating func encode(_ request: ExportTraceServiceRequest) {
@@ -33,8 +49,7 @@ extension OtelDocumentEncoder {
         identifier("parent_span_id", span.parentSpanID)
         text("name", span.name)
         writer.key("kind")
-        let kind = span.kind.rawValue
-        writer.string(Self.kindNames.indices.contains(kind) ? Self.kindNames[kind] : "Unspecified")
+        writer.string(Self.kindName(span.kind.rawValue))
         writer.key("duration")
         writer.uint(span.endTimeUnixNano >= span.startTimeUnixNano ? span.endTimeUnixNano - span.startTimeUnixNano : 0)
         Self.attributes("attributes", span.attributes, into: &writer)
@@ -57,8 +72,7 @@ extension OtelDocumentEncoder {
         writer.beginObject()
         text("message", span.status.message)
         writer.key("code")
-        let code = span.status.code.rawValue
-        writer.string(Self.statusNames.indices.contains(code) ? Self.statusNames[code] : "Unset")
+        writer.string(Self.statusName(span.status.code.rawValue))
         writer.endObject()
         resourceAndScope(resource, scope)
         writer.endObject()

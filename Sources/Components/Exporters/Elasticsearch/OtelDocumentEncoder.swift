@@ -58,7 +58,7 @@ struct OtelDocumentEncoder {
     }
 
     mutating func identifier(_ key: String, _ bytes: Data) {
-        guard !bytes.isEmpty, bytes.contains(where: { $0 != 0 }) else { return }
+        guard bytes.withUnsafeBytes({ $0.contains { $0 != 0 } }) else { return }
         writer.key(key)
         writer.hex(bytes)
     }

@@ -81,7 +81,7 @@ public final class KafkaReceiver: Receiver {
             properties.set("enable.idempotence", "true")
             deadLetters.set(try KafkaProducer(config: properties, logger: settings.logger))
         }
-        let tracker = OffsetTracker()
+        let tracker = OffsetTracker(perPartition: Self.maxInFlightPerPartition)
         let logger = settings.logger
         var properties = librdkafkaConfig
         properties.set("statistics.interval.ms", "5000")
@@ -105,8 +105,11 @@ public final class KafkaReceiver: Receiver {
         deadLetters.take()?.close()
     }
 
-    /// Records handled at once per signal; bounds the memory a receiver holds.
+    /// Records handled at once; bounds the memory a receiver holds.
     static let maxInFlight = 256
+    /// Records of one partition handled at once (and not yet committable), so a partition that
+    /// waits leaves room for the others.
+    static let maxInFlightPerPartition = 64
 
     /// How long a revoke waits for in-flight records of the revoked partitions.
     static let revokeGrace: Duration = .seconds(10)
@@ -135,10 +138,15 @@ public final class KafkaReceiver: Receiver {
                         settings.telemetry.counter("otelcol_kafka_receiver_unrouted_records_total", [("receiver", settings.id.description)]).increment()
                         continue
                     }
-                    tracker.begin(record)
+                    if tracker.begin(record) {
+                        consumer.setPaused(true, topic: record.topic, partition: record.partition)
+                    }
                     inFlight += 1
                     group.addTask { [self] in
-                        guard await handle(record, route.signal, route.encoding, into: route.next), let offset = tracker.finish(record) else { return }
+                        guard await handle(record, route.signal, route.encoding, into: route.next) else { return }
+                        let (committable, resume) = tracker.finish(record)
+                        if resume { consumer.setPaused(false, topic: record.topic, partition: record.partition) }
+                        guard let offset = committable else { return }
                         consumer.markDone(topic: record.topic, partition: record.partition, offset: offset)
                         if !autocommit, let error = consumer.commit() {
                             settings.logger.warning("offset commit failed: \(error.message)")
@@ -248,8 +256,17 @@ public final class KafkaReceiver: Receiver {
         let metadata = RequestMetadata(headers: headers)
         switch encoding {
         case .otlpProto: return try TelemetryBatch(signal: signal, protobuf: record.value, metadata: metadata)
-        case .otlpJSON: return TelemetryBatch(try OTLPJSON.decode(signal, record.value), metadata: metadata)
+        case .otlpJSON: return TelemetryBatch(try OTLPJSON.decode(signal, Self.wrappingBareList(record.value, signal)), metadata: metadata)
         }
+    }
+
+    /// Some producers (rotel) write a bare JSON list of resource entries instead of the export
+    /// request object; it is read as the request holding that list.
+    static func wrappingBareList(_ json: [UInt8], _ signal: Signal) -> [UInt8] {
+        guard let first = json.first(where: { $0 != UInt8(ascii: " ") && $0 != UInt8(ascii: "\n") && $0 != UInt8(ascii: "\r") && $0 != UInt8(ascii: "\t") }),
+              first == UInt8(ascii: "[") else { return json }
+        let key = switch signal { case .traces: "resourceSpans"; case .metrics: "resourceMetrics"; case .logs: "resourceLogs" }
+        return Array("{\"\(key)\":".utf8) + json + [UInt8(ascii: "}")]
     }
 
     /// Copies the configured headers into every resource as `kafka.header.<name>`.

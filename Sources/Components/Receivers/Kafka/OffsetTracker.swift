@@ -5,6 +5,10 @@ import Synchronization
 /// Tracks records handled concurrently and says which offset may be committed: per partition,
 /// the last record before which every record is done. A record not done (the receiver stopped
 /// while it waited) holds its partition's offset back, so the next owner consumes it again.
+///
+/// It also bounds each partition's records begun and not yet committable: at `perPartition`
+/// the partition is to be paused, and resumed when half of them are done, so a partition whose
+/// records wait (a retry, a slow destination) cannot take the slots of the others.
 final class OffsetTracker: Sendable {
     private struct PartitionKey: Hashable {
         let topic: String
@@ -15,12 +19,27 @@ final class OffsetTracker: Sendable {
         /// Offsets begun and not yet committable, in the order consumed (ascending).
         var pending: [Int64] = []
         var done: Set<Int64> = []
+        var paused = false
     }
 
     private let lanes = Mutex<[PartitionKey: Lane]>([:])
+    let perPartition: Int
 
-    func begin(_ record: KafkaRecord) {
-        lanes.withLock { $0[PartitionKey(topic: record.topic, partition: record.partition), default: Lane()].pending.append(record.offset) }
+    init(perPartition: Int) {
+        self.perPartition = perPartition
+    }
+
+    /// Records `record` as begun; true when its partition is now full and should be paused.
+    func begin(_ record: KafkaRecord) -> Bool {
+        lanes.withLock { lanes in
+            let key = PartitionKey(topic: record.topic, partition: record.partition)
+            var lane = lanes[key, default: Lane()]
+            lane.pending.append(record.offset)
+            let pause = !lane.paused && lane.pending.count >= perPartition
+            if pause { lane.paused = true }
+            lanes[key] = lane
+            return pause
+        }
     }
 
     /// Waits until no record of these partitions is in flight, or `timeout` passed. Blocks the
@@ -36,11 +55,12 @@ final class OffsetTracker: Sendable {
         lanes.withLock { lanes in for key in keys { lanes[key] = nil } }
     }
 
-    /// Records `record` as done; returns the offset up to which the partition is now done, if it moved.
-    func finish(_ record: KafkaRecord) -> Int64? {
+    /// Records `record` as done; returns the offset up to which the partition is now done, if it
+    /// moved, and whether a paused partition should be resumed.
+    func finish(_ record: KafkaRecord) -> (committable: Int64?, resume: Bool) {
         lanes.withLock { lanes in
             let key = PartitionKey(topic: record.topic, partition: record.partition)
-            guard var lane = lanes[key] else { return nil }
+            guard var lane = lanes[key] else { return (nil, false) }
             lane.done.insert(record.offset)
             var watermark: Int64?
             var advanced = 0
@@ -50,8 +70,10 @@ final class OffsetTracker: Sendable {
                 advanced += 1
             }
             lane.pending.removeFirst(advanced)
+            let resume = lane.paused && lane.pending.count <= perPartition / 2
+            if resume { lane.paused = false }
             lanes[key] = lane
-            return watermark
+            return (watermark, resume)
         }
     }
 }
