@@ -28,13 +28,16 @@ public final class KafkaConsumer: Sendable {
     /// `config` must set `group.id`; offset storing is always manual. `beforeRevoke` runs when
     /// partitions are about to be taken away, on librdkafka's poll thread: it may block (briefly)
     /// until work on them has finished; stored offsets are committed right after it returns.
+    /// `startTime` (epoch milliseconds) places assigned partitions without a committed offset
+    /// at the first record written at or after that time.
     public init(config: KafkaClientConfig, topics: [String], logger: Logger,
                 onStatistics: (@Sendable (KafkaStatistics) -> Void)? = nil,
+                startTime: (@Sendable () -> Int64)? = nil,
                 beforeRevoke: (@Sendable ([(topic: String, partition: Int32)]) -> Void)? = nil) throws(KafkaError) {
         var config = config
         config.set("enable.auto.offset.store", "false")
         let conf = try config.make()
-        let sink = Unmanaged.passRetained(LogSink(logger: logger, onStatistics: onStatistics, beforeRevoke: beforeRevoke))
+        let sink = Unmanaged.passRetained(LogSink(logger: logger, onStatistics: onStatistics, beforeRevoke: beforeRevoke, startTime: startTime))
         rd_kafka_conf_set_opaque(conf, sink.toOpaque())
         rd_kafka_conf_set_log_cb(conf, librdkafkaLog)
         if onStatistics != nil { rd_kafka_conf_set_stats_cb(conf, librdkafkaStatistics) }
@@ -159,6 +162,10 @@ private let rebalance: @convention(c) (OpaquePointer?, rd_kafka_resp_err_t, Unsa
     guard let rk else { return }
     let cooperative = String(cString: rd_kafka_rebalance_protocol(rk)) == "COOPERATIVE"
     if err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS {
+        if let opaque, let partitions {
+            let sink = Unmanaged<LogSink>.fromOpaque(opaque).takeUnretainedValue()
+            if let startTime = sink.startTime { placeUncommitted(rk, partitions, at: startTime(), logger: sink.logger) }
+        }
         if cooperative {
             if let error = rd_kafka_incremental_assign(rk, partitions) { rd_kafka_error_destroy(error) }
         } else {
@@ -188,6 +195,37 @@ private let rebalance: @convention(c) (OpaquePointer?, rd_kafka_resp_err_t, Unsa
     }
 }
 
+/// Sets the start offset of assigned partitions the group never committed to the first record
+/// at or after `milliseconds` (the end when there is none); the others keep their committed
+/// offset. On a broker error the partitions are left to `auto.offset.reset`.
+private func placeUncommitted(_ rk: OpaquePointer, _ partitions: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>,
+                              at milliseconds: Int64, logger: Logger) {
+    guard let committed = rd_kafka_topic_partition_list_copy(partitions) else { return }
+    defer { rd_kafka_topic_partition_list_destroy(committed) }
+    let err = rd_kafka_committed(rk, committed, 10_000)
+    guard err == RD_KAFKA_RESP_ERR_NO_ERROR, let times = rd_kafka_topic_partition_list_new(committed.pointee.cnt) else {
+        logger.warning("cannot read committed offsets to place new partitions by time: \(String(cString: rd_kafka_err2str(err)))")
+        return
+    }
+    defer { rd_kafka_topic_partition_list_destroy(times) }
+    for i in 0..<Int(committed.pointee.cnt) where committed.pointee.elems[i].offset < 0 {
+        let element = committed.pointee.elems[i]
+        rd_kafka_topic_partition_list_add(times, element.topic, element.partition)?.pointee.offset = milliseconds
+    }
+    guard times.pointee.cnt > 0 else { return }
+    let found = rd_kafka_offsets_for_times(rk, times, 10_000)
+    guard found == RD_KAFKA_RESP_ERR_NO_ERROR else {
+        logger.warning("cannot find offsets for time \(milliseconds): \(String(cString: rd_kafka_err2str(found)))")
+        return
+    }
+    for i in 0..<Int(times.pointee.cnt) {
+        let element = times.pointee.elems[i]
+        guard element.err == RD_KAFKA_RESP_ERR_NO_ERROR,
+              let target = rd_kafka_topic_partition_list_find(partitions, element.topic, element.partition) else { continue }
+        target.pointee.offset = element.offset >= 0 ? element.offset : Int64(RD_KAFKA_OFFSET_END)
+        logger.info("partition \(String(cString: element.topic))/\(element.partition) starts at offset \(target.pointee.offset) (time \(milliseconds))")
+    }
+}
 
 /// A flag shared with work running on the poll queue.
 final class Flag: Sendable {

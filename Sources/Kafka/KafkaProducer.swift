@@ -187,12 +187,15 @@ final class LogSink: Sendable {
     let logger: Logger
     let onStatistics: (@Sendable (KafkaStatistics) -> Void)?
     let beforeRevoke: (@Sendable ([(topic: String, partition: Int32)]) -> Void)?
+    let startTime: (@Sendable () -> Int64)?
 
     init(logger: Logger, onStatistics: (@Sendable (KafkaStatistics) -> Void)? = nil,
-         beforeRevoke: (@Sendable ([(topic: String, partition: Int32)]) -> Void)? = nil) {
+         beforeRevoke: (@Sendable ([(topic: String, partition: Int32)]) -> Void)? = nil,
+         startTime: (@Sendable () -> Int64)? = nil) {
         self.logger = logger
         self.onStatistics = onStatistics
         self.beforeRevoke = beforeRevoke
+        self.startTime = startTime
     }
 
     func log(level: Int32, facility: UnsafePointer<CChar>?, text: UnsafePointer<CChar>?) {

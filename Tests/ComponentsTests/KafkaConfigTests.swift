@@ -1,3 +1,4 @@
+import Foundation
 import Kafka
 import Logging
 import Pipeline
@@ -80,5 +81,24 @@ import Testing
             try decodeConfig(KafkaExporterConfig.self, "auth:\n  sasl:\n    mechanism: PLAIN\n    username: u\n")
         }
         #expect(sasl?.path == "auth.sasl.password")
+    }
+
+    @Test func initialOffsetTakesATimeOrADurationBeforeAssignment() throws {
+        func offset(_ text: String) throws -> InitialOffset {
+            try decodeConfig(KafkaReceiverConfig.self, "initial_offset: \"\(text)\"\n").settings.initial_offset
+        }
+        #expect(try offset("earliest") == .earliest)
+        #expect(try offset("latest").autoOffsetReset == "latest")
+        #expect(try offset("-1h") == .ago(.seconds(3600)))
+        #expect(try offset("90m") == .ago(.seconds(5400)))
+        #expect(try offset("2026-11-23T10:00:00Z") == .at(millisecondsSinceEpoch: 1_795_428_000_000))
+        #expect(try offset("1795428000000") == .at(millisecondsSinceEpoch: 1_795_428_000_000))
+        let before = Int64(Date().timeIntervalSince1970 * 1000) - 3_600_000
+        let startTime = try #require(try offset("-1h").startTime)
+        let start = startTime()
+        #expect(abs(start - before) < 5_000)
+        #expect(try offset("earliest").startTime == nil)
+        let bad = #expect(throws: ConfigError.self) { try decodeConfig(KafkaReceiverConfig.self, "initial_offset: yesterday\n") }
+        #expect(bad?.path == "initial_offset")
     }
 }

@@ -308,3 +308,4 @@ exporters:
         wait_until(lambda: collector.metrics().get(lag) == 0, timeout=20, what="partition 0 lag back to zero")
     finally:
         gate.stop()
+

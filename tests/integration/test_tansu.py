@@ -105,3 +105,4 @@ def test_plain(make_collector, ports, tmp_path, newer_librdkafka):
         assert sorted(s.span_id.hex() for s in seen) == sorted(format(s.context.span_id, "016x") for s in spans)
     finally:
         tansu.stop()
+

@@ -41,7 +41,7 @@ public final class KafkaReceiver: Receiver {
         var client = config.client.librdkafkaProperties()
         client.set("group.id", r.group_id)
         if !r.group_instance_id.isEmpty { client.set("group.instance.id", r.group_instance_id) }
-        client.set("auto.offset.reset", r.initial_offset.rawValue)
+        client.set("auto.offset.reset", r.initial_offset.autoOffsetReset)
         client.set("session.timeout.ms", String(r.session_timeout.nanoseconds / 1_000_000))
         client.set("heartbeat.interval.ms", String(r.heartbeat_interval.nanoseconds / 1_000_000))
         client.set("enable.auto.commit", r.autocommit.enable ? "true" : "false")
@@ -86,7 +86,7 @@ public final class KafkaReceiver: Receiver {
         var properties = librdkafkaConfig
         properties.set("statistics.interval.ms", "5000")
         let consumer = try KafkaConsumer(config: properties, topics: routes.keys.sorted(), logger: settings.logger,
-                                         onStatistics: lagRecorder()) { revoked in
+                                         onStatistics: lagRecorder(), startTime: config.settings.initial_offset.startTime) { revoked in
             // Let records of revoked partitions finish, so their offsets are committed before the
             // partitions move to another member; bounded, since the group waits for us.
             logger.info("partitions revoked: \(revoked.map { "\($0.topic)/\($0.partition)" }.joined(separator: ", "))")

@@ -5,7 +5,6 @@ import Pipeline
 public typealias KafkaReceiverConfig = KafkaComponentConfig<KafkaReceiverSettings>
 
 public struct KafkaReceiverSettings: KafkaComponentSettings {
-    public enum InitialOffset: String, ConfigOption { case latest, earliest }
     public enum Encoding: String, ConfigOption { case otlpProto = "otlp_proto", otlpJSON = "otlp_json" }
 
     public var group_id = "otel-collector"
