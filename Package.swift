@@ -28,6 +28,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", exact: "2.13.0"),
         .package(url: "https://github.com/swift-server/async-http-client", exact: "1.37.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl", exact: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-crypto", exact: "4.5.2"),
     ],
     targets: [
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
@@ -40,6 +41,13 @@ let package = Package(
             name: "OTLP",
             dependencies: [
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ]
+        ),
+        .target(
+            name: "OTTL",
+            dependencies: [
+                "OTLP",
+                .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
         .target(
@@ -65,7 +73,7 @@ let package = Package(
         .target(
             name: "Components",
             dependencies: [
-                "OTLP", "Pipeline", "Kafka", "CZlib", "CZstd", "CMalloc",
+                "OTLP", "OTTL", "Pipeline", "Kafka", "CZlib", "CZstd", "CMalloc",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -74,6 +82,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             exclude: componentReadmes
         ),
@@ -89,6 +98,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "OTLPTests", dependencies: ["OTLP"]),
+        .testTarget(name: "OTTLTests", dependencies: ["OTTL", "OTLP"]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "OTLP"]),
         .testTarget(name: "ComponentsTests", dependencies: ["Components", "Pipeline", "OTLP", "Kafka"]),
         .testTarget(name: "KafkaTests", dependencies: ["Kafka"]),

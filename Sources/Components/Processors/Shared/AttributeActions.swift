@@ -1,0 +1,192 @@
+import Crypto
+import Foundation
+import OTLP
+import OTTL
+import Pipeline
+
+/// One entry of `actions` (attributes processor) or `attributes` (resource processor).
+public struct AttributeActionConfig: ConfigSection {
+    public var key = ""
+    public var action = ""
+    public var value: ConfigNode?
+    public var from_attribute = ""
+    public var from_context = ""
+    public var pattern = ""
+    public var converted_type = ""
+    public init() {}
+}
+
+/// The actions checked and ready: insert, update, upsert, delete, hash, extract, convert.
+struct AttributeActions: Sendable {
+    enum Source: Sendable {
+        case value(AnyValue)
+        case attribute(String)
+        case context(String)
+    }
+
+    enum Kind: Sendable {
+        case insert(Source), update(Source), upsert(Source)
+        case delete, hash, extract
+        case convert(String)
+    }
+
+    struct Action: Sendable {
+        var key: String
+        var kind: Kind
+        var pattern: NSRegularExpression?
+    }
+
+    let actions: [Action]
+
+    init(_ configs: [AttributeActionConfig], path: String) throws(ConfigError) {
+        var actions: [Action] = []
+        for (index, config) in configs.enumerated() {
+            let at = "\(path)[\(index)]"
+            let name = config.action.lowercased()
+            var pattern: NSRegularExpression?
+            if !config.pattern.isEmpty {
+                // Go writes named groups as (?P<name>...); ICU knows only (?<name>...).
+                guard let compiled = try? NSRegularExpression(pattern: config.pattern.replacingOccurrences(of: "(?P<", with: "(?<")) else {
+                    throw ConfigError(path: "\(at).pattern", message: "invalid regular expression \"\(config.pattern)\"")
+                }
+                pattern = compiled
+            }
+            let sources = [config.value != nil && config.value != .null, !config.from_attribute.isEmpty, !config.from_context.isEmpty].filter { $0 }.count
+            func source() throws(ConfigError) -> Source {
+                guard sources == 1 else { throw ConfigError(path: at, message: "\(name) needs exactly one of value, from_attribute, from_context") }
+                if let value = config.value, value != .null { return .value(Self.anyValue(value)) }
+                return config.from_attribute.isEmpty ? .context(config.from_context) : .attribute(config.from_attribute)
+            }
+            if config.key.isEmpty, !(["delete", "hash"].contains(name) && pattern != nil) {
+                throw ConfigError(path: "\(at).key", message: "is required for \(name.isEmpty ? "an action" : name)")
+            }
+            let kind: Kind
+            switch name {
+            case "insert": kind = .insert(try source())
+            case "update": kind = .update(try source())
+            case "upsert": kind = .upsert(try source())
+            case "delete", "hash":
+                guard sources == 0 else { throw ConfigError(path: at, message: "\(name) takes no value, from_attribute or from_context") }
+                kind = name == "delete" ? .delete : .hash
+            case "extract":
+                guard let pattern, !Self.groupNames(pattern.pattern).isEmpty else {
+                    throw ConfigError(path: "\(at).pattern", message: "extract needs a pattern with named groups")
+                }
+                kind = .extract
+            case "convert":
+                guard ["int", "double", "string"].contains(config.converted_type) else {
+                    throw ConfigError(path: "\(at).converted_type", message: "must be int, double or string")
+                }
+                kind = .convert(config.converted_type)
+            default:
+                throw ConfigError(path: "\(at).action", message: "must be one of insert, update, upsert, delete, hash, extract, convert; got \"\(config.action)\"")
+            }
+            actions.append(Action(key: config.key, kind: kind, pattern: pattern))
+        }
+        self.actions = actions
+    }
+
+    /// A YAML value as an OTLP value: quoted text stays a string, otherwise int, double, bool.
+    private static func anyValue(_ node: ConfigNode) -> AnyValue {
+        switch node {
+        case .scalar(let text, let quoted):
+            if quoted { return .with { $0.stringValue = text } }
+            if let int = Int64(text) { return .with { $0.intValue = int } }
+            if let double = Double(text) { return .with { $0.doubleValue = double } }
+            if text == "true" || text == "false" { return .with { $0.boolValue = text == "true" } }
+            return .with { $0.stringValue = text }
+        case .sequence(let items): return .with { $0.arrayValue.values = items.map(anyValue) }
+        case .mapping(let entries):
+            return .with { $0.kvlistValue.values = entries.map { entry in .with { $0.key = entry.key; $0.value = anyValue(entry.value) } } }
+        case .null: return AnyValue()
+        }
+    }
+
+    func apply(to attributes: inout [KeyValue], metadata: RequestMetadata) {
+        for action in actions {
+            switch action.kind {
+            case .insert(let source):
+                if attributes[ottl: action.key] == nil, let value = resolve(source, attributes, metadata) { attributes.ottlSet(action.key, value) }
+            case .update(let source):
+                if attributes[ottl: action.key] != nil, let value = resolve(source, attributes, metadata) { attributes.ottlSet(action.key, value) }
+            case .upsert(let source):
+                if let value = resolve(source, attributes, metadata) { attributes.ottlSet(action.key, value) }
+            case .delete:
+                attributes.removeAll { $0.key == action.key || Self.matches(action.pattern, $0.key) }
+            case .hash:
+                for index in attributes.indices where attributes[index].key == action.key || Self.matches(action.pattern, attributes[index].key) {
+                    attributes[index].value = .with { $0.stringValue = Self.hash(attributes[index].value) }
+                }
+            case .extract:
+                guard let pattern = action.pattern, case .stringValue(let text)? = attributes[ottl: action.key]?.value,
+                      let match = pattern.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) else { continue }
+                for name in Self.groupNames(pattern.pattern) {
+                    let range = match.range(withName: name)
+                    guard range.location != NSNotFound, let swiftRange = Range(range, in: text) else { continue }
+                    attributes.ottlSet(name, .with { $0.stringValue = String(text[swiftRange]) })
+                }
+            case .convert(let type):
+                guard let value = attributes[ottl: action.key], let converted = Self.convert(value, to: type) else { continue }
+                attributes.ottlSet(action.key, converted)
+            }
+        }
+    }
+
+    private static func matches(_ regex: NSRegularExpression?, _ text: String) -> Bool {
+        guard let regex else { return false }
+        return regex.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) != nil
+    }
+
+    private func resolve(_ source: Source, _ attributes: [KeyValue], _ metadata: RequestMetadata) -> AnyValue? {
+        switch source {
+        case .value(let value): return value
+        case .attribute(let key): return attributes[ottl: key]
+        case .context(let key):
+            let name = key.hasPrefix("metadata.") ? String(key.dropFirst("metadata.".count)) : key
+            guard let values = metadata.headers[name.lowercased()], !values.isEmpty else { return nil }
+            return .with { $0.stringValue = values.joined(separator: ";") }
+        }
+    }
+
+    /// SHA-256 hex of the value's bytes: strings as UTF-8, bools as one byte, ints and doubles
+    /// as 8 little-endian bytes; other types hash nothing.
+    static func hash(_ value: AnyValue) -> String {
+        var bytes: [UInt8] = []
+        switch value.value {
+        case .stringValue(let s): bytes = Array(s.utf8)
+        case .boolValue(let b): bytes = [b ? 1 : 0]
+        case .intValue(let i): bytes = withUnsafeBytes(of: i.littleEndian) { Array($0) }
+        case .doubleValue(let d): bytes = withUnsafeBytes(of: d.bitPattern.littleEndian) { Array($0) }
+        default: return ""
+        }
+        return SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
+    }
+
+    static func convert(_ value: AnyValue, to type: String) -> AnyValue? {
+        switch (type, value.value) {
+        case ("int", .intValue): return value
+        case ("int", .doubleValue(let d)) where d.isFinite: return .with { $0.intValue = Int64(d.rounded(.towardZero)) }
+        case ("int", .boolValue(let b)): return .with { $0.intValue = b ? 1 : 0 }
+        case ("int", .stringValue(let s)): return Int64(s).map { i in .with { $0.intValue = i } }
+        case ("double", .doubleValue): return value
+        case ("double", .intValue(let i)): return .with { $0.doubleValue = Double(i) }
+        case ("double", .boolValue(let b)): return .with { $0.doubleValue = b ? 1 : 0 }
+        case ("double", .stringValue(let s)): return Double(s).map { d in .with { $0.doubleValue = d } }
+        case ("string", _): return .with { $0.stringValue = OTTLValue(value).text }
+        default: return nil
+        }
+    }
+
+    static func groupNames(_ pattern: String) -> [String] {
+        var names: [String] = []
+        var rest = Substring(pattern)
+        while let start = rest.range(of: "(?<") {
+            let after = rest[start.upperBound...]
+            guard let end = after.firstIndex(of: ">") else { break }
+            let name = String(after[..<end])
+            if !name.hasPrefix("=") && !name.hasPrefix("!") { names.append(name) }
+            rest = after[end...]
+        }
+        return names
+    }
+}

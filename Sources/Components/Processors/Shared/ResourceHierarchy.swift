@@ -1,0 +1,80 @@
+import OTLP
+import OTTL
+import Pipeline
+
+/// The resource → scope → item nesting the three signals share, so processors walk it once.
+protocol ScopeEntry {
+    associatedtype Item
+    var scope: InstrumentationScope { get set }
+    var items: [Item] { get set }
+}
+
+protocol ResourceEntry {
+    associatedtype Scope: ScopeEntry
+    var resource: Resource { get set }
+    var scopes: [Scope] { get set }
+}
+
+extension ScopeSpans: ScopeEntry { var items: [Span] { get { spans } set { spans = newValue } } }
+extension ScopeLogs: ScopeEntry { var items: [LogRecord] { get { logRecords } set { logRecords = newValue } } }
+extension ScopeMetrics: ScopeEntry { var items: [Metric] { get { metrics } set { metrics = newValue } } }
+extension ResourceSpans: ResourceEntry { var scopes: [ScopeSpans] { get { scopeSpans } set { scopeSpans = newValue } } }
+extension ResourceLogs: ResourceEntry { var scopes: [ScopeLogs] { get { scopeLogs } set { scopeLogs = newValue } } }
+extension ResourceMetrics: ResourceEntry { var scopes: [ScopeMetrics] { get { scopeMetrics } set { scopeMetrics = newValue } } }
+
+extension Array where Element: ResourceEntry {
+    /// Calls `body` with every item and its scope and resource, which it may change; a change of
+    /// the scope or resource is seen by the items after it.
+    mutating func editItems<E: Error>(_ body: (inout Element.Scope.Item, inout InstrumentationScope, inout Resource) throws(E) -> Void) throws(E) {
+        for r in indices {
+            for s in self[r].scopes.indices {
+                var resource = self[r].resource
+                var scope = self[r].scopes[s].scope
+                for i in self[r].scopes[s].items.indices {
+                    try body(&self[r].scopes[s].items[i], &scope, &resource)
+                }
+                self[r].scopes[s].scope = scope
+                self[r].resource = resource
+            }
+        }
+    }
+
+    /// Calls `body` with every scope and its resource.
+    mutating func editScopes<E: Error>(_ body: (inout InstrumentationScope, inout Resource) throws(E) -> Void) throws(E) {
+        for r in indices {
+            for s in self[r].scopes.indices {
+                var resource = self[r].resource
+                try body(&self[r].scopes[s].scope, &resource)
+                self[r].resource = resource
+            }
+        }
+    }
+
+    mutating func editResources<E: Error>(_ body: (inout Resource) throws(E) -> Void) throws(E) {
+        for r in indices { try body(&self[r].resource) }
+    }
+
+    /// Keeps the items `keep` says to (it may change them), then drops scopes and resources left empty.
+    mutating func keepItems<E: Error>(_ keep: (inout Element.Scope.Item, InstrumentationScope, Resource) throws(E) -> Bool) throws(E) {
+        for r in indices {
+            let resource = self[r].resource
+            for s in self[r].scopes.indices {
+                let scope = self[r].scopes[s].scope
+                var kept: [Element.Scope.Item] = []
+                for var item in self[r].scopes[s].items {
+                    if try keep(&item, scope, resource) { kept.append(item) }
+                }
+                self[r].scopes[s].items = kept
+            }
+            self[r].scopes.removeAll { $0.items.isEmpty }
+        }
+        removeAll { $0.scopes.isEmpty }
+    }
+}
+
+extension TelemetryBatch {
+    /// The decoded request, for processors that change fields; undecodable data is permanent.
+    mutating func requestForProcessing() throws(PipelineError) -> OTLPRequest {
+        do { return try model() } catch { throw PipelineError.permanent("cannot decode the batch: \(error)") }
+    }
+}

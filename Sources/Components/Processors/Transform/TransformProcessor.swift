@@ -1,0 +1,133 @@
+import OTLP
+import OTTL
+import Pipeline
+
+/// `processors.transform`: runs OTTL statement groups, in order, on every item of each group's
+/// context. Writing `resource.*` or `scope.*` from a lower context changes the resource or scope
+/// every sibling shares, as in the Go collector. A batch with no groups for its signal passes
+/// untouched.
+public final class TransformProcessor: Processor {
+    public static let factory = ProcessorFactory(type: "transform", stability: .alpha, config: TransformProcessorConfig.self) { settings, config, _, next in
+        try TransformProcessor(settings: settings, plan: TransformPlan(config: config), next: next)
+    }
+
+    private let settings: ComponentSettings
+    private let plan: TransformPlan
+    private let next: any Consumer
+
+    init(settings: ComponentSettings, plan: TransformPlan, next: any Consumer) {
+        self.settings = settings
+        self.plan = plan
+        self.next = next
+    }
+
+    public func consume(_ batch: TelemetryBatch) async throws {
+        let hasGroups = switch batch.signal {
+        case .traces: !plan.traces.isEmpty
+        case .metrics: !plan.metrics.isEmpty
+        case .logs: !plan.logs.isEmpty
+        }
+        guard hasGroups else { return try await next.consume(batch) }
+        var batch = batch
+        var request = try batch.requestForProcessing()
+        var firstError: OTTLRuntimeError?
+        let report: (OTTLRuntimeError) -> Void = { error in if firstError == nil { firstError = error } }
+        do {
+            switch request {
+            case .traces(var data):
+                for group in plan.traces { try Self.apply(group, to: &data, report) }
+                request = .traces(data)
+            case .metrics(var data):
+                for group in plan.metrics { try Self.apply(group, to: &data, report) }
+                request = .metrics(data)
+            case .logs(var data):
+                for group in plan.logs { try Self.apply(group, to: &data, report) }
+                request = .logs(data)
+            }
+        } catch {
+            throw PipelineError.permanent("transform: \(error.message)")
+        }
+        if let firstError { settings.logger.warning("transform statement failed (skipped): \(firstError.message)") }
+        batch.replace(with: request)
+        try await next.consume(batch)
+    }
+
+    private static func apply(_ group: TransformPlan.TraceGroup, to request: inout ExportTraceServiceRequest,
+                              _ report: (OTTLRuntimeError) -> Void) throws(OTTLRuntimeError) {
+        switch group {
+        case .resource(let statements): try runResources(statements, &request.resourceSpans, report)
+        case .scope(let statements): try runScopes(statements, &request.resourceSpans, report)
+        case .span(let statements):
+            try request.resourceSpans.editItems { (span: inout Span, scope, resource) throws(OTTLRuntimeError) in
+                var context = SpanContext(span: span, scope: scope, resource: resource)
+                try statements.execute(&context, report: report)
+                (span, scope, resource) = (context.span, context.scope, context.resource)
+            }
+        case .spanEvent(let statements):
+            try request.resourceSpans.editItems { (span: inout Span, scope, resource) throws(OTTLRuntimeError) in
+                for e in span.events.indices {
+                    var context = SpanEventContext(event: span.events[e], span: span, scope: scope, resource: resource)
+                    try statements.execute(&context, report: report)
+                    (span, scope, resource) = (context.span, context.scope, context.resource)
+                    span.events[e] = context.event
+                }
+            }
+        }
+    }
+
+    private static func apply(_ group: TransformPlan.MetricGroup, to request: inout ExportMetricsServiceRequest,
+                              _ report: (OTTLRuntimeError) -> Void) throws(OTTLRuntimeError) {
+        switch group {
+        case .resource(let statements): try runResources(statements, &request.resourceMetrics, report)
+        case .scope(let statements): try runScopes(statements, &request.resourceMetrics, report)
+        case .metric(let statements):
+            try request.resourceMetrics.editItems { (metric: inout Metric, scope, resource) throws(OTTLRuntimeError) in
+                var context = MetricContext(metric: metric, scope: scope, resource: resource)
+                try statements.execute(&context, report: report)
+                (metric, scope, resource) = (context.metric, context.scope, context.resource)
+            }
+        case .dataPoint(let statements):
+            try request.resourceMetrics.editItems { (metric: inout Metric, scope, resource) throws(OTTLRuntimeError) in
+                let owner = metric
+                try metric.mapPoints { (point: DataPoint) throws(OTTLRuntimeError) -> DataPoint? in
+                    var context = DataPointContext(point: point, metric: owner, scope: scope, resource: resource)
+                    try statements.execute(&context, report: report)
+                    (scope, resource) = (context.scope, context.resource)
+                    return context.point
+                }
+            }
+        }
+    }
+
+    private static func apply(_ group: TransformPlan.LogGroup, to request: inout ExportLogsServiceRequest,
+                              _ report: (OTTLRuntimeError) -> Void) throws(OTTLRuntimeError) {
+        switch group {
+        case .resource(let statements): try runResources(statements, &request.resourceLogs, report)
+        case .scope(let statements): try runScopes(statements, &request.resourceLogs, report)
+        case .log(let statements):
+            try request.resourceLogs.editItems { (log: inout LogRecord, scope, resource) throws(OTTLRuntimeError) in
+                var context = LogContext(log: log, scope: scope, resource: resource)
+                try statements.execute(&context, report: report)
+                (log, scope, resource) = (context.log, context.scope, context.resource)
+            }
+        }
+    }
+
+    private static func runResources<R: ResourceEntry>(_ statements: OTTLGroup<ResourceContext>, _ entries: inout [R],
+                                                       _ report: (OTTLRuntimeError) -> Void) throws(OTTLRuntimeError) {
+        try entries.editResources { (resource: inout Resource) throws(OTTLRuntimeError) in
+            var context = ResourceContext(resource: resource)
+            try statements.execute(&context, report: report)
+            resource = context.resource
+        }
+    }
+
+    private static func runScopes<R: ResourceEntry>(_ statements: OTTLGroup<ScopeContext>, _ entries: inout [R],
+                                                    _ report: (OTTLRuntimeError) -> Void) throws(OTTLRuntimeError) {
+        try entries.editScopes { (scope: inout InstrumentationScope, resource: inout Resource) throws(OTTLRuntimeError) in
+            var context = ScopeContext(scope: scope, resource: resource)
+            try statements.execute(&context, report: report)
+            (scope, resource) = (context.scope, context.resource)
+        }
+    }
+}

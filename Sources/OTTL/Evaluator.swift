@@ -1,0 +1,132 @@
+import Foundation
+import OTLP
+
+/// Runs parsed statements and conditions on a context.
+public enum OTTLEvaluator {
+    public static func value<C: OTTLContext>(_ expression: OTTLExpression, _ context: inout C) throws(OTTLRuntimeError) -> OTTLValue {
+        switch expression {
+        case .literal(let value): return value
+        case .path(let path): return try context.get(path)
+        case .converter(let name, let arguments, let keys, _):
+            var values: [OTTLValue] = []
+            var named: [String: OTTLValue] = [:]
+            for argument in arguments {
+                let value = try value(argument.value, &context)
+                if let name = argument.name { named[name] = value } else { values.append(value) }
+            }
+            let result = try OTTLConverters.call(name, OTTLFunctionArguments(name: name, positional: values, named: named))
+            return try PathValues.lookup(result, keys[...])
+        case .list(let items):
+            var values: [AnyValue] = []
+            for item in items {
+                let v = try value(item, &context)
+                guard let stored = v.anyValue else { throw OTTLRuntimeError("a list cannot hold a \(v.typeName)") }
+                values.append(stored)
+            }
+            return .list(values)
+        case .map(let entries):
+            var map: [KeyValue] = []
+            for (key, item) in entries {
+                if let stored = try value(item, &context).anyValue { map.ottlSet(key, stored) }
+            }
+            return .map(map)
+        case .math(let left, let op, let right):
+            return try OTTLMath.apply(try value(left, &context), op, try value(right, &context))
+        case .condition(let condition):
+            return .bool(try test(condition, &context))
+        }
+    }
+
+    public static func test<C: OTTLContext>(_ condition: OTTLCondition, _ context: inout C) throws(OTTLRuntimeError) -> Bool {
+        switch condition {
+        case .constant(let b): return b
+        case .not(let inner): return !(try test(inner, &context))
+        case .and(let parts):
+            for part in parts where !(try test(part, &context)) { return false }
+            return true
+        case .or(let parts):
+            for part in parts where try test(part, &context) { return true }
+            return false
+        case .value(let expression):
+            guard case .bool(let b) = try value(expression, &context) else {
+                throw OTTLRuntimeError("a condition's converter must return a bool")
+            }
+            return b
+        case .comparison(let left, let op, let right):
+            return OTTLComparison.compare(try value(left, &context), op, try value(right, &context))
+        }
+    }
+
+    /// Runs the statement's editor when its `where` condition holds.
+    public static func run<C: OTTLContext>(_ statement: OTTLStatement, _ context: inout C) throws(OTTLRuntimeError) {
+        if let condition = statement.condition, !(try test(condition, &context)) { return }
+        try OTTLEditors.run(statement, &context)
+    }
+}
+
+/// The language's comparison rules: numbers across int and double, nil equal only to nil, and
+/// values of different types unequal (never an error).
+enum OTTLComparison {
+    static func compare(_ left: OTTLValue, _ op: String, _ right: OTTLValue) -> Bool {
+        func ordered<T: Comparable>(_ a: T, _ b: T) -> Bool {
+            switch op {
+            case "==": a == b
+            case "!=": a != b
+            case "<": a < b
+            case "<=": a <= b
+            case ">": a > b
+            case ">=": a >= b
+            default: false
+            }
+        }
+        func equality(_ equal: Bool) -> Bool { op == "==" ? equal : op == "!=" ? !equal : false }
+        switch (left, right) {
+        case (.none, .none): return equality(true)
+        case (.int(let a), .int(let b)): return ordered(a, b)
+        case (.double(let a), .double(let b)): return ordered(a, b)
+        case (.int(let a), .double(let b)): return ordered(Double(a), b)
+        case (.double(let a), .int(let b)): return ordered(a, Double(b))
+        case (.string(let a), .string(let b)): return ordered(a, b)
+        case (.bool(let a), .bool(let b)): return ordered(a ? 1 : 0, b ? 1 : 0)
+        case (.time(let a), .time(let b)): return ordered(a, b)
+        case (.duration(let a), .duration(let b)): return ordered(a, b)
+        case (.bytes(let a), .bytes(let b)): return equality(a == b)
+        case (.map, .map), (.list, .list): return equality(left == right)
+        default: return equality(false)
+        }
+    }
+}
+
+enum OTTLMath {
+    static func apply(_ left: OTTLValue, _ op: Character, _ right: OTTLValue) throws(OTTLRuntimeError) -> OTTLValue {
+        switch (left, right) {
+        case (.int(let a), .int(let b)):
+            switch op {
+            case "+": return .int(a &+ b)
+            case "-": return .int(a &- b)
+            case "*": return .int(a &* b)
+            default:
+                guard b != 0 else { throw OTTLRuntimeError("division by zero") }
+                return .int(a / b)
+            }
+        case (.double(let a), .double(let b)):
+            switch op {
+            case "+": return .double(a + b)
+            case "-": return .double(a - b)
+            case "*": return .double(a * b)
+            default:
+                guard b != 0 else { throw OTTLRuntimeError("division by zero") }
+                return .double(a / b)
+            }
+        case (.time(let a), .time(let b)) where op == "-":
+            return .duration(.nanoseconds(Int64((a.timeIntervalSince1970 - b.timeIntervalSince1970) * 1e9)))
+        case (.time(let a), .duration(let d)) where op == "+" || op == "-":
+            let seconds = Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
+            return .time(a.addingTimeInterval(op == "+" ? seconds : -seconds))
+        case (.duration(let a), .duration(let b)) where op == "+" || op == "-":
+            return .duration(op == "+" ? a + b : a - b)
+        default:
+            throw OTTLRuntimeError("cannot apply \(op) to \(left.typeName) and \(right.typeName)")
+        }
+    }
+}

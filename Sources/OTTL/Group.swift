@@ -1,0 +1,44 @@
+/// Statements (and their gating conditions) or bare conditions for one context, with how
+/// evaluation errors are handled.
+public struct OTTLGroup<C: OTTLContext>: Sendable {
+    public let program: OTTLProgram<C>
+    public let errorMode: OTTLErrorMode
+
+    public init(_ program: OTTLProgram<C>, errorMode: OTTLErrorMode) {
+        self.program = program
+        self.errorMode = errorMode
+    }
+
+    /// Whether any condition holds. A condition that fails to evaluate counts as false unless
+    /// the mode is `propagate`; `report` hears about it unless the mode is `silent`.
+    public func anyCondition(_ context: inout C, report: (OTTLRuntimeError) -> Void) throws(OTTLRuntimeError) -> Bool {
+        for condition in program.conditions {
+            do {
+                if try OTTLEvaluator.test(condition, &context) { return true }
+            } catch {
+                try handle(error, report)
+            }
+        }
+        return false
+    }
+
+    /// Runs the statements in order when there are no conditions or one holds.
+    public func execute(_ context: inout C, report: (OTTLRuntimeError) -> Void) throws(OTTLRuntimeError) {
+        if !program.conditions.isEmpty, !(try anyCondition(&context, report: report)) { return }
+        for statement in program.statements {
+            do {
+                try OTTLEvaluator.run(statement, &context)
+            } catch {
+                try handle(OTTLRuntimeError("\(statement.text): \(error.message)"), report)
+            }
+        }
+    }
+
+    private func handle(_ error: OTTLRuntimeError, _ report: (OTTLRuntimeError) -> Void) throws(OTTLRuntimeError) {
+        switch errorMode {
+        case .propagate: throw error
+        case .ignore: report(error)
+        case .silent: break
+        }
+    }
+}
