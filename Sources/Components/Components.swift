@@ -12,6 +12,7 @@ public enum Components {
         registry.register(TransformProcessor.factory)
         registry.register(AttributesProcessor.factory)
         registry.register(ResourceProcessor.factory)
+        registry.register(TailSamplingProcessor.factory)
         registry.register(DebugExporter.factory)
         registry.register(FileExporter.factory)
         registry.register(KafkaExporter.factory)

@@ -101,10 +101,23 @@ enum PathValues {
     }
 
     static func getMap(_ map: [KeyValue], _ path: OTTLPath) throws(OTTLRuntimeError) -> OTTLValue {
-        try lookup(.map(map), path.keys[...])
+        if path.keys.count == 1, case .string(let key) = path.keys[0] { return map[ottl: key].map(OTTLValue.init) ?? .none }
+        return try lookup(.map(map), path.keys[...])
+    }
+
+    /// Edits a map stored in a message: taken out first, so the edit does not copy it.
+    static func editStoredMap(_ stored: inout [KeyValue], _ path: OTTLPath, _ value: OTTLValue) throws(OTTLRuntimeError) {
+        var map = stored
+        stored = []
+        defer { stored = map }
+        try setMap(&map, path, value)
     }
 
     static func setMap(_ map: inout [KeyValue], _ path: OTTLPath, _ value: OTTLValue) throws(OTTLRuntimeError) {
+        if path.keys.count == 1, case .string(let key) = path.keys[0] {
+            if let stored = value.anyValue { map.ottlSet(key, stored) } else { map.ottlRemove(key) }
+            return
+        }
         if path.keys.isEmpty {
             guard case .map(let entries) = value else { throw OTTLRuntimeError("\(path) takes a map, not a \(value.typeName)") }
             map = entries

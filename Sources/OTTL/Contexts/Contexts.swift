@@ -134,7 +134,7 @@ public struct SpanEventContext: OTTLContext {
             case "cache": try cache.set(path, value)
             case "name": event.name = try PathValues.string(value, path)
             case "time_unix_nano", "time": event.timeUnixNano = try PathValues.nanoseconds(value, path)
-            case "attributes": try PathValues.setMap(&event.attributes, path, value)
+            case "attributes": try PathValues.editStoredMap(&event.attributes, path, value)
             case "dropped_attributes_count": event.droppedAttributesCount = UInt32(clamping: try PathValues.int(value, path))
             default: throw OTTLRuntimeError("cannot set spanevent.\(path)")
             }
@@ -194,7 +194,7 @@ public struct LogContext: OTTLContext {
         case "body":
             let updated = try PathValues.assign(OTTLValue(log.body), path.keys[...], value)
             log.body = updated.anyValue ?? AnyValue()
-        case "attributes": try PathValues.setMap(&log.attributes, path, value)
+        case "attributes": try PathValues.editStoredMap(&log.attributes, path, value)
         case "dropped_attributes_count": log.droppedAttributesCount = UInt32(clamping: try PathValues.int(value, path))
         case "flags": log.flags = UInt32(clamping: try PathValues.int(value, path))
         case "trace_id": log.traceID = try PathValues.bytes(value, path, count: 16)

@@ -15,7 +15,7 @@ enum ResourceFields {
 
     static func set(_ resource: inout Resource, _ path: OTTLPath, _ value: OTTLValue) throws(OTTLRuntimeError) {
         switch path.field {
-        case "attributes": try PathValues.setMap(&resource.attributes, path, value)
+        case "attributes": try PathValues.editStoredMap(&resource.attributes, path, value)
         case "dropped_attributes_count": resource.droppedAttributesCount = UInt32(clamping: try PathValues.int(value, path))
         default: throw OTTLRuntimeError("cannot set resource.\(path)")
         }
@@ -61,7 +61,7 @@ enum ScopeFields {
         switch path.field {
         case "name": scope.name = try PathValues.string(value, path)
         case "version": scope.version = try PathValues.string(value, path)
-        case "attributes": try PathValues.setMap(&scope.attributes, path, value)
+        case "attributes": try PathValues.editStoredMap(&scope.attributes, path, value)
         case "dropped_attributes_count": scope.droppedAttributesCount = UInt32(clamping: try PathValues.int(value, path))
         default: throw OTTLRuntimeError("cannot set scope.\(path)")
         }
@@ -124,7 +124,7 @@ enum SpanFields {
         case "kind": span.kind = .init(rawValue: Int(try PathValues.int(value, path))) ?? .unspecified
         case "start_time_unix_nano", "start_time": span.startTimeUnixNano = try PathValues.nanoseconds(value, path)
         case "end_time_unix_nano", "end_time": span.endTimeUnixNano = try PathValues.nanoseconds(value, path)
-        case "attributes": try PathValues.setMap(&span.attributes, path, value)
+        case "attributes": try PathValues.editStoredMap(&span.attributes, path, value)
         case "dropped_attributes_count": span.droppedAttributesCount = UInt32(clamping: try PathValues.int(value, path))
         case "dropped_events_count": span.droppedEventsCount = UInt32(clamping: try PathValues.int(value, path))
         case "dropped_links_count": span.droppedLinksCount = UInt32(clamping: try PathValues.int(value, path))

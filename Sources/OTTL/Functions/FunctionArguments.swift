@@ -57,7 +57,8 @@ enum OTTLRegex {
 
     static func replace(_ regex: NSRegularExpression, in text: String, with template: String) -> String {
         // Go writes `${1}`; NSRegularExpression's template takes `$1`.
-        let converted = template.replacingOccurrences(of: #"\$\{(\d+)\}"#, with: "\\$$1", options: .regularExpression)
+        let converted = template.contains("${")
+            ? template.replacingOccurrences(of: #"\$\{(\d+)\}"#, with: "\\$$1", options: .regularExpression) : template
         return regex.stringByReplacingMatches(in: text, range: NSRange(text.startIndex..., in: text), withTemplate: converted)
     }
 }

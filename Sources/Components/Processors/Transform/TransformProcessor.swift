@@ -59,9 +59,11 @@ public final class TransformProcessor: Processor {
         case .scope(let statements): try runScopes(statements, &request.resourceSpans, report)
         case .span(let statements):
             try request.resourceSpans.editItems { (span: inout Span, scope, resource) throws(OTTLRuntimeError) in
+                // The context takes the only reference, so editing it does not copy the span.
                 var context = SpanContext(span: span, scope: scope, resource: resource)
+                span = Span()
+                defer { (span, scope, resource) = (context.span, context.scope, context.resource) }
                 try statements.execute(&context, report: report)
-                (span, scope, resource) = (context.span, context.scope, context.resource)
             }
         case .spanEvent(let statements):
             try request.resourceSpans.editItems { (span: inout Span, scope, resource) throws(OTTLRuntimeError) in
@@ -83,8 +85,9 @@ public final class TransformProcessor: Processor {
         case .metric(let statements):
             try request.resourceMetrics.editItems { (metric: inout Metric, scope, resource) throws(OTTLRuntimeError) in
                 var context = MetricContext(metric: metric, scope: scope, resource: resource)
+                metric = Metric()
+                defer { (metric, scope, resource) = (context.metric, context.scope, context.resource) }
                 try statements.execute(&context, report: report)
-                (metric, scope, resource) = (context.metric, context.scope, context.resource)
             }
         case .dataPoint(let statements):
             try request.resourceMetrics.editItems { (metric: inout Metric, scope, resource) throws(OTTLRuntimeError) in
@@ -107,8 +110,9 @@ public final class TransformProcessor: Processor {
         case .log(let statements):
             try request.resourceLogs.editItems { (log: inout LogRecord, scope, resource) throws(OTTLRuntimeError) in
                 var context = LogContext(log: log, scope: scope, resource: resource)
+                log = LogRecord()
+                defer { (log, scope, resource) = (context.log, context.scope, context.resource) }
                 try statements.execute(&context, report: report)
-                (log, scope, resource) = (context.log, context.scope, context.resource)
             }
         }
     }

@@ -1,0 +1,314 @@
+import Foundation
+import OTLP
+import OTTL
+import Pipeline
+import Synchronization
+
+/// What one policy says about a trace.
+enum SamplingDecision: Sendable, Equatable {
+    case sampled, notSampled, invertSampled, invertNotSampled, dropped, error
+}
+
+/// A trace as the policies see it: every span with its resource and scope.
+struct TraceView {
+    var traceID: Data
+    var spans: [(resource: Resource, scope: InstrumentationScope, span: Span)]
+}
+
+/// A configured policy, ready to judge traces. Rate-based policies keep per-second counters.
+final class SamplingPolicy: Sendable {
+    let name: String
+    private let evaluate: @Sendable (TraceView) -> SamplingDecision
+    let isDrop: Bool
+
+    init(name: String, isDrop: Bool = false, _ evaluate: @escaping @Sendable (TraceView) -> SamplingDecision) {
+        self.name = name
+        self.isDrop = isDrop
+        self.evaluate = evaluate
+    }
+
+    func decide(_ trace: TraceView) -> SamplingDecision { evaluate(trace) }
+}
+
+enum SamplingPolicies {
+    static func build(_ configs: [PolicyConfig], path: String) throws(ConfigError) -> [SamplingPolicy] {
+        var names: Set<String> = []
+        var policies: [SamplingPolicy] = []
+        for (index, config) in configs.enumerated() {
+            let at = "\(path)[\(index)]"
+            guard !config.name.isEmpty else { throw ConfigError(path: "\(at).name", message: "is required") }
+            guard names.insert(config.name).inserted else { throw ConfigError(path: "\(at).name", message: "\"\(config.name)\" is used twice") }
+            policies.append(try build(config, path: at))
+        }
+        return policies
+    }
+
+    static func build(_ config: PolicyConfig, path: String) throws(ConfigError) -> SamplingPolicy {
+        let name = config.name
+        switch config.type {
+        case "always_sample":
+            return SamplingPolicy(name: name) { _ in .sampled }
+        case "latency":
+            let c = config.latency
+            guard c.threshold_ms > 0 || c.upper_threshold_ms > 0 else {
+                throw ConfigError(path: "\(path).latency.threshold_ms", message: "must be greater than 0")
+            }
+            return SamplingPolicy(name: name) { trace in
+                var start = UInt64.max, end: UInt64 = 0
+                for entry in trace.spans {
+                    start = min(start, entry.span.startTimeUnixNano)
+                    end = max(end, entry.span.endTimeUnixNano)
+                }
+                let milliseconds = end > start ? Int64((end - start) / 1_000_000) : 0
+                if c.upper_threshold_ms == 0 { return milliseconds >= c.threshold_ms ? .sampled : .notSampled }
+                return milliseconds > c.threshold_ms && milliseconds <= c.upper_threshold_ms ? .sampled : .notSampled
+            }
+        case "numeric_attribute":
+            let c = config.numeric_attribute
+            guard !c.key.isEmpty else { throw ConfigError(path: "\(path).numeric_attribute.key", message: "is required") }
+            guard c.min_value != 0 || c.max_value != 0 else {
+                throw ConfigError(path: "\(path).numeric_attribute", message: "min_value or max_value must be set")
+            }
+            let low = c.min_value == 0 ? Int64.min : c.min_value, high = c.max_value == 0 ? Int64.max : c.max_value
+            return attributePolicy(name, key: c.key, invert: c.invert_match) { value in
+                if case .intValue(let i)? = value.value { return i >= low && i <= high }
+                return false
+            }
+        case "probabilistic":
+            let c = config.probabilistic
+            guard c.sampling_percentage >= 0 else {
+                throw ConfigError(path: "\(path).probabilistic.sampling_percentage", message: "must be 0 or more")
+            }
+            let threshold = ProbabilisticHash.threshold(percentage: c.sampling_percentage)
+            let salt = Array(c.hash_salt.utf8)
+            return SamplingPolicy(name: name) { trace in
+                ProbabilisticHash.hash(salt: salt, traceID: trace.traceID) <= threshold ? .sampled : .notSampled
+            }
+        case "status_code":
+            let codes = config.status_code.status_codes
+            guard !codes.isEmpty else { throw ConfigError(path: "\(path).status_code.status_codes", message: "at least one status code is required") }
+            var wanted: Set<Int> = []
+            for (index, code) in codes.enumerated() {
+                switch code {
+                case "UNSET": wanted.insert(0)
+                case "OK": wanted.insert(1)
+                case "ERROR": wanted.insert(2)
+                default: throw ConfigError(path: "\(path).status_code.status_codes[\(index)]", message: "must be OK, ERROR or UNSET, got \"\(code)\"")
+                }
+            }
+            let set = wanted
+            return SamplingPolicy(name: name) { trace in
+                trace.spans.contains { set.contains($0.span.status.code.rawValue) } ? .sampled : .notSampled
+            }
+        case "string_attribute":
+            let c = config.string_attribute
+            guard !c.key.isEmpty else { throw ConfigError(path: "\(path).string_attribute.key", message: "is required") }
+            let values = c.values.filter { !$0.isEmpty }
+            let matcher: @Sendable (String) -> Bool
+            if c.enabled_regex_matching {
+                var patterns: [NSRegularExpression] = []
+                for (index, value) in values.enumerated() {
+                    guard let regex = try? NSRegularExpression(pattern: value) else {
+                        throw ConfigError(path: "\(path).string_attribute.values[\(index)]", message: "invalid regular expression \"\(value)\"")
+                    }
+                    patterns.append(regex)
+                }
+                let compiled = patterns
+                matcher = { text in compiled.contains { $0.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) != nil } }
+            } else {
+                let set = Set(values)
+                matcher = { set.contains($0) }
+            }
+            return attributePolicy(name, key: c.key, invert: c.invert_match) { value in
+                if case .stringValue(let s)? = value.value, !s.isEmpty { return matcher(s) }
+                return false
+            }
+        case "boolean_attribute":
+            let c = config.boolean_attribute
+            guard !c.key.isEmpty else { throw ConfigError(path: "\(path).boolean_attribute.key", message: "is required") }
+            return attributePolicy(name, key: c.key, invert: c.invert_match) { value in
+                if case .boolValue(let b)? = value.value { return b == c.value }
+                return false
+            }
+        case "rate_limiting":
+            let limit = config.rate_limiting.spans_per_second
+            guard limit > 0 else { throw ConfigError(path: "\(path).rate_limiting.spans_per_second", message: "must be greater than 0") }
+            let budget = SecondBudget()
+            return SamplingPolicy(name: name) { trace in
+                budget.take(Int64(trace.spans.count), limit: limit) ? .sampled : .notSampled
+            }
+        case "span_count":
+            let c = config.span_count
+            guard c.min_spans > 0 else { throw ConfigError(path: "\(path).span_count.min_spans", message: "must be greater than 0") }
+            return SamplingPolicy(name: name) { trace in
+                trace.spans.count >= c.min_spans && (c.max_spans == 0 || trace.spans.count <= c.max_spans) ? .sampled : .notSampled
+            }
+        case "trace_state":
+            let c = config.trace_state
+            guard !c.key.isEmpty, !c.values.isEmpty else { throw ConfigError(path: "\(path).trace_state", message: "key and values are required") }
+            let values = Set(c.values.filter { c.key.count + $0.count < 256 })
+            return SamplingPolicy(name: name) { trace in
+                for entry in trace.spans {
+                    for member in entry.span.traceState.split(separator: ",") {
+                        let parts = member.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+                        if parts.count == 2, parts[0] == c.key, values.contains(parts[1]) { return .sampled }
+                    }
+                }
+                return .notSampled
+            }
+        case "ottl_condition":
+            let c = config.ottl_condition
+            guard !c.span.isEmpty || !c.spanevent.isEmpty else {
+                throw ConfigError(path: "\(path).ottl_condition", message: "at least one span or spanevent condition is required")
+            }
+            let spans = OTTLGroup<SpanContext>(try .configured(conditions: c.span, conditionsPath: "\(path).ottl_condition.span"), errorMode: c.error_mode.mode)
+            let events = OTTLGroup<SpanEventContext>(try .configured(conditions: c.spanevent, conditionsPath: "\(path).ottl_condition.spanevent"),
+                                                     errorMode: c.error_mode.mode)
+            return SamplingPolicy(name: name) { trace in
+                do {
+                    for entry in trace.spans {
+                        var context = SpanContext(span: entry.span, scope: entry.scope, resource: entry.resource)
+                        if try spans.anyCondition(&context, report: { _ in }) { return .sampled }
+                        for event in entry.span.events {
+                            var eventContext = SpanEventContext(event: event, span: entry.span, scope: entry.scope, resource: entry.resource)
+                            if try events.anyCondition(&eventContext, report: { _ in }) { return .sampled }
+                        }
+                    }
+                    return .notSampled
+                } catch {
+                    return .error
+                }
+            }
+        case "and", "drop":
+            let subs = config.type == "and" ? config.and.and_sub_policy : config.drop.drop_sub_policy
+            guard !subs.isEmpty else { throw ConfigError(path: "\(path).\(config.type)", message: "needs at least one sub-policy") }
+            let policies = try build(subs, path: "\(path).\(config.type).\(config.type)_sub_policy")
+            let isDrop = config.type == "drop"
+            return SamplingPolicy(name: name, isDrop: isDrop) { trace in
+                for policy in policies {
+                    switch policy.decide(trace) {
+                    case .notSampled, .invertNotSampled, .dropped: return .notSampled
+                    case .error: return .error
+                    case .sampled, .invertSampled: continue
+                    }
+                }
+                return isDrop ? .dropped : .sampled
+            }
+        case "composite":
+            return try composite(config, path: path)
+        default:
+            throw ConfigError(path: "\(path).type", message: "unknown policy type \"\(config.type)\"")
+        }
+    }
+
+    /// A policy over resource and span attributes `key`: sampled when any value matches; with
+    /// `invert`, a match means "not sampled" and its absence "sampled", in the weaker invert forms.
+    private static func attributePolicy(_ name: String, key: String, invert: Bool,
+                                        _ matches: @escaping @Sendable (AnyValue) -> Bool) -> SamplingPolicy {
+        SamplingPolicy(name: name) { trace in
+            let found = trace.spans.contains { entry in
+                entry.resource.attributes.first(where: { $0.key == key }).map { matches($0.value) } == true
+                    || entry.span.attributes.first(where: { $0.key == key }).map { matches($0.value) } == true
+            }
+            if invert { return found ? .invertNotSampled : .invertSampled }
+            return found ? .sampled : .notSampled
+        }
+    }
+
+    private static func composite(_ config: PolicyConfig, path: String) throws(ConfigError) -> SamplingPolicy {
+        let c = config.composite
+        guard c.max_total_spans_per_second > 0 else {
+            throw ConfigError(path: "\(path).composite.max_total_spans_per_second", message: "must be greater than 0")
+        }
+        let policies = try build(c.composite_sub_policy, path: "\(path).composite.composite_sub_policy")
+        guard !policies.isEmpty else { throw ConfigError(path: "\(path).composite.composite_sub_policy", message: "needs at least one sub-policy") }
+        let total = c.max_total_spans_per_second
+        let budgets = policies.map { policy -> (SamplingPolicy, Int64, SecondBudget) in
+            let percent = c.rate_allocation.first { $0.policy == policy.name }?.percent ?? 0
+            // A sub-policy without an allocation gets an equal share.
+            let share = percent > 0 ? percent * total / 100 : total / Int64(policies.count)
+            return (policy, share, SecondBudget())
+        }
+        let overall = SecondBudget()
+        return SamplingPolicy(name: config.name) { trace in
+            let spans = Int64(trace.spans.count)
+            for (policy, share, budget) in budgets {
+                switch policy.decide(trace) {
+                case .sampled, .invertSampled:
+                    guard overall.available(spans, limit: total), budget.take(spans, limit: share + 1) else { return .notSampled }
+                    _ = overall.take(spans, limit: total + 1)
+                    return .sampled
+                default:
+                    continue
+                }
+            }
+            return .notSampled
+        }
+    }
+
+    /// The Go processor's precedence: drop, then an inverted "not sampled", then any "sampled",
+    /// then inverted "sampled" without a plain "not sampled"; otherwise not sampled.
+    static func combine(_ policies: [SamplingPolicy], _ trace: TraceView, sampleOnFirstMatch: Bool,
+                        record: (SamplingPolicy, SamplingDecision) -> Void) -> Bool {
+        var decisions: [SamplingDecision] = []
+        for policy in policies.filter(\.isDrop) + policies.filter({ !$0.isDrop }) {
+            let decision = policy.decide(trace)
+            record(policy, decision)
+            if decision == .dropped { return false }
+            decisions.append(decision)
+            if sampleOnFirstMatch, decision == .sampled { return true }
+        }
+        if decisions.contains(.invertNotSampled) { return false }
+        if decisions.contains(.sampled) { return true }
+        return decisions.contains(.invertSampled) && !decisions.contains(.notSampled)
+    }
+}
+
+/// Spans allowed per wall-clock second.
+final class SecondBudget: Sendable {
+    private let state = Mutex<(second: Int64, used: Int64)>((0, 0))
+
+    /// Takes `count` when `used + count < limit` in the current second.
+    func take(_ count: Int64, limit: Int64) -> Bool {
+        state.withLock { state in
+            let now = Int64(Date().timeIntervalSince1970)
+            if state.second != now { state = (now, 0) }
+            guard state.used + count < limit else { return false }
+            state.used += count
+            return true
+        }
+    }
+
+    func available(_ count: Int64, limit: Int64) -> Bool {
+        state.withLock { state in
+            let now = Int64(Date().timeIntervalSince1970)
+            return (state.second == now ? state.used : 0) + count <= limit
+        }
+    }
+}
+
+/// The probabilistic policy's hash: FNV-1a 64 over the salt, then the 16 trace id bytes, compared
+/// with `floor((2^64 - 1) × percentage / 100)` — as the Go processor computes it, so both tiers
+/// sample the same traces.
+enum ProbabilisticHash {
+    static func hash(salt: [UInt8], traceID: Data) -> UInt64 {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in salt { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+        for byte in traceID { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+        return hash
+    }
+
+    static func threshold(percentage: Double) -> UInt64 {
+        if percentage >= 100 { return .max }
+        let ratio = percentage / 100
+        guard ratio > 0 else { return 0 }
+        // ratio = significand × 2^exponent exactly; the product with 2^64-1 is taken in 128 bits.
+        let significand = UInt64(ratio.significandBitPattern) | (1 << 52)
+        let shift = 52 - Int(ratio.exponent)
+        let (high, low) = UInt64.max.multipliedFullWidth(by: significand)
+        guard shift > 0 else { return .max }
+        if shift >= 128 { return 0 }
+        if shift >= 64 { return high >> UInt64(shift - 64) }
+        return (high << UInt64(64 - shift)) | (low >> UInt64(shift))
+    }
+}

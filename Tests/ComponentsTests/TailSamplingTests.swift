@@ -1,0 +1,214 @@
+import Foundation
+import OTLP
+import Pipeline
+import Testing
+@testable import Components
+
+@Suite struct TailSamplingPolicyTests {
+    func policy(_ yaml: String) throws -> SamplingPolicy {
+        let config = try decodeConfig(TailSamplingConfig.self, "policies:\n  - name: p\n" + yaml.split(separator: "\n").map { "    " + $0 }.joined(separator: "\n") + "\n")
+        return try SamplingPolicies.build(config.policies, path: "policies")[0]
+    }
+
+    func trace(_ spans: [Span], resource: [KeyValue] = [], id: Data = Data(repeating: 1, count: 16)) -> TraceView {
+        TraceView(traceID: id, spans: spans.map { (Resource.with { $0.attributes = resource }, InstrumentationScope(), $0) })
+    }
+
+    func span(ms start: UInt64 = 0, _ duration: UInt64 = 10, status: SpanStatus.StatusCode = .unset, attributes: [KeyValue] = [],
+              traceState: String = "") -> Span {
+        .with {
+            $0.startTimeUnixNano = start * 1_000_000
+            $0.endTimeUnixNano = (start + duration) * 1_000_000
+            $0.status.code = status
+            $0.attributes = attributes
+            $0.traceState = traceState
+        }
+    }
+
+    func kv(_ key: String, _ value: String) -> KeyValue { .with { $0.key = key; $0.value.stringValue = value } }
+    func kv(_ key: String, int: Int64) -> KeyValue { .with { $0.key = key; $0.value.intValue = int } }
+    func kv(_ key: String, bool: Bool) -> KeyValue { .with { $0.key = key; $0.value.boolValue = bool } }
+
+    @Test func latencySpansTheWholeTrace() throws {
+        let p = try policy("type: latency\nlatency: {threshold_ms: 100}")
+        #expect(p.decide(trace([span(ms: 0, 50), span(ms: 80, 40)])) == .sampled, "0 ms to 120 ms")
+        #expect(p.decide(trace([span(ms: 0, 50)])) == .notSampled)
+        let bounded = try policy("type: latency\nlatency: {threshold_ms: 100, upper_threshold_ms: 200}")
+        #expect(bounded.decide(trace([span(ms: 0, 100)])) == .notSampled, "the lower bound is exclusive with an upper bound")
+        #expect(bounded.decide(trace([span(ms: 0, 200)])) == .sampled)
+        #expect(bounded.decide(trace([span(ms: 0, 201)])) == .notSampled)
+    }
+
+    @Test func attributePolicies() throws {
+        let numeric = try policy("type: numeric_attribute\nnumeric_attribute: {key: http.status_code, min_value: 500}")
+        #expect(numeric.decide(trace([span(attributes: [kv("http.status_code", int: 503)])])) == .sampled)
+        #expect(numeric.decide(trace([span(attributes: [kv("http.status_code", int: 200)])])) == .notSampled)
+        #expect(numeric.decide(trace([span()], resource: [kv("http.status_code", int: 500)])) == .sampled, "resource attributes count")
+        let inverted = try policy("type: numeric_attribute\nnumeric_attribute: {key: n, min_value: 1, max_value: 5, invert_match: true}")
+        #expect(inverted.decide(trace([span(attributes: [kv("n", int: 3)])])) == .invertNotSampled)
+        #expect(inverted.decide(trace([span(attributes: [kv("n", int: 9)])])) == .invertSampled)
+        let strings = try policy("type: string_attribute\nstring_attribute: {key: route, values: [/checkout, /pay]}")
+        #expect(strings.decide(trace([span(attributes: [kv("route", "/pay")])])) == .sampled)
+        #expect(strings.decide(trace([span(attributes: [kv("route", "/payment")])])) == .notSampled, "exact match")
+        let regex = try policy("type: string_attribute\nstring_attribute: {key: route, values: ['pay'], enabled_regex_matching: true}")
+        #expect(regex.decide(trace([span(attributes: [kv("route", "/api/payment")])])) == .sampled, "unanchored")
+        let boolean = try policy("type: boolean_attribute\nboolean_attribute: {key: debug, value: true}")
+        #expect(boolean.decide(trace([span(attributes: [kv("debug", bool: true)])])) == .sampled)
+        #expect(boolean.decide(trace([span(attributes: [kv("debug", bool: false)])])) == .notSampled)
+    }
+
+    @Test func statusSpanCountTraceStateAndOTTL() throws {
+        let status = try policy("type: status_code\nstatus_code: {status_codes: [ERROR]}")
+        #expect(status.decide(trace([span(), span(status: .error)])) == .sampled)
+        #expect(status.decide(trace([span(status: .ok)])) == .notSampled)
+        let count = try policy("type: span_count\nspan_count: {min_spans: 2, max_spans: 3}")
+        #expect(count.decide(trace([span()])) == .notSampled)
+        #expect(count.decide(trace([span(), span(), span()])) == .sampled)
+        #expect(count.decide(trace([span(), span(), span(), span()])) == .notSampled)
+        let state = try policy("type: trace_state\ntrace_state: {key: vendor, values: [keep]}")
+        #expect(state.decide(trace([span(traceState: "other=1,vendor=keep")])) == .sampled)
+        #expect(state.decide(trace([span(traceState: "vendor=drop")])) == .notSampled)
+        let ottl = try policy("type: ottl_condition\nottl_condition:\n  span: ['attributes[\"tenant\"] == \"vip\"']")
+        #expect(ottl.decide(trace([span(), span(attributes: [kv("tenant", "vip")])])) == .sampled)
+        #expect(ottl.decide(trace([span()])) == .notSampled)
+        #expect(throws: ConfigError.self) { try policy("type: status_code\nstatus_code: {status_codes: [FAILED]}") }
+        #expect(throws: ConfigError.self) { try policy("type: no_such_policy") }
+    }
+
+    @Test func probabilisticSamplesTheTracesTheGoHashSamples() throws {
+        // Trace ids i = ((i·31 + j·17 + i·j) mod 256 for byte j); the indices sampled at 25% with
+        // the default salt and with "tier-2" were computed with FNV-1a 64 as the Go processor does.
+        let ids: [Data] = (0..<200).map { (i: Int) -> Data in
+            var bytes: [UInt8] = []
+            for j in 0..<16 { bytes.append(UInt8((i * 31 + j * 17 + i * j) % 256)) }
+            return Data(bytes)
+        }
+        let p = try policy("type: probabilistic\nprobabilistic: {sampling_percentage: 25}")
+        let sampled = ids.indices.filter { p.decide(trace([span()], id: ids[$0])) == .sampled }
+        #expect(sampled.count == 54)
+        #expect(Array(sampled.prefix(12)) == [9, 17, 23, 26, 32, 34, 35, 36, 40, 49, 56, 60])
+        let salted = try policy("type: probabilistic\nprobabilistic: {sampling_percentage: 25, hash_salt: tier-2}")
+        let second = ids.indices.filter { salted.decide(trace([span()], id: ids[$0])) == .sampled }
+        #expect(second.count == 43)
+        #expect(Array(second.prefix(12)) == [5, 6, 14, 16, 17, 21, 23, 26, 30, 33, 36, 43])
+        #expect(ProbabilisticHash.hash(salt: Array("default-hash-seed".utf8), traceID: Data(1...16)) == 0xdbcf_64d5_420f_4cad)
+        #expect(ProbabilisticHash.threshold(percentage: 10) == 1_844_674_407_370_955_263)
+        #expect(ProbabilisticHash.threshold(percentage: 50) == 9_223_372_036_854_775_807)
+        #expect(ProbabilisticHash.threshold(percentage: 100) == .max)
+    }
+
+    @Test func rateLimitsAndCompositeBudgets() throws {
+        let limited = try policy("type: rate_limiting\nrate_limiting: {spans_per_second: 5}")
+        let three = trace([span(), span(), span()])
+        let decisions = (0..<3).map { _ in limited.decide(three) }
+        // 3 < 5 samples; 3 + 3 is not below 5. (A second boundary between calls can reset it.)
+        #expect(decisions.first == .sampled)
+        #expect(decisions.filter { $0 == .sampled }.count <= 2)
+        let composite = try policy("""
+            type: composite
+            composite:
+              max_total_spans_per_second: 1000
+              composite_sub_policy:
+                - {name: errors, type: status_code, status_code: {status_codes: [ERROR]}}
+                - {name: rest, type: always_sample}
+              rate_allocation:
+                - {policy: errors, percent: 100}
+                - {policy: rest, percent: 1}
+            """)
+        #expect(composite.decide(trace([span(status: .error)])) == .sampled)
+        let big = trace((0..<20).map { _ in span() })
+        #expect(composite.decide(big) == .notSampled, "20 spans exceed the 10 spans/s of its sub-policy")
+    }
+
+    @Test func decisionPrecedence() throws {
+        let config = try decodeConfig(TailSamplingConfig.self, """
+            policies:
+              - {name: errors, type: status_code, status_code: {status_codes: [ERROR]}}
+              - {name: not-health, type: string_attribute, string_attribute: {key: route, values: [/health], invert_match: true}}
+              - name: drop-synthetic
+                type: drop
+                drop:
+                  drop_sub_policy:
+                    - {name: synthetic, type: boolean_attribute, boolean_attribute: {key: synthetic, value: true}}
+            """)
+        let policies = try SamplingPolicies.build(config.policies, path: "policies")
+        func keep(_ view: TraceView) -> Bool { SamplingPolicies.combine(policies, view, sampleOnFirstMatch: false) { _, _ in } }
+        #expect(keep(trace([span(status: .error, attributes: [kv("route", "/orders")])])))
+        #expect(!keep(trace([span(status: .error, attributes: [kv("route", "/health")])])), "an inverted not-sampled beats sampled")
+        #expect(!keep(trace([span(status: .error, attributes: [kv("synthetic", bool: true)])])), "drop beats everything")
+        #expect(!keep(trace([span(status: .ok, attributes: [kv("route", "/orders")])])), "invert-sampled with a plain not-sampled is not sampled")
+    }
+}
+
+@Suite struct TailSamplingProcessorTests {
+    func processor(_ extra: String = "") throws -> (TailSamplingProcessor, RecordingConsumer) {
+        let config = try decodeConfig(TailSamplingConfig.self, """
+            decision_wait: 200ms
+            \(extra)
+            policies:
+              - {name: errors, type: status_code, status_code: {status_codes: [ERROR]}}
+            """)
+        let sink = RecordingConsumer()
+        return (try TailSamplingProcessor(settings: settings("tail_sampling"), config: config, next: sink), sink)
+    }
+
+    /// Spans of trace `trace` (one byte repeated), `error` marking the trace's error span.
+    func batch(_ spans: [(trace: UInt8, name: String, error: Bool)]) -> TelemetryBatch {
+        TelemetryBatch(.traces(.with {
+            $0.resourceSpans = [.with {
+                $0.resource.attributes = [.with { $0.key = "service.name"; $0.value.stringValue = "api" }]
+                $0.scopeSpans = [.with {
+                    $0.spans = spans.map { entry in .with {
+                        $0.traceID = Data(repeating: entry.trace, count: 16)
+                        $0.name = entry.name
+                        $0.status.code = entry.error ? .error : .unset
+                    } }
+                }]
+            }]
+        }))
+    }
+
+    func names(_ sink: RecordingConsumer) -> [String] {
+        sink.received.withLock { batches in
+            batches.flatMap { batch -> [String] in
+                var batch = batch
+                guard case .traces(let request)? = try? batch.model() else { return [] }
+                return request.resourceSpans.flatMap { $0.scopeSpans.flatMap { $0.spans.map(\.name) } }
+            }
+        }
+    }
+
+    @Test func wholeTracesAreKeptOrDroppedAndLateSpansFollowTheDecision() async throws {
+        let (processor, sink) = try processor()
+        try await processor.start()
+        try await processor.consume(batch([(1, "a1", false), (2, "b1", false)]))
+        try await processor.consume(batch([(1, "a2", true), (2, "b2", false)]))
+        #expect(names(sink).isEmpty, "nothing leaves before decision_wait")
+        try await waitUntil { self.names(sink).count == 2 }
+        #expect(names(sink).sorted() == ["a1", "a2"], "every span of the error trace, none of the other")
+        try await processor.consume(batch([(1, "a3", false), (2, "b3", true)]))
+        #expect(names(sink).sorted() == ["a1", "a2", "a3"], "a late span of a sampled trace goes at once; of a dropped one, never")
+        await processor.shutdown()
+    }
+
+    @Test func theOldestTraceIsDecidedEarlyWhenFull() async throws {
+        let (processor, sink) = try processor("num_traces: 2")
+        try await processor.consume(batch([(1, "a", true)]))
+        try await processor.consume(batch([(2, "b", false)]))
+        try await processor.consume(batch([(3, "c", true)]))
+        #expect(names(sink) == ["a"], "trace 1 made room, decided on what had arrived")
+        await processor.shutdown()
+        #expect(names(sink).sorted() == ["a", "c"], "pending traces are decided at shutdown")
+    }
+
+    @Test func decisionCachesRememberDecidedTraces() async throws {
+        let (processor, sink) = try processor("decision_cache: {sampled_cache_size: 10, non_sampled_cache_size: 10}\nnum_traces: 1")
+        try await processor.start()
+        try await processor.consume(batch([(1, "a1", true), (2, "b1", false)]))
+        try await waitUntil { self.names(sink).count == 1 }
+        // Both decided traces left the buffer for the caches, yet late spans still follow them.
+        try await processor.consume(batch([(1, "a2", false), (2, "b2", false)]))
+        #expect(names(sink).sorted() == ["a1", "a2"])
+        await processor.shutdown()
+    }
+}
