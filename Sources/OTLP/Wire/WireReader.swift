@@ -105,10 +105,12 @@ enum WireType: UInt8, Sendable {
 }
 
 /// Appends protobuf wire format; used to build messages from pieces of other messages.
-struct WireWriter {
-    var bytes: [UInt8] = []
+public struct WireWriter {
+    public var bytes: [UInt8] = []
 
-    mutating func varint(_ value: UInt64) {
+    public init() {}
+
+    public mutating func varint(_ value: UInt64) {
         var v = value
         while v >= 0x80 {
             bytes.append(UInt8(truncatingIfNeeded: v) | 0x80)
@@ -117,7 +119,7 @@ struct WireWriter {
         bytes.append(UInt8(v))
     }
 
-    mutating func lengthDelimited(field: UInt64, _ body: some Collection<UInt8>) {
+    public mutating func lengthDelimited(field: UInt64, _ body: some Collection<UInt8>) {
         varint(field << 3 | 2)
         varint(UInt64(body.count))
         bytes.append(contentsOf: body)

@@ -69,7 +69,7 @@ public final class TailSamplingProcessor: Processor {
         var batch = batch
         guard case .traces(let request) = try batch.requestForProcessing() else { return try await next.consume(batch) }
         let byTrace = Self.fragmentsByTrace(request)
-        var forward: [ResourceSpans] = []
+        var forward: [[UInt8]] = []
         var evicted: [(Data, TraceBuffer.Entry)] = []
         let now = ContinuousClock.now
         buffer.withLock { buffer in
@@ -95,10 +95,11 @@ public final class TailSamplingProcessor: Processor {
         if !forward.isEmpty { await send(forward) }
     }
 
-    /// Spans grouped by trace id, each group as resource/scope fragments to rebuild requests from.
-    static func fragmentsByTrace(_ request: ExportTraceServiceRequest) -> [(Data, ([ResourceSpans], Int))] {
+    /// Spans grouped by trace id, each group as encoded resource/scope fragments to rebuild
+    /// requests from.
+    static func fragmentsByTrace(_ request: ExportTraceServiceRequest) -> [(Data, ([[UInt8]], Int))] {
         var order: [Data] = []
-        var groups: [Data: ([ResourceSpans], Int)] = [:]
+        var groups: [Data: ([[UInt8]], Int)] = [:]
         for resourceSpans in request.resourceSpans {
             for scopeSpans in resourceSpans.scopeSpans {
                 var perTrace: [Data: [Span]] = [:]
@@ -114,7 +115,8 @@ public final class TailSamplingProcessor: Processor {
                     fragment.schemaURL = resourceSpans.schemaURL
                     fragment.scopeSpans = [.with { $0.scope = scopeSpans.scope; $0.schemaURL = scopeSpans.schemaURL; $0.spans = spans }]
                     if groups[traceID] == nil { order.append(traceID) }
-                    groups[traceID, default: ([], 0)].0.append(fragment)
+                    // Encoding a message built from decoded parts cannot fail.
+                    groups[traceID, default: ([], 0)].0.append((try? fragment.serializedBytes()) ?? [])
                     groups[traceID, default: ([], 0)].1 += spans.count
                 }
             }
@@ -129,8 +131,8 @@ public final class TailSamplingProcessor: Processor {
     }
 
     /// Decides the traces, records the decisions, and returns the spans of the sampled ones.
-    private func decide(_ traces: [(Data, TraceBuffer.Entry)], in buffer: inout TraceBuffer) -> [ResourceSpans] {
-        var forward: [ResourceSpans] = []
+    private func decide(_ traces: [(Data, TraceBuffer.Entry)], in buffer: inout TraceBuffer) -> [[UInt8]] {
+        var forward: [[UInt8]] = []
         for (traceID, entry) in traces {
             let sampled = evaluate(traceID, entry)
             buffer.decide(traceID, sampled: sampled)
@@ -141,7 +143,8 @@ public final class TailSamplingProcessor: Processor {
     }
 
     private func evaluate(_ traceID: Data, _ entry: TraceBuffer.Entry) -> Bool {
-        let view = TraceView(traceID: traceID, spans: entry.fragments.flatMap { fragment in
+        let fragments = entry.fragments.compactMap { try? ResourceSpans(serializedBytes: $0) }
+        let view = TraceView(traceID: traceID, spans: fragments.flatMap { fragment in
             fragment.scopeSpans.flatMap { scope in scope.spans.map { (fragment.resource, scope.scope, $0) } }
         })
         let sampled = SamplingPolicies.combine(policies, view, sampleOnFirstMatch: config.sample_on_first_match) { policy, decision in
@@ -153,10 +156,14 @@ public final class TailSamplingProcessor: Processor {
 
     /// Hands sampled spans on; nobody upstream waits for them any more, so a failure is retried
     /// for a while and then counted and logged as a drop.
-    private func send(_ fragments: [ResourceSpans]) async {
-        var request = ExportTraceServiceRequest()
-        request.resourceSpans = fragments
-        let batch = TelemetryBatch(.traces(request))
+    private func send(_ fragments: [[UInt8]]) async {
+        // The request is its resource_spans entries (field 1) one after another.
+        var writer = WireWriter()
+        for fragment in fragments { writer.lengthDelimited(field: 1, fragment) }
+        guard let batch = try? TelemetryBatch(signal: .traces, protobuf: writer.bytes) else {
+            settings.logger.error("cannot rebuild a request from held spans")
+            return
+        }
         var backoff = Duration.milliseconds(100)
         let deadline = ContinuousClock.now + .seconds(30)
         while true {

@@ -2,11 +2,12 @@ import Foundation
 import OTLP
 
 /// Traces waiting for a decision, and decisions kept for late spans. Bounded by `limit` traces:
-/// the oldest goes first (FIFO by arrival), decided or not.
+/// the oldest goes first (FIFO by arrival), decided or not. Spans wait encoded (each fragment is
+/// one `ResourceSpans` in protobuf), several times smaller than as objects.
 struct TraceBuffer {
     struct Entry {
         var arrived: ContinuousClock.Instant
-        var fragments: [ResourceSpans] = []
+        var fragments: [[UInt8]] = []
         var spanCount = 0
         var sampled: Bool?
     }
@@ -36,7 +37,7 @@ struct TraceBuffer {
 
     /// Adds spans of an undecided trace. Returns a trace pushed out to make room, if any, with
     /// its spans when it was still undecided.
-    mutating func add(_ traceID: Data, _ fragments: [ResourceSpans], spans: Int, now: ContinuousClock.Instant) -> (Data, Entry)? {
+    mutating func add(_ traceID: Data, _ fragments: [[UInt8]], spans: Int, now: ContinuousClock.Instant) -> (Data, Entry)? {
         if entries[traceID] != nil {
             entries[traceID]?.fragments += fragments
             entries[traceID]?.spanCount += spans
