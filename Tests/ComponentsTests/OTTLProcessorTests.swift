@@ -251,3 +251,95 @@ import Testing
         #expect(noGroups?.path == "actions[0].pattern")
     }
 }
+
+@Suite struct LegacyMatchTests {
+    func kv(_ key: String, _ value: String) -> KeyValue { .with { $0.key = key; $0.value.stringValue = value } }
+
+    func make(_ factory: ProcessorFactory, _ type: any ComponentConfig.Type, _ yaml: String) throws -> (any Processor, RecordingConsumer) {
+        let config = try ConfigDecoder().decode(type, from: ConfigNode.parse(yaml: yaml, origin: "test"))
+        try config.validate()
+        let sink = RecordingConsumer()
+        return (try factory.create(settings(factory.info.type), config, .traces, sink), sink)
+    }
+
+    func spans(services: [(String, [Span])]) -> TelemetryBatch {
+        TelemetryBatch(.traces(.with { request in
+            request.resourceSpans = services.map { service, spans in .with {
+                $0.resource.attributes = [kv("service.name", service)]
+                $0.scopeSpans = [.with { $0.spans = spans }]
+            } }
+        }))
+    }
+
+    func received(_ sink: RecordingConsumer) throws -> OTLPRequest {
+        var batch = try #require(sink.received.withLock { $0.last })
+        return try batch.model()
+    }
+
+    @Test func legacySpanAndLogAndMetricMatching() async throws {
+        let (filter, sink) = try make(FilterProcessor.factory, FilterProcessorConfig.self, """
+            spans:
+              exclude:
+                match_type: regexp
+                services: ["^internal-"]
+                attributes:
+                  - {key: http.route, value: "^/health"}
+            logs:
+              include:
+                match_type: strict
+                severity_number: {min: WARN, match_undefined: false}
+            metrics:
+              exclude:
+                match_type: regexp
+                metric_names: ["^go\\\\.", "^process\\\\."]
+            """)
+        let health = Span.with { $0.name = "h"; $0.attributes = [kv("http.route", "/healthz")] }
+        let orders = Span.with { $0.name = "o"; $0.attributes = [kv("http.route", "/orders")] }
+        try await filter.consume(spans(services: [("internal-probe", [health, orders]), ("api", [health])]))
+        guard case .traces(let traces) = try received(sink) else { return }
+        // Only spans matching every excluded property go: the service and the route.
+        #expect(traces.resourceSpans.map { $0.scopeSpans[0].spans.map(\.name) } == [["o"], ["h"]])
+
+        let logs = [LogRecord.with { $0.severityNumber = .info }, .with { $0.severityNumber = .error }, LogRecord()]
+        try await filter.consume(TelemetryBatch(.logs(.with { $0.resourceLogs = [.with { $0.scopeLogs = [.with { $0.logRecords = logs }] }] })))
+        guard case .logs(let kept) = try received(sink) else { return }
+        #expect(kept.resourceLogs[0].scopeLogs[0].logRecords.map(\.severityNumber) == [.error])
+
+        let metrics = ["go.gc.count", "http.duration", "process.cpu"].map { name in Metric.with { $0.name = name; $0.gauge.dataPoints = [.with { $0.asInt = 1 }] } }
+        try await filter.consume(TelemetryBatch(.metrics(.with { $0.resourceMetrics = [.with { $0.scopeMetrics = [.with { $0.metrics = metrics }] }] })))
+        guard case .metrics(let keptMetrics) = try received(sink) else { return }
+        #expect(keptMetrics.resourceMetrics[0].scopeMetrics[0].metrics.map(\.name) == ["http.duration"])
+    }
+
+    @Test func attributesOnlyWhereIncludedAndNotExcluded() async throws {
+        let (processor, sink) = try make(AttributesProcessor.factory, AttributesProcessorConfig.self, """
+            include:
+              match_type: strict
+              services: [api]
+            exclude:
+              match_type: strict
+              span_names: [skip]
+            actions:
+              - {key: marked, action: insert, value: true}
+            """)
+        try await processor.consume(spans(services: [("api", [.with { $0.name = "a" }, .with { $0.name = "skip" }]), ("web", [.with { $0.name = "w" }])]))
+        guard case .traces(let traces) = try received(sink) else { return }
+        let marked = traces.resourceSpans.flatMap { $0.scopeSpans[0].spans.filter { $0.attributes[ottl: "marked"] != nil }.map(\.name) }
+        #expect(marked == ["a"])
+    }
+
+    @Test func matchConfigErrors() throws {
+        let missing = #expect(throws: ConfigError.self) {
+            try make(FilterProcessor.factory, FilterProcessorConfig.self, "spans:\n  include:\n    services: [a]\n")
+        }
+        #expect(missing?.path == "spans.include.match_type")
+        let both = #expect(throws: ConfigError.self) {
+            try make(FilterProcessor.factory, FilterProcessorConfig.self, "logs:\n  log_record: ['severity_number < 9']\n  include:\n    match_type: strict\n    bodies: [x]\n")
+        }
+        #expect(both?.path == "logs.include")
+        let expr = #expect(throws: ConfigError.self) {
+            try make(AttributesProcessor.factory, AttributesProcessorConfig.self, "include:\n  match_type: expr\nactions:\n  - {key: a, action: delete}\n")
+        }
+        #expect(expr?.path == "include.match_type")
+    }
+}

@@ -3,43 +3,55 @@ import OTTL
 import Pipeline
 
 /// `processors.attributes`: `actions` on span, log record and data point attributes, in order.
+/// `include` / `exclude` pick the spans, log records and metrics whose attributes change.
 public struct AttributesProcessorConfig: ComponentConfig {
     public var actions: [AttributeActionConfig] = []
+    public var include: MatchConfig?
+    public var exclude: MatchConfig?
     public init() {}
 
     public func validate() throws(ConfigError) {
         if actions.isEmpty { throw ConfigError(path: "actions", message: "at least one action is required") }
         _ = try AttributeActions(actions, path: "actions")
+        _ = try IncludeExclude(include: include, exclude: exclude, path: "")
     }
 }
 
 public final class AttributesProcessor: Processor {
     public static let factory = ProcessorFactory(type: "attributes", stability: .alpha, config: AttributesProcessorConfig.self) { _, config, _, next in
-        AttributesProcessor(actions: try AttributeActions(config.actions, path: "actions"), next: next)
+        AttributesProcessor(actions: try AttributeActions(config.actions, path: "actions"),
+                            selection: try IncludeExclude(include: config.include, exclude: config.exclude, path: ""), next: next)
     }
 
     private let actions: AttributeActions
+    private let selection: IncludeExclude
     private let next: any Consumer
 
-    init(actions: AttributeActions, next: any Consumer) {
+    init(actions: AttributeActions, selection: IncludeExclude, next: any Consumer) {
         self.actions = actions
+        self.selection = selection
         self.next = next
     }
 
     public func consume(_ batch: TelemetryBatch) async throws {
         var batch = batch
         let metadata = batch.metadata
-        let actions = self.actions
+        let actions = self.actions, selection = self.selection
         let apply = { (attributes: inout [KeyValue]) in actions.apply(to: &attributes, metadata: metadata) }
         switch try batch.requestForProcessing() {
         case .traces(var data):
-            data.resourceSpans.editItems { span, _, _ in apply(&span.attributes) }
+            data.resourceSpans.editItems { span, scope, resource in
+                if selection.passes({ $0.matches(span, scope, resource) }) { apply(&span.attributes) }
+            }
             batch.replace(with: .traces(data))
         case .logs(var data):
-            data.resourceLogs.editItems { record, _, _ in apply(&record.attributes) }
+            data.resourceLogs.editItems { record, scope, resource in
+                if selection.passes({ $0.matches(record, scope, resource) }) { apply(&record.attributes) }
+            }
             batch.replace(with: .logs(data))
         case .metrics(var data):
-            data.resourceMetrics.editItems { metric, _, _ in
+            data.resourceMetrics.editItems { metric, scope, resource in
+                guard selection.passes({ $0.matches(metric, scope, resource) }) else { return }
                 metric.mapPoints { point in
                     var point = point
                     apply(&point.attributes)

@@ -19,6 +19,9 @@ public final class FilterProcessor: Processor {
     private let metrics: OTTLGroup<MetricContext>
     private let dataPoints: OTTLGroup<DataPointContext>
     private let logs: OTTLGroup<LogContext>
+    private let legacySpans: IncludeExclude
+    private let legacyMetrics: IncludeExclude
+    private let legacyLogs: IncludeExclude
     private let filtered: [Signal: Counter]
 
     init(settings: ComponentSettings, config: FilterProcessorConfig, next: any Consumer) throws(ConfigError) {
@@ -31,6 +34,9 @@ public final class FilterProcessor: Processor {
         metrics = OTTLGroup(programs.metrics, errorMode: mode)
         dataPoints = OTTLGroup(programs.dataPoints, errorMode: mode)
         logs = OTTLGroup(programs.logs, errorMode: mode)
+        legacySpans = programs.legacySpans
+        legacyMetrics = programs.legacyMetrics
+        legacyLogs = programs.legacyLogs
         let labels = [("filter", settings.id.description)]
         filtered = [
             .traces: settings.telemetry.counter("otelcol_processor_filter_spans_filtered_total", labels),
@@ -41,9 +47,9 @@ public final class FilterProcessor: Processor {
 
     private func hasConditions(_ signal: Signal) -> Bool {
         switch signal {
-        case .traces: !spans.program.conditions.isEmpty || !spanEvents.program.conditions.isEmpty
-        case .metrics: !metrics.program.conditions.isEmpty || !dataPoints.program.conditions.isEmpty
-        case .logs: !logs.program.conditions.isEmpty
+        case .traces: !spans.program.conditions.isEmpty || !spanEvents.program.conditions.isEmpty || !legacySpans.isEmpty
+        case .metrics: !metrics.program.conditions.isEmpty || !dataPoints.program.conditions.isEmpty || !legacyMetrics.isEmpty
+        case .logs: !logs.program.conditions.isEmpty || !legacyLogs.isEmpty
         }
     }
 
@@ -73,6 +79,7 @@ public final class FilterProcessor: Processor {
 
     private func filter(_ request: inout ExportTraceServiceRequest, _ report: (OTTLRuntimeError) -> Void) throws(OTTLRuntimeError) {
         try request.resourceSpans.keepItems { (span: inout Span, scope, resource) throws(OTTLRuntimeError) -> Bool in
+            guard legacySpans.passes({ $0.matches(span, scope, resource) }) else { return false }
             var context = SpanContext(span: span, scope: scope, resource: resource)
             if try spans.anyCondition(&context, report: report) { return false }
             guard !spanEvents.program.conditions.isEmpty else { return true }
@@ -88,6 +95,7 @@ public final class FilterProcessor: Processor {
 
     private func filter(_ request: inout ExportMetricsServiceRequest, _ report: (OTTLRuntimeError) -> Void) throws(OTTLRuntimeError) {
         try request.resourceMetrics.keepItems { (metric: inout Metric, scope, resource) throws(OTTLRuntimeError) -> Bool in
+            guard legacyMetrics.passes({ $0.matches(metric, scope, resource) }) else { return false }
             var context = MetricContext(metric: metric, scope: scope, resource: resource)
             if try metrics.anyCondition(&context, report: report) { return false }
             guard !dataPoints.program.conditions.isEmpty else { return true }
@@ -103,6 +111,7 @@ public final class FilterProcessor: Processor {
 
     private func filter(_ request: inout ExportLogsServiceRequest, _ report: (OTTLRuntimeError) -> Void) throws(OTTLRuntimeError) {
         try request.resourceLogs.keepItems { (record: inout LogRecord, scope, resource) throws(OTTLRuntimeError) -> Bool in
+            guard legacyLogs.passes({ $0.matches(record, scope, resource) }) else { return false }
             var context = LogContext(log: record, scope: scope, resource: resource)
             return !(try logs.anyCondition(&context, report: report))
         }
