@@ -111,6 +111,29 @@ import Testing
         #expect(keptMetrics[0].gauge.dataPoints.count == 1)
     }
 
+    @Test func filterNewerConditionFormsIncludingResources() async throws {
+        let (filter, sink) = try processor(FilterProcessor.factory, FilterProcessorConfig.self, """
+            trace_conditions:
+              - context: resource
+                conditions: ['attributes["service.name"] == "probe"']
+              - context: span
+                conditions: ['attributes["http.route"] == "/health"']
+            log_conditions:
+              - 'log.severity_number < SEVERITY_NUMBER_WARN'
+            """, signal: .traces)
+        try await filter.consume(traces())
+        #expect(try spans(sink).map(\.name) == ["b"], "the probe resource is dropped whole, /health spans one by one")
+        let records = [LogRecord.with { $0.severityNumber = .info }, .with { $0.severityNumber = .error }]
+        try await filter.consume(TelemetryBatch(.logs(.with { $0.resourceLogs = [.with { $0.scopeLogs = [.with { $0.logRecords = records }] }] })))
+        var batch = try #require(sink.received.withLock { $0.last })
+        guard case .logs(let logs) = try batch.model() else { return }
+        #expect(logs.resourceLogs[0].scopeLogs[0].logRecords.map(\.severityNumber) == [.error])
+        let uninferable = #expect(throws: ConfigError.self) {
+            try processor(FilterProcessor.factory, FilterProcessorConfig.self, "trace_conditions:\n  - 'true'\n", signal: .traces)
+        }
+        #expect(uninferable?.path == "trace_conditions")
+    }
+
     @Test func filterErrorModes() async throws {
         // Substring out of range fails at run time: ignore counts it false, propagate fails the batch.
         let condition = "span:\n    - Substring(name, 0, 10) == \"x\"\n"

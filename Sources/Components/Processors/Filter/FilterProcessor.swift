@@ -14,29 +14,13 @@ public final class FilterProcessor: Processor {
 
     private let settings: ComponentSettings
     private let next: any Consumer
-    private let spans: OTTLGroup<SpanContext>
-    private let spanEvents: OTTLGroup<SpanEventContext>
-    private let metrics: OTTLGroup<MetricContext>
-    private let dataPoints: OTTLGroup<DataPointContext>
-    private let logs: OTTLGroup<LogContext>
-    private let legacySpans: IncludeExclude
-    private let legacyMetrics: IncludeExclude
-    private let legacyLogs: IncludeExclude
+    private let plan: FilterProcessorConfig.Plan
     private let filtered: [Signal: Counter]
 
     init(settings: ComponentSettings, config: FilterProcessorConfig, next: any Consumer) throws(ConfigError) {
         self.settings = settings
         self.next = next
-        let programs = try config.programs()
-        let mode = config.error_mode.mode
-        spans = OTTLGroup(programs.spans, errorMode: mode)
-        spanEvents = OTTLGroup(programs.spanEvents, errorMode: mode)
-        metrics = OTTLGroup(programs.metrics, errorMode: mode)
-        dataPoints = OTTLGroup(programs.dataPoints, errorMode: mode)
-        logs = OTTLGroup(programs.logs, errorMode: mode)
-        legacySpans = programs.legacySpans
-        legacyMetrics = programs.legacyMetrics
-        legacyLogs = programs.legacyLogs
+        plan = try config.plan()
         let labels = [("filter", settings.id.description)]
         filtered = [
             .traces: settings.telemetry.counter("otelcol_processor_filter_spans_filtered_total", labels),
@@ -47,9 +31,9 @@ public final class FilterProcessor: Processor {
 
     private func hasConditions(_ signal: Signal) -> Bool {
         switch signal {
-        case .traces: !spans.program.conditions.isEmpty || !spanEvents.program.conditions.isEmpty || !legacySpans.isEmpty
-        case .metrics: !metrics.program.conditions.isEmpty || !dataPoints.program.conditions.isEmpty || !legacyMetrics.isEmpty
-        case .logs: !logs.program.conditions.isEmpty || !legacyLogs.isEmpty
+        case .traces: !(plan.traceResources.isEmpty && plan.traceScopes.isEmpty && plan.spans.isEmpty && plan.spanEvents.isEmpty && plan.legacySpans.isEmpty)
+        case .metrics: !(plan.metricResources.isEmpty && plan.metricScopes.isEmpty && plan.metrics.isEmpty && plan.dataPoints.isEmpty && plan.legacyMetrics.isEmpty)
+        case .logs: !(plan.logResources.isEmpty && plan.logScopes.isEmpty && plan.logs.isEmpty && plan.legacyLogs.isEmpty)
         }
     }
 
@@ -78,15 +62,16 @@ public final class FilterProcessor: Processor {
     }
 
     private func filter(_ request: inout ExportTraceServiceRequest, _ report: (OTTLRuntimeError) -> Void) throws(OTTLRuntimeError) {
+        try dropResourcesAndScopes(&request.resourceSpans, plan.traceResources, plan.traceScopes, report)
         try request.resourceSpans.keepItems { (span: inout Span, scope, resource) throws(OTTLRuntimeError) -> Bool in
-            guard legacySpans.passes({ $0.matches(span, scope, resource) }) else { return false }
+            guard plan.legacySpans.passes({ $0.matches(span, scope, resource) }) else { return false }
             var context = SpanContext(span: span, scope: scope, resource: resource)
-            if try spans.anyCondition(&context, report: report) { return false }
-            guard !spanEvents.program.conditions.isEmpty else { return true }
+            if try Self.anyHolds(plan.spans, &context, report) { return false }
+            guard !plan.spanEvents.isEmpty else { return true }
             var events: [Span.Event] = []
             for event in span.events {
                 var eventContext = SpanEventContext(event: event, span: span, scope: scope, resource: resource)
-                if !(try spanEvents.anyCondition(&eventContext, report: report)) { events.append(event) }
+                if !(try Self.anyHolds(plan.spanEvents, &eventContext, report)) { events.append(event) }
             }
             span.events = events
             return true
@@ -94,15 +79,16 @@ public final class FilterProcessor: Processor {
     }
 
     private func filter(_ request: inout ExportMetricsServiceRequest, _ report: (OTTLRuntimeError) -> Void) throws(OTTLRuntimeError) {
+        try dropResourcesAndScopes(&request.resourceMetrics, plan.metricResources, plan.metricScopes, report)
         try request.resourceMetrics.keepItems { (metric: inout Metric, scope, resource) throws(OTTLRuntimeError) -> Bool in
-            guard legacyMetrics.passes({ $0.matches(metric, scope, resource) }) else { return false }
+            guard plan.legacyMetrics.passes({ $0.matches(metric, scope, resource) }) else { return false }
             var context = MetricContext(metric: metric, scope: scope, resource: resource)
-            if try metrics.anyCondition(&context, report: report) { return false }
-            guard !dataPoints.program.conditions.isEmpty else { return true }
+            if try Self.anyHolds(plan.metrics, &context, report) { return false }
+            guard !plan.dataPoints.isEmpty else { return true }
             let owner = metric
             try metric.mapPoints { (point: DataPoint) throws(OTTLRuntimeError) -> DataPoint? in
                 var pointContext = DataPointContext(point: point, metric: owner, scope: scope, resource: resource)
-                return try dataPoints.anyCondition(&pointContext, report: report) ? nil : point
+                return try Self.anyHolds(plan.dataPoints, &pointContext, report) ? nil : point
             }
             // A metric whose every point was dropped is dropped with them.
             return metric.pointCount > 0
@@ -110,10 +96,30 @@ public final class FilterProcessor: Processor {
     }
 
     private func filter(_ request: inout ExportLogsServiceRequest, _ report: (OTTLRuntimeError) -> Void) throws(OTTLRuntimeError) {
+        try dropResourcesAndScopes(&request.resourceLogs, plan.logResources, plan.logScopes, report)
         try request.resourceLogs.keepItems { (record: inout LogRecord, scope, resource) throws(OTTLRuntimeError) -> Bool in
-            guard legacyLogs.passes({ $0.matches(record, scope, resource) }) else { return false }
+            guard plan.legacyLogs.passes({ $0.matches(record, scope, resource) }) else { return false }
             var context = LogContext(log: record, scope: scope, resource: resource)
-            return !(try logs.anyCondition(&context, report: report))
+            return !(try Self.anyHolds(plan.logs, &context, report))
         }
+    }
+
+    private func dropResourcesAndScopes<R: ResourceEntry>(_ entries: inout [R], _ resources: [OTTLGroup<ResourceContext>],
+                                                          _ scopes: [OTTLGroup<ScopeContext>],
+                                                          _ report: (OTTLRuntimeError) -> Void) throws(OTTLRuntimeError) {
+        guard !resources.isEmpty || !scopes.isEmpty else { return }
+        try entries.keepResourcesAndScopes({ (resource: Resource) throws(OTTLRuntimeError) -> Bool in
+            var context = ResourceContext(resource: resource)
+            return !(try Self.anyHolds(resources, &context, report))
+        }, { (scope: InstrumentationScope, resource: Resource) throws(OTTLRuntimeError) -> Bool in
+            var context = ScopeContext(scope: scope, resource: resource)
+            return !(try Self.anyHolds(scopes, &context, report))
+        })
+    }
+
+    private static func anyHolds<C: OTTLContext>(_ groups: [OTTLGroup<C>], _ context: inout C,
+                                                 _ report: (OTTLRuntimeError) -> Void) throws(OTTLRuntimeError) -> Bool {
+        for group in groups where try group.anyCondition(&context, report: report) { return true }
+        return false
     }
 }

@@ -72,6 +72,21 @@ extension Array where Element: ResourceEntry {
     }
 }
 
+extension Array where Element: ResourceEntry {
+    /// Keeps the resources `keep` says to, and within them the scopes `keepScope` says to.
+    mutating func keepResourcesAndScopes<E: Error>(_ keep: (Resource) throws(E) -> Bool,
+                                                   _ keepScope: (InstrumentationScope, Resource) throws(E) -> Bool) throws(E) {
+        var kept: [Element] = []
+        for var entry in self where try keep(entry.resource) {
+            var scopes: [Element.Scope] = []
+            for scope in entry.scopes where try keepScope(scope.scope, entry.resource) { scopes.append(scope) }
+            entry.scopes = scopes
+            if !scopes.isEmpty { kept.append(entry) }
+        }
+        self = kept
+    }
+}
+
 extension TelemetryBatch {
     /// The decoded request, for processors that change fields; undecodable data is permanent.
     mutating func requestForProcessing() throws(PipelineError) -> OTLPRequest {

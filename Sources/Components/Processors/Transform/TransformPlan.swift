@@ -28,55 +28,29 @@ struct TransformPlan: Sendable {
     var logs: [LogGroup] = []
 
     init(config: TransformProcessorConfig) throws(ConfigError) {
-        for group in try config.groups("trace_statements", config.trace_statements) {
-            switch try Self.context(group, allowed: ["spanevent", "span", "resource", "scope"]) {
-            case "resource": traces.append(.resource(try Self.group(group)))
-            case "scope": traces.append(.scope(try Self.group(group)))
-            case "spanevent": traces.append(.spanEvent(try Self.group(group)))
-            default: traces.append(.span(try Self.group(group)))
+        let mode = config.error_mode.mode
+        for group in try OTTLGroupConfig.parse("trace_statements", config.trace_statements, plain: .statements, errorMode: mode) {
+            switch try group.context(allowed: ["spanevent", "span", "resource", "scope"]) {
+            case "resource": traces.append(.resource(try group.group()))
+            case "scope": traces.append(.scope(try group.group()))
+            case "spanevent": traces.append(.spanEvent(try group.group()))
+            default: traces.append(.span(try group.group()))
             }
         }
-        for group in try config.groups("metric_statements", config.metric_statements) {
-            switch try Self.context(group, allowed: ["datapoint", "metric", "resource", "scope"]) {
-            case "resource": metrics.append(.resource(try Self.group(group)))
-            case "scope": metrics.append(.scope(try Self.group(group)))
-            case "datapoint": metrics.append(.dataPoint(try Self.group(group)))
-            default: metrics.append(.metric(try Self.group(group)))
+        for group in try OTTLGroupConfig.parse("metric_statements", config.metric_statements, plain: .statements, errorMode: mode) {
+            switch try group.context(allowed: ["datapoint", "metric", "resource", "scope"]) {
+            case "resource": metrics.append(.resource(try group.group()))
+            case "scope": metrics.append(.scope(try group.group()))
+            case "datapoint": metrics.append(.dataPoint(try group.group()))
+            default: metrics.append(.metric(try group.group()))
             }
         }
-        for group in try config.groups("log_statements", config.log_statements) {
-            switch try Self.context(group, allowed: ["log", "resource", "scope"]) {
-            case "resource": logs.append(.resource(try Self.group(group)))
-            case "scope": logs.append(.scope(try Self.group(group)))
-            default: logs.append(.log(try Self.group(group)))
+        for group in try OTTLGroupConfig.parse("log_statements", config.log_statements, plain: .statements, errorMode: mode) {
+            switch try group.context(allowed: ["log", "resource", "scope"]) {
+            case "resource": logs.append(.resource(try group.group()))
+            case "scope": logs.append(.scope(try group.group()))
+            default: logs.append(.log(try group.group()))
             }
         }
-    }
-
-    /// The group's context: as written, or the most specific one its paths name (in the order
-    /// `allowed` lists them), as the Go collector infers it.
-    private static func context(_ group: TransformProcessorConfig.Group, allowed: [String]) throws(ConfigError) -> String {
-        if let context = group.context {
-            guard allowed.contains(context) else {
-                throw ConfigError(path: "\(group.path).context", message: "must be one of \(allowed.sorted().joined(separator: ", ")), got \"\(context)\"")
-            }
-            return context
-        }
-        let named: Set<String>
-        do {
-            named = try OTTLProgram<ResourceContext>.contexts(statements: group.statements, conditions: group.conditions)
-        } catch {
-            throw ConfigError(path: group.path, message: "\(error.message) at column \(error.column) of \"\(error.text)\"")
-        }
-        guard let inferred = allowed.first(where: named.contains) else {
-            throw ConfigError(path: group.path, message: "cannot infer the context: prefix paths with one of \(allowed.joined(separator: ", ")) (like span.name)")
-        }
-        return inferred
-    }
-
-    private static func group<C: OTTLContext>(_ group: TransformProcessorConfig.Group) throws(ConfigError) -> OTTLGroup<C> {
-        OTTLGroup(try .configured(statements: group.statements, statementsPath: group.context == nil ? group.path : "\(group.path).statements",
-                                  conditions: group.conditions, conditionsPath: "\(group.path).conditions"),
-                  errorMode: group.errorMode)
     }
 }
