@@ -58,6 +58,10 @@ import Testing
         ("SHA256(\"abc\") == \"ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad\"", true),
         ("ParseJSON(\"{\\\"a\\\": {\\\"b\\\": 2}}\")[\"a\"][\"b\"] == 2.0", true),
         ("UnixNano(start_time) == 1000000000", true),
+        ("UnixSeconds(Time(\"2023-05-26 12:34:56\", \"%Y-%m-%d %H:%M:%S\")) == 1685104496", true),
+        ("UnixMilli(Time(\"26/May/2023:12:34:56.789 +0200\", \"%d/%b/%Y:%H:%M:%S.%L %z\")) == 1685097296789", true),
+        ("UnixSeconds(Time(\"2023-05-26 12:34:56\", \"%Y-%m-%d %H:%M:%S\", \"America/New_York\")) == 1685118896", true),
+        ("FormatTime(Unix(1685104496), \"%Y-%m-%dT%H:%M:%S\") == \"2023-05-26T12:34:56\"", true),
     ])
     func conditions(_ text: String, _ expected: Bool) throws {
         #expect(try holds(text) == expected, "\(text)")

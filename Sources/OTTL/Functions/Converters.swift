@@ -16,6 +16,7 @@ enum OTTLConverters {
         "Now": ([], 0), "UnixNano": (["time"], 1), "UnixMilli": (["time"], 1), "UnixMicro": (["time"], 1),
         "UnixSeconds": (["time"], 1), "Unix": (["seconds", "nanoseconds"], 1), "Duration": (["duration"], 1),
         "Hex": (["value"], 1), "Trim": (["target", "replacement"], 1),
+        "Time": (["time", "format", "location", "locale"], 2), "FormatTime": (["time", "format"], 2),
     ]
 
     static func call(_ name: String, _ args: OTTLFunctionArguments) throws(OTTLRuntimeError) -> OTTLValue {
@@ -122,6 +123,14 @@ enum OTTLConverters {
             guard let duration = GoDuration.parse(text) else { throw OTTLRuntimeError("Duration: invalid duration \"\(text)\"") }
             return .duration(duration)
         case "Hex": return .string(try args.required(0, "value").hexText)
+        case "Time":
+            guard case .string(let text) = try args.required(0, "time"), !text.isEmpty else { throw OTTLRuntimeError("Time takes a non-empty string") }
+            let formatter = try OTTLTimeFormat.formatter(try args.string(1, "format"), location: try args.optionalString(2, "location"))
+            guard let date = formatter.date(from: text) else { throw OTTLRuntimeError("Time: \"\(text)\" does not match the format") }
+            return .time(date)
+        case "FormatTime":
+            guard case .time(let date) = try args.required(0, "time") else { throw OTTLRuntimeError("FormatTime takes a time") }
+            return .string(try OTTLTimeFormat.formatter(try args.string(1, "format"), location: nil).string(from: date))
         case "Trim":
             guard case .string(let text) = try args.required(0, "target") else { return .none }
             let cut = try args.optionalString(1, "replacement") ?? " "
