@@ -24,3 +24,28 @@ public typealias InstrumentationScope = Opentelemetry_Proto_Common_V1_Instrument
 public typealias KeyValue = Opentelemetry_Proto_Common_V1_KeyValue
 public typealias AnyValue = Opentelemetry_Proto_Common_V1_AnyValue
 public typealias RPCStatus = Google_Rpc_Status
+
+extension Span.SpanKind {
+    /// The kind as the Go collector names it (`Server`), for documents and OTTL's `kind.string`.
+    public var displayName: String {
+        switch rawValue {
+        case 1: "Internal"
+        case 2: "Server"
+        case 3: "Client"
+        case 4: "Producer"
+        case 5: "Consumer"
+        default: "Unspecified"
+        }
+    }
+}
+
+extension SpanStatus.StatusCode {
+    /// The code as the Go collector names it (`Ok`).
+    public var displayName: String {
+        switch rawValue {
+        case 1: "Ok"
+        case 2: "Error"
+        default: "Unset"
+        }
+    }
+}

@@ -151,7 +151,7 @@ enum PathValues {
     }
 
     static func id(_ data: Data, _ path: OTTLPath) -> OTTLValue {
-        path.subfield == "string" ? .string(data.map { String(format: "%02x", $0) }.joined()) : .bytes(Array(data))
+        path.subfield == "string" ? .string(hexString(data)) : .bytes(Array(data))
     }
 
     static func time(_ nanoseconds: UInt64) -> OTTLValue {

@@ -65,7 +65,7 @@ public enum OTTLValue: Sendable, Equatable {
         case .int(let i): String(i)
         case .double(let d): d == d.rounded() && abs(d) < 1e21 ? String(format: "%.0f", d) : String(d)
         case .bool(let b): String(b)
-        case .bytes(let b): b.map { String(format: "%02x", $0) }.joined()
+        case .bytes(let b): hexString(b)
         case .map, .list: String(decoding: OTTLJSON.encode(self), as: UTF8.self)
         case .time(let t): ISO8601DateFormatter().string(from: t)
         case .duration(let d): "\(d)"

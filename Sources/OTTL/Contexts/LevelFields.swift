@@ -94,7 +94,7 @@ enum SpanFields {
             default: throw OTTLRuntimeError("use status.code or status.message")
             }
         case "name": return .string(span.name)
-        case "kind": return path.subfield == "string" ? .string(kindName(span.kind.rawValue)) : .int(Int64(span.kind.rawValue))
+        case "kind": return path.subfield == "string" ? .string(span.kind.displayName) : .int(Int64(span.kind.rawValue))
         case "start_time_unix_nano": return .int(Int64(bitPattern: span.startTimeUnixNano))
         case "end_time_unix_nano": return .int(Int64(bitPattern: span.endTimeUnixNano))
         case "start_time": return PathValues.time(span.startTimeUnixNano)
@@ -133,9 +133,6 @@ enum SpanFields {
         }
     }
 
-    static func kindName(_ kind: Int) -> String {
-        ["Unspecified", "Internal", "Server", "Client", "Producer", "Consumer"][safe: kind] ?? "Unspecified"
-    }
 }
 
 enum MetricFields {
@@ -190,8 +187,4 @@ enum MetricFields {
         default: throw OTTLRuntimeError("cannot set metric.\(path)")
         }
     }
-}
-
-extension Array {
-    subscript(safe index: Int) -> Element? { indices.contains(index) ? self[index] : nil }
 }

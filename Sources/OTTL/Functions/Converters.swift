@@ -140,9 +140,7 @@ enum OTTLConverters {
         }
     }
 
-    private static func hex(_ digest: some Sequence<UInt8>) -> String {
-        digest.map { String(format: "%02x", $0) }.joined()
-    }
+    private static func hex(_ digest: some Sequence<UInt8>) -> String { hexString(digest) }
 
     /// Words of a name in any case style, for snake and camel case.
     private static func words(_ text: String) -> [String] {
@@ -192,9 +190,9 @@ private enum JSONValue: Decodable {
 extension OTTLValue {
     var hexText: String {
         switch self {
-        case .bytes(let b): b.map { String(format: "%02x", $0) }.joined()
-        case .string(let s): Array(s.utf8).map { String(format: "%02x", $0) }.joined()
-        case .int(let i): withUnsafeBytes(of: i.bigEndian) { Array($0) }.map { String(format: "%02x", $0) }.joined()
+        case .bytes(let b): hexString(b)
+        case .string(let s): hexString(s.utf8)
+        case .int(let i): withUnsafeBytes(of: i.bigEndian) { hexString($0) }
         default: text
         }
     }

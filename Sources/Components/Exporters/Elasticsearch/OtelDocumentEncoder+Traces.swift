@@ -1,25 +1,6 @@
 import OTLP
 
 extension OtelDocumentEncoder {
-    private static func kindName(_ kind: Int) -> String {
-        switch kind {
-        case 1: "Internal"
-        case 2: "Server"
-        case 3: "Client"
-        case 4: "Producer"
-        case 5: "Consumer"
-        default: "Unspecified"
-        }
-    }
-
-    private static func statusName(_ code: Int) -> String {
-        switch code {
-        case 1: "Ok"
-        case 2: "Error"
-        default: "Unset"
-        }
-    }
-
     /// One document per span (`traces-*`) and one per span event (`logs-*`).
     mutating func encode(_ request: ExportTraceServiceRequest) {
         for resourceSpans in request.resourceSpans {
@@ -49,7 +30,7 @@ extension OtelDocumentEncoder {
         identifier("parent_span_id", span.parentSpanID)
         text("name", span.name)
         writer.key("kind")
-        writer.string(Self.kindName(span.kind.rawValue))
+        writer.string(span.kind.displayName)
         writer.key("duration")
         writer.uint(span.endTimeUnixNano >= span.startTimeUnixNano ? span.endTimeUnixNano - span.startTimeUnixNano : 0)
         Self.attributes("attributes", span.attributes, into: &writer)
@@ -72,7 +53,7 @@ extension OtelDocumentEncoder {
         writer.beginObject()
         text("message", span.status.message)
         writer.key("code")
-        writer.string(Self.statusName(span.status.code.rawValue))
+        writer.string(span.status.code.displayName)
         writer.endObject()
         resourceAndScope(resource, scope)
         writer.endObject()

@@ -42,18 +42,13 @@ public final class FilterProcessor: Processor {
         var batch = batch
         var request = try batch.requestForProcessing()
         let before = request.itemCount
-        var firstError: OTTLRuntimeError?
-        let report: (OTTLRuntimeError) -> Void = { error in if firstError == nil { firstError = error } }
-        do {
+        try runOTTL("filter condition", ignoredAs: "treated as false", logger: settings.logger) { report throws(OTTLRuntimeError) in
             switch request {
             case .traces(var traces): try filter(&traces, report); request = .traces(traces)
             case .metrics(var data): try filter(&data, report); request = .metrics(data)
             case .logs(var data): try filter(&data, report); request = .logs(data)
             }
-        } catch {
-            throw PipelineError.permanent("filter: \(error.message)")
         }
-        if let firstError { settings.logger.warning("filter condition failed (treated as false): \(firstError.message)") }
         let after = request.itemCount
         filtered[batch.signal]?.increment(by: Int64(before - after))
         guard after > 0 else { return }

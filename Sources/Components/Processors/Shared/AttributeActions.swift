@@ -159,7 +159,7 @@ struct AttributeActions: Sendable {
         case .doubleValue(let d): bytes = withUnsafeBytes(of: d.bitPattern.littleEndian) { Array($0) }
         default: return ""
         }
-        return SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
+        return hexString(SHA256.hash(data: bytes))
     }
 
     static func convert(_ value: AnyValue, to type: String) -> AnyValue? {

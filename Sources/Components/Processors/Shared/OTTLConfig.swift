@@ -1,3 +1,4 @@
+import Logging
 import OTTL
 import Pipeline
 
@@ -109,4 +110,17 @@ struct OTTLGroupConfig {
                                   conditions: conditions, conditionsPath: context == nil ? path : "\(path).conditions"),
                   errorMode: errorMode)
     }
+}
+
+/// Runs a processor's OTTL over one batch: an evaluation error under `propagate` fails the batch
+/// as permanent; the first error ignored under `ignore` is logged once for the batch.
+func runOTTL(_ processor: String, ignoredAs consequence: String, logger: Logger,
+             _ body: ((OTTLRuntimeError) -> Void) throws(OTTLRuntimeError) -> Void) throws(PipelineError) {
+    var firstError: OTTLRuntimeError?
+    do {
+        try body { error in if firstError == nil { firstError = error } }
+    } catch {
+        throw PipelineError.permanent("\(processor): \(error.message)")
+    }
+    if let firstError { logger.warning("\(processor) failed (\(consequence)): \(firstError.message)") }
 }

@@ -30,9 +30,7 @@ public final class TransformProcessor: Processor {
         guard hasGroups else { return try await next.consume(batch) }
         var batch = batch
         var request = try batch.requestForProcessing()
-        var firstError: OTTLRuntimeError?
-        let report: (OTTLRuntimeError) -> Void = { error in if firstError == nil { firstError = error } }
-        do {
+        try runOTTL("transform statement", ignoredAs: "skipped", logger: settings.logger) { report throws(OTTLRuntimeError) in
             switch request {
             case .traces(var data):
                 for group in plan.traces { try Self.apply(group, to: &data, report) }
@@ -44,10 +42,7 @@ public final class TransformProcessor: Processor {
                 for group in plan.logs { try Self.apply(group, to: &data, report) }
                 request = .logs(data)
             }
-        } catch {
-            throw PipelineError.permanent("transform: \(error.message)")
         }
-        if let firstError { settings.logger.warning("transform statement failed (skipped): \(firstError.message)") }
         batch.replace(with: request)
         try await next.consume(batch)
     }
