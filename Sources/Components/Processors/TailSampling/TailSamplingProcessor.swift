@@ -160,8 +160,14 @@ public final class TailSamplingProcessor: Processor {
         // The request is its resource_spans entries (field 1) one after another.
         var writer = WireWriter()
         for fragment in fragments { writer.lengthDelimited(field: 1, fragment) }
-        guard let batch = try? TelemetryBatch(signal: .traces, protobuf: writer.bytes) else {
-            settings.logger.error("cannot rebuild a request from held spans")
+        let batch: TelemetryBatch
+        do {
+            batch = try TelemetryBatch(signal: .traces, protobuf: writer.bytes)
+        } catch {
+            let spans = fragments.compactMap { try? ResourceSpans(serializedBytes: $0) }
+                .reduce(0) { $0 + $1.scopeSpans.reduce(0) { $0 + $1.spans.count } }
+            settings.telemetry.recordDropped(spans, signal: .traces, component: settings.id, reason: "unreadable_held_spans")
+            settings.logger.error("dropped \(spans) sampled spans: cannot rebuild a request from them: \(error)")
             return
         }
         var backoff = Duration.milliseconds(100)
