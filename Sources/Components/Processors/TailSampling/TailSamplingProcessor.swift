@@ -66,9 +66,9 @@ public final class TailSamplingProcessor: Processor {
     }
 
     public func consume(_ batch: TelemetryBatch) async throws {
+        guard batch.signal == .traces else { return try await next.consume(batch) }
         var batch = batch
-        guard case .traces(let request) = try batch.requestForProcessing() else { return try await next.consume(batch) }
-        let byTrace = Self.fragmentsByTrace(request)
+        let byTrace = try Self.partsByTrace(batch.encoded())
         var forward: [[UInt8]] = []
         var evicted: [(Data, TraceBuffer.Entry)] = []
         let now = ContinuousClock.now
@@ -95,31 +95,19 @@ public final class TailSamplingProcessor: Processor {
         if !forward.isEmpty { await send(forward) }
     }
 
-    /// Spans grouped by trace id, each group as encoded resource/scope fragments to rebuild
-    /// requests from.
-    static func fragmentsByTrace(_ request: ExportTraceServiceRequest) -> [(Data, ([[UInt8]], Int))] {
+    /// The request's spans regrouped by trace id as encoded requests, without decoding them.
+    static func partsByTrace(_ bytes: [UInt8]) throws(PipelineError) -> [(Data, ([[UInt8]], Int))] {
+        let parts: [WireScan.TracePart]
+        do { parts = try WireScan.splitByTraceID(.traces, bytes) ?? [] } catch {
+            throw PipelineError.permanent("cannot read the batch: \(error)")
+        }
         var order: [Data] = []
         var groups: [Data: ([[UInt8]], Int)] = [:]
-        for resourceSpans in request.resourceSpans {
-            for scopeSpans in resourceSpans.scopeSpans {
-                var perTrace: [Data: [Span]] = [:]
-                var traceOrder: [Data] = []
-                for span in scopeSpans.spans {
-                    if perTrace[span.traceID] == nil { traceOrder.append(span.traceID) }
-                    perTrace[span.traceID, default: []].append(span)
-                }
-                for traceID in traceOrder {
-                    let spans = perTrace[traceID] ?? []
-                    var fragment = ResourceSpans()
-                    fragment.resource = resourceSpans.resource
-                    fragment.schemaURL = resourceSpans.schemaURL
-                    fragment.scopeSpans = [.with { $0.scope = scopeSpans.scope; $0.schemaURL = scopeSpans.schemaURL; $0.spans = spans }]
-                    if groups[traceID] == nil { order.append(traceID) }
-                    // Encoding a message built from decoded parts cannot fail.
-                    groups[traceID, default: ([], 0)].0.append((try? fragment.serializedBytes()) ?? [])
-                    groups[traceID, default: ([], 0)].1 += spans.count
-                }
-            }
+        for part in parts {
+            let traceID = Data(part.traceID)
+            if groups[traceID] == nil { order.append(traceID) }
+            groups[traceID, default: ([], 0)].0.append(part.bytes)
+            groups[traceID, default: ([], 0)].1 += part.items
         }
         return order.map { ($0, groups[$0] ?? ([], 0)) }
     }
@@ -143,7 +131,7 @@ public final class TailSamplingProcessor: Processor {
     }
 
     private func evaluate(_ traceID: Data, _ entry: TraceBuffer.Entry) -> Bool {
-        let fragments = entry.fragments.compactMap { try? ResourceSpans(serializedBytes: $0) }
+        let fragments = entry.fragments.compactMap { try? ExportTraceServiceRequest(serializedBytes: $0) }.flatMap(\.resourceSpans)
         let view = TraceView(traceID: traceID, spans: fragments.flatMap { fragment in
             fragment.scopeSpans.flatMap { scope in scope.spans.map { (fragment.resource, scope.scope, $0) } }
         })
@@ -157,15 +145,13 @@ public final class TailSamplingProcessor: Processor {
     /// Hands sampled spans on; nobody upstream waits for them any more, so a failure is retried
     /// for a while and then counted and logged as a drop.
     private func send(_ fragments: [[UInt8]]) async {
-        // The request is its resource_spans entries (field 1) one after another.
-        var writer = WireWriter()
-        for fragment in fragments { writer.lengthDelimited(field: 1, fragment) }
+        // Encoded requests one after another are one request holding all their resource entries.
         let batch: TelemetryBatch
         do {
-            batch = try TelemetryBatch(signal: .traces, protobuf: writer.bytes)
+            batch = try TelemetryBatch(signal: .traces, protobuf: fragments.flatMap { $0 })
         } catch {
-            let spans = fragments.compactMap { try? ResourceSpans(serializedBytes: $0) }
-                .reduce(0) { $0 + $1.scopeSpans.reduce(0) { $0 + $1.spans.count } }
+            let spans = fragments.compactMap { try? ExportTraceServiceRequest(serializedBytes: $0) }
+                .reduce(0) { $0 + OTLPRequest.traces($1).itemCount }
             settings.telemetry.recordDropped(spans, signal: .traces, component: settings.id, reason: "unreadable_held_spans")
             settings.logger.error("dropped \(spans) sampled spans: cannot rebuild a request from them: \(error)")
             return

@@ -3,7 +3,7 @@ import OTLP
 
 /// Traces waiting for a decision, and decisions kept for late spans. Bounded by `limit` traces:
 /// the oldest goes first (FIFO by arrival), decided or not. Spans wait encoded (each fragment is
-/// one `ResourceSpans` in protobuf), several times smaller than as objects.
+/// an encoded request holding only that trace's spans), several times smaller than as objects.
 struct TraceBuffer {
     struct Entry {
         var arrived: ContinuousClock.Instant
