@@ -37,6 +37,8 @@ let package = Package(
                        providers: [.apt(["librdkafka-dev"])]),
         .systemLibrary(name: "CZstd", path: "Sources/CZstd", pkgConfig: "libzstd",
                        providers: [.apt(["libzstd-dev"])]),
+        .systemLibrary(name: "CDeflate", path: "Sources/CDeflate", pkgConfig: "libdeflate",
+                       providers: [.apt(["libdeflate-dev"])]),
         .target(
             name: "OTLP",
             dependencies: [
@@ -73,7 +75,7 @@ let package = Package(
         .target(
             name: "Components",
             dependencies: [
-                "OTLP", "OTTL", "Pipeline", "Kafka", "CZlib", "CZstd", "CMalloc",
+                "OTLP", "OTTL", "Pipeline", "Kafka", "CZlib", "CZstd", "CDeflate", "CMalloc",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -188,6 +188,9 @@ final class LogSink: Sendable {
     let onStatistics: (@Sendable (KafkaStatistics) -> Void)?
     let beforeRevoke: (@Sendable ([(topic: String, partition: Int32)]) -> Void)?
     let startTime: (@Sendable () -> Int64)?
+    /// Bumped by every revoke, so a batching poll can tell that records it already took may
+    /// belong to partitions given up while it was gathering more.
+    let revokes = Atomic<Int>(0)
 
     init(logger: Logger, onStatistics: (@Sendable (KafkaStatistics) -> Void)? = nil,
          beforeRevoke: (@Sendable ([(topic: String, partition: Int32)]) -> Void)? = nil,

@@ -1,28 +1,21 @@
-import CZlib
+import CDeflate
 import CZstd
 
 /// Compresses request bodies for exporters (the receivers' side is `Decompression`).
 public enum Compression {
-    /// gzip, at zlib's default level unless told (1 is fastest).
-    public static func gzip(_ input: [UInt8], level: Int32 = Z_DEFAULT_COMPRESSION) -> [UInt8]? {
-        var stream = z_stream()
-        guard deflateInit2_(&stream, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY,
-                            ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else { return nil }
-        defer { deflateEnd(&stream) }
-        var output = [UInt8](repeating: 0, count: Int(deflateBound(&stream, UInt(input.count))))
-        var input = input
-        let status = input.withUnsafeMutableBufferPointer { inBuffer in
-            output.withUnsafeMutableBufferPointer { outBuffer -> Int32 in
-                stream.next_in = inBuffer.baseAddress
-                stream.avail_in = UInt32(inBuffer.count)
-                stream.next_out = outBuffer.baseAddress
-                stream.avail_out = UInt32(outBuffer.count)
-                return deflate(&stream, Z_FINISH)
+    /// gzip of a whole body, with libdeflate: at the same level about twice as fast as zlib's
+    /// streaming deflate (the elasticsearch exporter's largest cost after writing documents).
+    /// Levels are zlib's, 1 fastest to 9; the default is zlib's default, 6.
+    public static func gzip(_ input: [UInt8], level: Int32 = 6) -> [UInt8]? {
+        guard let compressor = libdeflate_alloc_compressor(level) else { return nil }
+        defer { libdeflate_free_compressor(compressor) }
+        return input.withUnsafeBytes { source -> [UInt8]? in
+            let bound = libdeflate_gzip_compress_bound(compressor, source.count)
+            let output = [UInt8](unsafeUninitializedCapacity: bound) { buffer, written in
+                written = libdeflate_gzip_compress(compressor, source.baseAddress, source.count, buffer.baseAddress, bound)
             }
+            return output.isEmpty ? nil : output
         }
-        guard status == Z_STREAM_END else { return nil }
-        output.removeLast(Int(stream.avail_out))
-        return output
     }
 
     public static func zstd(_ input: [UInt8], level: Int32 = 3) -> [UInt8]? {

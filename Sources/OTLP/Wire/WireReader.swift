@@ -2,22 +2,25 @@
 ///
 /// Invariant: `bytes` stays valid for the reader's whole life (callers create readers inside
 /// `withUnsafeBytes`); every read checks bounds against `end`, so malformed input throws instead
-/// of reading past its message.
-struct WireReader {
-    let bytes: UnsafeRawBufferPointer
-    var offset: Int
-    let end: Int
+/// of reading past its message. Public for exporters that write their output straight from the
+/// encoded request.
+public struct WireReader {
+    public let bytes: UnsafeRawBufferPointer
+    public var offset: Int
+    public let end: Int
 
-    init(_ bytes: UnsafeRawBufferPointer, range: Range<Int>? = nil) {
+    @inlinable
+    public init(_ bytes: UnsafeRawBufferPointer, range: Range<Int>? = nil) {
         self.bytes = bytes
         self.offset = range?.lowerBound ?? 0
         self.end = range?.upperBound ?? bytes.count
     }
 
-    var isAtEnd: Bool { offset >= end }
+    @inlinable
+    public var isAtEnd: Bool { offset >= end }
 
-    @inline(__always)
-    mutating func varint() throws(OTLPDecodingError) -> UInt64 {
+    @inlinable @inline(__always)
+    public mutating func varint() throws(OTLPDecodingError) -> UInt64 {
         // Most varints here (tags, small lengths, enums) are one byte.
         if offset < end, bytes[offset] < 0x80 {
             defer { offset += 1 }
@@ -26,6 +29,7 @@ struct WireReader {
         return try longVarint()
     }
 
+    @usableFromInline
     mutating func longVarint() throws(OTLPDecodingError) -> UInt64 {
         var result: UInt64 = 0
         var shift: UInt64 = 0
@@ -41,8 +45,8 @@ struct WireReader {
     }
 
     /// Reads a field tag. Field number 0 and wire types 6 and 7 do not exist in protobuf.
-    @inline(__always)
-    mutating func tag() throws(OTLPDecodingError) -> (field: UInt64, wireType: WireType) {
+    @inlinable @inline(__always)
+    public mutating func tag() throws(OTLPDecodingError) -> (field: UInt64, wireType: WireType) {
         let at = offset
         let key = try varint()
         let field = key >> 3
@@ -53,8 +57,8 @@ struct WireReader {
     }
 
     /// Reads a length prefix and returns the range of the bytes it announces, moving past them.
-    @inline(__always)
-    mutating func lengthDelimited() throws(OTLPDecodingError) -> Range<Int> {
+    @inlinable @inline(__always)
+    public mutating func lengthDelimited() throws(OTLPDecodingError) -> Range<Int> {
         let at = offset
         let length = try varint()
         guard length <= UInt64(end - offset) else {
@@ -65,7 +69,8 @@ struct WireReader {
         return start..<offset
     }
 
-    mutating func skip(_ wireType: WireType) throws(OTLPDecodingError) {
+    @inlinable
+    public mutating func skip(_ wireType: WireType) throws(OTLPDecodingError) {
         switch wireType {
         case .varint: _ = try varint()
         case .fixed64: try advance(8)
@@ -76,15 +81,24 @@ struct WireReader {
         }
     }
 
-    mutating func advance(_ count: Int) throws(OTLPDecodingError) {
+    @inlinable
+    public mutating func advance(_ count: Int) throws(OTLPDecodingError) {
         guard end - offset >= count else {
             throw OTLPDecodingError("invalid protobuf: truncated fixed-size field at offset \(offset)")
         }
         offset += count
     }
+
+    /// A little-endian 64-bit field (fixed64, sfixed64, double).
+    @inlinable
+    public mutating func fixed64() throws(OTLPDecodingError) -> UInt64 {
+        let at = offset
+        try advance(8)
+        return UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: at, as: UInt64.self))
+    }
 }
 
-enum WireType: UInt8, Sendable {
+public enum WireType: UInt8, Sendable {
     case varint = 0
     case fixed64 = 1
     case lengthDelimited = 2

@@ -50,36 +50,98 @@ public enum WireScan {
     static func walk(
         _ message: WireMessage, _ reader: inout WireReader, depth: Int, count: inout Int
     ) throws(OTLPDecodingError) {
-        guard depth < maxDepth else {
-            throw OTLPDecodingError("invalid protobuf: messages nested deeper than \(maxDepth) levels")
+        guard let base = reader.bytes.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return }
+        try WireFieldCodes.table.withUnsafeBufferPointer { codes throws(OTLPDecodingError) in
+            try WireFieldCodes.items.withUnsafeBufferPointer { items throws(OTLPDecodingError) in
+                let scan = FastScan(base: base, bytes: reader.bytes, codes: codes, items: items)
+                try scan.walk(message.rawValue, from: reader.offset, to: reader.end, depth: depth, count: &count)
+            }
         }
-        while !reader.isAtEnd {
+        reader.offset = reader.end
+    }
+
+    /// The validating walk over raw memory. Fields are looked up in `WireFieldCodes.table`; a
+    /// one-byte tag and a one-byte length, nearly every field of OTLP, take the straight path,
+    /// and everything else goes through `WireReader`, which also words every error.
+    private struct FastScan {
+        let base: UnsafePointer<UInt8>
+        let bytes: UnsafeRawBufferPointer
+        let codes: UnsafeBufferPointer<UInt8>
+        let items: UnsafeBufferPointer<Bool>
+
+        func walk(_ message: UInt8, from start: Int, to end: Int, depth: Int, count: inout Int) throws(OTLPDecodingError) {
+            guard depth < WireScan.maxDepth else {
+                throw OTLPDecodingError("invalid protobuf: messages nested deeper than \(WireScan.maxDepth) levels")
+            }
+            let row = Int(message) &* WireFieldCodes.fieldsPerMessage
+            var offset = start
+            while offset < end {
+                let key = base[offset]
+                guard key < 0x80, key >= 8, key & 7 < 6 else {
+                    offset = try slowField(message, at: offset, end: end, depth: depth, count: &count)
+                    continue
+                }
+                let wireType = key & 7
+                let code = codes[row &+ Int(key >> 3)]
+                if code == WireFieldCodes.bytes || code & WireFieldCodes.message != 0 {
+                    // Length-delimited: the tag's wire type must be 2, the length inside `end`.
+                    guard wireType == 2, offset &+ 1 < end, base[offset &+ 1] < 0x80 else {
+                        offset = try slowField(message, at: offset, end: end, depth: depth, count: &count)
+                        continue
+                    }
+                    let bodyStart = offset &+ 2
+                    let bodyEnd = bodyStart &+ Int(base[offset &+ 1])
+                    guard bodyEnd <= end else {
+                        offset = try slowField(message, at: offset, end: end, depth: depth, count: &count)
+                        continue
+                    }
+                    if code != WireFieldCodes.bytes {
+                        let child = code & ~WireFieldCodes.message
+                        if items[Int(child)] { count &+= 1 }
+                        try walk(child, from: bodyStart, to: bodyEnd, depth: depth &+ 1, count: &count)
+                    }
+                    offset = bodyEnd
+                } else if code == WireFieldCodes.fixed64, wireType == 1, end &- offset > 8 {
+                    offset &+= 9
+                } else if code == WireFieldCodes.varint, wireType == 0, offset &+ 1 < end, base[offset &+ 1] < 0x80 {
+                    offset &+= 2
+                } else {
+                    offset = try slowField(message, at: offset, end: end, depth: depth, count: &count)
+                }
+            }
+        }
+
+        /// One field through `WireReader` and the schema: long tags and lengths, unknown
+        /// fields, packed values, and every malformed case. Returns the offset after the field.
+        func slowField(_ raw: UInt8, at offset: Int, end: Int, depth: Int, count: inout Int) throws(OTLPDecodingError) -> Int {
+            guard let message = WireMessage(rawValue: raw) else { return end }
+            var reader = WireReader(bytes, range: offset..<end)
             let (field, wireType) = try reader.tag()
             guard let kind = message.field(field) else {
                 try reader.skip(wireType)
-                continue
+                return reader.offset
             }
             switch kind {
             case .message(let child):
-                try expect(wireType, .lengthDelimited, field, message)
+                try WireScan.expect(wireType, .lengthDelimited, field, message)
                 let range = try reader.lengthDelimited()
-                if child.isItem { count += 1 }
-                var inner = WireReader(reader.bytes, range: range)
-                try walk(child, &inner, depth: depth + 1, count: &count)
+                if child.isItem { count &+= 1 }
+                try walk(child.rawValue, from: range.lowerBound, to: range.upperBound, depth: depth &+ 1, count: &count)
             case .bytes:
-                try expect(wireType, .lengthDelimited, field, message)
+                try WireScan.expect(wireType, .lengthDelimited, field, message)
                 _ = try reader.lengthDelimited()
             case .scalar(let expected):
-                try expect(wireType, expected, field, message)
+                try WireScan.expect(wireType, expected, field, message)
                 try reader.skip(wireType)
             case .packable(let element):
-                if wireType != .lengthDelimited { try expect(wireType, element, field, message) }
+                if wireType != .lengthDelimited { try WireScan.expect(wireType, element, field, message) }
                 try reader.skip(wireType)
             }
+            return reader.offset
         }
     }
 
-    private static func expect(
+    static func expect(
         _ actual: WireType, _ expected: WireType, _ field: UInt64, _ message: WireMessage
     ) throws(OTLPDecodingError) {
         guard actual == expected else {

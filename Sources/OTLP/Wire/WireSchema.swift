@@ -1,6 +1,6 @@
 /// The OTLP message types as the wire scanner sees them: which fields hold which sub-messages,
 /// and which messages are the signal's items. Field numbers are those of proto/.
-enum WireMessage: Sendable {
+enum WireMessage: UInt8, CaseIterable, Sendable {
     case exportTraces, resourceSpans, scopeSpans, span, spanEvent, spanLink, spanStatus
     case exportMetrics, resourceMetrics, scopeMetrics, metric, gauge, sum, histogram
     case exponentialHistogram, summary, numberPoint, histogramPoint, exponentialPoint
@@ -171,4 +171,44 @@ enum WireFieldKind: Sendable {
     case scalar(WireType)
     /// A repeated scalar, accepted both packed and one element per tag.
     case packable(WireType)
+}
+
+/// `WireMessage.field` as a flat table of one byte per (message, field number below 32), built
+/// once: the scanner's inner loop indexes it instead of running the switch for every field.
+enum WireFieldCodes {
+    static let unknown: UInt8 = 0
+    static let bytes: UInt8 = 1
+    static let varint: UInt8 = 2
+    static let fixed64: UInt8 = 3
+    static let fixed32: UInt8 = 4
+    static let packedFixed64: UInt8 = 5
+    static let packedVarint: UInt8 = 6
+    /// Set for sub-messages; the low bits are the child's raw value.
+    static let message: UInt8 = 0x80
+
+    static let fieldsPerMessage = 32
+
+    static let table: [UInt8] = {
+        var table = [UInt8](repeating: unknown, count: WireMessage.allCases.count * fieldsPerMessage)
+        for parent in WireMessage.allCases {
+            for number in 1..<fieldsPerMessage {
+                let code: UInt8
+                switch parent.field(UInt64(number)) {
+                case nil: code = unknown
+                case .message(let child): code = message | child.rawValue
+                case .bytes: code = bytes
+                case .scalar(.fixed64): code = fixed64
+                case .scalar(.fixed32): code = fixed32
+                case .scalar: code = varint
+                case .packable(.fixed64): code = packedFixed64
+                case .packable: code = packedVarint
+                }
+                table[Int(parent.rawValue) * fieldsPerMessage + number] = code
+            }
+        }
+        return table
+    }()
+
+    /// True at the raw values of the messages counted as items.
+    static let items: [Bool] = WireMessage.allCases.map(\.isItem)
 }

@@ -36,7 +36,7 @@ struct BulkBody {
         if !dynamicTemplates.isEmpty {
             action.key("dynamic_templates")
             action.beginObject()
-            for (path, template) in dynamicTemplates { action.key(path); action.string(template) }
+            for (path, template) in dynamicTemplates { action.dynamicKey(path); action.string(template) }
             action.endObject()
         }
         action.endObject()

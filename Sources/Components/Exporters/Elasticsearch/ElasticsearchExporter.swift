@@ -35,26 +35,33 @@ public final class ElasticsearchExporter: Exporter {
 
     public func consume(_ batch: TelemetryBatch) async throws {
         var batch = batch
-        let request: OTLPRequest
-        do { request = try batch.model() } catch { throw PipelineError.permanent("cannot decode the batch: \(error)") }
         let server = await client.serverInfo()
-        var encoder = OtelDocumentEncoder(router: DataStreamRouter(config: config), options: .init(
+        let options = OtelDocumentEncoder.Options(
             metricContentIDs: server.takesMetricIDs,
             dynamicTemplates: server.distribution == .elasticsearch,
             dynamicLogIDs: config.logs_dynamic_id.enabled,
             dynamicSpanIDs: config.traces_dynamic_id.enabled,
             dynamicLogPipelines: config.logs_dynamic_pipeline.enabled,
-            bodymap: config.mappingMode == "bodymap"))
-        // A document is about 1 KB of JSON per item; growing the buffer step by step costs more.
-        encoder.body.reserve(items: batch.itemCount, bytes: batch.itemCount * 1024)
-        switch request {
-        case .logs(let logs): encoder.encode(logs)
-        case .traces(let traces):
-            guard !encoder.options.bodymap else { throw unsupportedInBodymap(batch) }
-            encoder.encode(traces)
-        case .metrics(let metrics):
-            guard !encoder.options.bodymap else { throw unsupportedInBodymap(batch) }
-            encoder.encode(metrics)
+            bodymap: config.mappingMode == "bodymap")
+        func makeEncoder() -> OtelDocumentEncoder {
+            var encoder = OtelDocumentEncoder(router: DataStreamRouter(config: config), options: options)
+            // A document is about 1 KB of JSON per item; growing the buffer step by step costs more.
+            encoder.body.reserve(items: batch.itemCount, bytes: batch.itemCount * 1024)
+            return encoder
+        }
+        if batch.signal != .logs, options.bodymap { throw unsupportedInBodymap(batch) }
+        var encoder = makeEncoder()
+        if batch.signal == .traces, !batch.isDecoded, encoder.encodeTraces(wire: batch.encoded()) {
+            // Written from the received bytes; no model was built.
+        } else {
+            let request: OTLPRequest
+            do { request = try batch.model() } catch { throw PipelineError.permanent("cannot decode the batch: \(error)") }
+            encoder = makeEncoder()
+            switch request {
+            case .logs(let logs): encoder.encode(logs)
+            case .traces(let traces): encoder.encode(traces)
+            case .metrics(let metrics): encoder.encode(metrics)
+            }
         }
         for (reason, drop) in encoder.dropped {
             settings.telemetry.recordDropped(drop.count, signal: batch.signal, component: settings.id, reason: reason)

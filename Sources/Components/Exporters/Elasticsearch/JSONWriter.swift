@@ -28,7 +28,18 @@ struct JSONWriter {
     mutating func beginArray() { separate(); bytes.append(UInt8(ascii: "[")); hasMember.append(false) }
     mutating func endArray() { hasMember.removeLast(); bytes.append(UInt8(ascii: "]")) }
 
-    mutating func key(_ name: String) {
+    /// A key known when compiling: written as it is, without looking for characters to escape
+    /// (the document shapes' keys are plain ASCII).
+    mutating func key(_ name: StaticString) {
+        separate()
+        bytes.append(UInt8(ascii: "\""))
+        name.withUTF8Buffer { bytes.append(contentsOf: $0) }
+        bytes.append(contentsOf: [UInt8(ascii: "\""), UInt8(ascii: ":")])
+        afterKey = true
+    }
+
+    /// A key from the data (attribute keys, field names from config).
+    mutating func dynamicKey(_ name: String) {
         separate()
         writeQuoted(name)
         bytes.append(UInt8(ascii: ":"))
@@ -50,20 +61,69 @@ struct JSONWriter {
         if !text.contains(where: { $0 == "." || $0 == "e" || $0 == "E" }) { bytes.append(contentsOf: ".0".utf8) }
     }
 
+    /// A key from UTF-8 bytes of an encoded request; false, with nothing written, when they are
+    /// not valid UTF-8 (which a decoder into the model would refuse as well).
+    mutating func key(utf8 raw: UnsafeRawBufferPointer) -> Bool {
+        guard Self.isValidUTF8(raw) else { return false }
+        separate()
+        writeQuoted(raw)
+        bytes.append(UInt8(ascii: ":"))
+        afterKey = true
+        return true
+    }
+
+    /// A string from UTF-8 bytes of an encoded request; false, with nothing written, when invalid.
+    mutating func string(utf8 raw: UnsafeRawBufferPointer) -> Bool {
+        guard Self.isValidUTF8(raw) else { return false }
+        separate()
+        writeQuoted(raw)
+        return true
+    }
+
+    /// `"<whole>.<fraction, six digits>"` of `value / 1_000_000`, without building strings.
+    mutating func decimalMillionths(_ value: UInt64) {
+        separate()
+        bytes.append(UInt8(ascii: "\""))
+        appendDigits(value / 1_000_000)
+        bytes.append(UInt8(ascii: "."))
+        var fraction = value % 1_000_000
+        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) = (0, 0, 0, 0, 0, 0)
+        withUnsafeMutableBytes(of: &digits) { out in
+            for position in stride(from: 5, through: 0, by: -1) {
+                out[position] = 0x30 + UInt8(fraction % 10)
+                fraction /= 10
+            }
+            bytes.append(contentsOf: out)
+        }
+        bytes.append(UInt8(ascii: "\""))
+    }
+
+    private mutating func appendDigits(_ value: UInt64) {
+        guard value >= 10 else { bytes.append(0x30 + UInt8(value)); return }
+        appendDigits(value / 10)
+        bytes.append(0x30 + UInt8(value % 10))
+    }
+
+    private static func isValidUTF8(_ raw: UnsafeRawBufferPointer) -> Bool {
+        !raw.contains { $0 >= 0x80 } || String(validating: raw, as: UTF8.self) != nil
+    }
+
+    mutating func hex(_ raw: UnsafeRawBufferPointer) {
+        separate()
+        bytes.append(UInt8(ascii: "\""))
+        for byte in raw {
+            bytes.append(Self.hexDigit(byte >> 4))
+            bytes.append(Self.hexDigit(byte & 0x0F))
+        }
+        bytes.append(UInt8(ascii: "\""))
+    }
+
     /// Text already in JSON form (a nested document written elsewhere).
     mutating func raw(_ json: [UInt8]) { separate(); bytes.append(contentsOf: json) }
     mutating func raw(_ json: ArraySlice<UInt8>) { separate(); bytes.append(contentsOf: json) }
 
     mutating func hex(_ data: Data) {
-        separate()
-        bytes.append(UInt8(ascii: "\""))
-        data.withUnsafeBytes { raw in
-            for byte in raw {
-                bytes.append(Self.hexDigit(byte >> 4))
-                bytes.append(Self.hexDigit(byte & 0x0F))
-            }
-        }
-        bytes.append(UInt8(ascii: "\""))
+        data.withUnsafeBytes { hex($0) }
     }
 
     @inline(__always)
@@ -85,6 +145,16 @@ struct JSONWriter {
             return true
         }
         if copied != true { writeEscaped(Array(text.utf8)) }
+        bytes.append(UInt8(ascii: "\""))
+    }
+
+    private mutating func writeQuoted(_ raw: UnsafeRawBufferPointer) {
+        bytes.append(UInt8(ascii: "\""))
+        if raw.contains(where: { Self.needsEscape($0) }) {
+            writeEscaped(Array(raw))
+        } else {
+            bytes.append(contentsOf: raw)
+        }
         bytes.append(UInt8(ascii: "\""))
     }
 

@@ -145,7 +145,7 @@ extension OtelDocumentEncoder {
         writer.key("metrics")
         writer.beginObject()
         for value in document.values {
-            writer.key(value.name)
+            writer.dynamicKey(value.name)
             writer.raw(value.json)
         }
         writer.endObject()

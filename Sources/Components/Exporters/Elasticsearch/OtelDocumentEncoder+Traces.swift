@@ -18,7 +18,7 @@ extension OtelDocumentEncoder {
         }
     }
 
-    private mutating func encode(_ span: Span, resource: [UInt8], scope: [UInt8], defaults: DataStreamRouter.ScopeDefaults) {
+    mutating func encode(_ span: Span, resource: [UInt8], scope: [UInt8], defaults: DataStreamRouter.ScopeDefaults) {
         let route = router.route(.traces, record: span.attributes, defaults: defaults)
         writer.reset()
         writer.beginObject()
@@ -61,7 +61,7 @@ extension OtelDocumentEncoder {
         body.create(document: writer.bytes, route: route, id: id, contentID: options.contentIDs)
     }
 
-    private mutating func encode(_ event: Span.Event, of span: Span, resource: [UInt8], scope: [UInt8],
+    mutating func encode(_ event: Span.Event, of span: Span, resource: [UInt8], scope: [UInt8],
                                  defaults: DataStreamRouter.ScopeDefaults) {
         let route = router.route(.logs, record: event.attributes, defaults: defaults)
         writer.reset()

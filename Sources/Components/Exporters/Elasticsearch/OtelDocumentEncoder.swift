@@ -41,10 +41,9 @@ struct OtelDocumentEncoder {
     // MARK: Shared parts
 
     /// `"<epoch ms>.<ns remainder, six digits>"`, the form the otel templates read as date_nanos.
-    mutating func timestamp(_ key: String, _ nanoseconds: UInt64) {
+    mutating func timestamp(_ key: StaticString, _ nanoseconds: UInt64) {
         writer.key(key)
-        let remainder = String(nanoseconds % 1_000_000)
-        writer.string("\(nanoseconds / 1_000_000).\(String(repeating: "0", count: 6 - remainder.count))\(remainder)")
+        writer.decimalMillionths(nanoseconds)
     }
 
     mutating func dataStream(_ route: Route) {
@@ -57,19 +56,19 @@ struct OtelDocumentEncoder {
         writer.endObject()
     }
 
-    mutating func identifier(_ key: String, _ bytes: Data) {
+    mutating func identifier(_ key: StaticString, _ bytes: Data) {
         guard bytes.withUnsafeBytes({ $0.contains { $0 != 0 } }) else { return }
         writer.key(key)
         writer.hex(bytes)
     }
 
-    mutating func count(_ key: String, _ value: UInt32) {
+    mutating func count(_ key: StaticString, _ value: UInt32) {
         guard value != 0 else { return }
         writer.key(key)
         writer.uint(UInt64(value))
     }
 
-    mutating func text(_ key: String, _ value: String) {
+    mutating func text(_ key: StaticString, _ value: String) {
         guard !value.isEmpty else { return }
         writer.key(key)
         writer.string(value)
@@ -77,7 +76,7 @@ struct OtelDocumentEncoder {
 
     /// An attributes object (omitted when nothing is left to write): routing attributes left out,
     /// the first of duplicate keys kept. Metric documents write map values as JSON strings.
-    static func attributes(_ name: String, _ attributes: [KeyValue], into writer: inout JSONWriter,
+    static func attributes(_ name: StaticString, _ attributes: [KeyValue], into writer: inout JSONWriter,
                            stringifyMaps: Bool = false, extra: (key: String, value: String)? = nil) {
         var opened = false
         var seen: Set<String>? = attributes.count > 8 ? Set() : nil
@@ -90,12 +89,12 @@ struct OtelDocumentEncoder {
                 continue
             }
             if !opened { writer.key(name); writer.beginObject(); opened = true }
-            writer.key(attribute.key)
+            writer.dynamicKey(attribute.key)
             value(attribute.value, into: &writer, stringifyMaps: stringifyMaps)
         }
         if let extra, !attributes.contains(where: { $0.key == extra.key }) {
             if !opened { writer.key(name); writer.beginObject(); opened = true }
-            writer.key(extra.key)
+            writer.dynamicKey(extra.key)
             writer.string(extra.value)
         }
         if opened { writer.endObject() }
@@ -128,7 +127,7 @@ struct OtelDocumentEncoder {
     static func map(_ entries: [KeyValue], into writer: inout JSONWriter) {
         writer.beginObject()
         for (position, entry) in entries.enumerated() where !entries[..<position].contains(where: { $0.key == entry.key }) {
-            writer.key(entry.key)
+            writer.dynamicKey(entry.key)
             value(entry.value, into: &writer)
         }
         writer.endObject()

@@ -124,32 +124,31 @@ public final class KafkaReceiver: Receiver {
                     await group.next()
                     inFlight -= 1
                 }
-                switch await consumer.poll(timeout: .milliseconds(100)) {
-                case .nothing:
-                    continue
-                case .error(let error):
-                    settings.logger.warning("Kafka consumer error: \(error.message)")
-                    continue
-                case .record(let record):
-                    messages.increment()
-                    guard let route = routes[record.topic] else {
-                        // Only subscribed topics are delivered; a record from elsewhere is a librdkafka surprise.
-                        settings.logger.error("skipping Kafka record \(record.topic)/\(record.partition)@\(record.offset): no pipeline reads topic \(record.topic)")
-                        settings.telemetry.counter("otelcol_kafka_receiver_unrouted_records_total", [("receiver", settings.id.description)]).increment()
-                        continue
-                    }
-                    if tracker.begin(record) {
-                        consumer.setPaused(true, topic: record.topic, partition: record.partition)
-                    }
-                    inFlight += 1
-                    group.addTask { [self] in
-                        guard await handle(record, route.signal, route.encoding, into: route.next) else { return }
-                        let (committable, resume) = tracker.finish(record)
-                        if resume { consumer.setPaused(false, topic: record.topic, partition: record.partition) }
-                        guard let offset = committable else { return }
-                        consumer.markDone(topic: record.topic, partition: record.partition, offset: offset)
-                        if !autocommit, let error = consumer.commit() {
-                            settings.logger.warning("offset commit failed: \(error.message)")
+                for result in await consumer.poll(timeout: .milliseconds(100), max: Self.maxInFlight - inFlight) {
+                    switch result {
+                    case .error(let error):
+                        settings.logger.warning("Kafka consumer error: \(error.message)")
+                    case .record(let record):
+                        messages.increment()
+                        guard let route = routes[record.topic] else {
+                            // Only subscribed topics are delivered; a record from elsewhere is a librdkafka surprise.
+                            settings.logger.error("skipping Kafka record \(record.topic)/\(record.partition)@\(record.offset): no pipeline reads topic \(record.topic)")
+                            settings.telemetry.counter("otelcol_kafka_receiver_unrouted_records_total", [("receiver", settings.id.description)]).increment()
+                            continue
+                        }
+                        if tracker.begin(record) {
+                            consumer.setPaused(true, topic: record.topic, partition: record.partition)
+                        }
+                        inFlight += 1
+                        group.addTask { [self] in
+                            guard await handle(record, route.signal, route.encoding, into: route.next) else { return }
+                            let (committable, resume) = tracker.finish(record)
+                            if resume { consumer.setPaused(false, topic: record.topic, partition: record.partition) }
+                            guard let offset = committable else { return }
+                            consumer.markDone(topic: record.topic, partition: record.partition, offset: offset)
+                            if !autocommit, let error = consumer.commit() {
+                                settings.logger.warning("offset commit failed: \(error.message)")
+                            }
                         }
                     }
                 }
