@@ -70,10 +70,10 @@ public final class KafkaConsumer: Sendable {
         case error(KafkaError)
     }
 
-    /// Waits up to `timeout` for the first record or error, then takes up to `max - 1` more of
-    /// those already fetched without waiting. One hop to the poll queue per call, not per record:
-    /// at tens of thousands of records per second the thread switches cost more than the copies.
-    public func poll(timeout: Duration = .milliseconds(100), max: Int = 64) async -> [PollResult] {
+    /// Waits up to `timeout` for the first record or error, then for up to `gather` more, at most
+    /// `max` in all. One hop to the poll queue per run of records, not per record: at thousands
+    /// of records per second the thread wake-ups cost more than the records' copies.
+    public func poll(timeout: Duration = .milliseconds(100), max: Int = 64, gather: Duration = .milliseconds(2)) async -> [PollResult] {
         let ms = Int32(timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
         let handle = self.handle
         let closed = self.closed
@@ -82,7 +82,12 @@ public final class KafkaConsumer: Sendable {
             queue.async {
                 var results: [PollResult] = []
                 var wait = ms
+                var gatherUntil: ContinuousClock.Instant?
                 while results.count < max, !closed.value.load(ordering: .relaxed) {
+                    if let gatherUntil {
+                        let left = gatherUntil - .now
+                        wait = left > .zero ? Int32(left.components.attoseconds / 1_000_000_000_000_000) : 0
+                    }
                     let revokes = sink.takeUnretainedValue().revokes.load(ordering: .relaxed)
                     let polled = rd_kafka_consumer_poll(handle.pointer, wait)
                     if !results.isEmpty, sink.takeUnretainedValue().revokes.load(ordering: .relaxed) != revokes {
@@ -91,7 +96,7 @@ public final class KafkaConsumer: Sendable {
                         results = Self.keepingAssigned(results, handle.pointer)
                     }
                     guard let message = polled else { break }
-                    wait = 0
+                    if gatherUntil == nil { gatherUntil = .now + gather }
                     defer { rd_kafka_message_destroy(message) }
                     let m = message.pointee
                     if m.err == RD_KAFKA_RESP_ERR_NO_ERROR {

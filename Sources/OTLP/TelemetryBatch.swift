@@ -19,7 +19,9 @@ public struct TelemetryBatch: Sendable {
     public let signal: Signal
     public private(set) var itemCount: Int
     public var metadata: RequestMetadata
-    private var bytes: [UInt8]?
+    /// The encoding as pieces whose concatenation it is (one piece unless batches were merged);
+    /// nil when only the model is held.
+    private var parts: [[UInt8]]?
     private var decoded: OTLPRequest?
 
     /// Wraps an encoded request after validating its structure and counting its items.
@@ -27,7 +29,7 @@ public struct TelemetryBatch: Sendable {
         self.signal = signal
         self.itemCount = try WireScan.itemCount(signal, in: protobuf)
         self.metadata = metadata
-        self.bytes = protobuf
+        self.parts = [protobuf]
     }
 
     /// Wraps bytes whose structure and count are already known, such as pieces of a validated batch.
@@ -35,7 +37,7 @@ public struct TelemetryBatch: Sendable {
         self.signal = signal
         self.itemCount = itemCount
         self.metadata = metadata
-        self.bytes = trustedProtobuf
+        self.parts = [trustedProtobuf]
     }
 
     public init(_ request: OTLPRequest, metadata: RequestMetadata = .empty) {
@@ -47,18 +49,34 @@ public struct TelemetryBatch: Sendable {
 
     public var isDecoded: Bool { decoded != nil }
 
-    /// The protobuf encoding; encodes the model only when no encoding is held.
+    /// The protobuf encoding; encodes the model only when no encoding is held, and joins the
+    /// pieces of merged batches once.
     public mutating func encoded() -> [UInt8] {
-        if let bytes { return bytes }
-        let fresh = decoded?.protobufBytes() ?? []
-        bytes = fresh
+        if let parts, parts.count == 1 { return parts[0] }
+        let fresh: [UInt8]
+        if let parts {
+            var joined = [UInt8]()
+            joined.reserveCapacity(parts.reduce(0) { $0 + $1.count })
+            for part in parts { joined.append(contentsOf: part) }
+            fresh = joined
+        } else {
+            fresh = decoded?.protobufBytes() ?? []
+        }
+        parts = [fresh]
         return fresh
+    }
+
+    /// The encoding as pieces to be written one after another, for exporters that copy them
+    /// into their own buffers anyway: merged batches are then never joined.
+    public mutating func encodedParts() -> [[UInt8]] {
+        if let parts { return parts }
+        return [encoded()]
     }
 
     /// The decoded request; decodes at most once per batch value.
     public mutating func model() throws(OTLPDecodingError) -> OTLPRequest {
         if let decoded { return decoded }
-        let fresh = try OTLPRequest(signal: signal, protobuf: bytes ?? [])
+        let fresh = try OTLPRequest(signal: signal, protobuf: encoded())
         decoded = fresh
         return fresh
     }
@@ -67,24 +85,25 @@ public struct TelemetryBatch: Sendable {
     public mutating func replace(with request: OTLPRequest) {
         precondition(request.signal == signal, "a batch keeps its signal")
         decoded = request
-        bytes = nil
+        parts = nil
         itemCount = request.itemCount
     }
 
     /// One batch holding the items of all `batches`, in order. The export request's only field is
     /// the repeated resource list, so concatenating encodings is a valid encoding of the merged
-    /// list: nothing is decoded. Metadata is taken from the first batch.
+    /// list: nothing is decoded, and the pieces are joined only when someone asks for the whole.
+    /// Metadata is taken from the first batch.
     public static func concatenating(_ batches: [TelemetryBatch]) -> TelemetryBatch? {
         guard var first = batches.first else { return nil }
         if batches.count == 1 { return first }
-        var merged = [UInt8]()
-        merged.reserveCapacity(batches.reduce(0) { $0 + ($1.bytes?.count ?? 0) })
+        var merged: [[UInt8]] = []
+        merged.reserveCapacity(batches.count)
         var count = 0
         for var batch in batches {
-            merged.append(contentsOf: batch.encoded())
+            merged += batch.encodedParts()
             count += batch.itemCount
         }
-        first.bytes = merged
+        first.parts = merged
         first.decoded = nil
         first.itemCount = count
         return first

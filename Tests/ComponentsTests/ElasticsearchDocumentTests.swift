@@ -183,6 +183,17 @@ import Testing
         #expect(String(decoding: writer.bytes, as: UTF8.self) == #"["a\"b\\c\u0001\u003c\u0026\u003e\u2028é",2.0,1e-07,null,-3]"#)
     }
 
+    @Test func jsonWriterSeparatesMembersAtAnyDepth() {
+        // Deeper than the 64 levels the writer tracks in one word: each level holds two members,
+        // the second written after coming back from the nested one.
+        let depth = 70
+        var writer = JSONWriter()
+        for _ in 0..<depth { writer.beginArray(); writer.int(1) }
+        for _ in 0..<depth { writer.int(2); writer.endArray() }
+        let expected = String(repeating: "[1,", count: depth) + "2" + String(repeating: "],2", count: depth - 1) + "]"
+        #expect(String(decoding: writer.bytes, as: UTF8.self) == expected)
+    }
+
     @Test func bulkResponsesAreReadPerItem() {
         let ok = Array(#"{"errors":false,"items":[{"create":{"status":201}}]}"#.utf8)
         #expect(BulkResponse.parse(ok, expectedItems: 1) == [BulkItemResult(status: 201)])

@@ -84,21 +84,35 @@ public enum WireScan {
                 let wireType = key & 7
                 let code = codes[row &+ Int(key >> 3)]
                 if code == WireFieldCodes.bytes || code & WireFieldCodes.message != 0 {
-                    // Length-delimited: the tag's wire type must be 2, the length inside `end`.
-                    guard wireType == 2, offset &+ 1 < end, base[offset &+ 1] < 0x80 else {
+                    // Length-delimited: the tag's wire type must be 2, the length (one or two
+                    // bytes here; spans are often longer than 127 bytes) inside `end`.
+                    guard wireType == 2, offset &+ 2 < end else {
                         offset = try slowField(message, at: offset, end: end, depth: depth, count: &count)
                         continue
                     }
-                    let bodyStart = offset &+ 2
-                    let bodyEnd = bodyStart &+ Int(base[offset &+ 1])
+                    let first = base[offset &+ 1], second = base[offset &+ 2]
+                    let bodyStart: Int, length: Int
+                    if first < 0x80 {
+                        (bodyStart, length) = (offset &+ 2, Int(first))
+                    } else if second < 0x80 {
+                        (bodyStart, length) = (offset &+ 3, Int(first & 0x7F) | Int(second) << 7)
+                    } else {
+                        offset = try slowField(message, at: offset, end: end, depth: depth, count: &count)
+                        continue
+                    }
+                    let bodyEnd = bodyStart &+ length
                     guard bodyEnd <= end else {
                         offset = try slowField(message, at: offset, end: end, depth: depth, count: &count)
                         continue
                     }
                     if code != WireFieldCodes.bytes {
                         let child = code & ~WireFieldCodes.message
-                        if items[Int(child)] { count &+= 1 }
-                        try walk(child, from: bodyStart, to: bodyEnd, depth: depth &+ 1, count: &count)
+                        if child == WireMessage.keyValue.rawValue {
+                            try keyValue(from: bodyStart, to: bodyEnd, depth: depth &+ 1, count: &count)
+                        } else {
+                            if items[Int(child)] { count &+= 1 }
+                            try walk(child, from: bodyStart, to: bodyEnd, depth: depth &+ 1, count: &count)
+                        }
                     }
                     offset = bodyEnd
                 } else if code == WireFieldCodes.fixed64, wireType == 1, end &- offset > 8 {
@@ -108,6 +122,56 @@ public enum WireScan {
                 } else {
                     offset = try slowField(message, at: offset, end: end, depth: depth, count: &count)
                 }
+            }
+        }
+
+        /// A KeyValue, most fields of OTLP by count, without a call per nested message: its key and
+        /// a scalar value are checked in place; anything else goes through `slowField`.
+        @inline(__always)
+        func keyValue(from start: Int, to end: Int, depth: Int, count: inout Int) throws(OTLPDecodingError) {
+            let keyValue = WireMessage.keyValue.rawValue
+            var offset = start
+            while offset < end {
+                let tag = base[offset]
+                if tag == 0x0A || tag == 0x12, offset &+ 1 < end, base[offset &+ 1] < 0x80 {
+                    let bodyStart = offset &+ 2
+                    let bodyEnd = bodyStart &+ Int(base[offset &+ 1])
+                    if bodyEnd <= end {
+                        if tag == 0x12 { try anyValue(from: bodyStart, to: bodyEnd, depth: depth &+ 1, count: &count) }
+                        offset = bodyEnd
+                        continue
+                    }
+                }
+                offset = try slowField(keyValue, at: offset, end: end, depth: depth, count: &count)
+            }
+        }
+
+        /// An AnyValue: strings, bytes and one-byte varints in place, doubles by size.
+        @inline(__always)
+        func anyValue(from start: Int, to end: Int, depth: Int, count: inout Int) throws(OTLPDecodingError) {
+            let anyValue = WireMessage.anyValue.rawValue
+            var offset = start
+            while offset < end {
+                switch base[offset] {
+                case 0x0A, 0x3A: // string_value, bytes_value
+                    if offset &+ 1 < end, base[offset &+ 1] < 0x80, offset &+ 2 &+ Int(base[offset &+ 1]) <= end {
+                        offset = offset &+ 2 &+ Int(base[offset &+ 1])
+                        continue
+                    }
+                case 0x10, 0x18: // bool_value, int_value
+                    if offset &+ 1 < end, base[offset &+ 1] < 0x80 {
+                        offset &+= 2
+                        continue
+                    }
+                case 0x21: // double_value
+                    if end &- offset > 8 {
+                        offset &+= 9
+                        continue
+                    }
+                default:
+                    break
+                }
+                offset = try slowField(anyValue, at: offset, end: end, depth: depth, count: &count)
             }
         }
 

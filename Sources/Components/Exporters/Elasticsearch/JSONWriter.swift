@@ -5,28 +5,50 @@ import Foundation
 /// maps them as floats), and because this is the exporter's hot path.
 struct JSONWriter {
     var bytes: [UInt8] = []
-    /// One entry per open object or array: whether it already holds a member.
-    private var hasMember: [Bool] = []
+    /// Whether each open object or array already holds a member, as a stack of bits: bit 0 is the
+    /// innermost. Levels pushed out beyond 64 wait in `deeper`. Bits, because an array of flags
+    /// cost more per member than writing the member.
+    private var members: UInt64 = 0
+    private var depth = 0
+    private var deeper: [Bool] = []
     private var afterKey = false
 
     init(capacity: Int = 0) { bytes.reserveCapacity(capacity) }
 
     mutating func reset() {
         bytes.removeAll(keepingCapacity: true)
-        hasMember.removeAll(keepingCapacity: true)
+        members = 0
+        depth = 0
+        deeper.removeAll()
         afterKey = false
     }
 
+    @inline(__always)
     private mutating func separate() {
         if afterKey { afterKey = false; return }
-        guard let last = hasMember.indices.last else { return }
-        if hasMember[last] { bytes.append(UInt8(ascii: ",")) } else { hasMember[last] = true }
+        guard depth > 0 else { return }
+        if members & 1 != 0 { bytes.append(UInt8(ascii: ",")) } else { members |= 1 }
     }
 
-    mutating func beginObject() { separate(); bytes.append(UInt8(ascii: "{")); hasMember.append(false) }
-    mutating func endObject() { hasMember.removeLast(); bytes.append(UInt8(ascii: "}")) }
-    mutating func beginArray() { separate(); bytes.append(UInt8(ascii: "[")); hasMember.append(false) }
-    mutating func endArray() { hasMember.removeLast(); bytes.append(UInt8(ascii: "]")) }
+    private mutating func open(_ bracket: UInt8) {
+        separate()
+        bytes.append(bracket)
+        if depth >= 64 { deeper.append(members >> 63 != 0) }
+        members <<= 1
+        depth += 1
+    }
+
+    private mutating func close(_ bracket: UInt8) {
+        members >>= 1
+        depth -= 1
+        if depth >= 64, let outer = deeper.popLast(), outer { members |= 1 << 63 }
+        bytes.append(bracket)
+    }
+
+    mutating func beginObject() { open(UInt8(ascii: "{")) }
+    mutating func endObject() { close(UInt8(ascii: "}")) }
+    mutating func beginArray() { open(UInt8(ascii: "[")) }
+    mutating func endArray() { close(UInt8(ascii: "]")) }
 
     /// A key known when compiling: written as it is, without looking for characters to escape
     /// (the document shapes' keys are plain ASCII).
@@ -34,7 +56,8 @@ struct JSONWriter {
         separate()
         bytes.append(UInt8(ascii: "\""))
         name.withUTF8Buffer { bytes.append(contentsOf: $0) }
-        bytes.append(contentsOf: [UInt8(ascii: "\""), UInt8(ascii: ":")])
+        bytes.append(UInt8(ascii: "\""))
+        bytes.append(UInt8(ascii: ":"))
         afterKey = true
     }
 
@@ -135,12 +158,19 @@ struct JSONWriter {
         byte < 0x20 || byte == 0x22 || byte == 0x5C || byte == 0x3C || byte == 0x3E || byte == 0x26 || byte == 0xE2
     }
 
+    /// `needsEscape` of every byte value, looked up while scanning strings from requests.
+    private static let escapeTable: [Bool] = (0...255).map { needsEscape(UInt8($0)) }
+
+    private static func needsEscaping(_ raw: UnsafeRawBufferPointer) -> Bool {
+        escapeTable.withUnsafeBufferPointer { table in raw.contains { table[Int($0)] } }
+    }
+
     /// Escapes what JSON requires plus `<`, `>`, `&` and U+2028/U+2029, as Go's encoder does, so
     /// documents are byte-compatible and safe to embed in HTML.
     private mutating func writeQuoted(_ text: String) {
         bytes.append(UInt8(ascii: "\""))
         let copied = text.utf8.withContiguousStorageIfAvailable { raw -> Bool in
-            guard !raw.contains(where: { Self.needsEscape($0) }) else { return false }
+            guard !Self.needsEscaping(UnsafeRawBufferPointer(raw)) else { return false }
             bytes.append(contentsOf: raw)
             return true
         }
@@ -150,7 +180,7 @@ struct JSONWriter {
 
     private mutating func writeQuoted(_ raw: UnsafeRawBufferPointer) {
         bytes.append(UInt8(ascii: "\""))
-        if raw.contains(where: { Self.needsEscape($0) }) {
+        if Self.needsEscaping(raw) {
             writeEscaped(Array(raw))
         } else {
             bytes.append(contentsOf: raw)

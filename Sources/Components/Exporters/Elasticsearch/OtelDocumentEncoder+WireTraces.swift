@@ -238,7 +238,7 @@ extension OtelDocumentEncoder {
         var opened = false
         try Self.forEach(field, in: range, raw) { entry throws in
             let (key, value) = try Self.keyValue(raw, entry)
-            guard !keys.contains(where: { raw[$0].elementsEqual(raw[key]) }) else { return }
+            guard !keys.contains(where: { Self.equal(raw, $0, key) }) else { return }
             keys.append(key)
             if !opened { self.writer.key(name); self.writer.beginObject(); opened = true }
             guard self.writer.key(utf8: UnsafeRawBufferPointer(rebasing: raw[key])) else { throw NotUTF8() }
@@ -284,7 +284,7 @@ extension OtelDocumentEncoder {
             var keys: [Range<Int>] = []
             try Self.forEach(1, in: chosen.range, raw) { entry throws in
                 let (key, value) = try Self.keyValue(raw, entry)
-                guard !keys.contains(where: { raw[$0].elementsEqual(raw[key]) }) else { return }
+                guard !keys.contains(where: { Self.equal(raw, $0, key) }) else { return }
                 keys.append(key)
                 guard self.writer.key(utf8: UnsafeRawBufferPointer(rebasing: raw[key])) else { throw NotUTF8() }
                 try self.value(raw, value)
@@ -295,6 +295,11 @@ extension OtelDocumentEncoder {
     }
 
     // MARK: Walking the wire
+
+    private static func equal(_ raw: UnsafeRawBufferPointer, _ a: Range<Int>, _ b: Range<Int>) -> Bool {
+        guard a.count == b.count, let base = raw.baseAddress else { return a.count == b.count }
+        return memcmp(base + a.lowerBound, base + b.lowerBound, a.count) == 0
+    }
 
     /// Calls `body` with the range of every length-delimited `field` of the message in `range`.
     private static func forEach(_ field: UInt64, in range: Range<Int>, _ raw: UnsafeRawBufferPointer,

@@ -33,18 +33,28 @@ public final class OTLPHTTPExporter: Exporter {
 
     public func consume(_ batch: TelemetryBatch) async throws {
         var batch = batch
-        let body: [UInt8]
-        switch config.encoding {
-        case .proto: body = batch.encoded()
-        case .json: body = OTLPJSON.encode(try batch.model())
+        let payload: ByteBuffer
+        if config.encoding == .proto, config.compression == .none {
+            // Pass-through: the received pieces go straight into the request buffer, one copy.
+            let parts = batch.encodedParts()
+            var buffer = ByteBufferAllocator().buffer(capacity: parts.reduce(0) { $0 + $1.count })
+            for part in parts { buffer.writeBytes(part) }
+            payload = buffer
+        } else {
+            let body: [UInt8]
+            switch config.encoding {
+            case .proto: body = batch.encoded()
+            case .json: body = OTLPJSON.encode(try batch.model())
+            }
+            let compressed: [UInt8]?
+            switch config.compression {
+            case .gzip: compressed = Compression.gzip(body)
+            case .zstd: compressed = Compression.zstd(body)
+            case .none: compressed = body
+            }
+            guard let compressed else { throw PipelineError.permanent("cannot compress the request body") }
+            payload = ByteBuffer(bytes: compressed)
         }
-        let compressed: [UInt8]?
-        switch config.compression {
-        case .gzip: compressed = Compression.gzip(body)
-        case .zstd: compressed = Compression.zstd(body)
-        case .none: compressed = body
-        }
-        guard let payload = compressed else { throw PipelineError.permanent("cannot compress the request body") }
         let url = config.url(for: batch.signal)
         let (rejected, message) = try await config.retry_on_failure.run { await attempt(url, payload) }
         if rejected > 0 || !message.isEmpty {
@@ -53,14 +63,14 @@ public final class OTLPHTTPExporter: Exporter {
         }
     }
 
-    private func attempt(_ url: String, _ payload: [UInt8]) async -> ExportAttempt {
+    private func attempt(_ url: String, _ payload: ByteBuffer) async -> ExportAttempt {
         var request = HTTPClientRequest(url: url)
         request.method = .POST
         request.headers.add(name: "Content-Type", value: config.encoding == .json ? "application/json" : "application/x-protobuf")
         request.headers.add(name: "User-Agent", value: "otelcol-swift")
         if config.compression != .none { request.headers.add(name: "Content-Encoding", value: config.compression.rawValue) }
         for (name, value) in config.headers { request.headers.add(name: name, value: value) }
-        request.body = .bytes(ByteBuffer(bytes: payload))
+        request.body = .bytes(payload)
         do {
             let response = try await client.execute(request, timeout: .nanoseconds(config.timeout.nanoseconds))
             let body = try await response.body.collect(upTo: 64 * 1024)

@@ -110,6 +110,8 @@ public final class KafkaReceiver: Receiver {
     /// Records of one partition handled at once (and not yet committable), so a partition that
     /// waits leaves room for the others.
     static let maxInFlightPerPartition = 64
+    /// Free slots the consume loop waits for once `maxInFlight` is reached.
+    static let pollRun = 64
 
     /// How long a revoke waits for in-flight records of the revoked partitions.
     static let revokeGrace: Duration = .seconds(10)
@@ -121,8 +123,9 @@ public final class KafkaReceiver: Receiver {
             var inFlight = 0
             while !stopping.isStopped {
                 if inFlight >= Self.maxInFlight {
-                    await group.next()
-                    inFlight -= 1
+                    // Poll again only when a run of records fits: polling for every freed slot
+                    // costs two thread wake-ups per record.
+                    while inFlight > Self.maxInFlight - Self.pollRun, await group.next() != nil { inFlight -= 1 }
                 }
                 for result in await consumer.poll(timeout: .milliseconds(100), max: Self.maxInFlight - inFlight) {
                     switch result {
