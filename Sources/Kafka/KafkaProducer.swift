@@ -13,15 +13,22 @@ struct RdKafkaHandle: @unchecked Sendable {
 public struct KafkaMessage: Sendable {
     public var topic: String
     public var key: [UInt8]?
-    public var value: [UInt8]
+    /// The value as pieces written one after another into the one copy librdkafka gets.
+    public var valueParts: [[UInt8]]
     public var headers: [(name: String, value: [UInt8])]
 
     public init(topic: String, key: [UInt8]? = nil, value: [UInt8], headers: [(name: String, value: [UInt8])] = []) {
+        self.init(topic: topic, key: key, valueParts: [value], headers: headers)
+    }
+
+    public init(topic: String, key: [UInt8]? = nil, valueParts: [[UInt8]], headers: [(name: String, value: [UInt8])] = []) {
         self.topic = topic
         self.key = key
-        self.value = value
+        self.valueParts = valueParts
         self.headers = headers
     }
+
+    public var value: [UInt8] { valueParts.count == 1 ? valueParts[0] : Array(valueParts.joined()) }
 }
 
 /// An asynchronous producer over librdkafka: `produce` returns when the broker acknowledged every
@@ -92,37 +99,50 @@ public final class KafkaProducer: Sendable {
                 }
             }
         }
+        // One copy of the value, made here and handed over (librdkafka frees it after the
+        // delivery report): parts need joining anyway, and RD_KAFKA_MSG_F_COPY would copy again.
+        let size = message.valueParts.reduce(0) { $0 + $1.count }
+        guard let value = malloc(max(size, 1)) else {
+            if let headers { rd_kafka_headers_destroy(headers) }
+            return KafkaError(RD_KAFKA_RESP_ERR__FAIL, "produce to \(message.topic) failed (out of memory)")
+        }
+        var written = 0
+        for part in message.valueParts {
+            part.withUnsafeBytes { bytes in
+                if let source = bytes.baseAddress { (value + written).copyMemory(from: source, byteCount: bytes.count) }
+            }
+            written += part.count
+        }
         let error: OpaquePointer? = message.topic.withCString { topic in
-            message.value.withUnsafeBytes { value in
-                (message.key ?? []).withUnsafeBytes { key in
-                    var vus = [rd_kafka_vu_t](repeating: rd_kafka_vu_t(), count: 6)
-                    vus[0].vtype = RD_KAFKA_VTYPE_TOPIC
-                    vus[0].u.cstr = topic
-                    vus[1].vtype = RD_KAFKA_VTYPE_VALUE
-                    vus[1].u.mem.ptr = UnsafeMutableRawPointer(mutating: value.baseAddress)
-                    vus[1].u.mem.size = value.count
-                    vus[2].vtype = RD_KAFKA_VTYPE_MSGFLAGS
-                    vus[2].u.i = RD_KAFKA_MSG_F_COPY
-                    vus[3].vtype = RD_KAFKA_VTYPE_OPAQUE
-                    vus[3].u.ptr = opaque
-                    var count = 4
-                    if message.key != nil {
-                        vus[count].vtype = RD_KAFKA_VTYPE_KEY
-                        vus[count].u.mem.ptr = UnsafeMutableRawPointer(mutating: key.baseAddress)
-                        vus[count].u.mem.size = key.count
-                        count += 1
-                    }
-                    if let headers {
-                        vus[count].vtype = RD_KAFKA_VTYPE_HEADERS
-                        vus[count].u.headers = headers
-                        count += 1
-                    }
-                    return rd_kafka_produceva(handle.pointer, vus, count)
+            (message.key ?? []).withUnsafeBytes { key in
+                var vus = [rd_kafka_vu_t](repeating: rd_kafka_vu_t(), count: 6)
+                vus[0].vtype = RD_KAFKA_VTYPE_TOPIC
+                vus[0].u.cstr = topic
+                vus[1].vtype = RD_KAFKA_VTYPE_VALUE
+                vus[1].u.mem.ptr = value
+                vus[1].u.mem.size = size
+                vus[2].vtype = RD_KAFKA_VTYPE_MSGFLAGS
+                vus[2].u.i = RD_KAFKA_MSG_F_FREE
+                vus[3].vtype = RD_KAFKA_VTYPE_OPAQUE
+                vus[3].u.ptr = opaque
+                var count = 4
+                if message.key != nil {
+                    vus[count].vtype = RD_KAFKA_VTYPE_KEY
+                    vus[count].u.mem.ptr = UnsafeMutableRawPointer(mutating: key.baseAddress)
+                    vus[count].u.mem.size = key.count
+                    count += 1
                 }
+                if let headers {
+                    vus[count].vtype = RD_KAFKA_VTYPE_HEADERS
+                    vus[count].u.headers = headers
+                    count += 1
+                }
+                return rd_kafka_produceva(handle.pointer, vus, count)
             }
         }
         guard let error else { return nil }
-        // On failure the headers were not taken over by librdkafka.
+        // On failure neither the value nor the headers were taken over by librdkafka.
+        free(value)
         if let headers { rd_kafka_headers_destroy(headers) }
         let code = rd_kafka_error_code(error)
         let text = String(cString: rd_kafka_error_string(error))

@@ -19,9 +19,9 @@ public struct TelemetryBatch: Sendable {
     public let signal: Signal
     public private(set) var itemCount: Int
     public var metadata: RequestMetadata
-    /// The encoding as pieces whose concatenation it is (one piece unless batches were merged);
-    /// nil when only the model is held.
-    private var parts: [[UInt8]]?
+    /// The encoding as pieces whose concatenation it is (one piece unless batches were merged),
+    /// each with its item count; nil when only the model is held.
+    private var parts: [Part]?
     private var decoded: OTLPRequest?
 
     /// Wraps an encoded request after validating its structure and counting its items.
@@ -29,7 +29,7 @@ public struct TelemetryBatch: Sendable {
         self.signal = signal
         self.itemCount = try WireScan.itemCount(signal, in: protobuf)
         self.metadata = metadata
-        self.parts = [protobuf]
+        self.parts = [Part(bytes: protobuf, items: itemCount)]
     }
 
     /// Wraps bytes whose structure and count are already known, such as pieces of a validated batch.
@@ -37,7 +37,7 @@ public struct TelemetryBatch: Sendable {
         self.signal = signal
         self.itemCount = itemCount
         self.metadata = metadata
-        self.parts = [trustedProtobuf]
+        self.parts = [Part(bytes: trustedProtobuf, items: itemCount)]
     }
 
     public init(_ request: OTLPRequest, metadata: RequestMetadata = .empty) {
@@ -52,25 +52,32 @@ public struct TelemetryBatch: Sendable {
     /// The protobuf encoding; encodes the model only when no encoding is held, and joins the
     /// pieces of merged batches once.
     public mutating func encoded() -> [UInt8] {
-        if let parts, parts.count == 1 { return parts[0] }
+        if let parts, parts.count == 1 { return parts[0].bytes }
         let fresh: [UInt8]
         if let parts {
             var joined = [UInt8]()
-            joined.reserveCapacity(parts.reduce(0) { $0 + $1.count })
-            for part in parts { joined.append(contentsOf: part) }
+            joined.reserveCapacity(parts.reduce(0) { $0 + $1.bytes.count })
+            for part in parts { joined.append(contentsOf: part.bytes) }
             fresh = joined
         } else {
             fresh = decoded?.protobufBytes() ?? []
         }
-        parts = [fresh]
+        parts = [Part(bytes: fresh, items: itemCount)]
         return fresh
     }
 
+    /// A piece of the encoding: a valid export request of its own.
+    public struct Part: Sendable {
+        public var bytes: [UInt8]
+        public var items: Int
+    }
+
     /// The encoding as pieces to be written one after another, for exporters that copy them
-    /// into their own buffers anyway: merged batches are then never joined.
-    public mutating func encodedParts() -> [[UInt8]] {
+    /// into their own buffers anyway or group them into messages: merged batches are then never
+    /// joined.
+    public mutating func encodedParts() -> [Part] {
         if let parts { return parts }
-        return [encoded()]
+        return [Part(bytes: encoded(), items: itemCount)]
     }
 
     /// The decoded request; decodes at most once per batch value.
@@ -96,7 +103,7 @@ public struct TelemetryBatch: Sendable {
     public static func concatenating(_ batches: [TelemetryBatch]) -> TelemetryBatch? {
         guard var first = batches.first else { return nil }
         if batches.count == 1 { return first }
-        var merged: [[UInt8]] = []
+        var merged: [Part] = []
         merged.reserveCapacity(batches.count)
         var count = 0
         for var batch in batches {

@@ -34,6 +34,26 @@ import Testing
         #expect(records.reduce(0) { $0 + $1.items } == 40)
     }
 
+    @Test func mergedRequestsAreGroupedWholeIntoRecordsThatFit() throws {
+        // Ten requests of about 900 bytes, merged as the batch processor does, with room for two
+        // per record; the fourth is too large for any record and is cut into pieces.
+        let requests = (0..<10).map { i in OTLPRequest.traces(traceRequest(spans: 4, padding: i == 3 ? 700 : 200)).protobufBytes() }
+        let parts = try requests.map { try TelemetryBatch(signal: .traces, protobuf: $0) }
+        var batch = try #require(TelemetryBatch.concatenating(parts))
+        let (records, refused) = try plan("producer:\n  max_message_bytes: 2000\n", .traces).records(for: &batch, messageKey: nil)
+        #expect(refused.isEmpty)
+        #expect(records.allSatisfy { $0.value.count <= 2000 })
+        #expect(records.reduce(0) { $0 + $1.items } == 40)
+        // Whole requests are kept together and in order: the records' values concatenated are the
+        // requests concatenated, except for the cut one, whose spans are all still there.
+        let whole = records.filter { $0.parts.count > 1 }
+        #expect(!whole.isEmpty)
+        #expect(whole.allSatisfy { record in record.parts.allSatisfy { requests.contains($0) } })
+        let decoded = try records.flatMap { try ExportTraceServiceRequest(serializedBytes: $0.value).resourceSpans.flatMap(\.scopeSpans).flatMap(\.spans) }
+        let expected = try requests.flatMap { try ExportTraceServiceRequest(serializedBytes: $0).resourceSpans.flatMap(\.scopeSpans).flatMap(\.spans) }
+        #expect(decoded.map(\.name) == expected.map(\.name))
+    }
+
     func traceRequest(spans: Int, padding: Int) -> ExportTraceServiceRequest {
         var scope = ScopeSpans()
         scope.spans = (0..<spans).map { i in

@@ -78,7 +78,7 @@ public final class KafkaExporter: Exporter {
             settings.telemetry.recordDropped(item.items, signal: batch.signal, component: settings.id, reason: item.reason)
             settings.logger.error("dropping \(item.items) \(batch.signal.itemName): \(item.detail)")
         }
-        let messages = records.map { KafkaMessage(topic: $0.topic, key: $0.key, value: $0.value, headers: headers) }
+        let messages = records.map { KafkaMessage(topic: $0.topic, key: $0.key, valueParts: $0.parts, headers: headers) }
         let results = await producer.produce(messages)
         let failures = zip(records, results).compactMap { record, error in error.map { (record, $0) } }
         guard let first = failures.first else { return }

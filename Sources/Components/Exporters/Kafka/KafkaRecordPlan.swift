@@ -11,8 +11,22 @@ struct KafkaRecordPlan {
     struct Record {
         var topic: String
         var key: [UInt8]?
-        var value: [UInt8]
+        /// The value as requests to be written one after another (joined only by the producer).
+        var parts: [[UInt8]]
         var items: Int
+
+        init(topic: String, key: [UInt8]?, value: [UInt8], items: Int) {
+            self.init(topic: topic, key: key, parts: [value], items: items)
+        }
+
+        init(topic: String, key: [UInt8]?, parts: [[UInt8]], items: Int) {
+            self.topic = topic
+            self.key = key
+            self.parts = parts
+            self.items = items
+        }
+
+        var value: [UInt8] { parts.count == 1 ? parts[0] : Array(parts.joined()) }
     }
 
     /// Items no record can carry: counted as dropped with `reason` and logged with `detail`.
@@ -58,17 +72,33 @@ struct KafkaRecordPlan {
                 fit(part, topic: topicFromAttribute(resource) ?? topic, key: key, into: &records, refused: &refused)
             }
         } else if encoding == .otlpProto, !batch.isDecoded {
-            // The fast path: the received bytes are the record, or are cut between resource
-            // entries into records that fit; nothing is decoded or encoded. Only a resource entry
-            // too large on its own is decoded and split further.
-            let bytes = batch.encoded()
-            if bytes.count <= budget - (messageKey?.count ?? 0) {
-                records.append(Record(topic: topic, key: messageKey, value: bytes, items: batch.itemCount))
-            } else {
-                for piece in try WireScan.pack(signal, bytes, limit: budget - (messageKey?.count ?? 0)) {
-                    try fitEncoded(piece.bytes, items: piece.items, key: messageKey, into: &records, refused: &refused)
-                }
+            // The fast path: the received requests (a batch keeps them apart) are grouped into
+            // records that fit; nothing is decoded, scanned or joined here. Only a request too
+            // large on its own is cut between resource entries, and only an entry too large on
+            // its own is decoded and split further.
+            let limit = budget - (messageKey?.count ?? 0)
+            var group: [[UInt8]] = []
+            var groupBytes = 0
+            var groupItems = 0
+            func closeGroup() {
+                guard !group.isEmpty else { return }
+                records.append(Record(topic: topic, key: messageKey, parts: group, items: groupItems))
+                (group, groupBytes, groupItems) = ([], 0, 0)
             }
+            for part in batch.encodedParts() {
+                if part.bytes.count > limit {
+                    closeGroup()
+                    for piece in try WireScan.pack(signal, part.bytes, limit: limit) {
+                        try fitEncoded(piece.bytes, items: piece.items, key: messageKey, into: &records, refused: &refused)
+                    }
+                    continue
+                }
+                if groupBytes + part.bytes.count > limit { closeGroup() }
+                group.append(part.bytes)
+                groupBytes += part.bytes.count
+                groupItems += part.items
+            }
+            closeGroup()
         } else {
             fit(try batch.model(), topic: topic, key: messageKey, into: &records, refused: &refused)
         }

@@ -37,8 +37,8 @@ public final class OTLPHTTPExporter: Exporter {
         if config.encoding == .proto, config.compression == .none {
             // Pass-through: the received pieces go straight into the request buffer, one copy.
             let parts = batch.encodedParts()
-            var buffer = ByteBufferAllocator().buffer(capacity: parts.reduce(0) { $0 + $1.count })
-            for part in parts { buffer.writeBytes(part) }
+            var buffer = ByteBufferAllocator().buffer(capacity: parts.reduce(0) { $0 + $1.bytes.count })
+            for part in parts { buffer.writeBytes(part.bytes) }
             payload = buffer
         } else {
             let body: [UInt8]
