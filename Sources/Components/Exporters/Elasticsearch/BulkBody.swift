@@ -1,10 +1,11 @@
+import Foundation
+
 /// The `_bulk` NDJSON of one export: every item's action line and document, back to back in one
 /// buffer, so a request is a run of items and a retry of some items is a copy of their ranges.
 struct BulkBody {
     struct Item {
         var range: Range<Int>
         var index: String
-        var id: String?
         /// Whether the item goes to a data stream (only then may a request require one).
         var dataStream: Bool
     }
@@ -12,7 +13,9 @@ struct BulkBody {
     private(set) var bytes: [UInt8] = []
     private(set) var items: [Item] = []
     private var action = JSONWriter(capacity: 256)
-    private var lastSeed: (index: String, seed: UInt64)?
+    /// The last index written, its hash (the seed of content ids) and its name as a JSON string:
+    /// documents of one batch mostly share their index.
+    private var lastIndex: (name: String, seed: UInt64, quoted: [UInt8])?
 
     var isEmpty: Bool { items.isEmpty }
 
@@ -25,28 +28,64 @@ struct BulkBody {
     /// target and the document's bytes, so the same telemetry always gets the same `_id`.
     mutating func create(document: [UInt8], route: Route, id explicitID: String? = nil, contentID: Bool,
                          pipeline: String? = nil, dynamicTemplates: [(String, String)] = []) {
-        let id = explicitID ?? (contentID ? Self.contentID(indexSeed: seed(of: route.index), document: document) : nil)
-        action.reset()
-        action.beginObject()
-        action.key("create")
-        action.beginObject()
-        if let id { action.key("_id"); action.string(id) }
-        action.key("_index"); action.string(route.index)
-        if let pipeline { action.key("pipeline"); action.string(pipeline) }
-        if !dynamicTemplates.isEmpty {
-            action.key("dynamic_templates")
-            action.beginObject()
-            for (path, template) in dynamicTemplates { action.dynamicKey(path); action.string(template) }
-            action.endObject()
-        }
-        action.endObject()
-        action.endObject()
         let start = bytes.count
-        bytes.append(contentsOf: action.bytes)
-        bytes.append(UInt8(ascii: "\n"))
+        let index = indexFacts(route.index)
+        if explicitID == nil, pipeline == nil, dynamicTemplates.isEmpty {
+            // The common action line, written in place: {"create":{"_id":"…","_index":"…"}}
+            bytes.append(contentsOf: Self.createOpening)
+            if contentID {
+                bytes.append(contentsOf: Self.idOpening)
+                Self.appendContentID(seed: index.seed, document: document, to: &bytes)
+                bytes.append(contentsOf: Self.idClosing)
+            }
+            bytes.append(contentsOf: Self.indexOpening)
+            bytes.append(contentsOf: index.quoted)
+            bytes.append(contentsOf: Self.createClosing)
+        } else {
+            let id = explicitID ?? (contentID ? Self.contentID(indexSeed: index.seed, document: document) : nil)
+            action.reset()
+            action.beginObject()
+            action.key("create")
+            action.beginObject()
+            if let id { action.key("_id"); action.string(id) }
+            action.key("_index"); action.string(route.index)
+            if let pipeline { action.key("pipeline"); action.string(pipeline) }
+            if !dynamicTemplates.isEmpty {
+                action.key("dynamic_templates")
+                action.beginObject()
+                for (path, template) in dynamicTemplates { action.dynamicKey(path); action.string(template) }
+                action.endObject()
+            }
+            action.endObject()
+            action.endObject()
+            bytes.append(contentsOf: action.bytes)
+            bytes.append(UInt8(ascii: "\n"))
+        }
         bytes.append(contentsOf: document)
         bytes.append(UInt8(ascii: "\n"))
-        items.append(Item(range: start..<bytes.count, index: route.index, id: id, dataStream: route.dataStream != nil))
+        items.append(Item(range: start..<bytes.count, index: route.index, dataStream: route.dataStream != nil))
+    }
+
+    private static let createOpening = Array(#"{"create":{"#.utf8)
+    private static let idOpening = Array(#""_id":""#.utf8)
+    private static let idClosing = Array(#"","#.utf8)
+    private static let indexOpening = Array(#""_index":"#.utf8)
+    private static let createClosing = Array("}}\n".utf8)
+
+    /// The `_id` in an item's action line, if it has one.
+    func id(of position: Int) -> String? {
+        let line = bytes[items[position].range].prefix { $0 != UInt8(ascii: "\n") }
+        guard let json = try? JSONSerialization.jsonObject(with: Data(line)) as? [String: [String: Any]] else { return nil }
+        return json["create"]?["_id"] as? String
+    }
+
+    private mutating func indexFacts(_ index: String) -> (seed: UInt64, quoted: [UInt8]) {
+        if let lastIndex, lastIndex.name == index { return (lastIndex.seed, lastIndex.quoted) }
+        var quoted = JSONWriter()
+        quoted.string(index)
+        let facts = (name: index, seed: XXHash64.hash(Array(index.utf8)), quoted: quoted.bytes)
+        lastIndex = facts
+        return (facts.seed, facts.quoted)
     }
 
     /// 128 bits of two seeded xxHash64 runs over index and document, URL-safe base64 (22 chars).
@@ -57,32 +96,25 @@ struct BulkBody {
     private static let base64URL = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
 
     static func contentID(indexSeed seed: UInt64, document: [UInt8]) -> String {
-        let first = XXHash64.hash(document, seed: seed)
-        let second = XXHash64.hash(document, seed: seed ^ 0x9E37_79B9_7F4A_7C15)
-        return String(unsafeUninitializedCapacity: 22) { out in
-            // 128 bits as 21 groups of 6 and a last group of 2 (padded with zero bits).
-            var written = 0
-            for bit in stride(from: 0, to: 128, by: 6) {
-                var value: UInt64 = 0
-                for offset in 0..<6 {
-                    let position = bit + offset
-                    guard position < 128 else { value <<= 1; continue }
-                    let word = position < 64 ? first : second
-                    value = value << 1 | (word >> UInt64(63 - position % 64)) & 1
-                }
-                out[written] = base64URL[Int(value)]
-                written += 1
-            }
-            return written
-        }
+        var id: [UInt8] = []
+        appendContentID(seed: seed, document: document, to: &id)
+        return String(decoding: id, as: UTF8.self)
     }
 
-    /// The hash of an index name, for ids; documents of one batch mostly share their index.
-    private mutating func seed(of index: String) -> UInt64 {
-        if let lastSeed, lastSeed.index == index { return lastSeed.seed }
-        let seed = XXHash64.hash(Array(index.utf8))
-        lastSeed = (index, seed)
-        return seed
+    private static func appendContentID(seed: UInt64, document: [UInt8], to out: inout [UInt8]) {
+        let first = XXHash64.hash(document, seed: seed)
+        let second = XXHash64.hash(document, seed: seed ^ 0x9E37_79B9_7F4A_7C15)
+        // 128 bits as 21 groups of 6 and a last group of 2 (padded with zero bits).
+        for bit in stride(from: 0, to: 128, by: 6) {
+            var value: UInt64 = 0
+            for offset in 0..<6 {
+                let position = bit + offset
+                guard position < 128 else { value <<= 1; continue }
+                let word = position < 64 ? first : second
+                value = value << 1 | (word >> UInt64(63 - position % 64)) & 1
+            }
+            out.append(base64URL[Int(value)])
+        }
     }
 
     /// The request body of some items, in their order.

@@ -46,14 +46,12 @@ extension OtelDocumentEncoder {
         let routes = (span: router.route(.traces, record: [], defaults: defaults),
                       event: router.route(.logs, record: [], defaults: defaults))
         for span in group.members {
-            if try options.dynamicSpanIDs || Self.hasRoutingAttribute(raw, span: span) {
+            if try options.dynamicSpanIDs || !encodeSpan(raw, span, resource: resourceJSON, scope: scopeJSON, routes: routes) {
                 let model = try Span(serializedBytes: Array(raw[span]))
                 encode(model, resource: resourceJSON, scope: scopeJSON, defaults: defaults)
                 for event in model.events {
                     encode(event, of: model, resource: resourceJSON, scope: scopeJSON, defaults: defaults)
                 }
-            } else {
-                try encodeSpan(raw, span, resource: resourceJSON, scope: scopeJSON, routes: routes)
             }
         }
     }
@@ -78,16 +76,27 @@ extension OtelDocumentEncoder {
         return (head, members, schemaURL)
     }
 
+    /// Writes the span's document and its events' documents; false, with nothing written, when
+    /// the span or one of its events has an attribute that routes documents or sets their ids or
+    /// pipelines, which the model path handles.
     private mutating func encodeSpan(_ raw: UnsafeRawBufferPointer, _ range: Range<Int>, resource: [UInt8], scope: [UInt8],
-                                     routes: (span: Route, event: Route)) throws {
+                                     routes: (span: Route, event: Route)) throws -> Bool {
         var traceID: Range<Int>?, spanID: Range<Int>?, traceState: Range<Int>?, parentSpanID: Range<Int>?
         var name: Range<Int>?, status: Range<Int>?
         var kind: UInt64 = 0, start: UInt64 = 0, end: UInt64 = 0
         var droppedAttributes: UInt32 = 0, droppedEvents: UInt32 = 0, droppedLinks: UInt32 = 0
+        var events: [Range<Int>] = [], links: [Range<Int>] = []
+        spanAttributes.removeAll(keepingCapacity: true)
         var reader = WireReader(raw, range: range)
         while !reader.isAtEnd {
             let (field, type) = try reader.tag()
             switch (field, type) {
+            case (9, .lengthDelimited):
+                let attribute = try Self.keyValue(raw, try reader.lengthDelimited())
+                if Self.isRouting(raw, attribute.key) { return false }
+                spanAttributes.append(attribute)
+            case (11, .lengthDelimited): events.append(try reader.lengthDelimited())
+            case (13, .lengthDelimited): links.append(try reader.lengthDelimited())
             case (1, .lengthDelimited): traceID = try reader.lengthDelimited()
             case (2, .lengthDelimited): spanID = try reader.lengthDelimited()
             case (3, .lengthDelimited): traceState = try reader.lengthDelimited()
@@ -100,9 +109,11 @@ extension OtelDocumentEncoder {
             case (12, .varint): droppedEvents = UInt32(truncatingIfNeeded: try reader.varint())
             case (14, .varint): droppedLinks = UInt32(truncatingIfNeeded: try reader.varint())
             case (15, .lengthDelimited): status = try reader.lengthDelimited()
-            // Attributes (9), events (11) and links (13) are read where they are written.
             default: try reader.skip(type)
             }
+        }
+        for event in events where try Self.keyValues(raw, in: event, field: 3).contains(where: { Self.isRouting(raw, $0.key) }) {
+            return false
         }
         writer.reset()
         writer.beginObject()
@@ -117,21 +128,22 @@ extension OtelDocumentEncoder {
         writer.string(Span.SpanKind(rawValue: Int(Int32(truncatingIfNeeded: kind)))?.displayName ?? "Unspecified")
         writer.key("duration")
         writer.uint(end >= start ? end - start : 0)
-        try attributes("attributes", raw, of: range, field: 9)
+        try attributes("attributes", raw, spanAttributes)
         count("dropped_attributes_count", droppedAttributes)
         count("dropped_events_count", droppedEvents)
         writer.key("links")
         writer.beginArray()
-        try Self.forEach(13, in: range, raw) { link throws in try self.encodeLink(raw, link) }
+        for link in links { try encodeLink(raw, link) }
         writer.endArray()
         count("dropped_links_count", droppedLinks)
         try encodeStatus(raw, status)
         resourceAndScope(resource, scope)
         writer.endObject()
         body.create(document: writer.bytes, route: routes.span, contentID: options.contentIDs)
-        try Self.forEach(11, in: range, raw) { event throws in
-            try self.encodeEvent(raw, event, traceID: traceID, spanID: spanID, resource: resource, scope: scope, route: routes.event)
+        for event in events {
+            try encodeEvent(raw, event, traceID: traceID, spanID: spanID, resource: resource, scope: scope, route: routes.event)
         }
+        return true
     }
 
     private mutating func encodeLink(_ raw: UnsafeRawBufferPointer, _ range: Range<Int>) throws {
@@ -152,7 +164,7 @@ extension OtelDocumentEncoder {
         identifier("trace_id", raw, traceID)
         identifier("span_id", raw, spanID)
         try text("trace_state", raw, traceState)
-        try attributes("attributes", raw, of: range, field: 4)
+        try attributes("attributes", raw, try Self.keyValues(raw, in: range, field: 4))
         count("dropped_attributes_count", dropped)
         writer.endObject()
     }
@@ -202,7 +214,7 @@ extension OtelDocumentEncoder {
         identifier("span_id", raw, spanID)
         count("dropped_attributes_count", dropped)
         try text("event_name", raw, name)
-        try attributes("attributes", raw, of: range, field: 3, eventName: name.flatMap { $0.isEmpty ? nil : $0 })
+        try attributes("attributes", raw, try Self.keyValues(raw, in: range, field: 3), eventName: name.flatMap { $0.isEmpty ? nil : $0 })
         resourceAndScope(resource, scope)
         writer.endObject()
         body.create(document: writer.bytes, route: route, contentID: options.contentIDs)
@@ -228,23 +240,21 @@ extension OtelDocumentEncoder {
         return text
     }
 
-    /// The attributes object of `OtelDocumentEncoder.attributes` from the KeyValues at `field` of
-    /// the message in `range`: the first of duplicate keys kept, omitted when empty. Routing
-    /// attributes never get here (such spans take the model path). An event's name is added as
-    /// `event.name` unless an attribute has that key.
-    private mutating func attributes(_ name: StaticString, _ raw: UnsafeRawBufferPointer, of range: Range<Int>, field: UInt64,
-                                     eventName: Range<Int>? = nil) throws {
-        var keys: [Range<Int>] = []
+    /// The attributes object of `OtelDocumentEncoder.attributes` from KeyValues given as (key,
+    /// value) ranges: the first of duplicate keys kept, omitted when empty. Routing attributes
+    /// never get here (such spans take the model path). An event's name is added as `event.name`
+    /// unless an attribute has that key.
+    private mutating func attributes(_ name: StaticString, _ raw: UnsafeRawBufferPointer,
+                                     _ entries: [(key: Range<Int>, value: Range<Int>?)], eventName: Range<Int>? = nil) throws {
+        writtenKeys.removeAll(keepingCapacity: true)
         var opened = false
-        try Self.forEach(field, in: range, raw) { entry throws in
-            let (key, value) = try Self.keyValue(raw, entry)
-            guard !keys.contains(where: { Self.equal(raw, $0, key) }) else { return }
-            keys.append(key)
-            if !opened { self.writer.key(name); self.writer.beginObject(); opened = true }
-            guard self.writer.key(utf8: UnsafeRawBufferPointer(rebasing: raw[key])) else { throw NotUTF8() }
+        for (key, value) in entries where !writtenKeys.contains(where: { Self.equal(raw, $0, key) }) {
+            writtenKeys.append(key)
+            if !opened { writer.key(name); writer.beginObject(); opened = true }
+            guard writer.key(utf8: UnsafeRawBufferPointer(rebasing: raw[key])) else { throw NotUTF8() }
             try self.value(raw, value)
         }
-        if let eventName, !keys.contains(where: { raw[$0].elementsEqual("event.name".utf8) }) {
+        if let eventName, !entries.contains(where: { raw[$0.key].elementsEqual("event.name".utf8) }) {
             if !opened { writer.key(name); writer.beginObject(); opened = true }
             writer.key("event.name")
             guard writer.string(utf8: UnsafeRawBufferPointer(rebasing: raw[eventName])) else { throw NotUTF8() }
@@ -313,7 +323,7 @@ extension OtelDocumentEncoder {
     }
 
     /// A KeyValue's key (empty when absent) and value (nil when absent).
-    private static func keyValue(_ raw: UnsafeRawBufferPointer, _ range: Range<Int>) throws -> (Range<Int>, Range<Int>?) {
+    private static func keyValue(_ raw: UnsafeRawBufferPointer, _ range: Range<Int>) throws -> (key: Range<Int>, value: Range<Int>?) {
         var key = range.lowerBound..<range.lowerBound
         var value: Range<Int>?
         var reader = WireReader(raw, range: range)
@@ -328,30 +338,20 @@ extension OtelDocumentEncoder {
         return (key, value)
     }
 
+    /// The (key, value) ranges of the KeyValues at `field` of the message in `range`.
+    private static func keyValues(_ raw: UnsafeRawBufferPointer, in range: Range<Int>, field: UInt64) throws
+        -> [(key: Range<Int>, value: Range<Int>?)] {
+        var entries: [(key: Range<Int>, value: Range<Int>?)] = []
+        try forEach(field, in: range, raw) { entry throws in entries.append(try keyValue(raw, entry)) }
+        return entries
+    }
+
     private static let routingKeys = RoutingAttribute.excluded.map { Array($0.utf8) }
 
-    /// Whether the span or one of its events has an attribute that routes documents or sets
-    /// their ids or pipelines (all such keys start with "d" or "e").
-    private static func hasRoutingAttribute(_ raw: UnsafeRawBufferPointer, span: Range<Int>) throws -> Bool {
-        func isRouting(_ entry: Range<Int>) throws -> Bool {
-            let (key, _) = try keyValue(raw, entry)
-            guard let first = raw[key].first, first == UInt8(ascii: "d") || first == UInt8(ascii: "e") else { return false }
-            return routingKeys.contains { raw[key].elementsEqual($0) }
-        }
-        var found = false
-        var reader = WireReader(raw, range: span)
-        while !reader.isAtEnd, !found {
-            let (field, type) = try reader.tag()
-            switch (field, type) {
-            case (9, .lengthDelimited):
-                found = try isRouting(try reader.lengthDelimited())
-            case (11, .lengthDelimited):
-                try forEach(3, in: try reader.lengthDelimited(), raw) { entry throws in
-                    if try isRouting(entry) { found = true }
-                }
-            default: try reader.skip(type)
-            }
-        }
-        return found
+    /// Whether a key routes documents or sets their ids or pipelines (all such keys start with
+    /// "d" or "e").
+    private static func isRouting(_ raw: UnsafeRawBufferPointer, _ key: Range<Int>) -> Bool {
+        guard let first = raw[key].first, first == UInt8(ascii: "d") || first == UInt8(ascii: "e") else { return false }
+        return routingKeys.contains { raw[key].elementsEqual($0) }
     }
 }

@@ -24,6 +24,10 @@ struct OtelDocumentEncoder {
     private(set) var dropped: [String: (count: Int, example: String)] = [:]
     var writer = JSONWriter(capacity: 4096)
     var scratch = JSONWriter(capacity: 1024)
+    /// Reused by the wire path for every span: its attributes as (key, value) ranges, and the
+    /// keys written so far of the attributes object being written.
+    var spanAttributes: [(key: Range<Int>, value: Range<Int>?)] = []
+    var writtenKeys: [Range<Int>] = []
 
     init(router: DataStreamRouter, options: Options) {
         self.router = router
