@@ -32,15 +32,15 @@ struct BulkBody {
         let index = indexFacts(route.index)
         if explicitID == nil, pipeline == nil, dynamicTemplates.isEmpty {
             // The common action line, written in place: {"create":{"_id":"…","_index":"…"}}
-            bytes.append(contentsOf: Self.createOpening)
+            append(#"{"create":{"#)
             if contentID {
-                bytes.append(contentsOf: Self.idOpening)
+                append(#""_id":""#)
                 Self.appendContentID(seed: index.seed, document: document, to: &bytes)
-                bytes.append(contentsOf: Self.idClosing)
+                append(#"","#)
             }
-            bytes.append(contentsOf: Self.indexOpening)
+            append(#""_index":"#)
             bytes.append(contentsOf: index.quoted)
-            bytes.append(contentsOf: Self.createClosing)
+            append("}}\n")
         } else {
             let id = explicitID ?? (contentID ? Self.contentID(indexSeed: index.seed, document: document) : nil)
             action.reset()
@@ -66,11 +66,9 @@ struct BulkBody {
         items.append(Item(range: start..<bytes.count, index: route.index, dataStream: route.dataStream != nil))
     }
 
-    private static let createOpening = Array(#"{"create":{"#.utf8)
-    private static let idOpening = Array(#""_id":""#.utf8)
-    private static let idClosing = Array(#"","#.utf8)
-    private static let indexOpening = Array(#""_index":"#.utf8)
-    private static let createClosing = Array("}}\n".utf8)
+    private mutating func append(_ text: StaticString) {
+        text.withUTF8Buffer { bytes.append(contentsOf: $0) }
+    }
 
     /// The `_id` in an item's action line, if it has one.
     func id(of position: Int) -> String? {
@@ -104,16 +102,20 @@ struct BulkBody {
     private static func appendContentID(seed: UInt64, document: [UInt8], to out: inout [UInt8]) {
         let first = XXHash64.hash(document, seed: seed)
         let second = XXHash64.hash(document, seed: seed ^ 0x9E37_79B9_7F4A_7C15)
-        // 128 bits as 21 groups of 6 and a last group of 2 (padded with zero bits).
+        // The 128 bits, most significant first, as 21 groups of 6 and a last group of 2 padded
+        // with zero bits.
         for bit in stride(from: 0, to: 128, by: 6) {
-            var value: UInt64 = 0
-            for offset in 0..<6 {
-                let position = bit + offset
-                guard position < 128 else { value <<= 1; continue }
-                let word = position < 64 ? first : second
-                value = value << 1 | (word >> UInt64(63 - position % 64)) & 1
+            let group: UInt64
+            if bit + 6 <= 64 {
+                group = first >> UInt64(58 - bit)
+            } else if bit < 64 {
+                group = first << UInt64(bit + 6 - 64) | second >> UInt64(122 - bit)
+            } else if bit + 6 <= 128 {
+                group = second >> UInt64(122 - bit)
+            } else {
+                group = second << UInt64(bit + 6 - 128)
             }
-            out.append(base64URL[Int(value)])
+            out.append(base64URL[Int(group & 63)])
         }
     }
 
