@@ -182,8 +182,13 @@ import Testing
         writer.double(1e-7)
         writer.double(.infinity)
         writer.int(-3)
+        writer.int(0)
+        writer.int(.min)
+        writer.uint(.max)
+        writer.hex(Data([0x00, 0xAB, 0xFF]))
         writer.endArray()
-        #expect(String(decoding: writer.bytes, as: UTF8.self) == #"["a\"b\\c\u0001\u003c\u0026\u003e\u2028é",2.0,1e-07,null,-3]"#)
+        #expect(String(decoding: writer.bytes, as: UTF8.self)
+            == #"["a\"b\\c\u0001\u003c\u0026\u003e\u2028é",2.0,1e-07,null,-3,0,-9223372036854775808,18446744073709551615,"00abff"]"#)
     }
 
     @Test func jsonWriterSeparatesMembersAtAnyDepth() {

@@ -19,6 +19,21 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def stop_under_load(collector, acknowledged, threads, stop, written):
+    """Starts the sender `threads`, sends SIGTERM once 2000 items were acknowledged, and checks
+    that the collector exits cleanly and that every acknowledged item is in `written()`."""
+    for t in threads:
+        t.start()
+    wait_until(lambda: len(acknowledged) >= 2000, what="load to flow")
+    collector.process.send_signal(signal.SIGTERM)
+    assert collector.process.wait(timeout=30) == 0
+    stop.set()
+    for t in threads:
+        t.join()
+    missing = set(acknowledged) - set(written())
+    assert not missing, f"{len(missing)} acknowledged spans missing after SIGTERM"
+
+
 def wait_until(condition, timeout=20.0, interval=0.02, what="condition"):
     """Polls `condition` until it returns a truthy value, failing after `timeout` seconds."""
     deadline = time.monotonic() + timeout

@@ -2,7 +2,6 @@
 confluent-kafka) and decoded with opentelemetry-proto."""
 import json
 import os
-import signal
 
 import grpc
 import pytest
@@ -164,6 +163,20 @@ def test_otlp_json_logs_follow_the_spec(make_collector, ports, kafka):
     assert record["body"] == {"stringValue": "boom"}
 
 
+def test_grpc_metadata_becomes_record_headers(make_collector, ports, kafka):
+    make_collector(config=edge_config(ports, kafka.bootstrap, "    include_metadata_keys: [tenant]")
+                   .replace("      grpc:\n", "      grpc:\n        include_metadata: true\n"))
+    body = ExportTraceServiceRequest(resource_spans=[ResourceSpans(scope_spans=[ScopeSpans(spans=[
+        Span(trace_id=os.urandom(16), span_id=os.urandom(8), name="from-grpc")])])]).SerializeToString()
+    with grpc.insecure_channel(f"127.0.0.1:{ports['grpc']}") as channel:
+        export = channel.unary_unary("/opentelemetry.proto.collector.trace.v1.TraceService/Export",
+                                     request_serializer=lambda b: b, response_deserializer=lambda b: b)
+        assert export(body, metadata=(("tenant", "acme"),), timeout=30) == b""
+    records = consume_all(kafka.bootstrap, "otlp_spans", 1, lambda v: len(spans_of(v)))
+    assert [s.name for r in records for s in spans_of(r.value())] == ["from-grpc"]
+    assert records[0].headers() == [("tenant", b"acme")]
+
+
 def test_broker_down_answers_retry_later(make_collector, ports, kafka):
     collector = make_collector(config=edge_config(ports, kafka.bootstrap))
     body = ExportTraceServiceRequest(resource_spans=[ResourceSpans(scope_spans=[ScopeSpans(spans=[
@@ -190,7 +203,6 @@ def test_broker_outage_during_load_loses_nothing(make_collector, ports, kafka):
     """While the brokers are down, clients are told to retry; telemetrygen retries, and once the
     brokers are back every span is in Kafka exactly once, with memory bounded meanwhile."""
     import subprocess
-    import time
 
     from conftest import BINARY, wait_until
     collector = make_collector(config=edge_config(ports, kafka.bootstrap))

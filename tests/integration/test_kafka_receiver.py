@@ -144,7 +144,6 @@ def test_local_two_tier_pipeline_end_to_end(tmp_path, ports):
     collector = subprocess.Popen([str(BINARY), "--config", str(ROOT / "examples" / "local.yaml")], env=env,
                                  stdout=log, stderr=subprocess.STDOUT)
     try:
-        import requests
         wait_until(lambda: _healthy(ports), what="local pipeline up")
         for signal, flag, count in (("traces", "--traces", 300), ("logs", "--logs", 1000)):
             result = subprocess.run([str(BINARY), "telemetrygen", signal, "--otlp-endpoint", f"127.0.0.1:{ports['grpc']}",

@@ -1,5 +1,4 @@
 """Overload answers "retry later" and keeps memory bounded; SIGTERM loses nothing acknowledged."""
-import signal
 import subprocess
 import threading
 import time
@@ -9,7 +8,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span
 
-from conftest import BINARY, read_length_prefixed, wait_until
+from conftest import BINARY, read_length_prefixed, stop_under_load
 
 SEQ = "telemetrygen.seq"
 
@@ -121,18 +120,7 @@ def test_sigterm_during_load_keeps_every_acknowledged_request(make_collector, po
                 acknowledged.extend(range(seq, seq + 20))
             seq += 20
 
-    threads = [threading.Thread(target=sender) for _ in range(1)]
-    for t in threads:
-        t.start()
-    wait_until(lambda: len(acknowledged) >= 2000, what="load to flow")
-    collector.process.send_signal(signal.SIGTERM)
-    assert collector.process.wait(timeout=30) == 0
-    stop.set()
-    for t in threads:
-        t.join()
-    written = set(sequences(tmp_path / "traces.out"))
-    missing = set(acknowledged) - written
-    assert not missing, f"{len(missing)} acknowledged spans missing after SIGTERM"
+    stop_under_load(collector, acknowledged, [threading.Thread(target=sender)], stop, lambda: sequences(tmp_path / "traces.out"))
     assert "shutdown complete" in collector.log()
 
 

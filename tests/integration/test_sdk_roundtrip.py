@@ -26,7 +26,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import Link, SpanKind, Status, StatusCode
 
-from conftest import read_length_prefixed, wait_until
+from conftest import read_length_prefixed
 
 RESOURCE = Resource.create({"service.name": "checkout", "deployment.environment": "test", "host.cpus": 2,
                             "feature.enabled": True, "load": 0.75, "zones": ["a", "b"]})

@@ -18,7 +18,6 @@ import pytest
 from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
 
 from conftest import free_port, wait_until
-from kafka_support import consume_all
 from test_kafka_exporter import edge_config, make_traces, spans_of
 
 

@@ -72,8 +72,13 @@ struct JSONWriter {
     mutating func string(_ value: String) { separate(); writeQuoted(value) }
     mutating func bool(_ value: Bool) { separate(); bytes.append(contentsOf: (value ? "true" : "false").utf8) }
     mutating func null() { separate(); bytes.append(contentsOf: "null".utf8) }
-    mutating func int(_ value: Int64) { separate(); bytes.append(contentsOf: String(value).utf8) }
-    mutating func uint(_ value: UInt64) { separate(); bytes.append(contentsOf: String(value).utf8) }
+    mutating func int(_ value: Int64) {
+        separate()
+        if value < 0 { bytes.append(UInt8(ascii: "-")) }
+        appendDigits(value.magnitude)
+    }
+
+    mutating func uint(_ value: UInt64) { separate(); appendDigits(value) }
 
     /// A double with a radix point or exponent; NaN and infinities (not JSON) as null.
     mutating func double(_ value: Double) {
@@ -121,10 +126,18 @@ struct JSONWriter {
         bytes.append(UInt8(ascii: "\""))
     }
 
+    /// Decimal digits of `value`, written into a buffer from the end and appended at once.
     private mutating func appendDigits(_ value: UInt64) {
-        guard value >= 10 else { bytes.append(0x30 + UInt8(value)); return }
-        appendDigits(value / 10)
-        bytes.append(0x30 + UInt8(value % 10))
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { digits in
+            var rest = value
+            var start = 20
+            repeat {
+                start -= 1
+                digits[start] = 0x30 + UInt8(rest % 10)
+                rest /= 10
+            } while rest > 0
+            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: digits[start..<20]))
+        }
     }
 
     private static func isValidUTF8(_ raw: UnsafeRawBufferPointer) -> Bool {
@@ -133,12 +146,16 @@ struct JSONWriter {
 
     mutating func hex(_ raw: UnsafeRawBufferPointer) {
         separate()
-        bytes.append(UInt8(ascii: "\""))
-        for byte in raw {
-            bytes.append(Self.hexDigit(byte >> 4))
-            bytes.append(Self.hexDigit(byte & 0x0F))
+        let count = raw.count * 2 + 2
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: count) { out in
+            out[0] = UInt8(ascii: "\"")
+            for (index, byte) in raw.enumerated() {
+                out[1 + 2 * index] = Self.hexDigit(byte >> 4)
+                out[2 + 2 * index] = Self.hexDigit(byte & 0x0F)
+            }
+            out[count - 1] = UInt8(ascii: "\"")
+            bytes.append(contentsOf: UnsafeBufferPointer(out))
         }
-        bytes.append(UInt8(ascii: "\""))
     }
 
     /// Text already in JSON form (a nested document written elsewhere).

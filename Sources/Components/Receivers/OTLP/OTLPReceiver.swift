@@ -1,5 +1,3 @@
-import GRPCCore
-import GRPCNIOTransportHTTP2
 import NIOCore
 import OTLP
 import Pipeline
@@ -11,7 +9,7 @@ public final class OTLPReceiver: Receiver {
     private let settings: ComponentSettings
     private let config: OTLPReceiverConfig
     private let consumers: [Signal: any Consumer]
-    private let grpcServer = Mutex<(server: GRPCServer<HTTP2ServerTransport.Posix>, task: Task<Void, Never>)?>(nil)
+    private let grpcServer = Mutex<OTLPGRPCServer?>(nil)
     private let httpServer = Mutex<HTTPServer?>(nil)
     /// Ports actually bound (differs from the config with port 0); for tests and logs.
     public let boundPorts = Mutex<(grpc: Int?, http: Int?)>((nil, nil))
@@ -29,39 +27,13 @@ public final class OTLPReceiver: Receiver {
 
     private func startGRPC(_ grpc: OTLPReceiverConfig.GRPCSettings) async throws {
         guard let (host, port) = HTTPServer.split(endpoint: grpc.endpoint) else { return }
-        let address = try NIOCore.SocketAddress.makeAddressResolvingHost(host == "localhost" ? "127.0.0.1" : host, port: port)
-        let grpcAddress: GRPCNIOTransportCore.SocketAddress = switch address {
-        case .v6: .ipv6(host: address.ipAddress ?? "::1", port: port)
-        default: .ipv4(host: address.ipAddress ?? "127.0.0.1", port: port)
-        }
-        let transport = HTTP2ServerTransport.Posix(
-            address: grpcAddress,
-            transportSecurity: .plaintext,
-            config: .defaults { config in
-                // The transport resets the stream (no status) past its own limit; twice the configured
-                // limit leaves room for the service to answer RESOURCE_EXHAUSTED as gRPC servers do,
-                // while still bounding what one message may buffer.
-                config.rpc.maxRequestPayloadSize = 2 * grpc.max_recv_msg_size_mib * 1024 * 1024
-                if grpc.max_concurrent_streams > 0 { config.http2.maxConcurrentStreams = grpc.max_concurrent_streams }
-                // OTLP exporters (the Go collector's among them) compress with gzip by default.
-                config.compression.enabledAlgorithms = .all
-            }
-        )
         let observer = ReceiverObserver(telemetry: settings.telemetry, receiver: settings.id, transport: "grpc")
-        let service = OTLPGRPCService(
-            ingest: OTLPIngest(consumers: consumers, observer: observer, settings: settings),
-            includeMetadata: grpc.include_metadata,
-            maxMessageSize: grpc.max_recv_msg_size_mib * 1024 * 1024)
-        let server = GRPCServer(transport: transport, services: [service])
-        let logger = settings.logger
-        let task = Task {
-            do { try await server.serve() } catch { logger.error("gRPC server stopped: \(error)") }
-        }
-        let listening = try await transport.listeningAddress
-        guard let bound = listening.ipv4?.port ?? listening.ipv6?.port else {
-            throw StartError(message: "gRPC server did not report its address")
-        }
-        grpcServer.withLock { $0 = (server, task) }
+        let export = OTLPGRPCExport(ingest: OTLPIngest(consumers: consumers, observer: observer, settings: settings),
+                                    includeMetadata: grpc.include_metadata, maxMessageSize: grpc.max_recv_msg_size_mib * 1024 * 1024)
+        let server = OTLPGRPCServer(host: host == "localhost" ? "127.0.0.1" : host, port: port, export: export,
+                                    maxConcurrentStreams: grpc.max_concurrent_streams > 0 ? grpc.max_concurrent_streams : 4096)
+        let bound = try await server.start()
+        grpcServer.withLock { $0 = server }
         boundPorts.withLock { $0.grpc = bound }
         settings.logger.info("OTLP/gRPC listening on \(host):\(bound)")
     }
@@ -83,9 +55,6 @@ public final class OTLPReceiver: Receiver {
 
     public func shutdown() async {
         if let server = httpServer.withLock({ $0 }) { await server.shutdown() }
-        if let grpc = grpcServer.withLock({ $0 }) {
-            grpc.server.beginGracefulShutdown()
-            await grpc.task.value
-        }
+        if let grpc = grpcServer.withLock({ $0 }) { await grpc.shutdown() }
     }
 }
