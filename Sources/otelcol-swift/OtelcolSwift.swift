@@ -67,6 +67,7 @@ struct Run: AsyncParsableCommand {
         let telemetry = CollectorTelemetry(logLevel: level)
         let logger = telemetry.logger("otelcol")
         for warning in config.warnings { logger.warning("\(warning)") }
+        Allocator.keepLargeBuffersForReuse()
         let collector = try Collector(config: config, telemetry: telemetry)
         let service = CollectorService(collector: collector, drainLimit: .seconds(shutdownTimeout), logger: logger)
         let group = ServiceGroup(configuration: .init(

@@ -51,8 +51,8 @@ public final class ElasticsearchExporter: Exporter {
         }
         if batch.signal != .logs, options.bodymap { throw unsupportedInBodymap(batch) }
         var encoder = makeEncoder()
-        if batch.signal == .traces, !batch.isDecoded, encoder.encodeTraces(wire: batch.encoded()) {
-            // Written from the received bytes; no model was built.
+        if batch.signal == .traces, !batch.isDecoded, batch.encodedParts().allSatisfy({ encoder.encodeTraces(wire: $0.bytes) }) {
+            // Written from the received requests, one after another; no model was built.
         } else {
             let request: OTLPRequest
             do { request = try batch.model() } catch { throw PipelineError.permanent("cannot decode the batch: \(error)") }
