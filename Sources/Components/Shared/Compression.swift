@@ -1,20 +1,24 @@
 import CDeflate
 import CZstd
+import Foundation
+import NIOCore
 
 /// Compresses request bodies for exporters (the receivers' side is `Decompression`).
 public enum Compression {
     /// gzip of a whole body, with libdeflate: at the same level about twice as fast as zlib's
     /// streaming deflate (the elasticsearch exporter's largest cost after writing documents).
     /// Levels are zlib's, 1 fastest to 9; the default is zlib's default, 6.
-    public static func gzip(_ input: [UInt8], level: Int32 = 6) -> [UInt8]? {
+    /// The result goes straight into the buffer the HTTP client sends.
+    public static func gzip(_ input: some ContiguousBytes, level: Int32 = 6) -> ByteBuffer? {
         guard let compressor = libdeflate_alloc_compressor(level) else { return nil }
         defer { libdeflate_free_compressor(compressor) }
-        return input.withUnsafeBytes { source -> [UInt8]? in
+        return input.withUnsafeBytes { source -> ByteBuffer? in
             let bound = libdeflate_gzip_compress_bound(compressor, source.count)
-            let output = [UInt8](unsafeUninitializedCapacity: bound) { buffer, written in
-                written = libdeflate_gzip_compress(compressor, source.baseAddress, source.count, buffer.baseAddress, bound)
+            var output = ByteBufferAllocator().buffer(capacity: bound)
+            let written = output.writeWithUnsafeMutableBytes(minimumWritableBytes: bound) { buffer in
+                libdeflate_gzip_compress(compressor, source.baseAddress, source.count, buffer.baseAddress, bound)
             }
-            return output.isEmpty ? nil : output
+            return written == 0 ? nil : output
         }
     }
 

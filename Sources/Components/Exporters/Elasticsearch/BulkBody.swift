@@ -120,12 +120,15 @@ struct BulkBody {
     }
 
     /// The request body of some items, in their order.
-    func body(of positions: [Int]) -> [UInt8] {
-        if positions.count == items.count, positions.first == 0, positions.last == items.count - 1 { return bytes }
+    func body(of positions: [Int]) -> ArraySlice<UInt8> {
+        // A run of consecutive items (every first attempt) is one range of the buffer: no copy.
+        if let first = positions.first, let last = positions.last, last - first == positions.count - 1 {
+            return bytes[items[first].range.lowerBound..<items[last].range.upperBound]
+        }
         var body: [UInt8] = []
         body.reserveCapacity(positions.reduce(0) { $0 + items[$1].range.count })
         for position in positions { body.append(contentsOf: bytes[items[position].range]) }
-        return body
+        return body[...]
     }
 
     /// Consecutive runs of items whose bodies stay within `maxBytes`; an item larger than that

@@ -110,7 +110,7 @@ final class BulkClient: Sendable {
         }
     }
 
-    func post(_ body: [UInt8], items: Int, requireDataStream: Bool) async -> Outcome {
+    func post(_ body: ArraySlice<UInt8>, items: Int, requireDataStream: Bool) async -> Outcome {
         var parameters = query
         if requireDataStream { parameters.append(("require_data_stream", "true")) }
         var request = request("/_bulk", query: parameters)
@@ -120,7 +120,7 @@ final class BulkClient: Sendable {
         request.headers.add(name: "X-Elastic-Uncompressed-Request-Length", value: String(body.count))
         if gzip, let compressed = Compression.gzip(body, level: 1) {
             request.headers.add(name: "Content-Encoding", value: "gzip")
-            request.body = .bytes(ByteBuffer(bytes: compressed))
+            request.body = .bytes(compressed)
         } else {
             request.body = .bytes(ByteBuffer(bytes: body))
         }

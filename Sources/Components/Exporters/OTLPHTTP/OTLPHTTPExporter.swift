@@ -46,14 +46,14 @@ public final class OTLPHTTPExporter: Exporter {
             case .proto: body = batch.encoded()
             case .json: body = OTLPJSON.encode(try batch.model())
             }
-            let compressed: [UInt8]?
+            let compressed: ByteBuffer?
             switch config.compression {
             case .gzip: compressed = Compression.gzip(body)
-            case .zstd: compressed = Compression.zstd(body)
-            case .none: compressed = body
+            case .zstd: compressed = Compression.zstd(body).map { ByteBuffer(bytes: $0) }
+            case .none: compressed = ByteBuffer(bytes: body)
             }
             guard let compressed else { throw PipelineError.permanent("cannot compress the request body") }
-            payload = ByteBuffer(bytes: compressed)
+            payload = compressed
         }
         let url = config.url(for: batch.signal)
         let (rejected, message) = try await config.retry_on_failure.run { await attempt(url, payload) }
