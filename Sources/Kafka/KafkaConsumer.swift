@@ -73,7 +73,14 @@ public final class KafkaConsumer: Sendable {
     /// Waits up to `timeout` for the first record or error, then for up to `gather` more, at most
     /// `max` in all. One hop to the poll queue per run of records, not per record: at thousands
     /// of records per second the thread wake-ups cost more than the records' copies.
-    public func poll(timeout: Duration = .milliseconds(100), max: Int = 64, gather: Duration = .milliseconds(2)) async -> [PollResult] {
+    ///
+    /// `pauseAfter` is asked, on the poll queue, after each record taken, with the number of
+    /// records of its partition taken in this run; when it answers true the partition is paused
+    /// at once, so the rest of the run holds none of its records (librdkafka drops those it
+    /// already fetched and fetches them again on resume).
+    public func poll(timeout: Duration = .milliseconds(100), max: Int = 64, gather: Duration = .milliseconds(2),
+                     pauseAfter: @escaping @Sendable (_ topic: String, _ partition: Int32, _ taken: Int) -> Bool = { _, _, _ in false })
+        async -> [PollResult] {
         let ms = Int32(timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
         let handle = self.handle
         let closed = self.closed
@@ -81,6 +88,7 @@ public final class KafkaConsumer: Sendable {
         return await withCheckedContinuation { continuation in
             queue.async {
                 var results: [PollResult] = []
+                var taken: [String: [Int32: Int]] = [:]
                 var wait = ms
                 var gatherUntil: ContinuousClock.Instant?
                 while results.count < max, !closed.value.load(ordering: .relaxed) {
@@ -88,35 +96,39 @@ public final class KafkaConsumer: Sendable {
                         let left = gatherUntil - .now
                         wait = left > .zero ? Int32(left.components.attoseconds / 1_000_000_000_000_000) : 0
                     }
-                    let revokes = sink.takeUnretainedValue().revokes.load(ordering: .relaxed)
                     let polled = rd_kafka_consumer_poll(handle.pointer, wait)
-                    if !results.isEmpty, sink.takeUnretainedValue().revokes.load(ordering: .relaxed) != revokes {
+                    let revoked = sink.takeUnretainedValue().revokedDuringRun.withLock { revoked in
+                        defer { revoked.removeAll() }
+                        return revoked
+                    }
+                    if !revoked.isEmpty {
                         // The revoke committed without the records taken so far; the partition's
-                        // next owner reads them again, so they must not be handled here too.
-                        results = Self.keepingAssigned(results, handle.pointer)
+                        // next owner (perhaps this consumer, from the committed offset) reads
+                        // them again, so they must not be handled here too.
+                        results = results.filter { result in
+                            guard case .record(let record) = result else { return true }
+                            return !revoked.contains { $0.topic == record.topic && $0.partition == record.partition }
+                        }
+                        for (topic, partition) in revoked { taken[topic]?[partition] = nil }
                     }
                     guard let message = polled else { break }
                     if gatherUntil == nil { gatherUntil = .now + gather }
                     defer { rd_kafka_message_destroy(message) }
                     let m = message.pointee
                     if m.err == RD_KAFKA_RESP_ERR_NO_ERROR {
-                        results.append(.record(Self.copy(message)))
+                        let record = Self.copy(message)
+                        results.append(.record(record))
+                        let count = taken[record.topic, default: [:]][record.partition, default: 0] + 1
+                        taken[record.topic, default: [:]][record.partition] = count
+                        if pauseAfter(record.topic, record.partition, count) {
+                            Self.setPaused(true, topic: record.topic, partition: record.partition, handle.pointer)
+                        }
                     } else if m.err != RD_KAFKA_RESP_ERR__PARTITION_EOF {
                         results.append(.error(KafkaError(m.err, "consume")))
                     }
                 }
                 continuation.resume(returning: results)
             }
-        }
-    }
-
-    private static func keepingAssigned(_ results: [PollResult], _ rk: OpaquePointer) -> [PollResult] {
-        var list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?
-        guard rd_kafka_assignment(rk, &list) == RD_KAFKA_RESP_ERR_NO_ERROR, let list else { return [] }
-        defer { rd_kafka_topic_partition_list_destroy(list) }
-        return results.filter { result in
-            guard case .record(let record) = result else { return true }
-            return rd_kafka_topic_partition_list_find(list, record.topic, record.partition) != nil
         }
     }
 
@@ -154,10 +166,14 @@ public final class KafkaConsumer: Sendable {
     /// Stops (or restarts) fetching a partition. Records of it already fetched are dropped by
     /// librdkafka and fetched again after `resume`, from the position after the last polled one.
     public func setPaused(_ paused: Bool, topic: String, partition: Int32) {
+        Self.setPaused(paused, topic: topic, partition: partition, handle.pointer)
+    }
+
+    private static func setPaused(_ paused: Bool, topic: String, partition: Int32, _ rk: OpaquePointer) {
         guard let list = rd_kafka_topic_partition_list_new(1) else { return }
         defer { rd_kafka_topic_partition_list_destroy(list) }
         rd_kafka_topic_partition_list_add(list, topic, partition)
-        _ = paused ? rd_kafka_pause_partitions(handle.pointer, list) : rd_kafka_resume_partitions(handle.pointer, list)
+        _ = paused ? rd_kafka_pause_partitions(rk, list) : rd_kafka_resume_partitions(rk, list)
     }
 
     /// Commits stored offsets now and waits for the broker's answer.
@@ -206,7 +222,7 @@ private let rebalance: @convention(c) (OpaquePointer?, rd_kafka_resp_err_t, Unsa
             let element = partitions.pointee.elems[i]
             revoked.append((String(cString: element.topic), element.partition))
         }
-        sink.revokes.add(1, ordering: .relaxed)
+        sink.revokedDuringRun.withLock { $0 += revoked }
         sink.beforeRevoke?(revoked)
         if err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS {
             // Partitions lost (session expired) cannot be committed; revoked ones can.

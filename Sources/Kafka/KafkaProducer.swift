@@ -208,9 +208,10 @@ final class LogSink: Sendable {
     let onStatistics: (@Sendable (KafkaStatistics) -> Void)?
     let beforeRevoke: (@Sendable ([(topic: String, partition: Int32)]) -> Void)?
     let startTime: (@Sendable () -> Int64)?
-    /// Bumped by every revoke, so a batching poll can tell that records it already took may
-    /// belong to partitions given up while it was gathering more.
-    let revokes = Atomic<Int>(0)
+    /// Partitions revoked while a poll run gathers records (the run empties it first): records it
+    /// took of them before the revoke must be left to their next owner, which may be this
+    /// consumer again, starting from the committed offset.
+    let revokedDuringRun = Mutex<[(topic: String, partition: Int32)]>([])
 
     init(logger: Logger, onStatistics: (@Sendable (KafkaStatistics) -> Void)? = nil,
          beforeRevoke: (@Sendable ([(topic: String, partition: Int32)]) -> Void)? = nil,

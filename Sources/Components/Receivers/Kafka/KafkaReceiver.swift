@@ -110,8 +110,10 @@ public final class KafkaReceiver: Receiver {
     /// Records of one partition handled at once (and not yet committable), so a partition that
     /// waits leaves room for the others.
     static let maxInFlightPerPartition = 64
-    /// Free slots the consume loop waits for once `maxInFlight` is reached.
+    /// Free slots the consume loop waits for once `maxInFlight` is reached, and how long at most
+    /// after the first one.
     static let pollRun = 64
+    static let pollRunWait: Duration = .milliseconds(5)
 
     /// How long a revoke waits for in-flight records of the revoked partitions.
     static let revokeGrace: Duration = .seconds(10)
@@ -119,15 +121,29 @@ public final class KafkaReceiver: Receiver {
     private func consume(from consumer: KafkaConsumer, routes: [String: Route], tracker: OffsetTracker) async {
         let messages = settings.telemetry.counter("otelcol_kafka_receiver_messages_total", [("receiver", settings.id.description)])
         let autocommit = config.settings.autocommit.enable
-        await withTaskGroup(of: Void.self) { group in
+        // Children are records (true) and the timers that bound waiting for free slots (false).
+        await withTaskGroup(of: Bool.self) { group in
             var inFlight = 0
             while !stopping.isStopped {
                 if inFlight >= Self.maxInFlight {
-                    // Poll again only when a run of records fits: polling for every freed slot
-                    // costs two thread wake-ups per record.
-                    while inFlight > Self.maxInFlight - Self.pollRun, await group.next() != nil { inFlight -= 1 }
+                    // Poll again when a run of records fits, or a moment after the first slot
+                    // frees: polling for every freed slot costs two thread wake-ups per record,
+                    // and waiting for a whole run could wait forever when slots are held by a
+                    // partition that retries.
+                    var timer = false
+                    while inFlight > Self.maxInFlight - Self.pollRun, let isRecord = await group.next() {
+                        guard isRecord else { break }
+                        inFlight -= 1
+                        if !timer {
+                            timer = true
+                            group.addTask { try? await Task.sleep(for: Self.pollRunWait); return false }
+                        }
+                    }
                 }
-                for result in await consumer.poll(timeout: .milliseconds(100), max: Self.maxInFlight - inFlight) {
+                let polled = await consumer.poll(timeout: .milliseconds(100), max: Self.maxInFlight - inFlight) { topic, partition, taken in
+                    tracker.pauseIfFull(topic: topic, partition: partition, taken: taken)
+                }
+                for result in polled {
                     switch result {
                     case .error(let error):
                         settings.logger.warning("Kafka consumer error: \(error.message)")
@@ -144,14 +160,15 @@ public final class KafkaReceiver: Receiver {
                         }
                         inFlight += 1
                         group.addTask { [self] in
-                            guard await handle(record, route.signal, route.encoding, into: route.next) else { return }
+                            guard await handle(record, route.signal, route.encoding, into: route.next) else { return true }
                             let (committable, resume) = tracker.finish(record)
                             if resume { consumer.setPaused(false, topic: record.topic, partition: record.partition) }
-                            guard let offset = committable else { return }
+                            guard let offset = committable else { return true }
                             consumer.markDone(topic: record.topic, partition: record.partition, offset: offset)
                             if !autocommit, let error = consumer.commit() {
                                 settings.logger.warning("offset commit failed: \(error.message)")
                             }
+                            return true
                         }
                     }
                 }

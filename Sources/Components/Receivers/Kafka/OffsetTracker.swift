@@ -42,6 +42,20 @@ final class OffsetTracker: Sendable {
         }
     }
 
+    /// Called while a run of records is polled, for each record taken (`taken` of its partition
+    /// so far in the run, not yet begun): true, with the partition marked paused, when its
+    /// records in flight would reach the limit, so the poll stops taking more of it.
+    func pauseIfFull(topic: String, partition: Int32, taken: Int) -> Bool {
+        lanes.withLock { lanes in
+            let key = PartitionKey(topic: topic, partition: partition)
+            var lane = lanes[key, default: Lane()]
+            guard !lane.paused, lane.pending.count + taken >= perPartition else { return false }
+            lane.paused = true
+            lanes[key] = lane
+            return true
+        }
+    }
+
     /// Waits until no record of these partitions is in flight, or `timeout` passed. Blocks the
     /// calling thread (librdkafka's rebalance callback runs on the consumer's poll thread).
     func waitForIdle(_ partitions: [(topic: String, partition: Int32)], timeout: Duration) {
