@@ -17,6 +17,8 @@ final class OTLPGRPCServer: Sendable {
     static let streamWindow = 1 << 20
     static let connectionWindow = 16 << 20
     static let maxFrameSize = 1 << 20
+    /// How long a stop waits for calls in flight to be answered.
+    static let drainLimit: Duration = .seconds(30)
 
     private let host: String
     private let port: Int
@@ -70,7 +72,10 @@ final class OTLPGRPCServer: Sendable {
             connection.writeAndFlush(HTTP2Frame(streamID: .rootStream, payload: .goAway(lastStreamID: .maxID, errorCode: .noError, opaqueData: nil)),
                                      promise: nil)
         }
-        while state.callsInFlight > 0 { try? await Task.sleep(for: .milliseconds(5)) }
+        // Calls end when the pipeline answers them; the bound only guards against a pipeline that
+        // never does (the collector's own shutdown timeout is the same).
+        let deadline = ContinuousClock.now + Self.drainLimit
+        while state.callsInFlight > 0, ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(5)) }
         for connection in state.connections() { try? await connection.close() }
     }
 }
