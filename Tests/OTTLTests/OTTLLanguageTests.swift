@@ -18,7 +18,7 @@ import Testing
         span.attributes = [attribute("http.route", "/health"), .with { $0.key = "http.status_code"; $0.value.intValue = 503 },
                            .with { $0.key = "ratio"; $0.value.doubleValue = 0.5 }]
         let resource = Resource.with { $0.attributes = [attribute("service.name", "api")] }
-        return SpanContext(span: span, scope: .with { $0.name = "lib" }, resource: resource)
+        return SpanContext(span, scope: .with { $0.name = "lib" }, resource: resource)
     }
 
     func holds(_ text: String, _ context: SpanContext? = nil) throws -> Bool {
@@ -111,50 +111,50 @@ import Testing
             "set(attributes[\"nested\"][\"a\"], 1)",
             "set(status.code, STATUS_CODE_OK)",
         ])
-        #expect(context.span.name == "GET /health!")
-        #expect(context.span.attributes.map(\.key) == ["http.route", "http.status_code", "env", "nested"])
-        #expect(OTTLValue(context.span.attributes[ottl: "nested"]!) == .map([.with { $0.key = "a"; $0.value.intValue = 1 }]))
+        #expect(context.item.name == "GET /health!")
+        #expect(context.item.attributes.map(\.key) == ["http.route", "http.status_code", "env", "nested"])
+        #expect(OTTLValue(context.item.attributes[ottl: "nested"]!) == .map([.with { $0.key = "a"; $0.value.intValue = 1 }]))
         #expect(context.resource.attributes[ottl: "team"]?.stringValue == "core")
-        #expect(context.span.status.code == .ok)
+        #expect(context.item.status.code == .ok)
     }
 
     @Test func mapEditors() throws {
         var base = spanContext()
-        base.span.attributes = [attribute("a.one", "1234567"), attribute("a.two", "x"), attribute("b", "secret-token-123"),
+        base.item.attributes = [attribute("a.one", "1234567"), attribute("a.two", "x"), attribute("b", "secret-token-123"),
                                 .with { $0.key = "n"; $0.value.intValue = 5 }]
         let kept = try run(["keep_keys(attributes, [\"a.one\", \"n\"])"], on: base)
-        #expect(kept.span.attributes.map(\.key) == ["a.one", "n"])
+        #expect(kept.item.attributes.map(\.key) == ["a.one", "n"])
         let matching = try run(["keep_matching_keys(attributes, \"^a\\\\.\")", "truncate_all(attributes, 3)"], on: base)
-        #expect(matching.span.attributes.map(\.value.stringValue) == ["123", "x"])
+        #expect(matching.item.attributes.map(\.value.stringValue) == ["123", "x"])
         let deleted = try run(["delete_matching_keys(attributes, \"^a\")"], on: base)
-        #expect(deleted.span.attributes.map(\.key) == ["b", "n"])
+        #expect(deleted.item.attributes.map(\.key) == ["b", "n"])
         let limited = try run(["limit(attributes, 2, [\"n\"])"], on: base)
-        #expect(limited.span.attributes.map(\.key) == ["n", "a.one"])
+        #expect(limited.item.attributes.map(\.key) == ["n", "a.one"])
         let replaced = try run(["replace_pattern(attributes[\"b\"], \"token-([0-9]+)\", \"token-***\")",
                                 "replace_all_patterns(attributes, \"key\", \"^a\\\\.\", \"alpha.\")",
                                 "replace_match(attributes[\"alpha.two\"], \"x*\", \"matched\")"], on: base)
-        #expect(replaced.span.attributes.map(\.key) == ["alpha.one", "alpha.two", "b", "n"])
-        #expect(replaced.span.attributes[ottl: "b"]?.stringValue == "secret-token-***")
-        #expect(replaced.span.attributes[ottl: "alpha.two"]?.stringValue == "matched")
+        #expect(replaced.item.attributes.map(\.key) == ["alpha.one", "alpha.two", "b", "n"])
+        #expect(replaced.item.attributes[ottl: "b"]?.stringValue == "secret-token-***")
+        #expect(replaced.item.attributes[ottl: "alpha.two"]?.stringValue == "matched")
         let merged = try run(["merge_maps(attributes, {\"n\": 6, \"m\": 7}, \"insert\")"], on: base)
-        #expect(merged.span.attributes[ottl: "n"]?.intValue == 5)
-        #expect(merged.span.attributes[ottl: "m"]?.intValue == 7)
+        #expect(merged.item.attributes[ottl: "n"]?.intValue == 5)
+        #expect(merged.item.attributes[ottl: "m"]?.intValue == 7)
         var nested = spanContext()
-        nested.span.attributes = [.with { $0.key = "k"; $0.value.kvlistValue.values = [.with { $0.key = "x"; $0.value.arrayValue.values = [.with { $0.intValue = 1 }] }] }]
+        nested.item.attributes = [.with { $0.key = "k"; $0.value.kvlistValue.values = [.with { $0.key = "x"; $0.value.arrayValue.values = [.with { $0.intValue = 1 }] }] }]
         let flat = try run(["flatten(attributes)"], on: nested)
-        #expect(flat.span.attributes.map(\.key) == ["k.x.0"])
+        #expect(flat.item.attributes.map(\.key) == ["k.x.0"])
     }
 
     @Test func logBodiesAndSeverities() throws {
         var log = LogRecord()
         log.body.kvlistValue.values = [attribute("msg", "hi")]
         log.severityNumber = .warn
-        var context = LogContext(log: log, scope: .init(), resource: .init())
+        var context = LogContext(log, scope: .init(), resource: .init())
         let program = try OTTLProgram<LogContext>(
             statements: ["set(body[\"level\"], \"warn\") where severity_number >= SEVERITY_NUMBER_WARN"],
             conditions: ["body[\"msg\"] == \"hi\""])
         try OTTLEvaluator.run(program.statements[0], &context)
         #expect(try OTTLEvaluator.test(program.conditions[0], &context))
-        #expect(OTTLValue(context.log.body) == .map([attribute("msg", "hi"), attribute("level", "warn")]))
+        #expect(OTTLValue(context.item.body) == .map([attribute("msg", "hi"), attribute("level", "warn")]))
     }
 }

@@ -68,14 +68,15 @@ enum ScopeFields {
     }
 }
 
-enum SpanFields {
-    static let names: Set<String> = [
+public enum SpanFields: OTTLItemFields {
+    public static let name = "span"
+    public static let names: Set<String> = [
         "trace_id", "span_id", "parent_span_id", "trace_state", "status", "name", "kind", "start_time_unix_nano",
         "end_time_unix_nano", "start_time", "end_time", "attributes", "dropped_attributes_count", "dropped_events_count",
         "dropped_links_count", "flags",
     ]
 
-    static func get(_ span: Span, _ path: OTTLPath) throws(OTTLRuntimeError) -> OTTLValue {
+    public static func get(_ span: Span, _ path: OTTLPath) throws(OTTLRuntimeError) -> OTTLValue {
         switch path.field {
         case "trace_id": return PathValues.id(span.traceID, path)
         case "span_id": return PathValues.id(span.spanID, path)
@@ -108,7 +109,7 @@ enum SpanFields {
         }
     }
 
-    static func set(_ span: inout Span, _ path: OTTLPath, _ value: OTTLValue) throws(OTTLRuntimeError) {
+    public static func set(_ span: inout Span, _ path: OTTLPath, _ value: OTTLValue) throws(OTTLRuntimeError) {
         switch path.field {
         case "trace_id": span.traceID = try PathValues.bytes(value, path, count: 16)
         case "span_id": span.spanID = try PathValues.bytes(value, path, count: 8)
@@ -135,10 +136,11 @@ enum SpanFields {
 
 }
 
-enum MetricFields {
-    static let names: Set<String> = ["name", "description", "unit", "type", "aggregation_temporality", "is_monotonic"]
+public enum MetricFields: OTTLItemFields {
+    public static let name = "metric"
+    public static let names: Set<String> = ["name", "description", "unit", "type", "aggregation_temporality", "is_monotonic"]
 
-    static func get(_ metric: Metric, _ path: OTTLPath) throws(OTTLRuntimeError) -> OTTLValue {
+    public static func get(_ metric: Metric, _ path: OTTLPath) throws(OTTLRuntimeError) -> OTTLValue {
         switch path.field {
         case "name": return .string(metric.name)
         case "description": return .string(metric.description_p)
@@ -168,7 +170,7 @@ enum MetricFields {
         }
     }
 
-    static func set(_ metric: inout Metric, _ path: OTTLPath, _ value: OTTLValue) throws(OTTLRuntimeError) {
+    public static func set(_ metric: inout Metric, _ path: OTTLPath, _ value: OTTLValue) throws(OTTLRuntimeError) {
         switch path.field {
         case "name": metric.name = try PathValues.string(value, path)
         case "description": metric.description_p = try PathValues.string(value, path)
@@ -187,4 +189,59 @@ enum MetricFields {
         default: throw OTTLRuntimeError("cannot set metric.\(path)")
         }
     }
+}
+
+public enum LogFields: OTTLItemFields {
+    public static let name = "log"
+    public static let names: Set<String> = [
+        "time_unix_nano", "observed_time_unix_nano", "time", "observed_time", "severity_number", "severity_text", "body",
+        "attributes", "dropped_attributes_count", "flags", "trace_id", "span_id", "event_name",
+    ]
+
+    public static func get(_ log: LogRecord, _ path: OTTLPath) throws(OTTLRuntimeError) -> OTTLValue {
+        switch path.field {
+        case "time_unix_nano": return .int(Int64(bitPattern: log.timeUnixNano))
+        case "observed_time_unix_nano": return .int(Int64(bitPattern: log.observedTimeUnixNano))
+        case "time": return PathValues.time(log.timeUnixNano)
+        case "observed_time": return PathValues.time(log.observedTimeUnixNano)
+        case "severity_number": return .int(Int64(log.severityNumber.rawValue))
+        case "severity_text": return .string(log.severityText)
+        case "body": return try PathValues.lookup(OTTLValue(log.body), path.keys[...])
+        case "attributes": return try PathValues.getMap(log.attributes, path)
+        case "dropped_attributes_count": return .int(Int64(log.droppedAttributesCount))
+        case "flags": return .int(Int64(log.flags))
+        case "trace_id": return PathValues.id(log.traceID, path)
+        case "span_id": return PathValues.id(log.spanID, path)
+        case "event_name": return .string(log.eventName)
+        default: throw OTTLRuntimeError("unknown path log.\(path)")
+        }
+    }
+
+    public static func set(_ log: inout LogRecord, _ path: OTTLPath, _ value: OTTLValue) throws(OTTLRuntimeError) {
+        switch path.field {
+        case "time_unix_nano", "time": log.timeUnixNano = try PathValues.nanoseconds(value, path)
+        case "observed_time_unix_nano", "observed_time": log.observedTimeUnixNano = try PathValues.nanoseconds(value, path)
+        case "severity_number": log.severityNumber = .init(rawValue: Int(try PathValues.int(value, path))) ?? .unspecified
+        case "severity_text": log.severityText = try PathValues.string(value, path)
+        case "body":
+            let updated = try PathValues.assign(OTTLValue(log.body), path.keys[...], value)
+            log.body = updated.anyValue ?? AnyValue()
+        case "attributes": try PathValues.editStoredMap(&log.attributes, path, value)
+        case "dropped_attributes_count": log.droppedAttributesCount = UInt32(clamping: try PathValues.int(value, path))
+        case "flags": log.flags = UInt32(clamping: try PathValues.int(value, path))
+        case "trace_id": log.traceID = try PathValues.bytes(value, path, count: 16)
+        case "span_id": log.spanID = try PathValues.bytes(value, path, count: 8)
+        case "event_name": log.eventName = try PathValues.string(value, path)
+        default: throw OTTLRuntimeError("cannot set log.\(path)")
+        }
+    }
+}
+
+/// The fields of one level's item, for the context of that level (`ItemContext`).
+public protocol OTTLItemFields {
+    associatedtype Item
+    static var name: String { get }
+    static var names: Set<String> { get }
+    static func get(_ item: Item, _ path: OTTLPath) throws(OTTLRuntimeError) -> OTTLValue
+    static func set(_ item: inout Item, _ path: OTTLPath, _ value: OTTLValue) throws(OTTLRuntimeError)
 }

@@ -60,7 +60,7 @@ public final class FilterProcessor: Processor {
         try dropResourcesAndScopes(&request.resourceSpans, plan.traceResources, plan.traceScopes, report)
         try request.resourceSpans.keepItems { (span: inout Span, scope, resource) throws(OTTLRuntimeError) -> Bool in
             guard plan.legacySpans.passes({ $0.matches(span, scope, resource) }) else { return false }
-            var context = SpanContext(span: span, scope: scope, resource: resource)
+            var context = SpanContext(span, scope: scope, resource: resource)
             if try Self.anyHolds(plan.spans, &context, report) { return false }
             guard !plan.spanEvents.isEmpty else { return true }
             var events: [Span.Event] = []
@@ -77,7 +77,7 @@ public final class FilterProcessor: Processor {
         try dropResourcesAndScopes(&request.resourceMetrics, plan.metricResources, plan.metricScopes, report)
         try request.resourceMetrics.keepItems { (metric: inout Metric, scope, resource) throws(OTTLRuntimeError) -> Bool in
             guard plan.legacyMetrics.passes({ $0.matches(metric, scope, resource) }) else { return false }
-            var context = MetricContext(metric: metric, scope: scope, resource: resource)
+            var context = MetricContext(metric, scope: scope, resource: resource)
             if try Self.anyHolds(plan.metrics, &context, report) { return false }
             guard !plan.dataPoints.isEmpty else { return true }
             let owner = metric
@@ -94,7 +94,7 @@ public final class FilterProcessor: Processor {
         try dropResourcesAndScopes(&request.resourceLogs, plan.logResources, plan.logScopes, report)
         try request.resourceLogs.keepItems { (record: inout LogRecord, scope, resource) throws(OTTLRuntimeError) -> Bool in
             guard plan.legacyLogs.passes({ $0.matches(record, scope, resource) }) else { return false }
-            var context = LogContext(log: record, scope: scope, resource: resource)
+            var context = LogContext(record, scope: scope, resource: resource)
             return !(try Self.anyHolds(plan.logs, &context, report))
         }
     }

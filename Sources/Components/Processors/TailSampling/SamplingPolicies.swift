@@ -167,7 +167,7 @@ enum SamplingPolicies {
             return SamplingPolicy(name: name) { trace in
                 do {
                     for entry in trace.spans {
-                        var context = SpanContext(span: entry.span, scope: entry.scope, resource: entry.resource)
+                        var context = SpanContext(entry.span, scope: entry.scope, resource: entry.resource)
                         if try spans.anyCondition(&context, report: { _ in }) { return .sampled }
                         for event in entry.span.events {
                             var eventContext = SpanEventContext(event: event, span: entry.span, scope: entry.scope, resource: entry.resource)

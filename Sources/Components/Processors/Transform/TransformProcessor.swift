@@ -55,9 +55,9 @@ public final class TransformProcessor: Processor {
         case .span(let statements):
             try request.resourceSpans.editItems { (span: inout Span, scope, resource) throws(OTTLRuntimeError) in
                 // The context takes the only reference, so editing it does not copy the span.
-                var context = SpanContext(span: span, scope: scope, resource: resource)
+                var context = SpanContext(span, scope: scope, resource: resource)
                 span = Span()
-                defer { (span, scope, resource) = (context.span, context.scope, context.resource) }
+                defer { (span, scope, resource) = (context.item, context.scope, context.resource) }
                 try statements.execute(&context, report: report)
             }
         case .spanEvent(let statements):
@@ -79,9 +79,9 @@ public final class TransformProcessor: Processor {
         case .scope(let statements): try runScopes(statements, &request.resourceMetrics, report)
         case .metric(let statements):
             try request.resourceMetrics.editItems { (metric: inout Metric, scope, resource) throws(OTTLRuntimeError) in
-                var context = MetricContext(metric: metric, scope: scope, resource: resource)
+                var context = MetricContext(metric, scope: scope, resource: resource)
                 metric = Metric()
-                defer { (metric, scope, resource) = (context.metric, context.scope, context.resource) }
+                defer { (metric, scope, resource) = (context.item, context.scope, context.resource) }
                 try statements.execute(&context, report: report)
             }
         case .dataPoint(let statements):
@@ -104,9 +104,9 @@ public final class TransformProcessor: Processor {
         case .scope(let statements): try runScopes(statements, &request.resourceLogs, report)
         case .log(let statements):
             try request.resourceLogs.editItems { (log: inout LogRecord, scope, resource) throws(OTTLRuntimeError) in
-                var context = LogContext(log: log, scope: scope, resource: resource)
+                var context = LogContext(log, scope: scope, resource: resource)
                 log = LogRecord()
-                defer { (log, scope, resource) = (context.log, context.scope, context.resource) }
+                defer { (log, scope, resource) = (context.item, context.scope, context.resource) }
                 try statements.execute(&context, report: report)
             }
         }
