@@ -40,6 +40,8 @@ let package = Package(
                        providers: [.apt(["libzstd-dev"])]),
         .systemLibrary(name: "CDeflate", path: "Sources/CDeflate", pkgConfig: "libdeflate",
                        providers: [.apt(["libdeflate-dev"])]),
+        .systemLibrary(name: "CIgzip", path: "Sources/CIgzip", pkgConfig: "libisal",
+                       providers: [.apt(["libisal-dev"])]),
         .target(
             name: "OTLP",
             dependencies: [
@@ -76,7 +78,7 @@ let package = Package(
         .target(
             name: "Components",
             dependencies: [
-                "OTLP", "OTTL", "Pipeline", "Kafka", "CZlib", "CZstd", "CDeflate", "CMalloc",
+                "OTLP", "OTTL", "Pipeline", "Kafka", "CZlib", "CZstd", "CDeflate", "CIgzip", "CMalloc",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 .product(name: "NIOCore", package: "swift-nio"),

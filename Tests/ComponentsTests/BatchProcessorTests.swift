@@ -90,39 +90,3 @@ import Testing
         #expect(error?.message == "too many batcher metadata-value combinations (limit 1)")
     }
 }
-
-@Suite struct DecompressionTests {
-    @Test func compressionBombStopsAtTheLimit() throws {
-        // 10 MiB of zeros gzip to about 10 KiB; the limit is 1 MiB.
-        let zeros = [UInt8](repeating: 0, count: 10 * 1024 * 1024)
-        let gz = try gzip(zeros)
-        #expect(gz.count < 64 * 1024)
-        let result = Decompression.decode(gz, contentEncoding: "gzip", limit: 1024 * 1024)
-        guard case .failure(.tooLarge(let limit))? = result else { Issue.record("expected tooLarge, got \(String(describing: result))"); return }
-        #expect(limit == 1024 * 1024)
-    }
-
-    @Test func gzipRoundTripAndCorruption() throws {
-        let text = Array("hello otlp".utf8)
-        #expect(try Decompression.decode(gzip(text), contentEncoding: "gzip", limit: 100)?.get() == text)
-        guard case .failure(.corrupt)? = Decompression.decode([1, 2, 3, 4], contentEncoding: "gzip", limit: 100) else {
-            Issue.record("corrupt gzip accepted"); return
-        }
-        #expect(Decompression.decode(text, contentEncoding: "br", limit: 100) == nil)
-    }
-
-    func gzip(_ bytes: [UInt8]) throws -> [UInt8] {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/gzip")
-        process.arguments = ["-c"]
-        let input = Pipe(), output = Pipe()
-        process.standardInput = input
-        process.standardOutput = output
-        try process.run()
-        let writer = Thread { input.fileHandleForWriting.write(Data(bytes)); try? input.fileHandleForWriting.close() }
-        writer.start()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return [UInt8](data)
-    }
-}

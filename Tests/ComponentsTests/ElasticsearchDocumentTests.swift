@@ -192,6 +192,82 @@ import Testing
             == #"["a\"b\\c\u0001\u003c\u0026\u003e\u2028é",2.0,1e-07,null,-3,0,-9223372036854775808,18446744073709551615,"00abff"]"#)
     }
 
+    /// Strings of every length up to 40 with characters that need escaping (or look like they
+    /// might) at every position, against a byte-by-byte reference: the writer copies clean runs
+    /// eight bytes at a time and checks a string's end as its last eight bytes.
+    @Test func jsonWriterEscapesAtEveryPositionAndLength() {
+        func reference(_ text: [UInt8]) -> String {
+            var out = "\""
+            var index = 0
+            while index < text.count {
+                let byte = text[index]
+                switch byte {
+                case 0x22: out += "\\\""
+                case 0x5C: out += "\\\\"
+                case 0x0A: out += "\\n"
+                case 0x0D: out += "\\r"
+                case 0x09: out += "\\t"
+                case 0x00..<0x20, 0x3C, 0x3E, 0x26: out += String(format: "\\u%04x", byte)
+                case 0xE2 where index + 2 < text.count && text[index + 1] == 0x80 && (text[index + 2] == 0xA8 || text[index + 2] == 0xA9):
+                    out += text[index + 2] == 0xA8 ? "\\u2028" : "\\u2029"
+                    index += 2
+                default:
+                    let length = byte < 0x80 ? 1 : byte < 0xE0 ? 2 : byte < 0xF0 ? 3 : 4
+                    out += String(decoding: text[index..<(index + length)], as: UTF8.self)
+                    index += length - 1
+                }
+                index += 1
+            }
+            return out + "\""
+        }
+        let specials: [[UInt8]] = ["\"", "\\", "\n", "\u{1}", "<", "&", ">", "é", "\u{2028}", "\u{2029}", "€", "\u{7F}"].map { Array($0.utf8) }
+        var checked = 0
+        for length in 0...40 {
+            let plain = (0..<length).map { UInt8(ascii: "a") + UInt8($0 % 26) }
+            for special in specials {
+                for position in 0...length {
+                    let text = Array(plain[..<position]) + special + Array(plain[position...])
+                    var writer = JSONWriter()
+                    let written = text.withUnsafeBytes { writer.string(utf8: $0) }
+                    #expect(written)
+                    #expect(String(decoding: writer.bytes, as: UTF8.self) == reference(text), "\(text)")
+                    checked += 1
+                }
+            }
+            var writer = JSONWriter()
+            writer.string(String(decoding: plain, as: UTF8.self))
+            #expect(writer.bytes == Array(reference(plain).utf8))
+        }
+        #expect(checked > 5000)
+    }
+
+    @Test func jsonWriterRefusesInvalidUTF8AndWritesNothing() {
+        for length in [1, 7, 8, 9, 16, 23] {
+            var writer = JSONWriter()
+            writer.beginObject()
+            writer.key("a")
+            writer.int(1)
+            var invalid = [UInt8](repeating: UInt8(ascii: "x"), count: length)
+            invalid[length / 2] = 0xFF
+            #expect(!invalid.withUnsafeBytes { writer.key(utf8: $0) })
+            #expect(!invalid.withUnsafeBytes { writer.string(utf8: $0) })
+            writer.key("b")
+            #expect("ok".utf8.withContiguousStorageIfAvailable { writer.string(utf8: UnsafeRawBufferPointer($0)) } == true)
+            writer.endObject()
+            #expect(String(decoding: writer.bytes, as: UTF8.self) == #"{"a":1,"b":"ok"}"#, "length \(length)")
+        }
+    }
+
+    @Test func twoSeedHashesEqualTwoRuns() {
+        let bytes = (0..<100).map { UInt8(truncatingIfNeeded: $0 &* 37 &+ 11) }
+        for length in 0...bytes.count {
+            let prefix = Array(bytes[..<length])
+            let pair = prefix.withUnsafeBytes { XXHash64.hashes($0, seeds: (7, 0x9E37_79B9_7F4A_7C15)) }
+            #expect(pair.0 == XXHash64.hash(prefix, seed: 7))
+            #expect(pair.1 == XXHash64.hash(prefix, seed: 0x9E37_79B9_7F4A_7C15))
+        }
+    }
+
     @Test func jsonWriterSeparatesMembersAtAnyDepth() {
         // Deeper than the 64 levels the writer tracks in one word: each level holds two members,
         // the second written after coming back from the nested one.

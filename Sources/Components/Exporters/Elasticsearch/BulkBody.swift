@@ -12,7 +12,6 @@ struct BulkBody {
 
     private(set) var bytes: [UInt8] = []
     private(set) var items: [Item] = []
-    private var action = JSONWriter(capacity: 256)
     /// The last index written, its hash (the seed of content ids) and its name as a JSON string:
     /// documents of one batch mostly share their index.
     private var lastIndex: (name: String, seed: UInt64, quoted: [UInt8])?
@@ -26,7 +25,18 @@ struct BulkBody {
 
     /// Appends a `create` of `document`. Without an explicit id, `contentID` makes one from the
     /// target and the document's bytes, so the same telemetry always gets the same `_id`.
-    mutating func create(document: [UInt8], route: Route, id explicitID: String? = nil, contentID: Bool,
+    mutating func create(document: borrowing JSONWriter, route: Route, id explicitID: String? = nil, contentID: Bool,
+                         pipeline: String? = nil, dynamicTemplates: [(String, String)] = []) {
+        document.withBytes {
+            create(document: $0, route: route, id: explicitID, contentID: contentID, pipeline: pipeline, dynamicTemplates: dynamicTemplates)
+        }
+    }
+
+    mutating func create(document: [UInt8], route: Route, contentID: Bool) {
+        document.withUnsafeBytes { create(document: $0, route: route, contentID: contentID) }
+    }
+
+    mutating func create(document: UnsafeRawBufferPointer, route: Route, id explicitID: String? = nil, contentID: Bool,
                          pipeline: String? = nil, dynamicTemplates: [(String, String)] = []) {
         let start = bytes.count
         let index = indexFacts(route.index)
@@ -43,7 +53,7 @@ struct BulkBody {
             append("}}\n")
         } else {
             let id = explicitID ?? (contentID ? Self.contentID(indexSeed: index.seed, document: document) : nil)
-            action.reset()
+            var action = JSONWriter()
             action.beginObject()
             action.key("create")
             action.beginObject()
@@ -58,7 +68,7 @@ struct BulkBody {
             }
             action.endObject()
             action.endObject()
-            bytes.append(contentsOf: action.bytes)
+            action.withBytes { bytes.append(contentsOf: $0) }
             bytes.append(UInt8(ascii: "\n"))
         }
         bytes.append(contentsOf: document)
@@ -88,20 +98,19 @@ struct BulkBody {
 
     /// 128 bits of two seeded xxHash64 runs over index and document, URL-safe base64 (22 chars).
     static func contentID(index: String, document: [UInt8]) -> String {
-        contentID(indexSeed: XXHash64.hash(Array(index.utf8)), document: document)
+        document.withUnsafeBytes { contentID(indexSeed: XXHash64.hash(Array(index.utf8)), document: $0) }
     }
 
     private static let base64URL = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
 
-    static func contentID(indexSeed seed: UInt64, document: [UInt8]) -> String {
+    static func contentID(indexSeed seed: UInt64, document: UnsafeRawBufferPointer) -> String {
         var id: [UInt8] = []
         appendContentID(seed: seed, document: document, to: &id)
         return String(decoding: id, as: UTF8.self)
     }
 
-    private static func appendContentID(seed: UInt64, document: [UInt8], to out: inout [UInt8]) {
-        let first = XXHash64.hash(document, seed: seed)
-        let second = XXHash64.hash(document, seed: seed ^ 0x9E37_79B9_7F4A_7C15)
+    private static func appendContentID(seed: UInt64, document: UnsafeRawBufferPointer, to out: inout [UInt8]) {
+        let (first, second) = XXHash64.hashes(document, seeds: (seed, seed ^ 0x9E37_79B9_7F4A_7C15))
         // The 128 bits, most significant first, as 21 groups of 6 and a last group of 2 padded
         // with zero bits.
         for bit in stride(from: 0, to: 128, by: 6) {

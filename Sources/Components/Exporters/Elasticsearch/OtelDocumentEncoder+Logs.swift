@@ -23,7 +23,7 @@ extension OtelDocumentEncoder {
                     }
                     let id = options.dynamicLogIDs ? RoutingAttribute.string(RoutingAttribute.documentID, in: record.attributes) : nil
                     let pipeline = options.dynamicLogPipelines ? RoutingAttribute.string(RoutingAttribute.pipeline, in: record.attributes) : nil
-                    body.create(document: writer.bytes, route: route, id: id, contentID: options.contentIDs, pipeline: pipeline)
+                    body.create(document: writer, route: route, id: id, contentID: options.contentIDs, pipeline: pipeline)
                 }
             }
         }

@@ -155,7 +155,7 @@ extension OtelDocumentEncoder {
         writer.string(String(XXHash64.hash(Array(names.utf8)), radix: 16))
         writer.endObject()
         let templates = options.dynamicTemplates ? document.values.map { ("metrics.\($0.name)", $0.template) } : []
-        body.create(document: writer.bytes, route: document.route, contentID: options.metricContentIDs, dynamicTemplates: templates)
+        body.create(document: writer, route: document.route, contentID: options.metricContentIDs, dynamicTemplates: templates)
     }
 
     static func histogramJSON(counts: [UInt64], values: [Double]) -> [UInt8] {

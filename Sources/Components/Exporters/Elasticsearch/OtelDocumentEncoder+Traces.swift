@@ -58,7 +58,7 @@ extension OtelDocumentEncoder {
         resourceAndScope(resource, scope)
         writer.endObject()
         let id = options.dynamicSpanIDs ? RoutingAttribute.string(RoutingAttribute.documentID, in: span.attributes) : nil
-        body.create(document: writer.bytes, route: route, id: id, contentID: options.contentIDs)
+        body.create(document: writer, route: route, id: id, contentID: options.contentIDs)
     }
 
     mutating func encode(_ event: Span.Event, of span: Span, resource: [UInt8], scope: [UInt8],
@@ -76,6 +76,6 @@ extension OtelDocumentEncoder {
         resourceAndScope(resource, scope)
         writer.endObject()
         let id = options.dynamicSpanIDs ? RoutingAttribute.string(RoutingAttribute.documentID, in: event.attributes) : nil
-        body.create(document: writer.bytes, route: route, id: id, contentID: options.contentIDs)
+        body.create(document: writer, route: route, id: id, contentID: options.contentIDs)
     }
 }

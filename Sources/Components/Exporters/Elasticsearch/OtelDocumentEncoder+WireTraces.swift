@@ -46,7 +46,9 @@ extension OtelDocumentEncoder {
         let routes = (span: router.route(.traces, record: [], defaults: defaults),
                       event: router.route(.logs, record: [], defaults: defaults))
         for span in group.members {
-            if try options.dynamicSpanIDs || !encodeSpan(raw, span, resource: resourceJSON, scope: scopeJSON, routes: routes) {
+            // Not `||`: its autoclosure would capture (and copy) the routes for every span.
+            let written = options.dynamicSpanIDs ? false : try encodeSpan(raw, span, resource: resourceJSON, scope: scopeJSON, routes: routes)
+            if !written {
                 let model = try Span(serializedBytes: Array(raw[span]))
                 encode(model, resource: resourceJSON, scope: scopeJSON, defaults: defaults)
                 for event in model.events {
@@ -139,7 +141,7 @@ extension OtelDocumentEncoder {
         try encodeStatus(raw, status)
         resourceAndScope(resource, scope)
         writer.endObject()
-        body.create(document: writer.bytes, route: routes.span, contentID: options.contentIDs)
+        body.create(document: writer, route: routes.span, contentID: options.contentIDs)
         for event in events {
             try encodeEvent(raw, event, traceID: traceID, spanID: spanID, resource: resource, scope: scope, route: routes.event)
         }
@@ -217,7 +219,7 @@ extension OtelDocumentEncoder {
         try attributes("attributes", raw, try Self.keyValues(raw, in: range, field: 3), eventName: name.flatMap { $0.isEmpty ? nil : $0 })
         resourceAndScope(resource, scope)
         writer.endObject()
-        body.create(document: writer.bytes, route: route, contentID: options.contentIDs)
+        body.create(document: writer, route: route, contentID: options.contentIDs)
     }
 
     // MARK: Fields and values

@@ -4,7 +4,7 @@ import OTLP
 /// Turns OTLP data into `_bulk` items in the `otel` mapping mode: the document shapes of the Go
 /// exporter (dotted attribute keys kept, ids in hex, routing attributes left out), each with an
 /// id derived from its content. Items it cannot write are counted by reason, never silently lost.
-struct OtelDocumentEncoder {
+struct OtelDocumentEncoder: ~Copyable {
     struct Options {
         var contentIDs = true
         /// Elasticsearch's time series data streams make their own ids from the dimensions.
