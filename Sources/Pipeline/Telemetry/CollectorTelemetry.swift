@@ -28,6 +28,11 @@ public final class CollectorTelemetry: Sendable {
         registry.makeGauge(descriptor: Self.descriptor(name), labels: labels)
     }
 
+    /// Ends a gauge's series (a partition no longer consumed, say): it leaves the exposition.
+    public func removeGauge(_ name: String, _ labels: [(String, String)]) {
+        registry.unregisterGauge(gauge(name, labels))
+    }
+
     public func histogram(_ name: String, _ labels: [(String, String)], buckets: [Double]) -> ValueHistogram {
         registry.makeValueHistogram(descriptor: Self.descriptor(name), labels: labels, buckets: buckets)
     }

@@ -219,15 +219,8 @@ public final class KafkaReceiver: Receiver {
     /// Publishes per-partition `otelcol_kafka_receiver_offset_lag` and `_current_offset` from
     /// librdkafka's statistics (every 5 s).
     private func lagRecorder() -> @Sendable (KafkaStatistics) -> Void {
-        let telemetry = settings.telemetry
-        let receiver = settings.id.description
-        return { statistics in
-            for p in statistics.partitions {
-                let labels = [("receiver", receiver), ("topic", p.topic), ("partition", String(p.partition))]
-                telemetry.gauge("otelcol_kafka_receiver_offset_lag", labels).set(p.lag)
-                telemetry.gauge("otelcol_kafka_receiver_current_offset", labels).set(p.currentOffset)
-            }
-        }
+        let gauges = PartitionLagGauges(telemetry: settings.telemetry, receiver: settings.id.description)
+        return { statistics in gauges.publish(statistics.partitions) }
     }
 
     /// A record the pipeline will never take: written to the dead-letter topic (retried until
