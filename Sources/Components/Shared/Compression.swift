@@ -14,7 +14,7 @@ public enum Compression {
     /// The result goes straight into the buffer the HTTP client sends.
     public static func gzip(_ input: some ContiguousBytes, level: Int32 = 6) -> ByteBuffer? {
         input.withUnsafeBytes { source in
-            level <= 1 ? igzip(source) : libdeflateGzip(source, level: level)
+            level == 1 ? igzip(source) : libdeflateGzip(source, level: level)
         }
     }
 

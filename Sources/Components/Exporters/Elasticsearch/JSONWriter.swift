@@ -57,7 +57,7 @@ struct JSONWriter: ~Copyable {
     private mutating func grow(to needed: Int) {
         let larger = max(needed, capacity * 2)
         let moved = UnsafeMutablePointer<UInt8>.allocate(capacity: larger)
-        moved.update(from: base, count: count)
+        moved.initialize(from: base, count: count)
         base.deallocate()
         base = moved
         capacity = larger
@@ -125,7 +125,7 @@ struct JSONWriter: ~Copyable {
         let length = name.utf8CodeUnitCount
         let out = room(length &+ 3)
         out[0] = UInt8(ascii: "\"")
-        (out + 1).update(from: name.utf8Start, count: length)
+        (out + 1).initialize(from: name.utf8Start, count: length)
         out[length &+ 1] = UInt8(ascii: "\"")
         out[length &+ 2] = UInt8(ascii: ":")
         count &+= length &+ 3
