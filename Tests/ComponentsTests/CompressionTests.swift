@@ -14,14 +14,14 @@ import Testing
                 ("random", (0..<200_000).map { _ in UInt8.random(in: 0...255, using: &generator) })]
     }()
 
-    @Test(arguments: [1, 6] as [Int32])
+    @Test(arguments: [0, 1, 6, 9] as [Int32])
     func gzipBodiesDecodeWithGzip(level: Int32) throws {
         for (name, body) in Self.bodies {
             let compressed = try #require(Compression.gzip(body, level: level), "\(name) at level \(level)")
             let bytes = Array(compressed.readableBytesView)
             #expect(bytes.prefix(2) == [0x1F, 0x8B], "\(name) at level \(level)")
             #expect(try Self.gzip(["-dc"], bytes) == body, "\(name) at level \(level)")
-            if name == "ndjson" { #expect(bytes.count < body.count / 5, "level \(level) wrote \(bytes.count) bytes") }
+            if name == "ndjson", level > 0 { #expect(bytes.count < body.count / 5, "level \(level) wrote \(bytes.count) bytes") }
         }
     }
 

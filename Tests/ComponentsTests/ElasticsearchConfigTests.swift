@@ -34,4 +34,28 @@ import Testing
         }
         #expect(unknown?.path == "retry.max_retry")
     }
+
+    @Test func compressionLevelsAreGoOnes() throws {
+        let url = "endpoint: http://a:9200\n"
+        #expect(try decodeConfig(ElasticsearchExporterConfig.self, url).compression_params.gzipLevel(default: 1) == 1)
+        #expect(try decodeConfig(ElasticsearchExporterConfig.self, url + "compression_params:\n  level: 9\n").compression_params.gzipLevel(default: 1) == 9)
+        #expect(try decodeConfig(ElasticsearchExporterConfig.self, url + "compression_params:\n  level: -1\n").compression_params.gzipLevel(default: 1) == 6)
+        #expect(try decodeConfig(ElasticsearchExporterConfig.self, url + "compression_params:\n  level: 0\n").compression_params.gzipLevel(default: 1) == 0)
+        let outOfRange = #expect(throws: ConfigError.self) {
+            try decodeConfig(ElasticsearchExporterConfig.self, url + "compression_params:\n  level: 10\n")
+        }
+        #expect(outOfRange?.path == "compression_params.level")
+        #expect(outOfRange?.message == "unsupported level 10 for compression type \"gzip\" (1 fastest to 9 smallest, -1 default, 0 none, -2 Huffman-only)")
+        let withoutCompression = #expect(throws: ConfigError.self) {
+            try decodeConfig(ElasticsearchExporterConfig.self, url + "compression: none\ncompression_params:\n  level: 5\n")
+        }
+        #expect(withoutCompression?.message == "unsupported level 5 for compression type \"none\"")
+        let unknown = #expect(throws: ConfigError.self) {
+            try decodeConfig(ElasticsearchExporterConfig.self, url + "compression_params:\n  levle: 5\n")
+        }
+        #expect(unknown?.path == "compression_params.levle")
+        let zstd = try decodeConfig(OTLPHTTPExporterConfig.self, "endpoint: http://a:4318\ncompression: zstd\ncompression_params:\n  level: 11\n")
+        #expect(zstd.compression_params.zstdLevel == 11)
+        #expect(try decodeConfig(OTLPHTTPExporterConfig.self, "endpoint: http://a:4318\n").compression_params.gzipLevel(default: 6) == 6)
+    }
 }

@@ -29,7 +29,8 @@ final class BulkClient: Sendable {
     private let endpoints: [Endpoint]
     private let query: [(String, String)]
     private let headers: [(String, String)]
-    private let gzip: Bool
+    /// The gzip level of request bodies; nil sends them uncompressed.
+    private let gzipLevel: Int32?
     private let timeout: TimeAmount
     private let retryStatuses: Set<Int>
     private let turn = Atomic<Int>(0)
@@ -61,7 +62,8 @@ final class BulkClient: Sendable {
         query.append(("filter_path", BulkResponse.filterPath))
         self.query = query
         headers = config.headers.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
-        gzip = config.compression == .gzip
+        // Go's default for this exporter is gzip.BestSpeed.
+        gzipLevel = config.compression == .gzip ? config.compression_params.gzipLevel(default: 1) : nil
         timeout = .nanoseconds(config.timeout.nanoseconds)
         retryStatuses = Set(config.retry.retry_on_status)
     }
@@ -118,7 +120,7 @@ final class BulkClient: Sendable {
         request.headers.add(name: "Content-Type", value: "application/json")
         request.headers.add(name: "X-Elastic-Event-Count", value: String(items))
         request.headers.add(name: "X-Elastic-Uncompressed-Request-Length", value: String(body.count))
-        if gzip, let compressed = Compression.gzip(body, level: 1) {
+        if let gzipLevel, let compressed = Compression.gzip(body, level: gzipLevel) {
             request.headers.add(name: "Content-Encoding", value: "gzip")
             request.body = .bytes(compressed)
         } else {

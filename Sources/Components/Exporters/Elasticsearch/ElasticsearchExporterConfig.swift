@@ -53,7 +53,7 @@ public struct ElasticsearchExporterConfig: ComponentConfig {
     public var headers: [String: String] = [:]
     public var tls = TLSClientSettings()
     public var compression: Compression = .gzip
-    public var compression_params: ConfigNode?
+    public var compression_params = CompressionParams()
     public var timeout: ConfigDuration = .seconds(90)
     public var mapping = Mapping()
     public var logs_index = ""
@@ -143,6 +143,7 @@ public struct ElasticsearchExporterConfig: ComponentConfig {
             throw ConfigError(path: "mapping.mode", message: "\"\(mapping.mode)\" is not supported by this collector; supported: \(Self.supportedModes.joined(separator: ", "))")
         }
         if timeout.nanoseconds <= 0 { throw ConfigError(path: "timeout", message: "must be greater than 0") }
+        try compression_params.validate(for: compression.rawValue)
         if retry.max_retries < 0 { throw ConfigError(path: "retry.max_retries", message: "must be 0 or more") }
         if retry.max_requests != nil, retry.max_retries != Retry().max_retries {
             throw ConfigError(path: "retry.max_requests", message: "cannot be combined with retry.max_retries")

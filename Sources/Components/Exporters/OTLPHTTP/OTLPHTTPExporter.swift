@@ -48,8 +48,8 @@ public final class OTLPHTTPExporter: Exporter {
             }
             let compressed: ByteBuffer?
             switch config.compression {
-            case .gzip: compressed = Compression.gzip(body)
-            case .zstd: compressed = Compression.zstd(body).map { ByteBuffer(bytes: $0) }
+            case .gzip: compressed = Compression.gzip(body, level: config.compression_params.gzipLevel(default: 6))
+            case .zstd: compressed = Compression.zstd(body, level: config.compression_params.zstdLevel).map { ByteBuffer(bytes: $0) }
             case .none: compressed = ByteBuffer(bytes: body)
             }
             guard let compressed else { throw PipelineError.permanent("cannot compress the request body") }

@@ -13,7 +13,7 @@ public struct OTLPHTTPExporterConfig: ComponentConfig {
     public var profiles_endpoint: String?
     public var headers: [String: String] = [:]
     public var compression: Compression = .gzip
-    public var compression_params: ConfigNode?
+    public var compression_params = CompressionParams()
     public var encoding: Encoding = .proto
     public var timeout: ConfigDuration = .seconds(30)
     public var read_buffer_size = 0
@@ -43,6 +43,7 @@ public struct OTLPHTTPExporterConfig: ComponentConfig {
             throw ConfigError(path: key, message: "must be an http:// or https:// URL, got \"\(value)\"")
         }
         if timeout.nanoseconds <= 0 { throw ConfigError(path: "timeout", message: "must be greater than 0") }
+        try compression_params.validate(for: compression.rawValue)
         if let auth, auth != .null { throw ConfigError(path: "auth", message: "authenticator extensions are not supported yet; use headers") }
         if let proxy_url, !proxy_url.isEmpty { throw ConfigError(path: "proxy_url", message: "not supported yet") }
     }
