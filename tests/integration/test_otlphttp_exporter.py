@@ -1,8 +1,11 @@
 """The otlphttp exporter: to our own OTLP/HTTP receiver (a second collector process), and to a
 controllable HTTP server for the OTLP/HTTP retry rules (429/503 with Retry-After retried and
-honoured, 400 never retried). That server is a small hand-written stand-in, since only a server
-we control can answer 503 on demand; it records what it received."""
+honoured, 400 never retried) and for TLS with a private CA and a client certificate. That server
+is a small hand-written stand-in, since only a server we control can answer 503 on demand or
+demand a client certificate; it records what it received."""
 import gzip
+import ssl
+import subprocess
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -126,3 +129,57 @@ def test_otlp_grpc_exporter_to_our_own_receiver_with_gzip(make_collector, ports,
     # client is told to retry later.
     response = post_spans(ports, make_traces(traces=1, children=1))
     assert response.status_code == 503
+
+
+def make_pki(directory):
+    """A CA, a server certificate for 127.0.0.1 and a client certificate, made with openssl."""
+    def run(*args):
+        subprocess.run(["openssl", *args], cwd=directory, check=True, capture_output=True)
+    run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=test-ca")
+    for name, extension in (("server", "subjectAltName=IP:127.0.0.1"), ("client", "extendedKeyUsage=clientAuth")):
+        run("req", "-newkey", "rsa:2048", "-nodes", "-keyout", f"{name}.key", "-out", f"{name}.csr", "-subj", f"/CN=otelcol-{name}")
+        (directory / f"{name}.ext").write_text(extension + "\n")
+        run("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out", f"{name}.pem",
+            "-days", "2", "-extfile", f"{name}.ext")
+    return directory
+
+
+class PeerRecorded(Scripted):
+    """Scripted, also recording the common name of the client certificate of each request."""
+    peers = []
+
+    def do_POST(self):
+        subject = dict(entry[0] for entry in self.connection.getpeercert().get("subject", ()))
+        PeerRecorded.peers.append(subject.get("commonName"))
+        super().do_POST()
+
+
+def test_tls_with_a_private_ca_and_a_client_certificate(make_collector, ports, tmp_path):
+    pki = make_pki(tmp_path)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(pki / "server.pem", pki / "server.key")
+    context.load_verify_locations(pki / "ca.pem")
+    context.verify_mode = ssl.CERT_REQUIRED
+    server = ThreadingHTTPServer(("127.0.0.1", 0), PeerRecorded)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    Scripted.received, Scripted.script, PeerRecorded.peers = [], [], []
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        target = f"https://127.0.0.1:{server.server_port}"
+        tls = f"    tls:\n      ca_file: {pki / 'ca.pem'}\n      cert_file: {pki / 'client.pem'}\n      key_file: {pki / 'client.key'}"
+        collector = make_collector(config=forwarding_config(ports, target, tls))
+        spans = make_traces(traces=2, children=1)
+        assert post_spans(ports, spans).status_code == 200
+        assert PeerRecorded.peers == ["otelcol-client"]
+        request = ExportTraceServiceRequest()
+        request.ParseFromString(gzip.decompress(Scripted.received[0][2]))
+        assert request == encode_spans(spans)
+        collector.stop()
+
+        # Without the CA the server's certificate is not trusted: nothing is sent, and the client
+        # is told to retry once retry_on_failure gives up.
+        make_collector(config=forwarding_config(ports, target).replace("max_elapsed_time: 20s", "max_elapsed_time: 1s"))
+        assert post_spans(ports, make_traces(traces=1, children=1)).status_code == 503
+        assert len(Scripted.received) == 1
+    finally:
+        server.shutdown()

@@ -11,4 +11,10 @@ public struct TLSClientSettings: ConfigSection {
     public var min_version = ""
     public var max_version = ""
     public init() {}
+
+    public func validate() throws(ConfigError) {
+        if cert_file.isEmpty != key_file.isEmpty {
+            throw ConfigError(path: cert_file.isEmpty ? "tls.cert_file" : "tls.key_file", message: "tls.cert_file and tls.key_file must be set together")
+        }
+    }
 }

@@ -150,9 +150,7 @@ public struct ElasticsearchExporterConfig: ComponentConfig {
         }
         if flush.bytes <= 0 { throw ConfigError(path: "flush.bytes", message: "must be greater than 0") }
         if !user.isEmpty, !api_key.isEmpty { throw ConfigError(path: "api_key", message: "cannot be combined with user/password") }
-        if !tls.cert_file.isEmpty != !tls.key_file.isEmpty {
-            throw ConfigError(path: tls.cert_file.isEmpty ? "tls.cert_file" : "tls.key_file", message: "tls.cert_file and tls.key_file must be set together")
-        }
+        try tls.validate()
         if let auth, auth != .null { throw ConfigError(path: "auth", message: "authenticator extensions are not supported yet; use api_key, user/password or headers") }
         if let proxy_url, !proxy_url.isEmpty { throw ConfigError(path: "proxy_url", message: "not supported yet") }
     }

@@ -12,19 +12,17 @@ import Pipeline
 /// counted as dropped and logged.
 public final class OTLPHTTPExporter: Exporter {
     public static let factory = ExporterFactory(type: "otlphttp", stability: .beta, config: OTLPHTTPExporterConfig.self) { settings, config in
-        OTLPHTTPExporter(settings: settings, config: config)
+        try OTLPHTTPExporter(settings: settings, config: config)
     }
 
     private let settings: ComponentSettings
     private let config: OTLPHTTPExporterConfig
     private let client: HTTPClient
 
-    init(settings: ComponentSettings, config: OTLPHTTPExporterConfig) {
+    init(settings: ComponentSettings, config: OTLPHTTPExporterConfig) throws(ConfigError) {
         self.settings = settings
         self.config = config
-        var clientConfiguration = HTTPClient.Configuration()
-        clientConfiguration.timeout = .init(connect: .seconds(10), read: .nanoseconds(config.timeout.nanoseconds))
-        client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: clientConfiguration)
+        client = try HTTPClients.make(tls: config.tls, timeout: config.timeout)
     }
 
     public func shutdown() async {

@@ -20,7 +20,7 @@ public struct OTLPHTTPExporterConfig: ComponentConfig {
     public var write_buffer_size = 512 * 1024
     public var retry_on_failure = RetrySettings()
     public var sending_queue: ConfigNode?
-    public var tls: ConfigNode?
+    public var tls = TLSClientSettings()
     public var auth: ConfigNode?
     public var proxy_url: String?
 
@@ -44,6 +44,7 @@ public struct OTLPHTTPExporterConfig: ComponentConfig {
         }
         if timeout.nanoseconds <= 0 { throw ConfigError(path: "timeout", message: "must be greater than 0") }
         try compression_params.validate(for: compression.rawValue)
+        try tls.validate()
         if let auth, auth != .null { throw ConfigError(path: "auth", message: "authenticator extensions are not supported yet; use headers") }
         if let proxy_url, !proxy_url.isEmpty { throw ConfigError(path: "proxy_url", message: "not supported yet") }
     }
