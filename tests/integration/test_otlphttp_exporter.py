@@ -5,7 +5,6 @@ is a small hand-written stand-in, since only a server we control can answer 503 
 demand a client certificate; it records what it received."""
 import gzip
 import ssl
-import subprocess
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -15,7 +14,7 @@ import requests
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
-from conftest import otlp_http_to, Collector, free_port, read_length_prefixed
+from conftest import otlp_http_to, Collector, free_port, make_pki, read_length_prefixed
 from test_kafka_exporter import make_traces
 from test_sdk_roundtrip import merged
 
@@ -129,19 +128,6 @@ def test_otlp_grpc_exporter_to_our_own_receiver_with_gzip(make_collector, ports,
     # client is told to retry later.
     response = post_spans(ports, make_traces(traces=1, children=1))
     assert response.status_code == 503
-
-
-def make_pki(directory):
-    """A CA, a server certificate for 127.0.0.1 and a client certificate, made with openssl."""
-    def run(*args):
-        subprocess.run(["openssl", *args], cwd=directory, check=True, capture_output=True)
-    run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=test-ca")
-    for name, extension in (("server", "subjectAltName=IP:127.0.0.1"), ("client", "extendedKeyUsage=clientAuth")):
-        run("req", "-newkey", "rsa:2048", "-nodes", "-keyout", f"{name}.key", "-out", f"{name}.csr", "-subj", f"/CN=otelcol-{name}")
-        (directory / f"{name}.ext").write_text(extension + "\n")
-        run("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out", f"{name}.pem",
-            "-days", "2", "-extfile", f"{name}.ext")
-    return directory
 
 
 class PeerRecorded(Scripted):

@@ -21,13 +21,7 @@ extension TLSClientSettings {
             }
         }
         if insecure_skip_verify { configuration.certificateVerification = .none }
-        switch min_version {
-        case "", "1.2": configuration.minimumTLSVersion = .tlsv12
-        case "1.3": configuration.minimumTLSVersion = .tlsv13
-        case "1.0": configuration.minimumTLSVersion = .tlsv1
-        case "1.1": configuration.minimumTLSVersion = .tlsv11
-        default: throw ConfigError(path: "tls.min_version", message: "must be one of 1.0, 1.1, 1.2, 1.3, got \"\(min_version)\"")
-        }
+        configuration.minimumTLSVersion = try TLSVersions.parse(min_version, path: "tls.min_version") ?? .tlsv12
         return configuration
     }
 }

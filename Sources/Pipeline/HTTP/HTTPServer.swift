@@ -39,12 +39,16 @@ public final class HTTPServer: Sendable {
     private let port: Int
     private let maxBodySize: Int
     private let handler: Handler
+    private let prepareConnection: @Sendable (any Channel) throws -> Void
     private let channel = Mutex<(any Channel)?>(nil)
 
-    public init(host: String, port: Int, maxBodySize: Int, handler: @escaping Handler) {
+    /// `prepareConnection` adds what goes in front of HTTP on each accepted connection (TLS).
+    public init(host: String, port: Int, maxBodySize: Int, prepareConnection: @escaping @Sendable (any Channel) throws -> Void = { _ in },
+                handler: @escaping Handler) {
         self.host = host
         self.port = port
         self.maxBodySize = maxBodySize
+        self.prepareConnection = prepareConnection
         self.handler = handler
     }
 
@@ -62,12 +66,14 @@ public final class HTTPServer: Sendable {
     public func start() async throws -> Int {
         let maxBodySize = self.maxBodySize
         let handler = self.handler
+        let prepareConnection = self.prepareConnection
         let bootstrap = ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    try prepareConnection(channel)
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
                     try channel.pipeline.syncOperations.addHandler(
                         HTTPServerHandler(maxBodySize: maxBodySize, handler: handler))

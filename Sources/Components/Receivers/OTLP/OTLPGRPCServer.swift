@@ -2,6 +2,7 @@ import NIOCore
 import NIOHPACK
 import NIOHTTP2
 import NIOPosix
+import NIOSSL
 import Synchronization
 
 /// OTLP's unary Export calls served straight from HTTP/2 frames.
@@ -24,20 +25,23 @@ final class OTLPGRPCServer: Sendable {
     private let port: Int
     private let export: OTLPGRPCExport
     private let maxConcurrentStreams: Int
+    private let tls: NIOSSLContext?
     private let listener = Mutex<(any Channel)?>(nil)
     private let state = OTLPGRPCServerState()
 
-    init(host: String, port: Int, export: OTLPGRPCExport, maxConcurrentStreams: Int) {
+    init(host: String, port: Int, export: OTLPGRPCExport, maxConcurrentStreams: Int, tls: NIOSSLContext? = nil) {
         self.host = host
         self.port = port
         self.export = export
         self.maxConcurrentStreams = maxConcurrentStreams
+        self.tls = tls
     }
 
     /// Binds and starts serving; returns the bound port.
     func start() async throws -> Int {
         let export = self.export
         let state = self.state
+        let tls = self.tls
         let settings: HTTP2Settings = [
             HTTP2Setting(parameter: .maxConcurrentStreams, value: maxConcurrentStreams),
             HTTP2Setting(parameter: .initialWindowSize, value: Self.streamWindow),
@@ -51,6 +55,7 @@ final class OTLPGRPCServer: Sendable {
             .childChannelInitializer { channel in
                 state.opened(channel)
                 return channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addTLS(tls)
                     try channel.pipeline.syncOperations.addHandler(NIOHTTP2Handler(mode: .server, initialSettings: settings))
                     try channel.pipeline.syncOperations.addHandler(OTLPGRPCConnectionHandler(export: export, state: state))
                 }

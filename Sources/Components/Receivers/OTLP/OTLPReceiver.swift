@@ -30,12 +30,13 @@ public final class OTLPReceiver: Receiver {
         let observer = ReceiverObserver(telemetry: settings.telemetry, receiver: settings.id, transport: "grpc")
         let export = OTLPGRPCExport(ingest: OTLPIngest(consumers: consumers, observer: observer, settings: settings),
                                     includeMetadata: grpc.include_metadata, maxMessageSize: grpc.max_recv_msg_size_mib * 1024 * 1024)
+        let tls = try grpc.tls?.context(path: "protocols.grpc.tls", alpn: OTLPReceiverConfig.grpcALPN)
         let server = OTLPGRPCServer(host: host == "localhost" ? "127.0.0.1" : host, port: port, export: export,
-                                    maxConcurrentStreams: grpc.max_concurrent_streams > 0 ? grpc.max_concurrent_streams : 4096)
+                                    maxConcurrentStreams: grpc.max_concurrent_streams > 0 ? grpc.max_concurrent_streams : 4096, tls: tls)
         let bound = try await server.start()
         grpcServer.withLock { $0 = server }
         boundPorts.withLock { $0.grpc = bound }
-        settings.logger.info("OTLP/gRPC listening on \(host):\(bound)")
+        settings.logger.info("OTLP/gRPC listening on \(host):\(bound)\(tls == nil ? "" : " (TLS)")")
     }
 
     private func startHTTP(_ http: OTLPReceiverConfig.HTTPSettings) async throws {
@@ -44,13 +45,15 @@ public final class OTLPReceiver: Receiver {
         let handler = OTLPHTTPHandler(ingest: OTLPIngest(consumers: consumers, observer: observer, settings: settings), settings: http)
         // The raw body may be compressed; the decompressed size is limited separately, so the
         // transport limit only bounds what a connection may buffer.
-        let server = HTTPServer(host: host, port: port, maxBodySize: http.max_request_body_size) { request in
+        let tls = try http.tls?.context(path: "protocols.http.tls", alpn: OTLPReceiverConfig.httpALPN)
+        let server = HTTPServer(host: host, port: port, maxBodySize: http.max_request_body_size,
+                                prepareConnection: { try $0.pipeline.syncOperations.addTLS(tls) }) { request in
             await handler.handle(request)
         }
         let bound = try await server.start()
         httpServer.withLock { $0 = server }
         boundPorts.withLock { $0.http = bound }
-        settings.logger.info("OTLP/HTTP listening on \(host):\(bound)")
+        settings.logger.info("OTLP/HTTP listening on \(host):\(bound)\(tls == nil ? "" : " (TLS)")")
     }
 
     public func shutdown() async {

@@ -22,7 +22,7 @@ public struct OTLPReceiverConfig: ComponentConfig {
         public var write_buffer_size: Int = 0
         public var include_metadata = false
         public var keepalive: ConfigNode?
-        public var tls: ConfigNode?
+        public var tls: TLSServerSettings?
         public var auth: ConfigNode?
         public init() {}
     }
@@ -37,7 +37,7 @@ public struct OTLPReceiverConfig: ComponentConfig {
         public var cors: CORSSettings?
         public var response_headers: [String: String]?
         public var compression_algorithms: [String]?
-        public var tls: ConfigNode?
+        public var tls: TLSServerSettings?
         public var auth: ConfigNode?
         public init() {}
     }
@@ -61,7 +61,7 @@ public struct OTLPReceiverConfig: ComponentConfig {
             if grpc.max_recv_msg_size_mib <= 0 {
                 throw ConfigError(path: "protocols.grpc.max_recv_msg_size_mib", message: "must be greater than 0")
             }
-            try Self.unsupported(grpc.tls, "protocols.grpc.tls")
+            _ = try grpc.tls?.context(path: "protocols.grpc.tls", alpn: Self.grpcALPN)
             try Self.unsupported(grpc.auth, "protocols.grpc.auth")
         }
         if let http = protocols.http {
@@ -72,7 +72,7 @@ public struct OTLPReceiverConfig: ComponentConfig {
             if http.max_request_body_size <= 0 {
                 throw ConfigError(path: "protocols.http.max_request_body_size", message: "must be greater than 0")
             }
-            try Self.unsupported(http.tls, "protocols.http.tls")
+            _ = try http.tls?.context(path: "protocols.http.tls", alpn: Self.httpALPN)
             try Self.unsupported(http.auth, "protocols.http.auth")
         }
     }
@@ -83,10 +83,15 @@ public struct OTLPReceiverConfig: ComponentConfig {
         }
     }
 
-    /// Serving plaintext when TLS or auth was asked for would be a silent downgrade: refuse.
+    /// What each server offers in TLS's protocol negotiation: gRPC is HTTP/2 only; the HTTP
+    /// server speaks HTTP/1.1.
+    static let grpcALPN = ["h2"]
+    static let httpALPN = ["http/1.1"]
+
+    /// Serving without authentication when it was asked for would be a silent downgrade: refuse.
     static func unsupported(_ node: ConfigNode?, _ path: String) throws(ConfigError) {
         if let node, node != .null {
-            throw ConfigError(path: path, message: "not supported yet by otelcol-swift; terminate TLS/auth in front of the collector")
+            throw ConfigError(path: path, message: "not supported yet by otelcol-swift; authenticate in front of the collector")
         }
     }
 }
