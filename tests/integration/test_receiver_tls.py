@@ -1,13 +1,14 @@
 """The otlp receiver serving TLS, with grpcio and requests as clients: server certificates from a
 private CA, client certificates required when `client_ca_file` is set (mutual TLS), plaintext
-refused on a TLS port, and certificate errors named in the config check."""
+refused on a TLS port, certificate errors named in the config check, and the otlp exporter's
+client certificate against a receiver that requires one."""
 import subprocess
 
 import grpc
 import pytest
 import requests
 
-from conftest import BINARY, collector_config, make_pki
+from conftest import BINARY, Collector, collector_config, free_port, make_pki, otlp_http_to
 from test_grpc_receiver import export_stub, request, written_names
 
 
@@ -60,3 +61,39 @@ def test_certificate_problems_are_config_errors(ports, tmp_path):
     config.write_text(collector_config(ports, tmp_path, http_extra="        tls:\n          key_file: x.key"))
     result = subprocess.run([str(BINARY), "validate", "--config", str(config)], capture_output=True, text=True)
     assert f"error: {config}: receivers.otlp.protocols.http.tls.cert_file: a server certificate is required (cert_file or cert_pem)" in result.stderr
+
+
+def test_otlp_exporter_with_a_client_certificate_to_our_tls_receiver(make_collector, ports, tmp_path):
+    """Both ends of mutual TLS in otelcol-swift: the otlp (gRPC) exporter presents a client
+    certificate to a receiver that requires one."""
+    pki = make_pki(tmp_path)
+    sink_ports = {k: free_port() for k in ("grpc", "http", "health", "metrics")}
+    sink_dir = tmp_path / "sink"
+    sink_dir.mkdir()
+    sink = Collector(sink_dir, collector_config(sink_ports, sink_dir, processors="[]", grpc_extra=tls_block(pki, client_ca=True)),
+                     **sink_ports).start()
+    try:
+        def forwarder(tls):
+            return otlp_http_to(ports, f"""
+  otlp:
+    endpoint: 127.0.0.1:{sink_ports['grpc']}
+    retry_on_failure:
+      initial_interval: 100ms
+      max_elapsed_time: 8s
+    tls:
+      ca_file: {pki / 'ca.pem'}
+{tls}""", "otlp")
+        forwarding = make_collector(config=forwarder(f"      cert_file: {pki / 'client.pem'}\n      key_file: {pki / 'client.key'}"))
+        post = lambda name, count: requests.post(f"http://127.0.0.1:{ports['http']}/v1/traces", data=request(name, count),
+                                                 headers={"Content-Type": "application/x-protobuf"}, timeout=60)
+        answer = post("mtls", 6)
+        assert answer.status_code == 200, answer.text
+        assert sorted(written_names(sink_dir)) == sorted(f"mtls-{i}" for i in range(6))
+        forwarding.stop()
+        # Without its certificate the exporter is refused by the receiver: the client is told to
+        # retry, and nothing more arrives.
+        make_collector(config=forwarder(""))
+        assert post("anonymous", 2).status_code == 503
+        assert sorted(written_names(sink_dir)) == sorted(f"mtls-{i}" for i in range(6))
+    finally:
+        sink.stop()

@@ -1,5 +1,6 @@
 import GRPCCore
 import GRPCNIOTransportHTTP2
+import NIOCore
 import OTLP
 import Pipeline
 import Synchronization
@@ -32,15 +33,29 @@ public final class OTLPGRPCExporter: Exporter {
             security = .tls { settings in
                 if !tls.ca_file.isEmpty { settings.trustRoots = .certificates([.file(path: tls.ca_file, format: .pem)]) }
                 if tls.insecure_skip_verify { settings.serverCertificateVerification = .noVerification }
+                if !tls.cert_file.isEmpty {
+                    settings.certificateChain = [.file(path: tls.cert_file, format: .pem)]
+                    settings.privateKey = .file(path: tls.key_file, format: .pem)
+                }
             }
         }
         let transport = try HTTP2ClientTransport.Posix(
-            target: .dns(host: host, port: port), transportSecurity: security,
+            target: Self.target(host: host, port: port), transportSecurity: security,
             config: .defaults { $0.compression.enabledAlgorithms = .all })
         let client = GRPCClient(transport: transport)
         let logger = settings.logger
         let task = Task { do { try await client.runConnections() } catch { logger.error("gRPC client stopped: \(error)") } }
         connection.set((client, task))
+    }
+
+    /// An address literal is its own target: through the DNS resolver it would become the TLS
+    /// server name, which may not be an address, and no connection would be made.
+    private static func target(host: String, port: Int) -> any ResolvableTarget {
+        switch (try? NIOCore.SocketAddress(ipAddress: host, port: port))?.protocol {
+        case .inet?: .ipv4(host: host, port: port)
+        case .inet6?: .ipv6(host: host, port: port)
+        default: .dns(host: host, port: port)
+        }
     }
 
     public func shutdown() async {

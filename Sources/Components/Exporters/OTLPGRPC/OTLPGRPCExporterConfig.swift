@@ -34,9 +34,9 @@ public struct OTLPGRPCExporterConfig: ComponentConfig {
 
     public func validate() throws(ConfigError) {
         guard hostAndPort != nil else { throw ConfigError(path: "endpoint", message: "expected host:port, got \"\(endpoint)\"") }
-        if !tls.cert_file.isEmpty || !tls.key_file.isEmpty {
-            throw ConfigError(path: "tls.cert_file", message: "client certificates are not supported yet")
-        }
+        try tls.validate()
+        // Reads the certificate files now, so a bad one is reported with its key.
+        if !plaintext { _ = try tls.nioConfiguration() }
         if let auth, auth != .null { throw ConfigError(path: "auth", message: "authenticator extensions are not supported yet; use headers") }
         if timeout.nanoseconds <= 0 { throw ConfigError(path: "timeout", message: "must be greater than 0") }
     }
