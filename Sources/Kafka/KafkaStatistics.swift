@@ -11,9 +11,10 @@ public struct KafkaStatistics: Sendable {
     public var transmitErrors: Double
     /// Per broker (by name): average round-trip time in microseconds and whether it is up.
     public var brokers: [(name: String, rttMicroseconds: Double, up: Bool)]
-    /// Per consumed partition: how far the committed position trails the partition's end, and the
+    /// Per consumed partition: how far the committed position trails the partition's end (nil
+    /// while librdkafka does not know it, e.g. before the partition's end was fetched), and the
     /// position (next offset) the consumer has stored. Only partitions this member consumes.
-    public var partitions: [(topic: String, partition: Int32, lag: Double, currentOffset: Double)]
+    public var partitions: [(topic: String, partition: Int32, lag: Double?, currentOffset: Double)]
 
     init?(json: Data) {
         guard let root = try? JSONSerialization.jsonObject(with: json) as? [String: Any] else { return nil }
@@ -32,7 +33,7 @@ public struct KafkaStatistics: Sendable {
         }
         transmitErrors = errors
         self.brokers = brokers.sorted { $0.0 < $1.0 }
-        var partitions: [(String, Int32, Double, Double)] = []
+        var partitions: [(String, Int32, Double?, Double)] = []
         for (topic, value) in (root["topics"] as? [String: Any]) ?? [:] {
             for (id, entry) in ((value as? [String: Any])?["partitions"] as? [String: Any]) ?? [:] {
                 guard let p = entry as? [String: Any], let partition = Int32(id), partition >= 0,
@@ -43,8 +44,7 @@ public struct KafkaStatistics: Sendable {
                     // Before the group's first commit on a partition, everything in it is unconfirmed.
                     lag = number(p["hi_offset"]) - max(0, number(p["lo_offset"]))
                 }
-                guard lag >= 0 else { continue }
-                partitions.append((topic, partition, lag, max(committed, 0)))
+                partitions.append((topic, partition, lag >= 0 ? lag : nil, max(committed, 0)))
             }
         }
         self.partitions = partitions.sorted { ($0.0, $0.1) < ($1.0, $1.1) }

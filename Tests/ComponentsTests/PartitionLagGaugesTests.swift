@@ -22,7 +22,13 @@ import Testing
             #"otelcol_kafka_receiver_current_offset{receiver="kafka",topic="t",partition="1"} 10.0"#,
             #"otelcol_kafka_receiver_offset_lag{receiver="kafka",topic="t",partition="1"} 0.0"#,
         ])
-        // And back.
+        // Partition 1's lag unknown for a moment (still consumed): its last lag stays.
+        gauges.publish([("t", 1, nil, 11)])
+        #expect(series() == [
+            #"otelcol_kafka_receiver_current_offset{receiver="kafka",topic="t",partition="1"} 11.0"#,
+            #"otelcol_kafka_receiver_offset_lag{receiver="kafka",topic="t",partition="1"} 0.0"#,
+        ])
+        // And partition 0 back.
         gauges.publish([("t", 0, 0, 12), ("t", 1, 0, 10)])
         #expect(series().count == 4)
     }

@@ -2,9 +2,10 @@ import Pipeline
 import Synchronization
 
 /// `otelcol_kafka_receiver_offset_lag` and `_current_offset` per partition this member consumes,
-/// from librdkafka's statistics. A partition that is no longer reported (revoked in a rebalance,
-/// now another member's) loses its series: its last value would otherwise stay on forever, and a
-/// dashboard summing the group's lag would never see it reach zero.
+/// from librdkafka's statistics. A partition this member no longer consumes (revoked in a
+/// rebalance, now another member's) loses its series: its last value would otherwise stay on
+/// forever, and a dashboard summing the group's lag would never see it reach zero. A consumed
+/// partition whose lag librdkafka does not know at the moment keeps its last lag.
 final class PartitionLagGauges: Sendable {
     struct Partition: Hashable, Sendable {
         var topic: String
@@ -20,11 +21,11 @@ final class PartitionLagGauges: Sendable {
         self.receiver = receiver
     }
 
-    func publish(_ partitions: [(topic: String, partition: Int32, lag: Double, currentOffset: Double)]) {
+    func publish(_ partitions: [(topic: String, partition: Int32, lag: Double?, currentOffset: Double)]) {
         var current = Set<Partition>()
         for p in partitions {
             let labels = labels(Partition(topic: p.topic, partition: p.partition))
-            telemetry.gauge("otelcol_kafka_receiver_offset_lag", labels).set(p.lag)
+            if let lag = p.lag { telemetry.gauge("otelcol_kafka_receiver_offset_lag", labels).set(lag) }
             telemetry.gauge("otelcol_kafka_receiver_current_offset", labels).set(p.currentOffset)
             current.insert(Partition(topic: p.topic, partition: p.partition))
         }
