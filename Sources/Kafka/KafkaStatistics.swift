@@ -38,15 +38,24 @@ public struct KafkaStatistics: Sendable {
             for (id, entry) in ((value as? [String: Any])?["partitions"] as? [String: Any]) ?? [:] {
                 guard let p = entry as? [String: Any], let partition = Int32(id), partition >= 0,
                       let state = p["fetch_state"] as? String, state != "none", state != "stopped" else { continue }
-                var lag = number(p["consumer_lag"])
                 let committed = number(p["committed_offset"])
-                if lag < 0, committed < 0, number(p["hi_offset"]) >= 0 {
-                    // Before the group's first commit on a partition, everything in it is unconfirmed.
-                    lag = number(p["hi_offset"]) - max(0, number(p["lo_offset"]))
-                }
-                partitions.append((topic, partition, lag >= 0 ? lag : nil, max(committed, 0)))
+                partitions.append((topic, partition, Self.lag(p), max(committed, 0)))
             }
         }
         self.partitions = partitions.sorted { ($0.0, $0.1) < ($1.0, $1.1) }
+    }
+
+    /// How far a partition's committed offset trails its high watermark, from the offsets
+    /// themselves: librdkafka's `consumer_lag` is -1 whenever the committed offset is past the
+    /// end it last heard of (a paused partition hears nothing new), so a drained partition could
+    /// keep showing the lag it had before. nil when the end is not known yet.
+    static func lag(_ partition: [String: Any]) -> Double? {
+        func offset(_ key: String) -> Double? { (partition[key] as? NSNumber)?.doubleValue }
+        guard let end = offset("hi_offset"), end >= 0 else { return nil }
+        guard let committed = offset("committed_offset"), committed >= 0 else {
+            // Before the group's first commit on a partition, everything in it is unconfirmed.
+            return end - max(0, offset("lo_offset") ?? 0)
+        }
+        return max(0, end - committed)
     }
 }
