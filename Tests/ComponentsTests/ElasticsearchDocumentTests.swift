@@ -167,7 +167,7 @@ import Testing
 
     @Test func chunksStayUnderTheByteLimit() {
         var body = BulkBody()
-        for n in 0..<10 { body.create(document: Array(#"{"n":\#(n)}"#.utf8), route: Route(index: "i"), contentID: false) }
+        for n in 0..<10 { Array(#"{"n":\#(n)}"#.utf8).withUnsafeBytes { body.create(document: $0, route: Route(index: "i"), contentID: false) } }
         let size = body.items[0].range.count
         let chunks = body.chunks(of: Array(0..<10), maxBytes: size * 3)
         #expect(chunks == [[0, 1, 2], [3, 4, 5], [6, 7, 8], [9]])

@@ -7,21 +7,13 @@ extension TLSClientSettings {
     /// collector's start-up, naming the key.
     func nioConfiguration() throws(ConfigError) -> TLSConfiguration {
         var configuration = TLSConfiguration.makeClientConfiguration()
-        if !ca_file.isEmpty {
-            do { configuration.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(ca_file)) } catch {
-                throw ConfigError(path: "tls.ca_file", message: "cannot read \(ca_file): \(error)")
-            }
-        }
+        if !ca_file.isEmpty { configuration.trustRoots = .certificates(try TLSFiles.certificates(ca_file, key: "tls.ca_file")) }
         if !cert_file.isEmpty {
-            do { configuration.certificateChain = try NIOSSLCertificate.fromPEMFile(cert_file).map { .certificate($0) } } catch {
-                throw ConfigError(path: "tls.cert_file", message: "cannot read \(cert_file): \(error)")
-            }
-            do { configuration.privateKey = .privateKey(try NIOSSLPrivateKey(file: key_file, format: .pem)) } catch {
-                throw ConfigError(path: "tls.key_file", message: "cannot read \(key_file): \(error)")
-            }
+            configuration.certificateChain = try TLSFiles.certificates(cert_file, key: "tls.cert_file").map { .certificate($0) }
+            configuration.privateKey = .privateKey(try TLSFiles.privateKey(key_file, key: "tls.key_file"))
         }
         if insecure_skip_verify { configuration.certificateVerification = .none }
-        configuration.minimumTLSVersion = try TLSVersions.parse(min_version, path: "tls.min_version") ?? .tlsv12
+        configuration.minimumTLSVersion = try TLSFiles.version(min_version, key: "tls.min_version") ?? .tlsv12
         return configuration
     }
 }

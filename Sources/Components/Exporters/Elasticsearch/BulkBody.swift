@@ -32,10 +32,6 @@ struct BulkBody {
         }
     }
 
-    mutating func create(document: [UInt8], route: Route, contentID: Bool) {
-        document.withUnsafeBytes { create(document: $0, route: route, contentID: contentID) }
-    }
-
     mutating func create(document: UnsafeRawBufferPointer, route: Route, id explicitID: String? = nil, contentID: Bool,
                          pipeline: String? = nil, dynamicTemplates: [(String, String)] = []) {
         let start = bytes.count
