@@ -58,7 +58,7 @@ let package = Package(
         .target(
             name: "Pipeline",
             dependencies: [
-                "OTLP",
+                "OTLP", "CDeflate",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),

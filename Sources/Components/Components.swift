@@ -22,6 +22,7 @@ public enum Components {
         registry.alias(exporter: "otlp_http", of: "otlphttp")
         registry.register(HealthCheckExtension.factory)
         registry.register(EmbeddedKafkaExtension.factory)
+        registry.register(FileStorageExtension.factory)
         return registry
     }()
 }

@@ -3,8 +3,14 @@
 public struct RequestMetadata: Sendable, Equatable {
     /// Header names lower-cased, values in arrival order.
     public var headers: [String: [String]]
+    /// The source can deliver this data again (a Kafka record whose offset is committed only
+    /// after export), so exporter queues hold the caller until the destination accepted it.
+    public var replayable: Bool
 
-    public init(headers: [String: [String]] = [:]) { self.headers = headers }
+    public init(headers: [String: [String]] = [:], replayable: Bool = false) {
+        self.headers = headers
+        self.replayable = replayable
+    }
 
     public static let empty = RequestMetadata()
 }
@@ -32,8 +38,9 @@ public struct TelemetryBatch: Sendable {
         self.parts = [Part(bytes: protobuf, items: itemCount)]
     }
 
-    /// Wraps bytes whose structure and count are already known, such as pieces of a validated batch.
-    init(signal: Signal, trustedProtobuf: [UInt8], itemCount: Int, metadata: RequestMetadata) {
+    /// Wraps bytes whose structure and count are already known: pieces of a validated batch, or a
+    /// request read back from a checksummed queue file.
+    public init(signal: Signal, trustedProtobuf: [UInt8], itemCount: Int, metadata: RequestMetadata) {
         self.signal = signal
         self.itemCount = itemCount
         self.metadata = metadata
@@ -80,6 +87,12 @@ public struct TelemetryBatch: Sendable {
         return [Part(bytes: encoded(), items: itemCount)]
     }
 
+    /// The size of the encoding; encodes the model only when no encoding is held.
+    public mutating func encodedByteCount() -> Int {
+        if let parts { return parts.reduce(0) { $0 + $1.bytes.count } }
+        return encoded().count
+    }
+
     /// The decoded request; decodes at most once per batch value.
     public mutating func model() throws(OTLPDecodingError) -> OTLPRequest {
         if let decoded { return decoded }
@@ -99,7 +112,7 @@ public struct TelemetryBatch: Sendable {
     /// One batch holding the items of all `batches`, in order. The export request's only field is
     /// the repeated resource list, so concatenating encodings is a valid encoding of the merged
     /// list: nothing is decoded, and the pieces are joined only when someone asks for the whole.
-    /// Metadata is taken from the first batch.
+    /// Metadata is taken from the first batch; the result is replayable if any batch is.
     public static func concatenating(_ batches: [TelemetryBatch]) -> TelemetryBatch? {
         guard var first = batches.first else { return nil }
         if batches.count == 1 { return first }
@@ -109,6 +122,7 @@ public struct TelemetryBatch: Sendable {
         for var batch in batches {
             merged += batch.encodedParts()
             count += batch.itemCount
+            if batch.metadata.replayable { first.metadata.replayable = true }
         }
         first.parts = merged
         first.decoded = nil

@@ -88,7 +88,7 @@ struct CollectorService: Service {
         try await collector.start()
         try? await gracefulShutdown()
         let finished = await withTaskGroup(of: Bool.self) { group in
-            group.addTask { await collector.shutdown(); return true }
+            group.addTask { await collector.shutdown(within: drainLimit); return true }
             group.addTask { try? await Task.sleep(for: drainLimit); return false }
             let first = await group.next() ?? false
             group.cancelAll()

@@ -29,7 +29,10 @@ def proxy(osmem):
 
 
 def es_config(ports, url, extra="", max_retries=2):
-    return otlp_http_to(ports, es_exporter_config(url, extra, max_retries), "elasticsearch", ("traces", "metrics", "logs"))
+    """The exporter's outcome reaches the client (wait_for_result), so each test reads the
+    exporter's answer in the receiver's reply."""
+    queue = "    sending_queue:\n      wait_for_result: true\n"
+    return otlp_http_to(ports, es_exporter_config(url, queue + extra, max_retries), "elasticsearch", ("traces", "metrics", "logs"))
 
 
 def post(ports, signal, body):

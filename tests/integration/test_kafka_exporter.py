@@ -178,7 +178,8 @@ def test_grpc_metadata_becomes_record_headers(make_collector, ports, kafka):
 
 
 def test_broker_down_answers_retry_later(make_collector, ports, kafka):
-    collector = make_collector(config=edge_config(ports, kafka.bootstrap))
+    """Without a sending queue or retries, the client hears Kafka's failure itself."""
+    collector = make_collector(config=edge_config(ports, kafka.bootstrap, "    sending_queue:\n      enabled: false\n    retry_on_failure:\n      enabled: false"))
     body = ExportTraceServiceRequest(resource_spans=[ResourceSpans(scope_spans=[ScopeSpans(spans=[
         Span(trace_id=os.urandom(16), span_id=os.urandom(8), name="lost?")])])]).SerializeToString()
     url = f"http://127.0.0.1:{ports['http']}/v1/traces"

@@ -20,9 +20,13 @@ from test_sdk_roundtrip import merged
 
 
 def forwarding_config(ports, target, extra=""):
+    """Forwards to `target`; the exporter's outcome reaches the client (wait_for_result), so each
+    test reads the exporter's answer in the receiver's reply."""
     return otlp_http_to(ports, f"""
   otlphttp:
     endpoint: {target}
+    sending_queue:
+      wait_for_result: true
     retry_on_failure:
       initial_interval: 100ms
       max_elapsed_time: 20s
@@ -115,8 +119,8 @@ def test_400_is_not_retried_and_reaches_the_client(make_collector, ports, script
 def test_otlp_grpc_exporter_to_our_own_receiver_with_gzip(make_collector, ports, sink):
     sink_collector, sink_ports, out_file = sink
     config = forwarding_config(ports, "unused").replace(
-        "  otlphttp:\n    endpoint: unused\n",
-        f"  otlp:\n    endpoint: 127.0.0.1:{sink_ports['grpc']}\n    tls:\n      insecure: true\n").replace(
+        "  otlphttp:\n    endpoint: unused\n    sending_queue:\n      wait_for_result: true\n",
+        f"  otlp:\n    endpoint: 127.0.0.1:{sink_ports['grpc']}\n    tls:\n      insecure: true\n    sending_queue:\n      wait_for_result: true\n").replace(
         "exporters: [otlphttp]", "exporters: [otlp]").replace("max_elapsed_time: 20s", "max_elapsed_time: 2s")
     make_collector(config=config)
     spans = make_traces(traces=4, children=2)

@@ -77,6 +77,8 @@ def test_otlp_exporter_with_a_client_certificate_to_our_tls_receiver(make_collec
             return otlp_http_to(ports, f"""
   otlp:
     endpoint: 127.0.0.1:{sink_ports['grpc']}
+    sending_queue:
+      wait_for_result: true
     retry_on_failure:
       initial_interval: 100ms
       max_elapsed_time: 8s

@@ -27,8 +27,12 @@ public protocol CollectorExtension: Component {}
 public protocol ComponentConfig: ConfigSection {
     /// Throws the first problem, with `path` relative to the component (`protocols.grpc.endpoint`).
     func validate() throws(ConfigError)
+    /// Keys that are accepted but not acted on, each said once at start (paths relative to the
+    /// component).
+    func warnings() -> [String]
 }
 
 extension ComponentConfig {
     public func validate() throws(ConfigError) {}
+    public func warnings() -> [String] { [] }
 }

@@ -141,6 +141,21 @@ public struct CollectorConfig: Sendable {
             errors.append(locate(error.under("service.telemetry.metrics")))
         }
 
+        let entries: [(ComponentKind, ComponentID, any ComponentConfig)] =
+            config.receivers.values.map { (.receiver, $0.id, $0.config) } + config.processors.values.map { (.processor, $0.id, $0.config) }
+            + config.exporters.values.map { (.exporter, $0.id, $0.config) } + config.extensions.values.map { (.extension, $0.id, $0.config) }
+        for (kind, id, component) in entries.sorted(by: { ($0.0.rawValue, $0.1) < ($1.0.rawValue, $1.1) }) {
+            var warnings = component.warnings()
+            if let queued = component as? any QueuedExporterConfig {
+                warnings += queued.sendingQueue.warnings(under: "sending_queue")
+                if let storage = queued.sendingQueue.storage, queued.sendingQueue.enabled,
+                   !config.serviceExtensions.contains(where: { $0.description == storage }) {
+                    errors.append(locate(ConfigError(path: "\(kind.section).\(id).sending_queue.storage",
+                                                     message: "names extension \"\(storage)\", which is not configured and listed in service.extensions")))
+                }
+            }
+            config.warnings += warnings.map { "\(kind.section).\(id).\($0)" }
+        }
         for kind in ComponentKind.allCases {
             for name in (defined[kind] ?? []).subtracting(used[kind] ?? []).sorted() {
                 let where_ = kind == .extension ? "service.extensions" : "any pipeline"

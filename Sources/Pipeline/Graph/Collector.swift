@@ -4,13 +4,15 @@ import OTLP
 /// A running collector: the components of a `CollectorConfig`, wired into pipelines, started in
 /// dependency order and stopped in reverse so that everything accepted is flushed.
 ///
-/// Start: extensions, exporters, processors, receivers. Shutdown: receivers stop taking data,
-/// processors flush (each pipeline from its first processor on), exporters finish, extensions stop.
+/// Start: extensions, exporters, their sending queues, processors, receivers. Shutdown: receivers
+/// stop taking data, processors flush (each pipeline from its first processor on), sending queues
+/// drain, exporters finish, extensions stop.
 public final class Collector: Sendable {
     public let telemetry: CollectorTelemetry
     public let status = CollectorStatus()
     private let extensions: [(ComponentID, any CollectorExtension)]
     private let exporters: [(ComponentID, any Exporter)]
+    private let queues: [(ComponentID, QueuedExporter)]
     private let processors: [(ComponentID, any Processor)]
     private let receivers: [(ComponentID, any Receiver)]
     private let metricsServer: HTTPServer?
@@ -36,12 +38,34 @@ public final class Collector: Sendable {
 
         var exporters: [ComponentID: any Exporter] = [:]
         var observed: [ComponentID: any Consumer] = [:]
+        var queues: [(ComponentID, QueuedExporter)] = []
         for pipeline in config.pipelines {
             for id in pipeline.exporters where exporters[id] == nil {
                 guard let entry = config.exporters[id] else { continue }
-                let exporter = try entry.factory.create(settings(id, .exporter), entry.config)
+                let componentSettings = settings(id, .exporter)
+                let exporter = try entry.factory.create(componentSettings, entry.config)
                 exporters[id] = exporter
-                observed[id] = ObservedExporter(exporter, id: id, telemetry: telemetry)
+                let counted = ObservedExporter(exporter, id: id, telemetry: telemetry)
+                guard let helper = entry.config as? any QueuedExporterConfig else {
+                    observed[id] = counted
+                    continue
+                }
+                let queue = helper.sendingQueue
+                var storage: (any QueueStorage)?
+                if queue.enabled, let name = queue.storage {
+                    let storageID = try ComponentID(parsing: name)
+                    guard let found = extensions.first(where: { $0.0 == storageID })?.1 as? any QueueStorage else {
+                        throw StartError(message: "exporters.\(id).sending_queue.storage: \"\(name)\" is not a storage extension listed in service.extensions")
+                    }
+                    storage = found
+                }
+                let signals = Signal.allCases.filter { signal in
+                    config.pipelines.contains { $0.id.signal == signal && $0.exporters.contains(id) }
+                }
+                let queued = QueuedExporter(counted, id: id, settings: queue, retry: helper.retryOnFailure, storage: storage,
+                                            signals: signals, telemetry: telemetry, logger: componentSettings.logger)
+                queues.append((id, queued))
+                observed[id] = queued
             }
         }
 
@@ -71,6 +95,7 @@ public final class Collector: Sendable {
 
         self.extensions = extensions
         self.exporters = exporters.sorted(by: { $0.key < $1.key }).map { ($0.key, $0.value) }
+        self.queues = queues.sorted(by: { $0.0 < $1.0 })
         self.processors = processors
         self.receivers = receivers
 
@@ -89,13 +114,19 @@ public final class Collector: Sendable {
     public func start() async throws {
         status.set(.starting)
         var started: [any Component] = []
+        var startedQueues: [QueuedExporter] = []
         do {
             if let metricsServer { try await metricsServer.start() }
             for (id, component) in extensions { try await start(component, id, "extension"); started.append(component) }
             for (id, component) in exporters { try await start(component, id, "exporter"); started.append(component) }
+            for (id, queue) in queues {
+                do { try queue.start() } catch { throw StartError(message: "failed to start exporter \(id): \(error)") }
+                startedQueues.append(queue)
+            }
             for (id, component) in processors { try await start(component, id, "processor"); started.append(component) }
             for (id, component) in receivers { try await start(component, id, "receiver"); started.append(component) }
         } catch {
+            for queue in startedQueues { await queue.drain(until: .now) }
             for component in started.reversed() { await component.shutdown() }
             await metricsServer?.shutdown()
             status.set(.stopped)
@@ -113,12 +144,15 @@ public final class Collector: Sendable {
         }
     }
 
-    /// Stops intake, drains what was accepted, and stops everything.
-    public func shutdown() async {
+    /// Stops intake, drains what was accepted, and stops everything. Sending queues in memory
+    /// are drained until shortly before `limit` runs out; durable ones keep their backlog.
+    public func shutdown(within limit: Duration = .seconds(30)) async {
+        let deadline = ContinuousClock.now + max(.zero, limit - .seconds(2))
         status.set(.draining)
         logger.info("shutting down: receivers stop accepting, processors and exporters drain")
         for (_, receiver) in receivers { await receiver.shutdown() }
         for (_, processor) in processors { await processor.shutdown() }
+        for (_, queue) in queues { await queue.drain(until: deadline) }
         for (_, exporter) in exporters { await exporter.shutdown() }
         for (_, ext) in extensions.reversed() { await ext.shutdown() }
         await metricsServer?.shutdown()

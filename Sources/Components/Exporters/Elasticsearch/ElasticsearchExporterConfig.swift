@@ -4,7 +4,7 @@ import Pipeline
 /// `exporters.elasticsearch`: the Go exporter's keys. Defaults differ where the Go ones lose or
 /// duplicate data (see docs/COMPATIBILITY.md): 5xx answers are retried too, because every
 /// document carries an id derived from its content.
-public struct ElasticsearchExporterConfig: ComponentConfig {
+public struct ElasticsearchExporterConfig: QueuedExporterConfig {
     public enum Compression: String, ConfigOption { case gzip, none }
 
     public struct Mapping: ConfigSection {
@@ -73,7 +73,8 @@ public struct ElasticsearchExporterConfig: ComponentConfig {
     public var suppress_conflict_errors = false
     public var retry = Retry()
     public var flush = Flush()
-    public var sending_queue: ConfigNode?
+    /// The Go factory's defaults for this exporter: 10 requests, and callers wait for room.
+    public var sending_queue = SendingQueueSettings(queueSize: 10, blockOnOverflow: true)
     public var batcher: ConfigNode?
     public var num_workers: Int?
     public var discover: ConfigNode?
@@ -83,6 +84,16 @@ public struct ElasticsearchExporterConfig: ComponentConfig {
     public var proxy_url: String?
 
     public init() {}
+
+    /// The deprecated `num_workers` seeds `num_consumers` when that is left at its default.
+    public var sendingQueue: SendingQueueSettings {
+        var queue = sending_queue
+        if let num_workers, queue.num_consumers == SendingQueueSettings().num_consumers { queue.num_consumers = num_workers }
+        return queue
+    }
+
+    /// None: the exporter retries documents itself (`retry`), as the Go exporter does.
+    public var retryOnFailure: RetrySettings? { nil }
 
     /// The mapping modes this exporter writes.
     static let supportedModes = ["otel", "bodymap"]
@@ -138,6 +149,8 @@ public struct ElasticsearchExporterConfig: ComponentConfig {
     }
 
     public func validate() throws(ConfigError) {
+        try sendingQueue.validate(under: "sending_queue")
+        if let num_workers, num_workers < 1 { throw ConfigError(path: "num_workers", message: "must be at least 1") }
         _ = try resolvedEndpoints()
         if !Self.supportedModes.contains(mappingMode) {
             throw ConfigError(path: "mapping.mode", message: "\"\(mapping.mode)\" is not supported by this collector; supported: \(Self.supportedModes.joined(separator: ", "))")

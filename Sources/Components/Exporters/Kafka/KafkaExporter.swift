@@ -86,7 +86,7 @@ public final class KafkaExporter: Exporter {
         let permanent = failures.first(where: { $0.1.isPermanent })
         let summary = "\(failures.count) of \(records.count) Kafka records (\(failedItems) \(batch.signal.itemName)) failed: \((permanent ?? first).1.message)"
         if permanent != nil { throw PipelineError.permanent(summary) }
-        throw PipelineError.retryable(summary, retryAfter: .seconds(1))
+        throw PipelineError.retryable(summary)
     }
 
     /// Publishes librdkafka's statistics as `otelcol_kafka_producer_*` gauges.

@@ -10,8 +10,8 @@ public enum KafkaEncoding: String, ConfigOption {
 
 public struct KafkaExporterSettings: KafkaComponentSettings {
     public var timeout: ConfigDuration = .seconds(5)
-    public var retry_on_failure: ConfigNode?
-    public var sending_queue: ConfigNode?
+    public var retry_on_failure = RetrySettings()
+    public var sending_queue = SendingQueueSettings()
     public var traces = SignalSettings()
     public var metrics = SignalSettings()
     public var logs = SignalSettings()
@@ -70,6 +70,8 @@ public struct KafkaExporterSettings: KafkaComponentSettings {
     var acks: String { producer.required_acks == "all" ? "-1" : producer.required_acks }
 
     public func validate() throws(ConfigError) {
+        try sending_queue.validate(under: "sending_queue")
+        try retry_on_failure.validate(under: "retry_on_failure")
         guard ["all", "-1", "0", "1"].contains(producer.required_acks) else {
             throw ConfigError(path: "producer.required_acks", message: "must be all, -1, 0 or 1, got \"\(producer.required_acks)\"")
         }
@@ -92,4 +94,9 @@ public struct KafkaExporterSettings: KafkaComponentSettings {
             throw ConfigError(path: "\(name).message_key_from_metadata_key", message: "cannot be combined with partitioning by trace id or resource attributes")
         }
     }
+}
+
+extension KafkaComponentConfig: QueuedExporterConfig where Settings == KafkaExporterSettings {
+    public var sendingQueue: SendingQueueSettings { settings.sending_queue }
+    public var retryOnFailure: RetrySettings? { settings.retry_on_failure }
 }

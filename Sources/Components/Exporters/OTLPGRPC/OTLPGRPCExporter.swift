@@ -7,8 +7,8 @@ import Synchronization
 
 /// `exporters.otlp`: sends batches to an OTLP/gRPC endpoint as the batch's bytes (nothing is
 /// re-encoded). Retries the codes the OTLP specification calls transient (UNAVAILABLE, CANCELLED,
-/// DEADLINE_EXCEEDED, ABORTED, OUT_OF_RANGE, DATA_LOSS, and RESOURCE_EXHAUSTED) with
-/// `retry_on_failure`'s backoff; any other code is permanent.
+/// DEADLINE_EXCEEDED, ABORTED, OUT_OF_RANGE, DATA_LOSS, and RESOURCE_EXHAUSTED) through the
+/// sending queue's `retry_on_failure` loop; any other code is permanent.
 public final class OTLPGRPCExporter: Exporter {
     public static let factory = ExporterFactory(type: "otlp", stability: .beta, config: OTLPGRPCExporterConfig.self) { settings, config in
         OTLPGRPCExporter(settings: settings, config: config)
@@ -77,25 +77,25 @@ public final class OTLPGRPCExporter: Exporter {
         for (name, value) in config.headers { metadata.addString(value, forKey: name.lowercased()) }
         let request = ClientRequest(message: body, metadata: metadata)
         let target = config.endpoint
-        let (rejected, message) = try await config.retry_on_failure.run { () async -> ExportAttempt in
-            do {
-                let reply = try await client.unary(request: request, descriptor: method, serializer: RawBytes(),
-                                                   deserializer: RawBytes(), options: options) { try $0.message }
-                // The three responses share their shape: partial_success {rejected, message}.
-                let response = (try? ExportTraceServiceResponse(serializedBytes: reply)) ?? ExportTraceServiceResponse()
-                return .delivered(rejected: response.partialSuccess.rejectedSpans, message: response.partialSuccess.errorMessage)
-            } catch let error as RPCError {
-                let text = "\(error.code) from \(target): \(error.message)"
-                switch error.code {
-                case .unavailable, .cancelled, .deadlineExceeded, .aborted, .outOfRange, .dataLoss, .resourceExhausted:
-                    return .retry(text, after: nil)
-                default:
-                    return .fail(text)
-                }
-            } catch {
-                return .retry("cannot reach \(target): \(error)", after: nil)
+        let attempt: ExportAttempt
+        do {
+            let reply = try await client.unary(request: request, descriptor: method, serializer: RawBytes(),
+                                               deserializer: RawBytes(), options: options) { try $0.message }
+            // The three responses share their shape: partial_success {rejected, message}.
+            let response = (try? ExportTraceServiceResponse(serializedBytes: reply)) ?? ExportTraceServiceResponse()
+            attempt = .delivered(rejected: response.partialSuccess.rejectedSpans, message: response.partialSuccess.errorMessage)
+        } catch let error as RPCError {
+            let text = "\(error.code) from \(target): \(error.message)"
+            switch error.code {
+            case .unavailable, .cancelled, .deadlineExceeded, .aborted, .outOfRange, .dataLoss, .resourceExhausted:
+                attempt = .retry(text, after: nil)
+            default:
+                attempt = .fail(text)
             }
+        } catch {
+            attempt = .retry("cannot reach \(target): \(error)", after: nil)
         }
+        let (rejected, message) = try attempt.settled()
         if rejected > 0 || !message.isEmpty {
             settings.telemetry.recordDropped(Int(rejected), signal: batch.signal, component: settings.id, reason: "rejected_by_destination")
             settings.logger.warning("partial success from \(target): \(rejected) \(batch.signal.itemName) rejected: \(message)")

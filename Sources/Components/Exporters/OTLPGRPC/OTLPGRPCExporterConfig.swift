@@ -2,7 +2,7 @@ import Pipeline
 
 /// `exporters.otlp`: OTLP over gRPC, with the Go collector's keys and defaults (TLS unless
 /// `tls.insecure: true`).
-public struct OTLPGRPCExporterConfig: ComponentConfig {
+public struct OTLPGRPCExporterConfig: QueuedExporterConfig {
     public enum Compression: String, ConfigOption { case gzip, none }
 
     public var endpoint = ""
@@ -11,7 +11,7 @@ public struct OTLPGRPCExporterConfig: ComponentConfig {
     public var compression: Compression = .gzip
     public var timeout: ConfigDuration = .seconds(5)
     public var retry_on_failure = RetrySettings()
-    public var sending_queue: ConfigNode?
+    public var sending_queue = SendingQueueSettings()
     public var balancer_name: String?
     public var keepalive: ConfigNode?
     public var wait_for_ready = false
@@ -32,7 +32,12 @@ public struct OTLPGRPCExporterConfig: ComponentConfig {
     /// Plaintext when asked for, or when the endpoint says http://.
     public var plaintext: Bool { tls.insecure || endpoint.hasPrefix("http://") }
 
+    public var sendingQueue: SendingQueueSettings { sending_queue }
+    public var retryOnFailure: RetrySettings? { retry_on_failure }
+
     public func validate() throws(ConfigError) {
+        try sending_queue.validate(under: "sending_queue")
+        try retry_on_failure.validate(under: "retry_on_failure")
         guard hostAndPort != nil else { throw ConfigError(path: "endpoint", message: "expected host:port, got \"\(endpoint)\"") }
         try tls.validate()
         // Reads the certificate files now, so a bad one is reported with its key.

@@ -7,8 +7,8 @@ import Pipeline
 
 /// `exporters.otlphttp`: posts batches to an OTLP/HTTP endpoint. Protobuf bodies are the batch's
 /// bytes as received (nothing is re-encoded). Follows the OTLP/HTTP response rules: retries only
-/// 429, 502, 503 and 504 (honouring Retry-After) and transport errors, with `retry_on_failure`'s
-/// backoff; every other status is permanent. Items a server rejects in a partial success are
+/// 429, 502, 503 and 504 (honouring Retry-After) and transport errors — the sending queue runs
+/// `retry_on_failure` around each call; every other status is permanent. Items a server rejects in a partial success are
 /// counted as dropped and logged.
 public final class OTLPHTTPExporter: Exporter {
     public static let factory = ExporterFactory(type: "otlphttp", stability: .beta, config: OTLPHTTPExporterConfig.self) { settings, config in
@@ -54,7 +54,7 @@ public final class OTLPHTTPExporter: Exporter {
             payload = compressed
         }
         let url = config.url(for: batch.signal)
-        let (rejected, message) = try await config.retry_on_failure.run { await attempt(url, payload) }
+        let (rejected, message) = try await attempt(url, payload).settled()
         if rejected > 0 || !message.isEmpty {
             settings.telemetry.recordDropped(Int(rejected), signal: batch.signal, component: settings.id, reason: "rejected_by_destination")
             settings.logger.warning("partial success from \(url): \(rejected) \(batch.signal.itemName) rejected: \(message)")

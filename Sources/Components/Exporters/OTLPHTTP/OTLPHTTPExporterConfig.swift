@@ -2,7 +2,7 @@ import OTLP
 import Pipeline
 
 /// `exporters.otlphttp` (also `otlp_http`): the Go collector's keys and defaults.
-public struct OTLPHTTPExporterConfig: ComponentConfig {
+public struct OTLPHTTPExporterConfig: QueuedExporterConfig {
     public enum Compression: String, ConfigOption { case gzip, zstd, none }
     public enum Encoding: String, ConfigOption { case proto, json }
 
@@ -19,12 +19,15 @@ public struct OTLPHTTPExporterConfig: ComponentConfig {
     public var read_buffer_size = 0
     public var write_buffer_size = 512 * 1024
     public var retry_on_failure = RetrySettings()
-    public var sending_queue: ConfigNode?
+    public var sending_queue = SendingQueueSettings()
     public var tls = TLSClientSettings()
     public var auth: ConfigNode?
     public var proxy_url: String?
 
     public init() {}
+
+    public var sendingQueue: SendingQueueSettings { sending_queue }
+    public var retryOnFailure: RetrySettings? { retry_on_failure }
 
     /// The URL a signal is posted to: its own endpoint verbatim, else the base plus `/v1/<signal>`.
     public func url(for signal: Signal) -> String {
@@ -35,6 +38,8 @@ public struct OTLPHTTPExporterConfig: ComponentConfig {
     }
 
     public func validate() throws(ConfigError) {
+        try sending_queue.validate(under: "sending_queue")
+        try retry_on_failure.validate(under: "retry_on_failure")
         if endpoint.isEmpty, traces_endpoint.isEmpty, metrics_endpoint.isEmpty, logs_endpoint.isEmpty {
             throw ConfigError(path: "endpoint", message: "an endpoint is required (endpoint, or traces_endpoint/metrics_endpoint/logs_endpoint)")
         }

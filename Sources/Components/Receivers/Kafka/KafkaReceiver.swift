@@ -265,7 +265,7 @@ public final class KafkaReceiver: Receiver {
         headers["kafka.topic"] = [record.topic]
         headers["kafka.partition"] = [String(record.partition)]
         headers["kafka.offset"] = [String(record.offset)]
-        let metadata = RequestMetadata(headers: headers)
+        let metadata = RequestMetadata(headers: headers, replayable: true)
         switch encoding {
         case .otlpProto: return try TelemetryBatch(signal: signal, protobuf: record.value, metadata: metadata)
         case .otlpJSON: return TelemetryBatch(try OTLPJSON.decode(signal, Self.wrappingBareList(record.value, signal)), metadata: metadata)

@@ -37,10 +37,42 @@ struct OTLPGRPCExport: Sendable {
         } catch {
             return .failed(.invalidArgument, error.message)
         }
-        switch await ingest.deliver(batch) {
-        case .accepted: return .ok([])
-        case .retryLater(let failure): return .failed(.unavailable, failure.message)
-        case .rejected(let failure): return .failed(.invalidArgument, failure.message)
+        let deliver = { @Sendable () async -> Outcome in
+            switch await ingest.deliver(batch) {
+            case .accepted: return .ok([])
+            case .retryLater(let failure): return .failed(.unavailable, failure.message)
+            case .rejected(let failure): return .failed(.invalidArgument, failure.message)
+            }
+        }
+        guard let timeout = headers.first(where: { $0.name == "grpc-timeout" }).flatMap({ Self.timeout($0.value) }) else {
+            return await deliver()
+        }
+        // The client gives up at its deadline; holding the call longer only holds its memory.
+        // The delivery is cancelled, and whatever it had handed on may still arrive (the client
+        // retries, so at least once).
+        return await withTaskGroup(of: Outcome?.self) { group in
+            group.addTask { await deliver() }
+            group.addTask {
+                try? await Task.sleep(for: timeout)
+                return nil
+            }
+            let first = await group.next() ?? nil
+            group.cancelAll()
+            return first ?? .failed(.deadlineExceeded, "the client's deadline (grpc-timeout) passed before the data was accepted")
+        }
+    }
+
+    /// `grpc-timeout`: up to eight digits and a unit (H, M, S, m, u, n).
+    static func timeout(_ value: String) -> Duration? {
+        guard let unit = value.last, let amount = Int64(value.dropLast()), amount >= 0, value.count <= 9 else { return nil }
+        switch unit {
+        case "H": return .seconds(amount * 3600)
+        case "M": return .seconds(amount * 60)
+        case "S": return .seconds(amount)
+        case "m": return .milliseconds(amount)
+        case "u": return .microseconds(amount)
+        case "n": return .nanoseconds(amount)
+        default: return nil
         }
     }
 
@@ -56,6 +88,7 @@ struct OTLPGRPCExport: Sendable {
 enum GRPCStatusCode: Int, Sendable {
     case ok = 0
     case invalidArgument = 3
+    case deadlineExceeded = 4
     case resourceExhausted = 8
     case unimplemented = 12
     case `internal` = 13

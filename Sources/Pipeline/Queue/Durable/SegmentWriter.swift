@@ -1,0 +1,127 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Appends records to the newest segment of a queue's log. Used by one thread at a time (the
+/// queue's flush queue); a write that fails is cut off again, so the file never keeps a record
+/// whose caller was told it failed.
+final class SegmentWriter {
+    private let files: SegmentFiles
+    private let segmentSize: Int
+    private let sync: Bool
+    private var fd: Int32
+    private(set) var segmentFirst: UInt64
+    private(set) var size: Int
+    private(set) var nextSequence: UInt64
+
+    /// Opens segment `first` (creating it when absent) to append at `size`, the end of its last
+    /// complete record.
+    init(files: SegmentFiles, segment first: UInt64, size: Int, nextSequence: UInt64, segmentSize: Int, sync: Bool) throws(QueueFileError) {
+        self.files = files
+        self.segmentSize = segmentSize
+        self.sync = sync
+        self.segmentFirst = first
+        self.size = size
+        self.nextSequence = nextSequence
+        fd = try Self.open(files.path(ofSegment: first))
+        if ftruncate(fd, off_t(size)) != 0 { throw QueueFileError(path: files.path(ofSegment: first), operation: "truncate", errno: errno) }
+    }
+
+    deinit { close(fd) }
+
+    /// Linux's IOV_MAX: the most pieces one pwritev takes.
+    private static let maxVectors = 1024
+
+    private static func open(_ path: String) throws(QueueFileError) -> Int32 {
+        let fd = Glibc.open(path, O_CREAT | O_WRONLY | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw QueueFileError(path: path, operation: "open", errno: errno) }
+        return fd
+    }
+
+    /// Writes `payloads` as consecutive records and syncs them (one sync for all: group commit).
+    /// Returns the sequence number of the first, and the first sequence numbers of segments begun.
+    func append(_ payloads: [QueueRecord.Payload]) throws(QueueFileError) -> (first: UInt64, newSegments: [UInt64]) {
+        var newSegments: [UInt64] = []
+        if size >= segmentSize, size > 0 {
+            try rotate()
+            newSegments.append(segmentFirst)
+        }
+        let first = nextSequence
+        var headers: [[UInt8]] = []
+        headers.reserveCapacity(payloads.count)
+        var sequence = first
+        for payload in payloads {
+            headers.append(QueueRecord.encode(.init(payloadLength: payload.length, sequence: sequence, items: payload.items, payloadCRC: payload.crc)))
+            sequence += 1
+        }
+        var pieces: [[UInt8]] = []
+        pieces.reserveCapacity(payloads.count * 3)
+        for (header, payload) in zip(headers, payloads) {
+            pieces.append(header)
+            pieces.append(contentsOf: payload.parts)
+        }
+        let start = size
+        do throws(QueueFileError) {
+            let written = try write(pieces, at: start)
+            if sync, fdatasync(fd) != 0 { throw QueueFileError(path: files.path(ofSegment: segmentFirst), operation: "sync", errno: errno) }
+            size = start + written
+            nextSequence = sequence
+        } catch {
+            // Cut back to the last record that was written and synced, so no caller that is told
+            // "failed" finds its data delivered later from a half-written tail.
+            _ = ftruncate(fd, off_t(start))
+            throw error
+        }
+        return (first, newSegments)
+    }
+
+    private func write(_ pieces: [[UInt8]], at offset: Int) throws(QueueFileError) -> Int {
+        var total = 0
+        var index = 0
+        while index < pieces.count {
+            let end = min(pieces.count, index + Self.maxVectors)
+            let chunk = pieces[index..<end]
+            let expected = chunk.reduce(0) { $0 + $1.count }
+            var done = 0
+            while done < expected {
+                let result = Self.pwritev(chunk, skipping: done, fd: fd, at: offset + total + done)
+                guard result > 0 else {
+                    throw QueueFileError(path: files.path(ofSegment: segmentFirst), operation: "write to", errno: result == 0 ? EIO : errno)
+                }
+                done += result
+            }
+            total += expected
+            index = end
+        }
+        return total
+    }
+
+    /// One pwritev of `pieces` from byte `skip` on (after a short write).
+    private static func pwritev(_ pieces: ArraySlice<[UInt8]>, skipping skip: Int, fd: Int32, at offset: Int) -> Int {
+        var vectors: [iovec] = []
+        vectors.reserveCapacity(pieces.count)
+        var skip = skip
+        return withExtendedLifetime(pieces) { () -> Int in
+            for piece in pieces {
+                if skip >= piece.count { skip -= piece.count; continue }
+                // The arrays outlive the call (withExtendedLifetime), so their storage stays put.
+                piece.withUnsafeBytes { raw in
+                    vectors.append(iovec(iov_base: UnsafeMutableRawPointer(mutating: raw.baseAddress?.advanced(by: skip)), iov_len: raw.count - skip))
+                }
+                skip = 0
+            }
+            return Glibc.pwritev(fd, vectors, Int32(vectors.count), off_t(offset))
+        }
+    }
+
+    /// Seals the current segment and starts the next one, named by the next sequence number.
+    private func rotate() throws(QueueFileError) {
+        if sync, fdatasync(fd) != 0 { throw QueueFileError(path: files.path(ofSegment: segmentFirst), operation: "sync", errno: errno) }
+        let next = try Self.open(files.path(ofSegment: nextSequence))
+        close(fd)
+        fd = next
+        segmentFirst = nextSequence
+        size = 0
+        if sync { files.syncDirectory() }
+    }
+}

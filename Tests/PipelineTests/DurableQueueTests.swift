@@ -1,0 +1,250 @@
+import Foundation
+import OTLP
+import Synchronization
+import Testing
+@testable import Pipeline
+
+/// The segment log behind `sending_queue.storage`: records written, read back in order,
+/// acknowledged and deleted; recovery after truncation and damage.
+@Suite struct DurableQueueTests {
+    /// A fresh folder under the system's temporary directory.
+    static func folder() -> String {
+        let path = NSTemporaryDirectory() + "otelcol-queue-test-" + UUID().uuidString
+        try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return path
+    }
+
+    /// A one-span request whose span name carries `n`, so order and identity can be checked.
+    static func batch(_ n: Int, headers: [String: [String]] = [:]) throws -> TelemetryBatch {
+        var span = Opentelemetry_Proto_Trace_V1_Span()
+        span.traceID = Data(repeating: UInt8(n % 256), count: 16)
+        span.spanID = Data(repeating: 1, count: 8)
+        span.name = "span-\(n)"
+        var scope = Opentelemetry_Proto_Trace_V1_ScopeSpans()
+        scope.spans = [span]
+        var resource = Opentelemetry_Proto_Trace_V1_ResourceSpans()
+        resource.scopeSpans = [scope]
+        var request = Opentelemetry_Proto_Collector_Trace_V1_ExportTraceServiceRequest()
+        request.resourceSpans = [resource]
+        return try TelemetryBatch(signal: .traces, protobuf: Array(try request.serializedData()), metadata: RequestMetadata(headers: headers))
+    }
+
+    static func name(_ item: QueuedBatch) throws -> String {
+        var batch = item.batch
+        guard case .traces(let request) = try batch.model() else { return "" }
+        return request.resourceSpans.first?.scopeSpans.first?.spans.first?.name ?? ""
+    }
+
+    /// Damage reports a queue made, for checking what it counted.
+    final class Reports: Sendable {
+        let entries = Mutex<[(items: Int, message: String)]>([])
+        var all: [(items: Int, message: String)] { entries.withLock { $0 } }
+        func add(_ items: Int, _ message: String) { entries.withLock { $0.append((items, message)) } }
+    }
+
+    static func open(_ directory: String, capacity: Int = 1000, sizer: SendingQueueSettings.Sizer = .requests,
+                     segmentSize: Int = 32 << 20, reports: Reports = Reports()) throws -> DurableQueue {
+        try DurableQueue(options: DurableQueueOptions(directory: directory, segmentSize: segmentSize), sizer: sizer, capacity: capacity) { items, message in
+            reports.add(items, message)
+        }
+    }
+
+    /// Takes what the queue has now, without waiting for more.
+    static func takeAvailable(_ queue: DurableQueue, limit: Int = 10_000) async throws -> [QueuedBatch] {
+        var taken: [QueuedBatch] = []
+        while taken.count < limit, queue.hasReadable {
+            guard let item = await queue.take() else { break }
+            taken.append(item)
+        }
+        return taken
+    }
+
+    @Test func recordsComeBackInOrderWithTheirMetadata() async throws {
+        let directory = Self.folder()
+        let queue = try Self.open(directory)
+        for n in 0..<50 { try await queue.offer(try Self.batch(n, headers: ["tenant": ["t\(n)"]]), size: 1, block: false) }
+        #expect(queue.used == 50)
+        let items = try await Self.takeAvailable(queue)
+        #expect(try items.map(Self.name) == (0..<50).map { "span-\($0)" })
+        #expect(items.map(\.batch.metadata.headers) == (0..<50).map { ["tenant": ["t\($0)"]] })
+        #expect(items.allSatisfy { $0.batch.itemCount == 1 })
+        for item in items { queue.done(item) }
+        #expect(queue.used == 0)
+        queue.close()
+        await queue.release()
+        let reopened = try Self.open(directory)
+        #expect(reopened.used == 0)
+        #expect(try await Self.takeAvailable(reopened).isEmpty)
+    }
+
+    @Test func undeliveredRecordsAreDeliveredAgainAfterReopen() async throws {
+        let directory = Self.folder()
+        let queue = try Self.open(directory)
+        for n in 0..<10 { try await queue.offer(try Self.batch(n), size: 1, block: false) }
+        let items = try await Self.takeAvailable(queue)
+        // 0–3 done in order, 6 done out of order: the position stays at 4, so 4–9 come again.
+        for index in [0, 1, 2, 3, 6] { queue.done(items[index]) }
+        queue.close()
+        await queue.release()
+        let reopened = try Self.open(directory)
+        #expect(reopened.used == 6)
+        let again = try await Self.takeAvailable(reopened)
+        #expect(try again.map(Self.name) == (4..<10).map { "span-\($0)" })
+        // New records continue the sequence after the old ones.
+        try await reopened.offer(try Self.batch(99), size: 1, block: false)
+        let next = try await Self.takeAvailable(reopened)
+        #expect(try next.map(Self.name) == ["span-99"])
+        #expect(next[0].sequence == 10)
+    }
+
+    @Test func segmentsRotateAndAreDeletedOnceDelivered() async throws {
+        let directory = Self.folder()
+        let queue = try Self.open(directory, segmentSize: 1000)
+        for n in 0..<100 { try await queue.offer(try Self.batch(n), size: 1, block: false) }
+        let segments = { try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasPrefix("segment-") } }
+        #expect(try segments().count > 5)
+        let diskBefore = queue.bytesOnDisk ?? 0
+        let items = try await Self.takeAvailable(queue)
+        #expect(items.count == 100)
+        for item in items { queue.done(item) }
+        #expect(try segments().count == 1, "only the segment being written is kept")
+        #expect((queue.bytesOnDisk ?? 0) < diskBefore)
+    }
+
+    @Test func fullQueueRefusesAtOnceAndBlockingWaitsForRoom() async throws {
+        let queue = try Self.open(Self.folder(), capacity: 2)
+        try await queue.offer(try Self.batch(0), size: 1, block: false)
+        try await queue.offer(try Self.batch(1), size: 1, block: false)
+        await #expect(throws: QueueCapacity.Refusal.full) { try await queue.offer(try Self.batch(2), size: 1, block: false) }
+        let blocked = Task { try await queue.offer(try Self.batch(3), size: 1, block: true) }
+        let first = try #require(await queue.take())
+        queue.done(first)
+        try await blocked.value
+        let rest = try await Self.takeAvailable(queue)
+        #expect(try rest.map(Self.name) == ["span-1", "span-3"])
+    }
+
+    @Test func itemsAndBytesSizers() async throws {
+        let byItems = try Self.open(Self.folder(), capacity: 3, sizer: .items)
+        try await byItems.offer(try Self.batch(0), size: 0, block: false)
+        #expect(byItems.used == 1)
+        let byBytes = try Self.open(Self.folder(), capacity: 100_000, sizer: .bytes)
+        try await byBytes.offer(try Self.batch(0), size: 0, block: false)
+        #expect(byBytes.used > 30)
+    }
+
+    @Test func secondOpenOfAFolderIsRefusedNamingIt() throws {
+        let directory = Self.folder()
+        let first = try Self.open(directory)
+        do {
+            _ = try DurableQueue(options: DurableQueueOptions(directory: directory, lockTimeout: .milliseconds(50)), sizer: .requests, capacity: 10) { _, _ in }
+            Issue.record("a second queue opened the same folder")
+        } catch {
+            #expect("\(error)".contains(directory))
+            #expect("\(error)".contains("another process"))
+        }
+        withExtendedLifetime(first) {}
+    }
+
+    @Test func aFolderThatCannotBeMadeIsReportedWithItsPath() throws {
+        let file = Self.folder() + "/plain-file"
+        FileManager.default.createFile(atPath: file, contents: Data("x".utf8))
+        do {
+            _ = try Self.open(file + "/queue")
+            Issue.record("opened a queue below a regular file")
+        } catch {
+            #expect("\(error)".contains(file + "/queue"))
+        }
+    }
+
+    /// Writes `count` records into a fresh folder and returns it with the segment's path and the
+    /// byte offsets at which records end.
+    static func smallLog(_ count: Int) async throws -> (directory: String, segment: String, ends: [Int]) {
+        let directory = folder()
+        let queue = try open(directory)
+        var ends: [Int] = []
+        for n in 0..<count {
+            try await queue.offer(try batch(n), size: 1, block: false)
+            ends.append(queue.bytesOnDisk ?? 0)
+        }
+        queue.close()
+        await queue.release()
+        let segment = try #require(try FileManager.default.contentsOfDirectory(atPath: directory).first { $0.hasPrefix("segment-") })
+        return (directory, directory + "/" + segment, ends)
+    }
+
+    @Test func recoveryFromATruncationAtEveryByte() async throws {
+        let (directory, segment, ends) = try await Self.smallLog(3)
+        let original = try Data(contentsOf: URL(fileURLWithPath: segment))
+        #expect(original.count == ends.last)
+        for cut in 0...original.count {
+            let copy = Self.folder()
+            try FileManager.default.copyItem(atPath: directory + "/ack", toPath: copy + "/ack")
+            try original.prefix(cut).write(to: URL(fileURLWithPath: copy + "/" + URL(fileURLWithPath: segment).lastPathComponent))
+            let reports = Reports()
+            let queue = try Self.open(copy, reports: reports)
+            let complete = ends.filter { $0 <= cut }.count
+            let items = try await Self.takeAvailable(queue)
+            #expect(try items.map(Self.name) == (0..<complete).map { "span-\($0)" }, "cut at \(cut)")
+            let onBoundary = cut == 0 || ends.contains(cut)
+            #expect(reports.all.count == (onBoundary ? 0 : 1), "cut at \(cut): \(reports.all)")
+            if !onBoundary {
+                let start = complete == 0 ? 0 : ends[complete - 1]
+                // The item count is known when the torn record's header survived.
+                #expect(reports.all[0].items == (cut - start >= QueueRecord.headerSize ? 1 : 0), "cut at \(cut)")
+            }
+            // The torn tail was cut off: the next record follows the last complete one.
+            try await queue.offer(try Self.batch(7), size: 1, block: false)
+            let next = try await Self.takeAvailable(queue)
+            #expect(try next.map(Self.name) == ["span-7"], "cut at \(cut)")
+            queue.close()
+            await queue.release()
+            let third = try Self.open(copy)
+            #expect(third.used == complete + 1, "cut at \(cut)")
+        }
+    }
+
+    @Test func aChecksumMismatchInTheMiddleLosesOnlyThatRecord() async throws {
+        let (directory, segment, ends) = try await Self.smallLog(3)
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: segment))
+        bytes[ends[0] + QueueRecord.headerSize + 10] ^= 0xFF
+        try bytes.write(to: URL(fileURLWithPath: segment))
+        let reports = Reports()
+        let queue = try Self.open(directory, reports: reports)
+        #expect(queue.used == 3)
+        let items = try await Self.takeAvailable(queue)
+        #expect(try items.map(Self.name) == ["span-0", "span-2"])
+        #expect(reports.all.map(\.items) == [1])
+        #expect(reports.all[0].message.contains("checksum"))
+        for item in items { queue.done(item) }
+        #expect(queue.used == 0)
+    }
+
+    @Test func aDamagedHeaderInTheMiddleIsSearchedPast() async throws {
+        let (directory, segment, ends) = try await Self.smallLog(3)
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: segment))
+        bytes[ends[0] + 9] ^= 0xFF
+        try bytes.write(to: URL(fileURLWithPath: segment))
+        let reports = Reports()
+        let queue = try Self.open(directory, reports: reports)
+        let items = try await Self.takeAvailable(queue)
+        #expect(try items.map(Self.name) == ["span-0", "span-2"])
+        #expect(reports.all.count == 1)
+        #expect(reports.all[0].message.contains("\(ends[1] - ends[0]) damaged bytes"))
+        for item in items { queue.done(item) }
+        #expect(queue.used == 0)
+        queue.close()
+        await queue.release()
+        #expect(try Self.open(directory).used == 0, "the lost record's number was acknowledged with the rest")
+    }
+
+    @Test func headerEncodingRoundTrips() {
+        let header = QueueRecord.Header(payloadLength: 1234, sequence: 1 << 40, items: 77, payloadCRC: 0xDEADBEEF)
+        let bytes = QueueRecord.encode(header)
+        #expect(bytes.count == QueueRecord.headerSize)
+        #expect(bytes.withUnsafeBytes { QueueRecord.decodeHeader($0) } == header)
+        var damaged = bytes
+        damaged[12] ^= 1
+        #expect(damaged.withUnsafeBytes { QueueRecord.decodeHeader($0) } == nil)
+    }
+}
