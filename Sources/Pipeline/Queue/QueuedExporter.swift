@@ -182,6 +182,7 @@ public final class QueuedExporter: Consumer, Sendable {
                 drop(item.batch, failure)
             }
             lane.queue.done(item)
+            lane.size.set(Double(lane.queue.used))
             if lane.queue.used == 0, lane.filling.exchange(false, ordering: .relaxed) {
                 logger.info("sending queue for \(item.batch.signal) has drained")
             }
