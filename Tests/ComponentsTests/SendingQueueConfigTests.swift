@@ -86,6 +86,17 @@ import Testing
         #expect(retry.path == "exporters.kafka.retry_on_failure.multiplier")
     }
 
+    @Test func queueBatchMaxSizeBoundsWhatIsMerged() throws {
+        let defaults = try queue(try load(Self.edge("")), "kafka").mergeLimit
+        #expect(defaults.items == 8192 && defaults.bytes == 4 << 20)
+        let items = try queue(try load(Self.edge("    sending_queue:\n      batch:\n        max_size: 10000\n")), "kafka").mergeLimit
+        #expect(items.items == 10000 && items.bytes == Int.max)
+        let bytes = try queue(try load(Self.edge("    sending_queue:\n      batch:\n        sizer: bytes\n        min_size: 1000\n        max_size: 2000000\n")), "kafka").mergeLimit
+        #expect(bytes.bytes == 2_000_000 && bytes.items == Int.max)
+        let bad = try #require(try errors(Self.edge("    sending_queue:\n      batch:\n        min_size: 10\n        max_size: 5\n")).first)
+        #expect(bad.path == "exporters.kafka.sending_queue.batch.max_size")
+    }
+
     @Test func storageMustNameAnExtensionInTheService() throws {
         let error = try #require(try errors(Self.edge("    sending_queue:\n      storage: file_storage/q\n")).first)
         #expect(error.path == "exporters.kafka.sending_queue.storage")
@@ -100,7 +111,7 @@ import Testing
         let config = try load(Self.edge("    sending_queue:\n      batch:\n        flush_timeout: 1s\n",
                                         extensions: "  file_storage:\n    create_directory: true\n    directory: /tmp/q\n    compaction:\n      on_start: true",
                                         serviceExtensions: ", file_storage"))
-        #expect(config.warnings.contains("exporters.kafka.sending_queue.batch is accepted but has no effect: put a batch processor in the pipeline to batch"))
+        #expect(config.warnings.contains { $0.hasPrefix("exporters.kafka.sending_queue.batch.flush_timeout and min_size have no effect") })
         #expect(config.warnings.contains { $0.hasPrefix("extensions.file_storage.compaction is accepted but has no effect") })
     }
 

@@ -16,17 +16,22 @@ import Testing
 
     /// A one-span request whose span name carries `n`, so order and identity can be checked.
     static func batch(_ n: Int, headers: [String: [String]] = [:]) throws -> TelemetryBatch {
+        try TelemetryBatch(signal: .traces, protobuf: request(spanName: "span-\(n)", traceByte: UInt8(n % 256)),
+                           metadata: RequestMetadata(headers: headers))
+    }
+
+    static func request(spanName: String, traceByte: UInt8 = 0) throws -> [UInt8] {
         var span = Opentelemetry_Proto_Trace_V1_Span()
-        span.traceID = Data(repeating: UInt8(n % 256), count: 16)
+        span.traceID = Data(repeating: traceByte, count: 16)
         span.spanID = Data(repeating: 1, count: 8)
-        span.name = "span-\(n)"
+        span.name = spanName
         var scope = Opentelemetry_Proto_Trace_V1_ScopeSpans()
         scope.spans = [span]
         var resource = Opentelemetry_Proto_Trace_V1_ResourceSpans()
         resource.scopeSpans = [scope]
         var request = Opentelemetry_Proto_Collector_Trace_V1_ExportTraceServiceRequest()
         request.resourceSpans = [resource]
-        return try TelemetryBatch(signal: .traces, protobuf: Array(try request.serializedData()), metadata: RequestMetadata(headers: headers))
+        return Array(try request.serializedData())
     }
 
     static func name(_ item: QueuedBatch) throws -> String {
@@ -107,8 +112,23 @@ import Testing
         let items = try await Self.takeAvailable(queue)
         #expect(items.count == 100)
         for item in items { queue.done(item) }
+        await queue.settle()
         #expect(try segments().count == 1, "only the segment being written is kept")
         #expect((queue.bytesOnDisk ?? 0) < diskBefore)
+    }
+
+    @Test func aDeliveredSegmentPastAMegabyteIsReplacedBeforeTheNextWrite() async throws {
+        let directory = Self.folder()
+        let queue = try Self.open(directory)
+        let big = try TelemetryBatch(signal: .traces, protobuf: Self.request(spanName: String(repeating: "x", count: 1_200_000)))
+        try await queue.offer(big, size: 1, block: false)
+        let first = try #require(await queue.take())
+        queue.done(first)
+        await queue.settle()
+        try await queue.offer(try Self.batch(1), size: 1, block: false)
+        let segments = try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasPrefix("segment-") }
+        #expect(segments == [SegmentFiles.name(ofSegment: 1)], "the delivered megabyte is gone before the next record is written")
+        #expect(try Self.name(try #require(await queue.take())) == "span-1")
     }
 
     @Test func fullQueueRefusesAtOnceAndBlockingWaitsForRoom() async throws {

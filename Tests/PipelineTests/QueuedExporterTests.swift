@@ -13,6 +13,7 @@ import Testing
         private let held = Mutex<(open: Bool, waiting: [CheckedContinuation<Void, Never>])>((true, []))
         let attempts = Atomic<Int>(0)
         let deliveries: AsyncStream<Int>
+        let sizes = Mutex<[Int]>([])
         private let delivered: AsyncStream<Int>.Continuation
 
         init(failing script: [PipelineError] = [], open: Bool = true) {
@@ -32,6 +33,7 @@ import Testing
                 if open { continuation.resume() }
             }
             try Task.checkCancellation()
+            sizes.withLock { $0.append(batch.itemCount) }
             delivered.yield(batch.itemCount)
         }
 
@@ -97,10 +99,35 @@ import Testing
         await exporter.drain(until: .now + .seconds(5))
     }
 
+    @Test func requestsWaitingInTheQueueAreMergedUpToTheLimit() async throws {
+        let destination = Destination(open: false)
+        var settings = Self.settings { $0.num_consumers = 1 }
+        settings.batch = SendingQueueSettings.Batch()
+        settings.batch?.max_size = 3
+        let exporter = try Self.exporter(destination, settings)
+        try await exporter.consume(try DurableQueueTests.batch(0))
+        // The consumer holds the first request before the others arrive.
+        while destination.attempts.load(ordering: .relaxed) < 1 { await Task.yield() }
+        for n in 1..<6 { try await exporter.consume(try DurableQueueTests.batch(n)) }
+        var tagged = try DurableQueueTests.batch(6, headers: ["tenant": ["b"]])
+        tagged.metadata.headers["tenant"] = ["b"]
+        try await exporter.consume(tagged)
+        destination.open()
+        await destination.waitForItems(7)
+        // The first went alone (its consumer was waiting); then three at most per export, and the
+        // request with other metadata on its own.
+        #expect(destination.sizes.withLock { $0 } == [1, 3, 2, 1])
+        await exporter.drain(until: .now + .seconds(5))
+    }
+
     @Test func retryableFailuresAreRetriedAndPermanentOnesDroppedAndCounted() async throws {
         let telemetry = CollectorTelemetry()
         let destination = Destination(failing: [.retryable("down"), .retryable("still down"), .permanent("bad data")])
-        let exporter = try Self.exporter(destination, Self.settings { $0.num_consumers = 1 }, telemetry: telemetry)
+        var settings = Self.settings { $0.num_consumers = 1 }
+        settings.batch = SendingQueueSettings.Batch()
+        settings.batch?.max_size = 1
+        settings.batch?.min_size = 1
+        let exporter = try Self.exporter(destination, settings, telemetry: telemetry)
         try await exporter.consume(try DurableQueueTests.batch(1))
         try await exporter.consume(try DurableQueueTests.batch(2))
         await destination.waitForItems(1)

@@ -290,3 +290,54 @@ def test_an_unwritable_storage_directory_is_reported_with_its_path(ports, kafka)
     result = subprocess.run([str(BINARY), "validate", "--config", str(config)], capture_output=True, text=True, timeout=60)
     assert result.returncode == 1
     assert f"extensions.file_storage.directory: {missing} does not exist" in result.stderr
+
+
+def big_request(name, pad=30_000):
+    span = Span(trace_id=os.urandom(16), span_id=os.urandom(8), name=name,
+                attributes=[KeyValue(key="pad", value=AnyValue(string_value="x" * pad))])
+    return ExportTraceServiceRequest(resource_spans=[ResourceSpans(scope_spans=[ScopeSpans(spans=[span])])]).SerializeToString()
+
+
+def test_a_full_disk_refuses_new_data_and_loses_nothing_acknowledged(ports, kafka, tmp_path):
+    small = tmp_path / "small"
+    small.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(small)], capture_output=True).returncode != 0:
+        pytest.skip("this machine cannot mount a small filesystem")
+    collector = None
+    try:
+        queue = "      sizer: bytes\n      queue_size: 1000000000\n"
+        config = edge_config(ports, kafka.bootstrap, small / "queue", queue=queue).replace("processors: [batch]", "processors: []")
+        collector = Collector(tmp_path, config, **ports).start()
+        kafka.set_brokers(up=False)
+        channel, export = grpc_export(ports)
+        accepted, refusal = [], None
+        for i in range(200):
+            try:
+                export(big_request(f"fill-{i}"), timeout=10)
+                accepted.append(f"fill-{i}")
+            except grpc.RpcError as error:
+                refusal = error
+                break
+        assert refusal is not None, "a 3 MB filesystem took 6 MB"
+        assert refusal.code() == grpc.StatusCode.UNAVAILABLE
+        assert "No space left on device" in refusal.details()
+        assert len(accepted) > 20
+        kafka.set_brokers(up=True)
+        names = [s.name for r in consume_all(kafka.bootstrap, "otlp_spans", len(accepted), lambda v: len(spans_of(v)), timeout=120)
+                 for s in spans_of(r.value())]
+        assert set(accepted) <= set(names)
+        # Once delivered, the space comes back: the client's retry is taken.
+        for attempt in range(60):
+            try:
+                export(big_request("after"), timeout=10)
+                break
+            except grpc.RpcError:
+                time.sleep(1)
+        else:
+            pytest.fail("the queue never took data again after draining")
+        channel.close()
+        assert not any(k.startswith("otelcol_dropped_items_total") for k in collector.metrics())
+    finally:
+        if collector:
+            collector.stop()
+        subprocess.run(["umount", str(small)])

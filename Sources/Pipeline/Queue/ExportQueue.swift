@@ -9,6 +9,11 @@ public struct QueuedBatch: Sendable {
     public let acceptedAt: Double
     /// Its place in a durable queue's log; 0 in memory.
     public let sequence: UInt64
+
+    var sizeInBytes: Int {
+        var copy = batch
+        return copy.encodedByteCount()
+    }
 }
 
 /// Where an exporter keeps what it accepted: in memory, or in a log on disk. `offer` returns once
@@ -18,6 +23,8 @@ public protocol ExportQueue: Sendable {
     func offer(_ batch: TelemetryBatch, size: Int, block: Bool) async throws
     /// The next batch; nil once the queue is closed and has nothing more to hand out.
     func take() async -> QueuedBatch?
+    /// The next batch if one is ready now, without waiting.
+    func poll() -> QueuedBatch?
     func done(_ item: QueuedBatch)
     /// Refuses new batches. A memory queue still hands out what it holds; a durable one stops
     /// handing out and keeps the rest for the next start.

@@ -13,6 +13,7 @@ final class MemoryQueue: ExportQueue {
         /// Acceptance times of batches not yet done, oldest first; entries for finished batches
         /// are dropped lazily.
         var accepted: [(at: Double, id: UInt64)] = []
+        var acceptedHead = 0
         var finished: Set<UInt64> = []
         var nextID: UInt64 = 1
 
@@ -38,8 +39,12 @@ final class MemoryQueue: ExportQueue {
     var bytesOnDisk: Int? { nil }
     var oldestAcceptedAt: Double? {
         state.withLock { s in
-            while let first = s.accepted.first, s.finished.remove(first.id) != nil { s.accepted.removeFirst() }
-            return s.accepted.first?.at
+            while s.acceptedHead < s.accepted.count, s.finished.remove(s.accepted[s.acceptedHead].id) != nil { s.acceptedHead += 1 }
+            if s.acceptedHead > 1024, s.acceptedHead * 2 > s.accepted.count {
+                s.accepted.removeFirst(s.acceptedHead)
+                s.acceptedHead = 0
+            }
+            return s.acceptedHead < s.accepted.count ? s.accepted[s.acceptedHead].at : nil
         }
     }
 
@@ -67,6 +72,10 @@ final class MemoryQueue: ExportQueue {
             }
             if let ready { continuation.resume(returning: ready) }
         }
+    }
+
+    func poll() -> QueuedBatch? {
+        state.withLock { $0.pop() }
     }
 
     func done(_ item: QueuedBatch) {

@@ -167,26 +167,48 @@ public final class QueuedExporter: Consumer, Sendable {
         if case .failure(let failure) = await deliver(batch, durable: false) { throw failure.error }
     }
 
-    /// One queue consumer: takes batches until the queue is closed and empty.
+    /// One queue consumer: takes batches until the queue is closed and empty. Requests already
+    /// waiting behind the first are merged into one export (up to `batch.max_size`, by default
+    /// 8192 items or 4 MiB), so a backlog drains in large exports; nothing is held back to wait.
     private func work(_ lane: Lane) async {
+        let limit = settings.mergeLimit
         // A consumer cancelled at the shutdown deadline stops; what it did not take is counted there.
-        while !Task.isCancelled, let item = await lane.queue.take() {
-            let outcome = await deliver(item.batch, durable: lane.durable, lane: lane)
-            switch outcome {
-            case .success:
-                break
-            case .failure(let failure) where failure.reason == "shutdown" && lane.durable:
-                // Left in the log for the next start.
-                continue
-            case .failure(let failure):
-                drop(item.batch, failure)
+        while !Task.isCancelled, let first = await lane.queue.take() {
+            var taken = [first]
+            var items = first.batch.itemCount
+            var bytes = first.sizeInBytes
+            while items < limit.items, bytes < limit.bytes, let more = lane.queue.poll() {
+                taken.append(more)
+                items += more.batch.itemCount
+                bytes += more.sizeInBytes
             }
-            lane.queue.done(item)
+            // Requests with other metadata (record headers, routing) are sent apart.
+            var start = 0
+            while start < taken.count {
+                var end = start + 1
+                while end < taken.count, taken[end].batch.metadata == taken[start].batch.metadata { end += 1 }
+                await send(Array(taken[start..<end]), lane)
+                start = end
+            }
             lane.size.set(Double(lane.queue.used))
             if lane.queue.used == 0, lane.filling.exchange(false, ordering: .relaxed) {
-                logger.info("sending queue for \(item.batch.signal) has drained")
+                logger.info("sending queue for \(first.batch.signal) has drained")
             }
         }
+    }
+
+    private func send(_ run: [QueuedBatch], _ lane: Lane) async {
+        guard let merged = TelemetryBatch.concatenating(run.map(\.batch)) else { return }
+        switch await deliver(merged, durable: lane.durable, lane: lane) {
+        case .success:
+            break
+        case .failure(let failure) where failure.reason == "shutdown" && lane.durable:
+            // Left in the log for the next start.
+            return
+        case .failure(let failure):
+            drop(merged, failure)
+        }
+        for item in run { lane.queue.done(item) }
     }
 
     private struct Failure: Error {

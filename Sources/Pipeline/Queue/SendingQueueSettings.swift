@@ -13,9 +13,29 @@ public struct SendingQueueSettings: ConfigSection {
     public var wait_for_result = false
     /// A storage extension's id (`file_storage`, `file_storage/name`): the queue is kept there.
     public var storage: String?
-    /// Accepted for the Go keys' sake; batching is the `batch` processor's (a warning says so).
-    public var batch: ConfigNode?
+    /// Go's queue batching. Here a consumer merges requests that are already queued, up to
+    /// `max_size` (default: 8192 items and 4 MiB); it never holds one back to wait for more, so
+    /// `flush_timeout` and `min_size` have no effect (a warning says so).
+    public var batch: Batch?
     public init() {}
+
+    public struct Batch: ConfigSection {
+        public enum Sizer: String, ConfigOption { case items, bytes }
+        public var flush_timeout: ConfigDuration = .milliseconds(200)
+        public var min_size = 8192
+        public var max_size = 0
+        public var sizer: Sizer?
+        public var partition: ConfigNode?
+        public init() {}
+    }
+
+    /// How much one consumer merges from what is already queued: items and bytes.
+    public var mergeLimit: (items: Int, bytes: Int) {
+        let defaults = (items: 8192, bytes: 4 << 20)
+        guard let batch, batch.max_size > 0 else { return defaults }
+        let sizer = batch.sizer ?? (self.sizer == .bytes ? .bytes : .items)
+        return sizer == .bytes ? (Int.max, batch.max_size) : (batch.max_size, Int.max)
+    }
 
     public init(queueSize: Int, blockOnOverflow: Bool) {
         self.init()
@@ -33,11 +53,21 @@ public struct SendingQueueSettings: ConfigSection {
         if let storage {
             do { _ = try ComponentID(parsing: storage) } catch { throw ConfigError(path: "\(path).storage", message: error.message) }
         }
+        if let batch {
+            if batch.flush_timeout.nanoseconds <= 0 { throw ConfigError(path: "\(path).batch.flush_timeout", message: "must be greater than 0") }
+            if batch.min_size < 0 { throw ConfigError(path: "\(path).batch.min_size", message: "must not be negative") }
+            if batch.max_size < 0 { throw ConfigError(path: "\(path).batch.max_size", message: "must not be negative") }
+            if batch.max_size > 0, batch.max_size < batch.min_size {
+                throw ConfigError(path: "\(path).batch.max_size", message: "must be greater than or equal to min_size (\(batch.min_size))")
+            }
+        }
     }
 
     public func warnings(under path: String) -> [String] {
-        guard enabled, batch != nil else { return [] }
-        return ["\(path).batch is accepted but has no effect: put a batch processor in the pipeline to batch"]
+        guard enabled, let batch else { return [] }
+        var warnings = ["\(path).batch.flush_timeout and min_size have no effect: queued requests are merged only when already waiting (up to max_size), never held back; batch with the batch processor"]
+        if batch.partition != nil { warnings.append("\(path).batch.partition has no effect: only requests with the same metadata are merged") }
+        return warnings
     }
 
     /// How much of the queue one batch takes.

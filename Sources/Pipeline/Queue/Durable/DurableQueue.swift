@@ -50,6 +50,13 @@ public final class DurableQueue: ExportQueue {
         var segments: [UInt64]
         var consumers: [CheckedContinuation<Bool, Never>] = []
         var inFlight: [UInt64: Double] = [:]
+
+        /// Takes out the segments that hold only delivered records (never the one being written).
+        mutating func pruneSegments() -> [UInt64] {
+            var removed: [UInt64] = []
+            while segments.count > 1, segments[1] <= ackPosition { removed.append(segments.removeFirst()) }
+            return removed
+        }
     }
 
     public let capacity: Int
@@ -144,22 +151,30 @@ public final class DurableQueue: ExportQueue {
                 return s.pending
             }
             if batch.isEmpty { return }
-            let result: Result<(first: UInt64, newSegments: [UInt64], end: UInt64), QueueFileError> = writer.withLock { w in
+            let acknowledged = state.withLock { $0.ackPosition }
+            let rotated: UInt64 = writer.withLock { w in
+                try? w.rotateIfDelivered(acknowledgedBelow: acknowledged)
+                return w.segmentFirst
+            }
+            adopt(segment: rotated)
+            let (result, current): (Result<UInt64, QueueFileError>, UInt64) = writer.withLock { w in
                 do throws(QueueFileError) {
-                    let (first, newSegments) = try w.append(batch.map(\.payload))
-                    return .success((first, newSegments, w.nextSequence))
+                    try w.append(batch.map(\.payload))
+                    return (.success(w.nextSequence), w.segmentFirst)
                 } catch {
-                    return .failure(error)
+                    return (.failure(error), w.segmentFirst)
                 }
             }
+            // The writer may have begun a segment, even when the write after that failed.
+            adopt(segment: current)
+            let waiting: [CheckedContinuation<Bool, Never>] = state.withLock { s in
+                guard case .success(let end) = result else { return [] }
+                s.durableEnd = end
+                defer { s.consumers = [] }
+                return s.consumers
+            }
             switch result {
-            case .success(let written):
-                let waiting = state.withLock { s in
-                    s.durableEnd = written.end
-                    s.segments += written.newSegments
-                    defer { s.consumers = [] }
-                    return s.consumers
-                }
+            case .success:
                 for consumer in waiting { consumer.resume(returning: false) }
                 for item in batch { item.continuation.resume() }
             case .failure(let error):
@@ -167,6 +182,23 @@ public final class DurableQueue: ExportQueue {
                 for item in batch { item.continuation.resume(throwing: failure) }
             }
         }
+    }
+
+    /// Records the segment the writer is on, and deletes those now wholly delivered.
+    private func adopt(segment: UInt64) {
+        let removed: [UInt64] = state.withLock { s in
+            if s.segments.last != segment { s.segments.append(segment) }
+            return s.pruneSegments()
+        }
+        delete(removed)
+    }
+
+    /// Deletes segments, and has the reader let go of the file if it still holds one of them.
+    /// Runs where no lock is held: the reader's lock is taken here.
+    private func delete(_ segments: [UInt64]) {
+        guard !segments.isEmpty else { return }
+        for segment in segments { unlink(files.path(ofSegment: segment)) }
+        reader.withLock { $0.forget(segments) }
     }
 
     public func take() async -> QueuedBatch? {
@@ -185,6 +217,8 @@ public final class DurableQueue: ExportQueue {
         }
     }
 
+    public func poll() -> QueuedBatch? { readNext() }
+
     /// The next sound record, or nil when there is none yet (or the queue is closed). Damaged
     /// records met on the way are reported and counted as done.
     private func readNext() -> QueuedBatch? {
@@ -194,6 +228,11 @@ public final class DurableQueue: ExportQueue {
                 guard !closed, expected < end else { return nil }
                 switch r.next(segments: segments) {
                 case .end:
+                    // Records that were written are not in the log (a segment removed from under
+                    // the queue): counted as lost, so the queue does not wait for them for ever.
+                    state.withLock { s in s.readerNext = end }
+                    finish(Array(expected..<end), size: 0)
+                    onDamaged(0, "records \(expected)..<\(end) are missing from \(files.directory)")
                     return nil
                 case .record(let header, let payload):
                     guard header.sequence >= expected else { continue }
@@ -240,11 +279,13 @@ public final class DurableQueue: ExportQueue {
             while s.done.remove(s.ackPosition) != nil { s.ackPosition += 1 }
             guard s.ackPosition != before else { return [] }
             ack.write(s.ackPosition)
-            var removed: [UInt64] = []
-            while s.segments.count > 1, s.segments[1] <= s.ackPosition { removed.append(s.segments.removeFirst()) }
-            return removed
+            return s.pruneSegments()
         }
-        for segment in removed { unlink(files.path(ofSegment: segment)) }
+        if !removed.isEmpty {
+            // `finish` can run under the reader's lock (records passed over), so the deletion
+            // goes to the flush queue, which holds no lock when it runs.
+            flushQueue.async { self.delete(removed) }
+        }
         room.release(size)
     }
 
@@ -258,11 +299,16 @@ public final class DurableQueue: ExportQueue {
         for consumer in waiting { consumer.resume(returning: true) }
     }
 
-    /// After `close`: waits for writes under way, then lets go of the folder's lock.
-    public func release() async {
+    /// Waits until writes and deletions queued so far are done.
+    func settle() async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             flushQueue.async { continuation.resume() }
         }
+    }
+
+    /// After `close`: waits for writes under way, then lets go of the folder's lock.
+    public func release() async {
+        await settle()
         let unlocked = lock.withLock { l in defer { l = nil }; return l }
         _ = unlocked
     }

@@ -107,6 +107,14 @@ final class SegmentReader {
         return 0
     }
 
+    /// Closes the file of a segment that was deleted, so its space is given back now rather than
+    /// when the reader next moves.
+    func forget(_ removed: [UInt64]) {
+        guard fd >= 0, removed.contains(segment) else { return }
+        close(fd)
+        fd = -1
+    }
+
     private func openCurrent() -> Bool {
         if fd >= 0 { return true }
         fd = open(files.path(ofSegment: segment), O_RDONLY | O_CLOEXEC)

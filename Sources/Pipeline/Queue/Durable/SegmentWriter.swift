@@ -38,18 +38,20 @@ final class SegmentWriter {
         return fd
     }
 
-    /// Writes `payloads` as consecutive records and syncs them (one sync for all: group commit).
-    /// Returns the sequence number of the first, and the first sequence numbers of segments begun.
-    func append(_ payloads: [QueueRecord.Payload]) throws(QueueFileError) -> (first: UInt64, newSegments: [UInt64]) {
-        var newSegments: [UInt64] = []
-        if size >= segmentSize, size > 0 {
-            try rotate()
-            newSegments.append(segmentFirst)
-        }
-        let first = nextSequence
+    /// Begins a new segment when everything in this one was delivered (`acknowledgedBelow`) and it
+    /// is past a megabyte, so that its space can be given back before more is written: a full
+    /// disk would otherwise stay full after the queue drained.
+    func rotateIfDelivered(acknowledgedBelow: UInt64) throws(QueueFileError) {
+        if acknowledgedBelow >= nextSequence, size >= min(segmentSize, 1 << 20) { try rotate() }
+    }
+
+    /// Writes `payloads` as consecutive records and syncs them (one sync for all: group commit),
+    /// in a new segment when this one is full.
+    func append(_ payloads: [QueueRecord.Payload]) throws(QueueFileError) {
+        if size > 0, size >= segmentSize { try rotate() }
         var headers: [[UInt8]] = []
         headers.reserveCapacity(payloads.count)
-        var sequence = first
+        var sequence = nextSequence
         for payload in payloads {
             headers.append(QueueRecord.encode(.init(payloadLength: payload.length, sequence: sequence, items: payload.items, payloadCRC: payload.crc)))
             sequence += 1
@@ -72,7 +74,6 @@ final class SegmentWriter {
             _ = ftruncate(fd, off_t(start))
             throw error
         }
-        return (first, newSegments)
     }
 
     private func write(_ pieces: [[UInt8]], at offset: Int) throws(QueueFileError) -> Int {
