@@ -110,7 +110,9 @@ def seqs_in_kafka(bootstrap, expected, timeout=150):
 def assert_all_delivered(seqs, told_ok, report):
     missing = set(told_ok) - set(seqs)
     duplicates = len(seqs) - len(set(seqs))
-    report(f"{len(set(seqs))} distinct spans in Kafka, {duplicates} duplicates, {len(missing)} acknowledged but missing")
+    text = f"{len(set(seqs))} distinct spans in Kafka, {duplicates} duplicates, {len(missing)} acknowledged but missing"
+    print(text)
+    report(text)
     assert not missing, f"{len(missing)} spans the SDK was told OK for are not in Kafka"
 
 
