@@ -112,14 +112,21 @@ public final class KafkaExporter: Exporter {
         }
     }
 
+    /// Whether another signal goes to the same topic: then every record says its signal
+    /// (`otelcol.signal`), so any receiver can route it, even without `signal_header`.
+    private func sharedTopic(_ signal: Signal) -> Bool {
+        let topic = config.settings.destination(signal).topic
+        return Signal.allCases.contains { $0 != signal && config.settings.destination($0).topic == topic }
+    }
+
     /// Static `record_headers`, then every value of each `include_metadata_keys` entry, then the
-    /// signal header when asked for.
+    /// signal header when asked for or when signals share a topic.
     private func recordHeaders(_ batch: TelemetryBatch) -> [(name: String, value: [UInt8])] {
         var headers: [(name: String, value: [UInt8])] = config.settings.record_headers.sorted(by: { $0.key < $1.key }).map { ($0.key, Array($0.value.utf8)) }
         for key in config.settings.include_metadata_keys {
             for value in batch.metadata.headers[key.lowercased()] ?? [] { headers.append((key, Array(value.utf8))) }
         }
-        if config.settings.signal_header { headers.append(("otelcol.signal", Array(batch.signal.rawValue.utf8))) }
+        if config.settings.signal_header || sharedTopic(batch.signal) { headers.append(("otelcol.signal", Array(batch.signal.rawValue.utf8))) }
         return headers
     }
 }

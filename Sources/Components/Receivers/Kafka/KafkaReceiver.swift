@@ -28,6 +28,7 @@ public final class KafkaReceiver: Receiver {
     private let deadLetters = MutexBox<KafkaProducer>(nil)
     private let stopping = StopFlag()
     private let observer: ReceiverObserver
+    private let unroutedLogged = Mutex<Set<String>>([])
 
     init(settings: ComponentSettings, config: KafkaReceiverConfig, consumers: [Signal: any Consumer]) {
         self.settings = settings
@@ -56,25 +57,17 @@ public final class KafkaReceiver: Receiver {
         return client
     }
 
-    /// Where a topic's records go.
-    struct Route: Sendable {
-        let signal: Signal
-        let encoding: KafkaReceiverSettings.Encoding
-        let next: any Consumer
-    }
-
     public func start() async throws {
-        var routes: [String: Route] = [:]
-        for (signal, next) in consumers.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
+        var sources: [String: [TopicRouting.Source]] = [:]
+        for signal in consumers.keys.sorted(by: { $0.rawValue < $1.rawValue }) {
             let (topics, encoding) = config.settings.source(signal)
-            for topic in topics {
-                if let other = routes[topic] {
-                    throw StartError(message: "topic \(topic) is configured for both \(other.signal) and \(signal)")
-                }
-                routes[topic] = Route(signal: signal, encoding: encoding, next: next)
-            }
+            for topic in topics { sources[topic, default: []].append(.init(signal: signal, encoding: encoding)) }
             settings.logger.info("consuming \(signal) from \(topics.joined(separator: ", ")) as group \(config.settings.group_id)")
         }
+        for (topic, shared) in sources.sorted(by: { $0.key < $1.key }) where shared.count > 1 {
+            settings.logger.info("topic \(topic) carries \(shared.map(\.signal.rawValue).joined(separator: ", ")): each record goes by its otelcol.signal header, else by its content")
+        }
+        let routing = TopicRouting(sources: sources)
         if !config.settings.dead_letter_topic.isEmpty {
             var properties = config.client.librdkafkaProperties()
             properties.set("acks", "-1")
@@ -85,14 +78,14 @@ public final class KafkaReceiver: Receiver {
         let logger = settings.logger
         var properties = librdkafkaConfig
         properties.set("statistics.interval.ms", "5000")
-        let consumer = try KafkaConsumer(config: properties, topics: routes.keys.sorted(), logger: settings.logger,
+        let consumer = try KafkaConsumer(config: properties, topics: routing.topics, logger: settings.logger,
                                          onStatistics: lagRecorder(), startTime: config.settings.initial_offset.startTime) { revoked in
             // Let records of revoked partitions finish, so their offsets are committed before the
             // partitions move to another member; bounded, since the group waits for us.
             logger.info("partitions revoked: \(revoked.map { "\($0.topic)/\($0.partition)" }.joined(separator: ", "))")
             tracker.waitForIdle(revoked, timeout: Self.revokeGrace)
         }
-        let loop = Task { [self, routes] in await self.consume(from: consumer, routes: routes, tracker: tracker) }
+        let loop = Task { [self, routing] in await self.consume(from: consumer, routing: routing, tracker: tracker) }
         running.set((consumer, loop))
     }
 
@@ -118,7 +111,7 @@ public final class KafkaReceiver: Receiver {
     /// How long a revoke waits for in-flight records of the revoked partitions.
     static let revokeGrace: Duration = .seconds(10)
 
-    private func consume(from consumer: KafkaConsumer, routes: [String: Route], tracker: OffsetTracker) async {
+    private func consume(from consumer: KafkaConsumer, routing: TopicRouting, tracker: OffsetTracker) async {
         let messages = settings.telemetry.counter("otelcol_kafka_receiver_messages_total", [("receiver", settings.id.description)])
         let autocommit = config.settings.autocommit.enable
         // Children are records (true) and the timers that bound waiting for free slots (false).
@@ -149,10 +142,10 @@ public final class KafkaReceiver: Receiver {
                         settings.logger.warning("Kafka consumer error: \(error.message)")
                     case .record(let record):
                         messages.increment()
-                        guard let route = routes[record.topic] else {
+                        guard routing.sources[record.topic] != nil else {
                             // Only subscribed topics are delivered; a record from elsewhere is a librdkafka surprise.
                             settings.logger.error("skipping Kafka record \(record.topic)/\(record.partition)@\(record.offset): no pipeline reads topic \(record.topic)")
-                            settings.telemetry.counter("otelcol_kafka_receiver_unrouted_records_total", [("receiver", settings.id.description)]).increment()
+                            settings.telemetry.counter("otelcol_kafka_receiver_unrouted_records_total", [("receiver", settings.id.description), ("signal", "unknown")]).increment()
                             continue
                         }
                         if tracker.begin(record) {
@@ -160,7 +153,7 @@ public final class KafkaReceiver: Receiver {
                         }
                         inFlight += 1
                         group.addTask { [self] in
-                            guard await handle(record, route.signal, route.encoding, into: route.next) else { return true }
+                            guard await route(record, routing) else { return true }
                             let (committable, resume) = tracker.finish(record)
                             if resume { consumer.setPaused(false, topic: record.topic, partition: record.partition) }
                             guard let offset = committable else { return true }
@@ -177,14 +170,49 @@ public final class KafkaReceiver: Receiver {
         }
     }
 
+    /// Finds a record's pipeline and delivers it there; true when it is done with (see `handle`).
+    private func route(_ record: KafkaRecord, _ routing: TopicRouting) async -> Bool {
+        let place = "\(record.topic)/\(record.partition)@\(record.offset)"
+        let fallback = routing.sources[record.topic]?.first?.signal ?? .traces
+        switch routing.decide(topic: record.topic, value: record.value, headers: record.headers) {
+        case .deliver(let signal, let encoding):
+            guard let next = consumers[signal] else { return notOurs(record, signal) }
+            return await handle(record, signal, encoding, into: next, routing: routing)
+        case .notOurs(let signal):
+            return notOurs(record, signal)
+        case .ambiguous:
+            settings.telemetry.counter("otelcol_kafka_receiver_ambiguous_records_total", [("receiver", settings.id.description)]).increment()
+            settings.logger.warning("Kafka record \(place) fits several signals and carries no items; nothing is delivered")
+            return true
+        case .poison(let message):
+            settings.telemetry.counter("otelcol_kafka_receiver_unmarshal_failed_\(fallback.itemName)_total", [("receiver", settings.id.description)]).increment()
+            return await giveUp(record, fallback, items: 1, reason: "undecodable_kafka_record",
+                                message: "undecodable Kafka record \(place) (\(record.value.count) bytes): \(message)")
+        }
+    }
+
+    /// A sound record of a signal with no pipeline here, on a shared topic: counted, logged once
+    /// per topic and signal, and its offset committed (another receiver's data, not a loss of ours).
+    private func notOurs(_ record: KafkaRecord, _ signal: Signal) -> Bool {
+        settings.telemetry.counter("otelcol_kafka_receiver_unrouted_records_total", [("receiver", settings.id.description), ("signal", signal.rawValue)]).increment()
+        if unroutedLogged.withLock({ $0.insert("\(record.topic)/\(signal)").inserted }) {
+            settings.logger.warning("topic \(record.topic) carries \(signal), which no pipeline of this receiver takes; such records are passed over (counted in otelcol_kafka_receiver_unrouted_records_total)")
+        }
+        return true
+    }
+
     /// Delivers one record; true when it is done with (accepted, or skipped for good), false when
     /// the receiver is stopping and the record must be consumed again by the next owner.
-    private func handle(_ record: KafkaRecord, _ signal: Signal, _ encoding: KafkaReceiverSettings.Encoding, into next: any Consumer) async -> Bool {
+    private func handle(_ record: KafkaRecord, _ signal: Signal, _ encoding: KafkaReceiverSettings.Encoding, into next: any Consumer,
+                        routing: TopicRouting) async -> Bool {
         let place = "\(record.topic)/\(record.partition)@\(record.offset)"
         var batch: TelemetryBatch
         do {
             batch = try decode(record, signal, encoding)
         } catch {
+            if case .notOurs(let other) = routing.reclassify(topic: record.topic, value: record.value, failure: error.message) {
+                return notOurs(record, other)
+            }
             settings.telemetry.counter("otelcol_kafka_receiver_unmarshal_failed_\(signal.itemName)_total", [("receiver", settings.id.description)]).increment()
             return await giveUp(record, signal, items: 1, reason: "undecodable_kafka_record",
                                 message: "undecodable Kafka record \(place) (\(record.value.count) bytes): \(error.message)")

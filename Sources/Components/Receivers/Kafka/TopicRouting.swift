@@ -1,0 +1,105 @@
+import OTLP
+
+/// Which pipeline a record of a topic goes to. A topic may be listed by several signals (the
+/// Kafka guide's one-topic layout); such a topic is consumed once and each record is routed by its
+/// `otelcol.signal` header, or, without one, by its content: OTLP/JSON by its top-level key,
+/// protobuf by which signal's wire schema it fits (spans, metric points and log records differ in
+/// the wire types of their fields, so a record with items fits exactly one). Nothing is decoded.
+struct TopicRouting: Sendable {
+    struct Source: Sendable, Equatable {
+        let signal: Signal
+        let encoding: KafkaReceiverSettings.Encoding
+    }
+
+    enum Decision: Equatable {
+        case deliver(Signal, KafkaReceiverSettings.Encoding)
+        /// A sound record of a signal this receiver has no pipeline for: not ours to deliver.
+        case notOurs(Signal)
+        /// A record that fits several signals (it carries no items).
+        case ambiguous
+        /// Not a record of any signal in the topic's encoding.
+        case poison(String)
+    }
+
+    static let signalHeader = "otelcol.signal"
+
+    /// The signals configured for each topic.
+    let sources: [String: [Source]]
+
+    var topics: [String] { sources.keys.sorted() }
+
+    func decide(topic: String, value: [UInt8], headers: [(name: String, value: [UInt8])]) -> Decision {
+        guard let configured = sources[topic], let first = configured.first else { return .poison("no pipeline reads topic \(topic)") }
+        if let header = headers.last(where: { $0.name == Self.signalHeader }),
+           let signal = Signal(rawValue: String(decoding: header.value, as: UTF8.self)) {
+            guard let source = configured.first(where: { $0.signal == signal }) else { return .notOurs(signal) }
+            return .deliver(signal, source.encoding)
+        }
+        if configured.count == 1 {
+            // One signal per topic (the Go layout): decode as configured; only a record that fails
+            // is looked at further.
+            return .deliver(first.signal, first.encoding)
+        }
+        guard configured.allSatisfy({ $0.encoding == first.encoding }) else {
+            return .poison("topic \(topic) is read with several encodings; its records need the \(Self.signalHeader) header")
+        }
+        return classify(value, encoding: first.encoding, configured: configured)
+    }
+
+    /// What a record that failed to decode as its topic's one signal is: another signal's record
+    /// (not ours) or poison.
+    func reclassify(topic: String, value: [UInt8], failure: String) -> Decision {
+        guard let source = sources[topic]?.first else { return .poison(failure) }
+        switch classify(value, encoding: source.encoding, configured: sources[topic] ?? []) {
+        case .notOurs(let signal): return .notOurs(signal)
+        default: return .poison(failure)
+        }
+    }
+
+    private func classify(_ value: [UInt8], encoding: KafkaReceiverSettings.Encoding, configured: [Source]) -> Decision {
+        let signal: Signal
+        switch encoding {
+        case .otlpJSON:
+            guard let found = Self.jsonSignal(value) else { return .poison("an OTLP/JSON record without resourceSpans, resourceMetrics or resourceLogs") }
+            signal = found
+        case .otlpProto:
+            var fits: [(Signal, Int)] = []
+            for candidate in Signal.allCases {
+                if let items = try? WireScan.itemCount(candidate, in: value) { fits.append((candidate, items)) }
+            }
+            let withItems = fits.filter { $0.1 > 0 }
+            if withItems.count == 1 {
+                signal = withItems[0].0
+            } else if withItems.count > 1 || fits.count > 1 {
+                return .ambiguous
+            } else if let only = fits.first {
+                signal = only.0
+            } else {
+                return .poison("a record that is not an OTLP export request of any signal")
+            }
+        }
+        guard let source = configured.first(where: { $0.signal == signal }) else { return .notOurs(signal) }
+        return .deliver(signal, source.encoding)
+    }
+
+    /// The signal of an OTLP/JSON request: the first of the three top-level keys in the text.
+    static func jsonSignal(_ json: [UInt8]) -> Signal? {
+        let keys: [(Signal, [UInt8])] = [(.traces, Array("\"resourceSpans\"".utf8)), (.metrics, Array("\"resourceMetrics\"".utf8)),
+                                          (.logs, Array("\"resourceLogs\"".utf8))]
+        var best: (Signal, Int)?
+        for (signal, key) in keys {
+            if let at = firstIndex(of: key, in: json), best.map({ at < $0.1 }) ?? true { best = (signal, at) }
+        }
+        return best?.0
+    }
+
+    private static func firstIndex(of needle: [UInt8], in haystack: [UInt8]) -> Int? {
+        guard haystack.count >= needle.count, let head = needle.first else { return nil }
+        var index = 0
+        while index <= haystack.count - needle.count {
+            if haystack[index] == head, haystack[index..<(index + needle.count)].elementsEqual(needle) { return index }
+            index += 1
+        }
+        return nil
+    }
+}

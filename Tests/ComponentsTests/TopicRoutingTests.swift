@@ -1,0 +1,99 @@
+import Foundation
+import OTLP
+import Testing
+@testable import Components
+
+/// How the kafka receiver picks a record's pipeline on a topic several signals share.
+@Suite struct TopicRoutingTests {
+    static func traces() throws -> [UInt8] {
+        var span = Span()
+        span.traceID = Data(repeating: 1, count: 16)
+        span.spanID = Data(repeating: 2, count: 8)
+        span.name = "GET /"
+        span.startTimeUnixNano = 1_700_000_000_000_000_000
+        span.endTimeUnixNano = 1_700_000_000_100_000_000
+        var scope = ScopeSpans()
+        scope.spans = [span]
+        var resource = ResourceSpans()
+        resource.scopeSpans = [scope]
+        var request = ExportTraceServiceRequest()
+        request.resourceSpans = [resource]
+        return Array(try request.serializedData())
+    }
+
+    static func metrics() throws -> [UInt8] {
+        var point = NumberDataPoint()
+        point.asInt = 7
+        point.timeUnixNano = 1_700_000_000_000_000_000
+        var metric = Metric()
+        metric.name = "requests"
+        metric.sum.dataPoints = [point]
+        var scope = ScopeMetrics()
+        scope.metrics = [metric]
+        var resource = ResourceMetrics()
+        resource.scopeMetrics = [scope]
+        var request = ExportMetricsServiceRequest()
+        request.resourceMetrics = [resource]
+        return Array(try request.serializedData())
+    }
+
+    static func logs() throws -> [UInt8] {
+        var record = LogRecord()
+        record.timeUnixNano = 1_700_000_000_000_000_000
+        record.body.stringValue = "hello"
+        record.severityNumber = .info
+        var scope = ScopeLogs()
+        scope.logRecords = [record]
+        var resource = ResourceLogs()
+        resource.scopeLogs = [scope]
+        var request = ExportLogsServiceRequest()
+        request.resourceLogs = [resource]
+        return Array(try request.serializedData())
+    }
+
+    static let shared = TopicRouting(sources: ["otel-otlp": Signal.allCases.map { .init(signal: $0, encoding: .otlpProto) },
+                                               "otlp_spans": [.init(signal: .traces, encoding: .otlpProto)],
+                                               "json": [.init(signal: .traces, encoding: .otlpJSON), .init(signal: .logs, encoding: .otlpJSON)],
+                                               "mixed": [.init(signal: .traces, encoding: .otlpJSON), .init(signal: .logs, encoding: .otlpProto)]])
+
+    @Test func theSignalHeaderDecides() throws {
+        let header = [(name: "otelcol.signal", value: Array("metrics".utf8))]
+        #expect(Self.shared.decide(topic: "otel-otlp", value: try Self.traces(), headers: header) == .deliver(.metrics, .otlpProto))
+        #expect(Self.shared.decide(topic: "otlp_spans", value: [], headers: header) == .notOurs(.metrics))
+        #expect(Self.shared.decide(topic: "mixed", value: [], headers: [(name: "otelcol.signal", value: Array("logs".utf8))]) == .deliver(.logs, .otlpProto))
+    }
+
+    @Test func withoutAHeaderTheWireSchemaDecides() throws {
+        #expect(Self.shared.decide(topic: "otel-otlp", value: try Self.traces(), headers: []) == .deliver(.traces, .otlpProto))
+        #expect(Self.shared.decide(topic: "otel-otlp", value: try Self.metrics(), headers: []) == .deliver(.metrics, .otlpProto))
+        #expect(Self.shared.decide(topic: "otel-otlp", value: try Self.logs(), headers: []) == .deliver(.logs, .otlpProto))
+        // An empty request fits every signal and carries nothing.
+        #expect(Self.shared.decide(topic: "otel-otlp", value: [], headers: []) == .ambiguous)
+        guard case .poison = Self.shared.decide(topic: "otel-otlp", value: Array("not protobuf at all".utf8), headers: []) else {
+            Issue.record("garbage was routed")
+            return
+        }
+    }
+
+    @Test func jsonGoesByItsTopLevelKey() {
+        let logs = Array(#"{"resourceLogs":[{"scopeLogs":[]}]}"#.utf8)
+        let spans = Array(#"{ "resourceSpans": [] }"#.utf8)
+        #expect(Self.shared.decide(topic: "json", value: logs, headers: []) == .deliver(.logs, .otlpJSON))
+        #expect(Self.shared.decide(topic: "json", value: spans, headers: []) == .deliver(.traces, .otlpJSON))
+        #expect(Self.shared.decide(topic: "json", value: Array(#"{"resourceMetrics":[]}"#.utf8), headers: []) == .notOurs(.metrics))
+    }
+
+    @Test func aTopicOfOneSignalDecodesAsItAndOnlyAFailureIsLookedAtAgain() throws {
+        #expect(Self.shared.decide(topic: "otlp_spans", value: try Self.metrics(), headers: []) == .deliver(.traces, .otlpProto))
+        #expect(Self.shared.reclassify(topic: "otlp_spans", value: try Self.metrics(), failure: "x") == .notOurs(.metrics))
+        #expect(Self.shared.reclassify(topic: "otlp_spans", value: Array("junk".utf8), failure: "bad wire type") == .poison("bad wire type"))
+    }
+
+    @Test func severalEncodingsOnOneTopicNeedTheHeader() {
+        guard case .poison(let message) = Self.shared.decide(topic: "mixed", value: [], headers: []) else {
+            Issue.record("a record of a mixed-encoding topic was routed without a header")
+            return
+        }
+        #expect(message.contains("otelcol.signal"))
+    }
+}
