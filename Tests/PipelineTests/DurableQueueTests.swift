@@ -67,7 +67,7 @@ import Testing
     @Test func recordsComeBackInOrderWithTheirMetadata() async throws {
         let directory = Self.folder()
         let queue = try Self.open(directory)
-        for n in 0..<50 { try await queue.offer(try Self.batch(n, headers: ["tenant": ["t\(n)"]]), size: 1, block: false) }
+        for n in 0..<50 { try await queue.offer(try Self.batch(n, headers: ["tenant": ["t\(n)"]]), block: false) }
         #expect(queue.used == 50)
         let items = try await Self.takeAvailable(queue)
         #expect(try items.map(Self.name) == (0..<50).map { "span-\($0)" })
@@ -85,7 +85,7 @@ import Testing
     @Test func undeliveredRecordsAreDeliveredAgainAfterReopen() async throws {
         let directory = Self.folder()
         let queue = try Self.open(directory)
-        for n in 0..<10 { try await queue.offer(try Self.batch(n), size: 1, block: false) }
+        for n in 0..<10 { try await queue.offer(try Self.batch(n), block: false) }
         let items = try await Self.takeAvailable(queue)
         // 0–3 done in order, 6 done out of order: the position stays at 4, so 4–9 come again.
         for index in [0, 1, 2, 3, 6] { queue.done(items[index]) }
@@ -96,7 +96,7 @@ import Testing
         let again = try await Self.takeAvailable(reopened)
         #expect(try again.map(Self.name) == (4..<10).map { "span-\($0)" })
         // New records continue the sequence after the old ones.
-        try await reopened.offer(try Self.batch(99), size: 1, block: false)
+        try await reopened.offer(try Self.batch(99), block: false)
         let next = try await Self.takeAvailable(reopened)
         #expect(try next.map(Self.name) == ["span-99"])
         #expect(next[0].sequence == 10)
@@ -105,7 +105,7 @@ import Testing
     @Test func segmentsRotateAndAreDeletedOnceDelivered() async throws {
         let directory = Self.folder()
         let queue = try Self.open(directory, segmentSize: 1000)
-        for n in 0..<100 { try await queue.offer(try Self.batch(n), size: 1, block: false) }
+        for n in 0..<100 { try await queue.offer(try Self.batch(n), block: false) }
         let segments = { try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasPrefix("segment-") } }
         #expect(try segments().count > 5)
         let diskBefore = queue.bytesOnDisk ?? 0
@@ -121,11 +121,11 @@ import Testing
         let directory = Self.folder()
         let queue = try Self.open(directory)
         let big = try TelemetryBatch(signal: .traces, protobuf: Self.request(spanName: String(repeating: "x", count: 1_200_000)))
-        try await queue.offer(big, size: 1, block: false)
+        try await queue.offer(big, block: false)
         let first = try #require(await queue.take())
         queue.done(first)
         await queue.settle()
-        try await queue.offer(try Self.batch(1), size: 1, block: false)
+        try await queue.offer(try Self.batch(1), block: false)
         let segments = try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasPrefix("segment-") }
         #expect(segments == [SegmentFiles.name(ofSegment: 1)], "the delivered megabyte is gone before the next record is written")
         #expect(try Self.name(try #require(await queue.take())) == "span-1")
@@ -133,10 +133,10 @@ import Testing
 
     @Test func fullQueueRefusesAtOnceAndBlockingWaitsForRoom() async throws {
         let queue = try Self.open(Self.folder(), capacity: 2)
-        try await queue.offer(try Self.batch(0), size: 1, block: false)
-        try await queue.offer(try Self.batch(1), size: 1, block: false)
-        await #expect(throws: QueueCapacity.Refusal.full) { try await queue.offer(try Self.batch(2), size: 1, block: false) }
-        let blocked = Task { try await queue.offer(try Self.batch(3), size: 1, block: true) }
+        try await queue.offer(try Self.batch(0), block: false)
+        try await queue.offer(try Self.batch(1), block: false)
+        await #expect(throws: QueueCapacity.Refusal.full) { try await queue.offer(try Self.batch(2), block: false) }
+        let blocked = Task { try await queue.offer(try Self.batch(3), block: true) }
         let first = try #require(await queue.take())
         queue.done(first)
         try await blocked.value
@@ -146,10 +146,10 @@ import Testing
 
     @Test func itemsAndBytesSizers() async throws {
         let byItems = try Self.open(Self.folder(), capacity: 3, sizer: .items)
-        try await byItems.offer(try Self.batch(0), size: 0, block: false)
+        try await byItems.offer(try Self.batch(0), block: false)
         #expect(byItems.used == 1)
         let byBytes = try Self.open(Self.folder(), capacity: 100_000, sizer: .bytes)
-        try await byBytes.offer(try Self.batch(0), size: 0, block: false)
+        try await byBytes.offer(try Self.batch(0), block: false)
         #expect(byBytes.used > 30)
     }
 
@@ -184,7 +184,7 @@ import Testing
         let queue = try open(directory)
         var ends: [Int] = []
         for n in 0..<count {
-            try await queue.offer(try batch(n), size: 1, block: false)
+            try await queue.offer(try batch(n), block: false)
             ends.append(queue.bytesOnDisk ?? 0)
         }
         queue.close()
@@ -214,7 +214,7 @@ import Testing
                 #expect(reports.all[0].items == (cut - start >= QueueRecord.headerSize ? 1 : 0), "cut at \(cut)")
             }
             // The torn tail was cut off: the next record follows the last complete one.
-            try await queue.offer(try Self.batch(7), size: 1, block: false)
+            try await queue.offer(try Self.batch(7), block: false)
             let next = try await Self.takeAvailable(queue)
             #expect(try next.map(Self.name) == ["span-7"], "cut at \(cut)")
             queue.close()

@@ -5,22 +5,20 @@ public struct QueuedBatch: Sendable {
     public var batch: TelemetryBatch
     /// Its size in the queue's sizer units.
     public let size: Int
+    /// Its protobuf size, measured once when it was queued.
+    public let bytes: Int
     /// When it was accepted (wall clock, so a durable queue's items keep their age across restarts).
     public let acceptedAt: Double
     /// Its place in a durable queue's log; 0 in memory.
     public let sequence: UInt64
-
-    var sizeInBytes: Int {
-        var copy = batch
-        return copy.encodedByteCount()
-    }
 }
 
 /// Where an exporter keeps what it accepted: in memory, or in a log on disk. `offer` returns once
 /// the batch is held (for a durable queue: written and synced); the queue's consumers `take`
-/// batches and say `done` when each has been delivered or given up on.
+/// batches and say `done` when each has been delivered or given up on. Each queue measures what
+/// it holds with its sizer.
 public protocol ExportQueue: Sendable {
-    func offer(_ batch: TelemetryBatch, size: Int, block: Bool) async throws
+    func offer(_ batch: TelemetryBatch, block: Bool) async throws
     /// The next batch; nil once the queue is closed and has nothing more to hand out.
     func take() async -> QueuedBatch?
     /// The next batch if one is ready now, without waiting.

@@ -30,9 +30,13 @@ final class MemoryQueue: ExportQueue {
     }
 
     private let room: QueueCapacity
+    private let sizer: SendingQueueSettings.Sizer
     private let state = Mutex(State())
 
-    init(capacity: Int) { room = QueueCapacity(capacity: capacity) }
+    init(capacity: Int, sizer: SendingQueueSettings.Sizer) {
+        room = QueueCapacity(capacity: capacity)
+        self.sizer = sizer
+    }
 
     var capacity: Int { room.capacity }
     var used: Int { room.used }
@@ -48,11 +52,16 @@ final class MemoryQueue: ExportQueue {
         }
     }
 
-    func offer(_ batch: TelemetryBatch, size: Int, block: Bool) async throws {
+    func offer(_ batch: TelemetryBatch, block: Bool) async throws {
+        // Measured on the batch that is kept: a batch held only as its model is encoded here
+        // once, and the exporter then sends those bytes.
+        var batch = batch
+        let bytes = batch.encodedByteCount()
+        let size = sizer.measure(items: batch.itemCount, bytes: bytes)
         try await room.reserve(size, block: block)
         let now = Date().timeIntervalSince1970
         let consumer: (CheckedContinuation<QueuedBatch?, Never>, QueuedBatch)? = state.withLock { s in
-            let item = QueuedBatch(batch: batch, size: size, acceptedAt: now, sequence: s.nextID)
+            let item = QueuedBatch(batch: batch, size: size, bytes: bytes, acceptedAt: now, sequence: s.nextID)
             s.nextID += 1
             s.accepted.append((now, item.sequence))
             if !s.consumers.isEmpty { return (s.consumers.removeFirst(), item) }

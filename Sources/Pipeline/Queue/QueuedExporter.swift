@@ -91,7 +91,7 @@ public final class QueuedExporter: Consumer, Sendable {
                 }
                 queue = durable
             } else {
-                queue = MemoryQueue(capacity: settings.queue_size)
+                queue = MemoryQueue(capacity: settings.queue_size, sizer: settings.sizer)
             }
             telemetry.gauge("otelcol_exporter_queue_capacity", labels).set(Double(settings.queue_size))
             opened[signal] = Lane(queue: queue, durable: storage != nil,
@@ -133,10 +133,8 @@ public final class QueuedExporter: Consumer, Sendable {
         guard let lane = lanes.withLock({ $0[batch.signal] }) else {
             throw PipelineError.retryable("exporter \(id) is not running")
         }
-        var sized = batch
-        let size = settings.size(of: &sized)
         do {
-            try await lane.queue.offer(sized, size: size, block: settings.block_on_overflow)
+            try await lane.queue.offer(batch, block: settings.block_on_overflow)
             lane.size.set(Double(lane.queue.used))
         } catch let refusal as QueueCapacity.Refusal {
             switch refusal {
@@ -176,11 +174,11 @@ public final class QueuedExporter: Consumer, Sendable {
         while !Task.isCancelled, let first = await lane.queue.take() {
             var taken = [first]
             var items = first.batch.itemCount
-            var bytes = first.sizeInBytes
+            var bytes = first.bytes
             while items < limit.items, bytes < limit.bytes, let more = lane.queue.poll() {
                 taken.append(more)
                 items += more.batch.itemCount
-                bytes += more.sizeInBytes
+                bytes += more.bytes
             }
             // Requests with other metadata (record headers, routing) are sent apart.
             var start = 0

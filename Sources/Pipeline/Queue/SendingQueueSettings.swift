@@ -69,13 +69,15 @@ public struct SendingQueueSettings: ConfigSection {
         if batch.partition != nil { warnings.append("\(path).batch.partition has no effect: only requests with the same metadata are merged") }
         return warnings
     }
+}
 
-    /// How much of the queue one batch takes.
-    func size(of batch: inout TelemetryBatch) -> Int {
-        switch sizer {
+extension SendingQueueSettings.Sizer {
+    /// How much of a queue a request of `items` items and `bytes` bytes takes.
+    func measure(items: Int, bytes: Int) -> Int {
+        switch self {
         case .requests: 1
-        case .items: batch.itemCount
-        case .bytes: batch.encodedByteCount()
+        case .items: items
+        case .bytes: bytes
         }
     }
 }

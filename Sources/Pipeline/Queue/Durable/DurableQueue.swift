@@ -115,7 +115,7 @@ public final class DurableQueue: ExportQueue {
         return segments.reduce(0) { $0 + files.size(ofSegment: $1) }
     }
 
-    public func offer(_ batch: TelemetryBatch, size _: Int, block: Bool) async throws {
+    public func offer(_ batch: TelemetryBatch, block: Bool) async throws {
         var batch = batch
         let payload = QueueRecord.payload(of: &batch, acceptedAt: Date().timeIntervalSince1970)
         let size = sizer.measure(items: payload.items, bytes: payload.length)
@@ -247,7 +247,8 @@ public final class DurableQueue: ExportQueue {
                         s.inFlight[header.sequence] = decoded.acceptedAt
                         for gap in expected..<header.sequence { s.done.insert(gap) }
                     }
-                    return QueuedBatch(batch: decoded.batch, size: size, acceptedAt: decoded.acceptedAt, sequence: header.sequence)
+                    return QueuedBatch(batch: decoded.batch, size: size, bytes: decoded.requestBytes, acceptedAt: decoded.acceptedAt,
+                                       sequence: header.sequence)
                 case .damaged(let header?, let bytes):
                     guard header.sequence >= expected else { continue }
                     passOver(from: expected, to: header.sequence, size: sizer.measure(items: header.items, bytes: header.payloadLength))

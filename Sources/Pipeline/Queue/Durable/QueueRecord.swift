@@ -87,6 +87,7 @@ enum QueueRecord {
     struct Decoded {
         var batch: TelemetryBatch
         var acceptedAt: Double
+        var requestBytes: Int
     }
 
     /// The batch in a payload whose checksum already matched; nil if its layout is not ours.
@@ -99,7 +100,7 @@ enum QueueRecord {
                   let headers = decodeHeaders(UnsafeRawBufferPointer(rebasing: raw[16..<(16 + metadataLength)])) else { return nil }
             let request = Array(payload[(16 + metadataLength)...])
             let batch = TelemetryBatch(signal: signal, trustedProtobuf: request, itemCount: items, metadata: RequestMetadata(headers: headers))
-            return Decoded(batch: batch, acceptedAt: acceptedAt)
+            return Decoded(batch: batch, acceptedAt: acceptedAt, requestBytes: request.count)
         }
     }
 

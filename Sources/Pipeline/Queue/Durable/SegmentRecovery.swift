@@ -81,13 +81,3 @@ struct RecoveredLog {
         return header.withUnsafeBytes { QueueRecord.decodeHeader($0) }?.items
     }
 }
-
-extension SendingQueueSettings.Sizer {
-    func measure(items: Int, bytes: Int) -> Int {
-        switch self {
-        case .requests: 1
-        case .items: items
-        case .bytes: bytes
-        }
-    }
-}
