@@ -117,18 +117,104 @@ import Testing
         #expect((queue.bytesOnDisk ?? 0) < diskBefore)
     }
 
-    @Test func aDeliveredSegmentPastAMegabyteIsReplacedBeforeTheNextWrite() async throws {
-        let directory = Self.folder()
-        let queue = try Self.open(directory)
-        let big = try TelemetryBatch(signal: .traces, protobuf: Self.request(spanName: String(repeating: "x", count: 1_200_000)))
-        try await queue.offer(big, block: false)
-        let first = try #require(await queue.take())
-        queue.done(first)
+    static func inode(_ path: String) -> UInt64? {
+        var info = stat()
+        return stat(path, &info) == 0 ? UInt64(info.st_ino) : nil
+    }
+
+    static func segmentInodes(_ directory: String) throws -> Set<UInt64> {
+        Set(try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasPrefix("segment-") }
+            .compactMap { inode(directory + "/" + $0) })
+    }
+
+    /// Fills a queue with small segments and delivers everything; then writes and delivers
+    /// records until a new segment is begun in the spare file, and writes `more` records there.
+    /// Returns the queue and those records, taken.
+    static func reusedSegment(_ directory: String, more: Range<Int>, reports: Reports) async throws -> (DurableQueue, [QueuedBatch]) {
+        let queue = try open(directory, segmentSize: 2000, reports: reports)
+        for n in 0..<40 { try await queue.offer(try batch(n), block: false) }
+        for item in try await takeAvailable(queue) { queue.done(item) }
         await queue.settle()
-        try await queue.offer(try Self.batch(1), block: false)
-        let segments = try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasPrefix("segment-") }
-        #expect(segments == [SegmentFiles.name(ofSegment: 1)], "the delivered megabyte is gone before the next record is written")
-        #expect(try Self.name(try #require(await queue.take())) == "span-1")
+        let spare = try #require(inode(directory + "/spare-segment"), "a delivered full segment is kept")
+        var filler = 1000
+        while try !segmentInodes(directory).contains(spare) {
+            try #require(filler < 1100, "no new segment was begun in the spare file")
+            try await queue.offer(try batch(filler), block: false)
+            filler += 1
+        }
+        for item in try await takeAvailable(queue) { queue.done(item) }
+        for n in more { try await queue.offer(try batch(n), block: false) }
+        return (queue, try await takeAvailable(queue))
+    }
+
+    /// `reusedSegment` with records 40–44, the queue then closed; the folder and its last segment.
+    static func closedAfterReuse(_ directory: String, reports: Reports) async throws -> (SegmentFiles, UInt64) {
+        let (queue, items) = try await reusedSegment(directory, more: 40..<45, reports: reports)
+        #expect(items.count == 5)
+        queue.close()
+        await queue.release()
+        let files = SegmentFiles(directory: directory)
+        return (files, try #require(try files.segments().last))
+    }
+
+    static func overwrite(_ path: String, at offset: Int, with bytes: [UInt8]) throws {
+        let fd = Foundation.open(path, O_WRONLY)
+        try #require(fd >= 0)
+        defer { close(fd) }
+        let written = bytes.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, off_t(offset)) }
+        try #require(written == bytes.count)
+    }
+
+    @Test func aReusedSegmentHandsOutOnlyItsNewRecords() async throws {
+        let directory = Self.folder()
+        let reports = Reports()
+        let (queue, items) = try await Self.reusedSegment(directory, more: 40..<80, reports: reports)
+        #expect(try items.map(Self.name) == (40..<80).map { "span-\($0)" })
+        for item in items.prefix(30) { queue.done(item) }
+        queue.close()
+        await queue.release()
+        let reopened = try Self.open(directory, segmentSize: 2000, reports: reports)
+        #expect(reopened.recovered.tornBytes == nil, "the older records past the new ones are not a torn tail")
+        #expect(reopened.used == 10)
+        #expect(try await Self.takeAvailable(reopened).map(Self.name) == (70..<80).map { "span-\($0)" })
+        try await reopened.offer(try Self.batch(99), block: false)
+        #expect(try await Self.takeAvailable(reopened).map(Self.name) == ["span-99"])
+        #expect(reports.all.isEmpty)
+    }
+
+    @Test func aReusedSegmentWithoutItsEndMarkerEndsAtTheFirstOlderRecord() async throws {
+        // A crash between taking the spare and marking its start leaves a segment that holds only
+        // records numbered below it.
+        let directory = Self.folder()
+        let reports = Reports()
+        let (files, last) = try await Self.closedAfterReuse(directory, reports: reports)
+        // The segment's start, overwritten with a record of the file's earlier life.
+        try Self.overwrite(files.path(ofSegment: last), at: 0,
+                           with: QueueRecord.encode(.init(payloadLength: 0, sequence: last - 1, items: 1, payloadCRC: 0)))
+        let reopened = try Self.open(directory, segmentSize: 2000, reports: reports)
+        #expect(reopened.recovered.tornBytes == nil)
+        #expect(reopened.recovered.records == 0, "records 40-44 were in that segment, whose start was written over")
+        #expect(try await Self.takeAvailable(reopened).isEmpty)
+    }
+
+    @Test func aTornRecordInAReusedSegmentIsCutOffAndCounted() async throws {
+        let directory = Self.folder()
+        let reports = Reports()
+        let (files, last) = try await Self.closedAfterReuse(directory, reports: reports)
+        // Where the end marker is: after the records of this segment.
+        let bytes = try #require(FileManager.default.contents(atPath: files.path(ofSegment: last)))
+        var end = 0
+        while let header = bytes.withUnsafeBytes({ QueueRecord.decodeHeader(UnsafeRawBufferPointer(rebasing: $0[end...])) }),
+              header.sequence >= last {
+            end += header.frameLength
+        }
+        #expect(bytes.count > end + QueueRecord.headerSize, "the reused file goes on past its new records")
+        try Self.overwrite(files.path(ofSegment: last), at: end,
+                           with: Array(QueueRecord.encode(.init(payloadLength: 500, sequence: 45, items: 3, payloadCRC: 7)).prefix(20)))
+        let reopened = try Self.open(directory, segmentSize: 2000, reports: reports)
+        #expect(reopened.recovered.tornBytes != nil)
+        #expect(reopened.recovered.records == 5)
+        #expect(try await Self.takeAvailable(reopened).map(Self.name) == (40..<45).map { "span-\($0)" })
     }
 
     @Test func fullQueueRefusesAtOnceAndBlockingWaitsForRoom() async throws {

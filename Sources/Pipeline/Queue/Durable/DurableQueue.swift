@@ -63,12 +63,15 @@ public final class DurableQueue: ExportQueue {
     private let sizer: SendingQueueSettings.Sizer
     private let room: QueueCapacity
     private let files: SegmentFiles
+    private let spare: SpareSegment
     private let ack: AckFile
     private let lock: Mutex<DirectoryLock?>
     private let writer: Mutex<SegmentWriter>
     private let reader: Mutex<SegmentReader>
     private let state: Mutex<State>
     private let flushQueue: DispatchQueue
+    /// Deletes delivered segments, so that an unlink never delays a write.
+    private let cleanupQueue: DispatchQueue
     private let onDamaged: @Sendable (_ items: Int, _ message: String) -> Void
     /// What recovery found, for the opener to report.
     public let recovered: (records: Int, tornBytes: Int?, tornItems: Int?)
@@ -83,12 +86,14 @@ public final class DurableQueue: ExportQueue {
         let ack = try AckFile(directory: options.directory)
         let log = try RecoveredLog.recover(files, ack: ack, sizer: sizer)
         guard let last = log.segments.last else { throw QueueFileError(path: options.directory, operation: "recover", detail: "no segment") }
-        let writer = try SegmentWriter(files: files, segment: last, size: log.lastSegmentSize, nextSequence: log.nextSequence,
+        let spare = SpareSegment(files: files, minimumSize: options.segmentSize)
+        let writer = try SegmentWriter(files: files, spare: spare, segment: last, size: log.lastSegmentSize, nextSequence: log.nextSequence,
                                        segmentSize: options.segmentSize, sync: options.sync)
         if options.sync { files.syncDirectory() }
         self.capacity = capacity
         self.sizer = sizer
         self.files = files
+        self.spare = spare
         self.ack = ack
         self.lock = Mutex(lock)
         self.writer = Mutex(writer)
@@ -96,6 +101,7 @@ public final class DurableQueue: ExportQueue {
         self.state = Mutex(State(durableEnd: log.nextSequence, readerNext: log.ackPosition, ackPosition: log.ackPosition, segments: log.segments))
         self.room = QueueCapacity(capacity: capacity, used: log.used)
         self.flushQueue = DispatchQueue(label: "otelcol.queue." + options.directory)
+        self.cleanupQueue = DispatchQueue(label: "otelcol.queue.cleanup." + options.directory)
         self.onDamaged = onDamaged
         self.recovered = (log.records, log.torn?.bytes, log.torn?.items)
         if let torn = log.torn {
@@ -112,7 +118,7 @@ public final class DurableQueue: ExportQueue {
 
     public var bytesOnDisk: Int? {
         let segments = state.withLock { $0.segments }
-        return segments.reduce(0) { $0 + files.size(ofSegment: $1) }
+        return segments.reduce(spare.size) { $0 + files.size(ofSegment: $1) }
     }
 
     public func offer(_ batch: TelemetryBatch, block: Bool) async throws {
@@ -193,12 +199,19 @@ public final class DurableQueue: ExportQueue {
         delete(removed)
     }
 
-    /// Deletes segments, and has the reader let go of the file if it still holds one of them.
-    /// Runs where no lock is held: the reader's lock is taken here.
+    /// Deletes segments (keeping one as the spare) on the cleanup queue. The cleanup queue holds
+    /// no lock when it runs (`finish` can run under the reader's lock), so the reader's lock can
+    /// be taken there: the spare is taken under it, after the reader let go of the file, so the
+    /// reader never reads a file that is being reused.
     private func delete(_ segments: [UInt64]) {
         guard !segments.isEmpty else { return }
-        for segment in segments { unlink(files.path(ofSegment: segment)) }
-        reader.withLock { $0.forget(segments) }
+        cleanupQueue.async {
+            let kept: UInt64? = self.reader.withLock { r in
+                r.forget(segments)
+                return segments.first { self.spare.keep(self.files.path(ofSegment: $0)) }
+            }
+            for segment in segments where segment != kept { unlink(self.files.path(ofSegment: segment)) }
+        }
     }
 
     public func take() async -> QueuedBatch? {
@@ -282,11 +295,7 @@ public final class DurableQueue: ExportQueue {
             ack.write(s.ackPosition)
             return s.pruneSegments()
         }
-        if !removed.isEmpty {
-            // `finish` can run under the reader's lock (records passed over), so the deletion
-            // goes to the flush queue, which holds no lock when it runs.
-            flushQueue.async { self.delete(removed) }
-        }
+        delete(removed)
         room.release(size)
     }
 
@@ -302,8 +311,10 @@ public final class DurableQueue: ExportQueue {
 
     /// Waits until writes and deletions queued so far are done.
     func settle() async {
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            flushQueue.async { continuation.resume() }
+        for queue in [flushQueue, cleanupQueue] {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                queue.async { continuation.resume() }
+            }
         }
     }
 

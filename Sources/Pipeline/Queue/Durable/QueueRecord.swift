@@ -55,6 +55,14 @@ enum QueueRecord {
         return bytes
     }
 
+    /// Zeros where a header would be: the end of the records in a reused segment file, whose
+    /// older contents follow (a header never starts with zeros: it starts with the magic).
+    static let endMarker = [UInt8](repeating: 0, count: headerSize)
+
+    static func isZero(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        bytes.allSatisfy { $0 == 0 }
+    }
+
     /// The header at the start of `bytes`, if its magic and checksum hold.
     static func decodeHeader(_ bytes: UnsafeRawBufferPointer) -> Header? {
         guard bytes.count >= headerSize, load(UInt32.self, bytes, 0) == magic else { return nil }

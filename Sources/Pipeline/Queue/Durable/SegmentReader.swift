@@ -5,6 +5,9 @@ import Glibc
 /// Reads a queue's log forward, record by record, across segments. A record whose checksum does
 /// not hold is reported and passed over; a damaged header makes the reader search forward for the
 /// next header that checks out, so every intact record after damage is still read.
+///
+/// A segment's records end at the end of its file, or, in a reused file, at an end marker (zeros)
+/// or at a record numbered below the segment's first: what follows is the file's earlier life.
 final class SegmentReader {
     enum Step: Equatable {
         case record(QueueRecord.Header, [UInt8])
@@ -18,6 +21,8 @@ final class SegmentReader {
     private var fd: Int32 = -1
     private(set) var segment: UInt64
     private(set) var offset: Int
+    /// Whether the last `.end` was at the end of a segment's records rather than at damage.
+    private(set) var endedCleanly = false
 
     init(files: SegmentFiles, segment: UInt64, offset: Int) {
         self.files = files
@@ -30,6 +35,7 @@ final class SegmentReader {
     /// The next step; `segments` is the current list of segment first numbers, `verify` whether
     /// payload checksums are checked (recovery of older segments reads headers only).
     func next(segments: [UInt64], verify: Bool = true) -> Step {
+        endedCleanly = false
         while true {
             guard openCurrent() else {
                 if moveOn(segments) { continue }
@@ -37,14 +43,27 @@ final class SegmentReader {
             }
             var header = [UInt8](repeating: 0, count: QueueRecord.headerSize)
             let got = header.withUnsafeMutableBytes { pread(fd, $0.baseAddress, QueueRecord.headerSize, off_t(offset)) }
-            if got < QueueRecord.headerSize {
+            let rest = max(0, got)
+            // Zeros, whole or cut short by the file's end, mark the end of the records.
+            let marker = header.withUnsafeBytes { QueueRecord.isZero(UnsafeRawBufferPointer(rebasing: $0[0..<rest])) }
+            if got < QueueRecord.headerSize || marker {
                 // The end of this segment's data: go on to the next segment if there is one.
-                let rest = max(0, got)
-                guard moveOn(segments) else { return .end }
-                if rest > 0 { return .damaged(header: nil, bytes: rest) }
+                guard moveOn(segments) else {
+                    endedCleanly = marker
+                    return .end
+                }
+                if !marker { return .damaged(header: nil, bytes: rest) }
                 continue
             }
-            guard let decoded = header.withUnsafeBytes({ QueueRecord.decodeHeader($0) }) else {
+            let decoded = header.withUnsafeBytes { QueueRecord.decodeHeader($0) }
+            if let decoded, decoded.sequence < segment {
+                guard moveOn(segments) else {
+                    endedCleanly = true
+                    return .end
+                }
+                continue
+            }
+            guard let decoded else {
                 let skipped = resync()
                 if skipped > 0 { return .damaged(header: nil, bytes: skipped) }
                 let rest = files.size(ofSegment: segment) - offset
@@ -91,7 +110,9 @@ final class SegmentReader {
             guard count >= QueueRecord.headerSize else { return 0 }
             let found: Int? = buffer.withUnsafeBytes { raw in
                 for start in 0...(count - QueueRecord.headerSize) where raw[start] == 0x4F {
-                    if QueueRecord.decodeHeader(UnsafeRawBufferPointer(rebasing: raw[start..<(start + QueueRecord.headerSize)])) != nil {
+                    // A record numbered below the segment is left from the file's earlier life.
+                    if let found = QueueRecord.decodeHeader(UnsafeRawBufferPointer(rebasing: raw[start..<(start + QueueRecord.headerSize)])),
+                       found.sequence >= segment {
                         return start
                     }
                 }

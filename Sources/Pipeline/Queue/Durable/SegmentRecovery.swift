@@ -54,6 +54,10 @@ struct RecoveredLog {
         var end = fileSize
         if reader.segment == last, reader.offset < fileSize {
             end = reader.offset
+        }
+        // Past the records of a reused file lies its earlier life, not damage; the writer puts
+        // an end marker there before it goes on.
+        if end < fileSize, !reader.endedCleanly {
             log.torn = (fileSize - end, tornItems(files, last, at: end))
             let fd = open(files.path(ofSegment: last), O_WRONLY | O_CLOEXEC)
             guard fd >= 0, ftruncate(fd, off_t(end)) == 0 else {

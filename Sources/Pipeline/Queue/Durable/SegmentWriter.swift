@@ -5,26 +5,50 @@ import Glibc
 /// Appends records to the newest segment of a queue's log. Used by one thread at a time (the
 /// queue's flush queue); a write that fails is cut off again, so the file never keeps a record
 /// whose caller was told it failed.
+///
+/// A new segment reuses the spare file when there is one (`SpareSegment`). In a reused file the
+/// records are followed by an end marker, written with them, since the file's older contents lie
+/// beyond.
 final class SegmentWriter {
     private let files: SegmentFiles
+    private let spare: SpareSegment
     private let segmentSize: Int
     private let sync: Bool
     private var fd: Int32
     private(set) var segmentFirst: UInt64
     private(set) var size: Int
+    /// The file's length: more than `size` in a reused file.
+    private var fileLength: Int
     private(set) var nextSequence: UInt64
 
     /// Opens segment `first` (creating it when absent) to append at `size`, the end of its last
     /// complete record.
-    init(files: SegmentFiles, segment first: UInt64, size: Int, nextSequence: UInt64, segmentSize: Int, sync: Bool) throws(QueueFileError) {
+    init(files: SegmentFiles, spare: SpareSegment, segment first: UInt64, size: Int, nextSequence: UInt64, segmentSize: Int,
+         sync: Bool) throws(QueueFileError) {
         self.files = files
+        self.spare = spare
         self.segmentSize = segmentSize
         self.sync = sync
         self.segmentFirst = first
         self.size = size
         self.nextSequence = nextSequence
-        fd = try Self.open(files.path(ofSegment: first))
-        if ftruncate(fd, off_t(size)) != 0 { throw QueueFileError(path: files.path(ofSegment: first), operation: "truncate", errno: errno) }
+        let path = files.path(ofSegment: first)
+        fd = try Self.open(path)
+        fileLength = size
+        var info = stat()
+        if fstat(fd, &info) == 0, Int(info.st_size) > size {
+            fileLength = Int(info.st_size)
+            try markEnd(at: size)
+        }
+    }
+
+    /// Writes the end marker at `offset` (and syncs it when syncing), for a reused file.
+    private func markEnd(at offset: Int) throws(QueueFileError) {
+        let written = QueueRecord.endMarker.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, off_t(offset)) }
+        guard written == QueueRecord.headerSize, !sync || fdatasync(fd) == 0 else {
+            throw QueueFileError(path: files.path(ofSegment: segmentFirst), operation: "write to", errno: written < 0 ? errno : EIO)
+        }
+        fileLength = max(fileLength, offset + QueueRecord.headerSize)
     }
 
     deinit { close(fd) }
@@ -38,11 +62,16 @@ final class SegmentWriter {
         return fd
     }
 
-    /// Begins a new segment when everything in this one was delivered (`acknowledgedBelow`) and it
-    /// is past a megabyte, so that its space can be given back before more is written: a full
-    /// disk would otherwise stay full after the queue drained.
+    /// Set when a write failed (a full disk, most often) and cleared by the next segment.
+    private var writeFailed = false
+
+    /// After a failed write, begins a new segment once everything in this one was delivered
+    /// (`acknowledgedBelow`), so that its space is given back before more is written: a full disk
+    /// would otherwise stay full after the queue drained. While writes succeed a segment is only
+    /// left when full, because beginning one (a file created, the folder synced, the old one
+    /// deleted) would stall every request waiting behind it.
     func rotateIfDelivered(acknowledgedBelow: UInt64) throws(QueueFileError) {
-        if acknowledgedBelow >= nextSequence, size >= min(segmentSize, 1 << 20) { try rotate() }
+        if writeFailed, size > 0, acknowledgedBelow >= nextSequence { try rotate() }
     }
 
     /// Writes `payloads` as consecutive records and syncs them (one sync for all: group commit),
@@ -57,21 +86,27 @@ final class SegmentWriter {
             sequence += 1
         }
         var pieces: [[UInt8]] = []
-        pieces.reserveCapacity(payloads.count * 3)
+        pieces.reserveCapacity(payloads.count * 3 + 1)
         for (header, payload) in zip(headers, payloads) {
             pieces.append(header)
             pieces.append(contentsOf: payload.parts)
         }
         let start = size
+        let recordsLength = pieces.reduce(0) { $0 + $1.count }
+        let marked = start + recordsLength < fileLength
+        if marked { pieces.append(QueueRecord.endMarker) }
         do throws(QueueFileError) {
             let written = try write(pieces, at: start)
             if sync, fdatasync(fd) != 0 { throw QueueFileError(path: files.path(ofSegment: segmentFirst), operation: "sync", errno: errno) }
-            size = start + written
+            size = start + recordsLength
+            fileLength = max(fileLength, start + written)
             nextSequence = sequence
         } catch {
             // Cut back to the last record that was written and synced, so no caller that is told
             // "failed" finds its data delivered later from a half-written tail.
             _ = ftruncate(fd, off_t(start))
+            fileLength = start
+            writeFailed = true
             throw error
         }
     }
@@ -115,14 +150,24 @@ final class SegmentWriter {
         }
     }
 
-    /// Seals the current segment and starts the next one, named by the next sequence number.
+    /// Seals the current segment and starts the next one, named by the next sequence number, in
+    /// the spare file when there is one.
     private func rotate() throws(QueueFileError) {
         if sync, fdatasync(fd) != 0 { throw QueueFileError(path: files.path(ofSegment: segmentFirst), operation: "sync", errno: errno) }
-        let next = try Self.open(files.path(ofSegment: nextSequence))
+        let path = files.path(ofSegment: nextSequence)
+        let reused = !writeFailed && spare.take(as: path)
+        let next = try Self.open(path)
         close(fd)
         fd = next
         segmentFirst = nextSequence
         size = 0
+        fileLength = 0
+        writeFailed = false
+        if reused {
+            var info = stat()
+            if fstat(fd, &info) == 0 { fileLength = Int(info.st_size) }
+            if fileLength > 0 { try markEnd(at: 0) }
+        }
         if sync { files.syncDirectory() }
     }
 }
