@@ -23,6 +23,8 @@ public final class KafkaConsumer: Sendable {
     private let handle: RdKafkaHandle
     private let logSink: Unmanaged<LogSink>
     private let queue: DispatchQueue
+    /// Runs metadata requests, which block; `close` waits for the one under way.
+    private let metadataQueue = DispatchQueue(label: "rdkafka-consumer-metadata")
     private let closed = Flag()
 
     /// `config` must set `group.id`; offset storing is always manual. `beforeRevoke` runs when
@@ -50,14 +52,10 @@ public final class KafkaConsumer: Sendable {
             throw error
         }
         rd_kafka_poll_set_consumer(rk)
-        let list = rd_kafka_topic_partition_list_new(Int32(topics.count))
-        for topic in topics { rd_kafka_topic_partition_list_add(list, topic, RD_KAFKA_PARTITION_UA) }
-        let err = rd_kafka_subscribe(rk, list)
-        rd_kafka_topic_partition_list_destroy(list)
-        guard err == RD_KAFKA_RESP_ERR_NO_ERROR else {
+        if !topics.isEmpty, let error = Self.subscribe(rk, topics) {
             rd_kafka_destroy(rk)
             sink.release()
-            throw KafkaError(err, "subscribe to \(topics.joined(separator: ", "))")
+            throw error
         }
         handle = RdKafkaHandle(pointer: rk)
         logSink = sink
@@ -153,6 +151,50 @@ public final class KafkaConsumer: Sendable {
         return KafkaRecord(topic: topic, partition: m.partition, offset: m.offset, key: key, value: value, headers: headers)
     }
 
+    private static func subscribe(_ rk: OpaquePointer, _ topics: [String]) -> KafkaError? {
+        let list = rd_kafka_topic_partition_list_new(Int32(topics.count))
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        for topic in topics { rd_kafka_topic_partition_list_add(list, topic, RD_KAFKA_PARTITION_UA) }
+        let err = rd_kafka_subscribe(rk, list)
+        return err == RD_KAFKA_RESP_ERR_NO_ERROR ? nil : KafkaError(err, "subscribe to \(topics.joined(separator: ", "))")
+    }
+
+    /// Replaces the subscription (the group rebalances; with cooperative-sticky only the
+    /// partitions of topics added or removed move).
+    public func subscribe(to topics: [String]) -> KafkaError? {
+        guard !closed.value.load(ordering: .relaxed) else { return nil }
+        if topics.isEmpty {
+            let err = rd_kafka_unsubscribe(handle.pointer)
+            return err == RD_KAFKA_RESP_ERR_NO_ERROR ? nil : KafkaError(err, "unsubscribe")
+        }
+        return Self.subscribe(handle.pointer, topics)
+    }
+
+    /// The names of the cluster's topics, from a metadata request (off the cooperative pool,
+    /// since the call blocks).
+    public func topicNames(timeout: Duration = .seconds(5)) async -> Result<[String], KafkaError> {
+        let handle = self.handle
+        let closed = self.closed
+        let metadataQueue = self.metadataQueue
+        let ms = Int32(timeout.components.seconds * 1000)
+        return await withCheckedContinuation { continuation in
+            metadataQueue.async {
+                guard !closed.value.load(ordering: .relaxed) else { return continuation.resume(returning: .success([])) }
+                var metadata: UnsafePointer<rd_kafka_metadata_t>?
+                let err = rd_kafka_metadata(handle.pointer, 1, nil, &metadata, ms)
+                guard err == RD_KAFKA_RESP_ERR_NO_ERROR, let metadata else {
+                    return continuation.resume(returning: .failure(KafkaError(err, "list topics")))
+                }
+                defer { rd_kafka_metadata_destroy(metadata) }
+                let topics = (0..<Int(metadata.pointee.topic_cnt)).compactMap { index -> String? in
+                    let topic = metadata.pointee.topics[index]
+                    return topic.err == RD_KAFKA_RESP_ERR_NO_ERROR ? String(cString: topic.topic) : nil
+                }
+                continuation.resume(returning: .success(topics))
+            }
+        }
+    }
+
     /// Stores the offset after `offset` for the next commit: everything up to it is done.
     public func markDone(topic: String, partition: Int32, offset: Int64) {
         guard let list = rd_kafka_topic_partition_list_new(1) else { return }
@@ -184,6 +226,7 @@ public final class KafkaConsumer: Sendable {
 
     /// Commits what was stored, leaves the group and releases the handle.
     public func close() {
+        metadataQueue.sync {}
         queue.sync {
             guard !closed.value.exchange(true, ordering: .relaxed) else { return }
             _ = rd_kafka_commit(handle.pointer, nil, 0)

@@ -101,4 +101,75 @@ import Testing
         let bad = #expect(throws: ConfigError.self) { try decodeConfig(KafkaReceiverConfig.self, "initial_offset: yesterday\n") }
         #expect(bad?.path == "initial_offset")
     }
+
+    func receiverProperties(_ yaml: String) throws -> [String: String] {
+        let config = try decodeConfig(KafkaReceiverConfig.self, yaml)
+        let receiver = KafkaReceiver(settings: settings("kafka", .receiver), config: config, consumers: [:])
+        return Dictionary(receiver.librdkafkaConfig.properties, uniquingKeysWith: { _, last in last })
+    }
+
+    @Test func rebalanceStrategiesDefaultToGosAndAreValidatedWithGosNames() throws {
+        #expect(try receiverProperties("")["partition.assignment.strategy"] == "cooperative-sticky")
+        #expect(try receiverProperties("group_rebalance_strategies: [range, roundrobin]\n")["partition.assignment.strategy"] == "range,roundrobin")
+        let deprecated = try decodeConfig(KafkaReceiverConfig.self, "group_rebalance_strategy: range\n")
+        #expect(deprecated.settings.rebalanceStrategies == ["range"])
+        #expect(deprecated.warnings().contains { $0.contains("group_rebalance_strategy is deprecated") })
+        #expect(try decodeConfig(KafkaReceiverConfig.self, "").warnings().isEmpty)
+        for (yaml, path, words) in [
+            ("group_rebalance_strategies: [range, sticky]\n", "group_rebalance_strategies[1]", "eager sticky"),
+            ("group_rebalance_strategies: [my_balancer]\n", "group_rebalance_strategies[0]", "unknown strategy"),
+            ("group_rebalance_strategies: [\"\"]\n", "group_rebalance_strategies[0]", "must not be empty"),
+            ("group_rebalance_strategies: []\n", "group_rebalance_strategies", "must not be empty"),
+            ("group_rebalance_strategies: [cooperative-sticky, range]\n", "group_rebalance_strategies", "one rebalance protocol"),
+            ("group_rebalance_strategy: range\ngroup_rebalance_strategies: [range]\n", "group_rebalance_strategy", "cannot be combined"),
+        ] {
+            let error = #expect(throws: ConfigError.self) { try decodeConfig(KafkaReceiverConfig.self, yaml) }
+            #expect(error?.path == path, "\(yaml)")
+            #expect(error?.message.contains(words) == true, "\(yaml): \(error?.message ?? "")")
+        }
+    }
+
+    @Test func librdkafkaTakesTheReceiversStrategies() throws {
+        for strategies in ["[cooperative-sticky]", "[range, roundrobin]"] {
+            let config = try decodeConfig(KafkaReceiverConfig.self, "brokers: [127.0.0.1:1]\ngroup_rebalance_strategies: \(strategies)\n")
+            let receiver = KafkaReceiver(settings: settings("kafka", .receiver), config: config, consumers: [:])
+            let consumer = try KafkaConsumer(config: receiver.librdkafkaConfig, topics: ["t"], logger: Logger(label: "test"))
+            consumer.close()
+        }
+    }
+
+    @Test func topicExpressionsMatchLikeGoAndExcludeTopics() throws {
+        let config = try decodeConfig(KafkaReceiverConfig.self, """
+        traces:
+          topics: ["^otlp_spans.*", "tenant"]
+          exclude_topics: ["_test$"]
+        metrics:
+          topics: [otlp_metrics]
+        """)
+        let subscription = try TopicSubscription(config.settings, signals: [.metrics, .traces])
+        #expect(subscription.usesPatterns)
+        let existing = ["otlp_spans", "otlp_spans_eu", "otlp_spans_test", "my_tenant_spans", "otlp_logs", "__consumer_offsets"]
+        let sources = subscription.sources(existing: existing)
+        #expect(Set(sources.keys) == ["otlp_spans", "otlp_spans_eu", "my_tenant_spans", "otlp_metrics"],
+                "every entry of a signal with an expression is one, unanchored; exclusions win; names stay names")
+        #expect(sources["otlp_spans_eu"] == [TopicRouting.Source(signal: .traces, encoding: .otlpProto)])
+        #expect(sources["otlp_metrics"] == [TopicRouting.Source(signal: .metrics, encoding: .otlpProto)])
+        let plain = try TopicSubscription(try decodeConfig(KafkaReceiverConfig.self, "").settings, signals: [.logs])
+        #expect(!plain.usesPatterns)
+        #expect(Array(plain.sources(existing: []).keys) == ["otlp_logs"])
+    }
+
+    @Test func badTopicExpressionsAreRejectedWithTheirPath() throws {
+        for (yaml, path) in [
+            ("traces:\n  topics: [otlp_spans]\n  exclude_topics: [x]\n", "traces.exclude_topics"),
+            ("traces:\n  topics: [\"^a\"]\n  exclude_topics: [\"\"]\n", "traces.exclude_topics[0]"),
+            ("logs:\n  topics: [\"^a\", \"\"]\n", "logs.topics[1]"),
+        ] {
+            let error = #expect(throws: ConfigError.self) { try decodeConfig(KafkaReceiverConfig.self, yaml) }
+            #expect(error?.path == path, "\(yaml)")
+        }
+        let error = #expect(throws: ConfigError.self) { try decodeConfig(KafkaReceiverConfig.self, "traces:\n  topics: [\"^otlp_(spans\"]\n") }
+        #expect(error?.path == "traces.topics[0]")
+        #expect(error?.message.contains("not a valid regular expression") == true)
+    }
 }

@@ -25,6 +25,9 @@ public final class KafkaReceiver: Receiver {
     private let config: KafkaReceiverConfig
     private let consumers: [Signal: any Consumer]
     private let running = MutexBox<(KafkaConsumer, Task<Void, Never>)>(nil)
+    private let discovery = MutexBox<Task<Void, Never>>(nil)
+    /// Which pipeline each subscribed topic feeds; replaced when an expression matches new topics.
+    private let routing = MutexBox<TopicRouting>(nil)
     private let deadLetters = MutexBox<KafkaProducer>(nil)
     private let stopping = StopFlag()
     private let observer: ReceiverObserver
@@ -51,23 +54,21 @@ public final class KafkaReceiver: Receiver {
         if r.max_fetch_size > 0 { client.set("fetch.max.bytes", String(r.max_fetch_size)) }
         client.set("max.partition.fetch.bytes", String(r.max_partition_fetch_size))
         client.set("fetch.wait.max.ms", String(r.max_fetch_wait.nanoseconds / 1_000_000))
-        if let strategies = r.group_rebalance_strategies ?? r.group_rebalance_strategy.map({ [$0] }) {
-            client.set("partition.assignment.strategy", strategies.joined(separator: ","))
-        }
+        client.set("partition.assignment.strategy", r.rebalanceStrategies.joined(separator: ","))
         return client
     }
 
     public func start() async throws {
-        var sources: [String: [TopicRouting.Source]] = [:]
-        for signal in consumers.keys.sorted(by: { $0.rawValue < $1.rawValue }) {
-            let (topics, encoding) = config.settings.source(signal)
-            for topic in topics { sources[topic, default: []].append(.init(signal: signal, encoding: encoding)) }
-            settings.logger.info("consuming \(signal) from \(topics.joined(separator: ", ")) as group \(config.settings.group_id)")
+        let signals = consumers.keys.sorted(by: { $0.rawValue < $1.rawValue })
+        let subscription = try TopicSubscription(config.settings, signals: signals)
+        for entry in subscription.entries {
+            let topics = entry.patterns.isEmpty ? entry.names.joined(separator: ", ")
+                : "topics matching \(entry.patterns.map(\.text).joined(separator: ", "))" + (entry.excluded.isEmpty ? "" : " except \(entry.excluded.map(\.text).joined(separator: ", "))")
+            settings.logger.info("consuming \(entry.signal) from \(topics) as group \(config.settings.group_id) (\(config.settings.rebalanceStrategies.joined(separator: ", ")))")
         }
-        for (topic, shared) in sources.sorted(by: { $0.key < $1.key }) where shared.count > 1 {
-            settings.logger.info("topic \(topic) carries \(shared.map(\.signal.rawValue).joined(separator: ", ")): each record goes by its otelcol.signal header, else by its content")
-        }
-        let routing = TopicRouting(sources: sources)
+        let routing = TopicRouting(sources: subscription.sources(existing: []))
+        logShared(routing)
+        self.routing.set(routing)
         if !config.settings.dead_letter_topic.isEmpty {
             var properties = config.client.librdkafkaProperties()
             properties.set("acks", "-1")
@@ -78,19 +79,58 @@ public final class KafkaReceiver: Receiver {
         let logger = settings.logger
         var properties = librdkafkaConfig
         properties.set("statistics.interval.ms", "5000")
-        let consumer = try KafkaConsumer(config: properties, topics: routing.topics, logger: settings.logger,
+        let consumer = try KafkaConsumer(config: properties, topics: subscription.usesPatterns ? [] : routing.topics, logger: settings.logger,
                                          onStatistics: lagRecorder(), startTime: config.settings.initial_offset.startTime) { revoked in
             // Let records of revoked partitions finish, so their offsets are committed before the
             // partitions move to another member; bounded, since the group waits for us.
             logger.info("partitions revoked: \(revoked.map { "\($0.topic)/\($0.partition)" }.joined(separator: ", "))")
             tracker.waitForIdle(revoked, timeout: Self.revokeGrace)
         }
-        let loop = Task { [self, routing] in await self.consume(from: consumer, routing: routing, tracker: tracker) }
+        let loop = Task { [self] in await self.consume(from: consumer, tracker: tracker) }
         running.set((consumer, loop))
+        if subscription.usesPatterns {
+            let interval = config.client.metadata.refresh_interval.duration
+            discovery.set(Task { [self] in await self.follow(subscription, consumer: consumer, every: interval) })
+        }
+    }
+
+    private func logShared(_ routing: TopicRouting) {
+        for (topic, shared) in routing.sources.sorted(by: { $0.key < $1.key }) where shared.count > 1 {
+            settings.logger.info("topic \(topic) carries \(shared.map(\.signal.rawValue).joined(separator: ", ")): each record goes by its otelcol.signal header, else by its content")
+        }
+    }
+
+    /// Resolves the subscription's expressions against the cluster's topics now and then every
+    /// `interval`, subscribing again when the set of topics changes.
+    private func follow(_ subscription: TopicSubscription, consumer: KafkaConsumer, every interval: Duration) async {
+        var subscribed: [String: [TopicRouting.Source]]?
+        while !Task.isCancelled {
+            switch await consumer.topicNames() {
+            case .failure(let error):
+                settings.logger.warning("cannot list the cluster's topics to match the subscription: \(error.message)")
+            case .success(let names):
+                let sources = subscription.sources(existing: names)
+                if sources != subscribed {
+                    subscribed = sources
+                    let routing = TopicRouting(sources: sources)
+                    settings.logger.info("subscribing to \(routing.topics.isEmpty ? "no topic yet" : routing.topics.joined(separator: ", "))")
+                    logShared(routing)
+                    self.routing.set(routing)
+                    if let error = consumer.subscribe(to: routing.topics) {
+                        settings.logger.error("cannot subscribe to \(routing.topics.joined(separator: ", ")): \(error.message)")
+                    }
+                }
+            }
+            try? await Task.sleep(for: interval)
+        }
     }
 
     public func shutdown() async {
         stopping.stop()
+        if let task = discovery.take() {
+            task.cancel()
+            await task.value
+        }
         if let (consumer, loop) = running.take() {
             await loop.value
             consumer.close()
@@ -111,7 +151,7 @@ public final class KafkaReceiver: Receiver {
     /// How long a revoke waits for in-flight records of the revoked partitions.
     static let revokeGrace: Duration = .seconds(10)
 
-    private func consume(from consumer: KafkaConsumer, routing: TopicRouting, tracker: OffsetTracker) async {
+    private func consume(from consumer: KafkaConsumer, tracker: OffsetTracker) async {
         let messages = settings.telemetry.counter("otelcol_kafka_receiver_messages_total", [("receiver", settings.id.description)])
         let autocommit = config.settings.autocommit.enable
         // Children are records (true) and the timers that bound waiting for free slots (false).
@@ -136,6 +176,7 @@ public final class KafkaReceiver: Receiver {
                 let polled = await consumer.poll(timeout: .milliseconds(100), max: Self.maxInFlight - inFlight) { topic, partition, taken in
                     tracker.pauseIfFull(topic: topic, partition: partition, taken: taken)
                 }
+                guard let routing = self.routing.get() else { break }
                 for result in polled {
                     switch result {
                     case .error(let error):

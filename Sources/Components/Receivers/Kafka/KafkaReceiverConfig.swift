@@ -80,9 +80,22 @@ public struct KafkaReceiverSettings: KafkaComponentSettings {
 
     /// Topics and encoding of a signal: its own keys, else the older flat keys, else defaults.
     public func source(_ signal: Signal) -> (topics: [String], encoding: Encoding) {
-        let own = switch signal { case .traces: traces; case .metrics: metrics; case .logs: logs }
+        let own = signalSettings(signal)
         let topics = own.topics ?? own.topic.map { [$0] } ?? topic.map { [$0] } ?? [signal.defaultKafkaTopic]
         return (topics, own.encoding ?? encoding ?? .otlpProto)
+    }
+
+    func signalSettings(_ signal: Signal) -> SignalSettings {
+        switch signal { case .traces: traces; case .metrics: metrics; case .logs: logs }
+    }
+
+    /// The strategies librdkafka is given: the configured list, else Go's default.
+    var rebalanceStrategies: [String] {
+        group_rebalance_strategies ?? group_rebalance_strategy.map { [$0] } ?? ["cooperative-sticky"]
+    }
+
+    public func warnings() -> [String] {
+        group_rebalance_strategy == nil ? [] : ["group_rebalance_strategy is deprecated (as in the Go collector): use group_rebalance_strategies"]
     }
 
     public func validate() throws(ConfigError) {
@@ -92,13 +105,37 @@ public struct KafkaReceiverSettings: KafkaComponentSettings {
                 throw ConfigError(path: "\(name).topic", message: "cannot be combined with \(name).topics")
             }
             if settings.topics?.isEmpty == true { throw ConfigError(path: "\(name).topics", message: "must not be empty") }
+            if let index = settings.topics?.firstIndex(of: "") { throw ConfigError(path: "\(name).topics[\(index)]", message: "must not be empty") }
+            if let excludes = settings.exclude_topics {
+                if let index = excludes.firstIndex(of: "") { throw ConfigError(path: "\(name).exclude_topics[\(index)]", message: "must not be empty") }
+                let topics = settings.topics ?? settings.topic.map { [$0] } ?? []
+                if !excludes.isEmpty, !topics.contains(where: { $0.hasPrefix("^") }) {
+                    throw ConfigError(path: "\(name).exclude_topics", message: "needs a regular expression among \(name).topics (an entry starting with ^)")
+                }
+            }
         }
         if group_rebalance_strategy != nil, group_rebalance_strategies != nil {
             throw ConfigError(path: "group_rebalance_strategy", message: "cannot be combined with group_rebalance_strategies")
         }
-        for strategy in group_rebalance_strategies ?? [group_rebalance_strategy].compactMap({ $0 })
-            where !["range", "roundrobin", "cooperative-sticky"].contains(strategy) {
-            throw ConfigError(path: "group_rebalance_strategies", message: "unsupported strategy \"\(strategy)\": use range, roundrobin or cooperative-sticky")
+        _ = try TopicSubscription(self, signals: Signal.allCases)
+        let strategiesKey = group_rebalance_strategy != nil ? "group_rebalance_strategy" : "group_rebalance_strategies"
+        if group_rebalance_strategies?.isEmpty == true { throw ConfigError(path: strategiesKey, message: "must not be empty") }
+        for (index, strategy) in rebalanceStrategies.enumerated() {
+            let path = group_rebalance_strategy != nil ? strategiesKey : "\(strategiesKey)[\(index)]"
+            switch strategy {
+            case "range", "roundrobin", "cooperative-sticky":
+                continue
+            case "":
+                throw ConfigError(path: path, message: "must not be empty")
+            case "sticky":
+                throw ConfigError(path: path, message: "the eager sticky balancer is not available here (librdkafka has none); use cooperative-sticky, the Go collector's default")
+            default:
+                throw ConfigError(path: path, message: "unknown strategy \"\(strategy)\": use range, roundrobin or cooperative-sticky (balancer extensions are not supported)")
+            }
+        }
+        // librdkafka cannot offer an eager and the cooperative protocol at once.
+        if rebalanceStrategies.contains("cooperative-sticky"), rebalanceStrategies.count > 1 {
+            throw ConfigError(path: strategiesKey, message: "cooperative-sticky cannot be listed with range or roundrobin (librdkafka offers one rebalance protocol at a time)")
         }
         if error_backoff.initial_interval.nanoseconds <= 0 {
             throw ConfigError(path: "error_backoff.initial_interval", message: "must be greater than 0")

@@ -157,9 +157,16 @@ public struct KafkaComponentConfig<Settings: KafkaComponentSettings>: ComponentC
         try client.validate()
         try settings.validate()
     }
+
+    public func warnings() -> [String] { settings.warnings() }
 }
 
 /// The component-specific half of a `KafkaComponentConfig`.
 public protocol KafkaComponentSettings: ConfigSection {
     func validate() throws(ConfigError)
+    func warnings() -> [String]
+}
+
+extension KafkaComponentSettings {
+    public func warnings() -> [String] { [] }
 }
