@@ -89,9 +89,11 @@ public struct KafkaReceiverSettings: KafkaComponentSettings {
         switch signal { case .traces: traces; case .metrics: metrics; case .logs: logs }
     }
 
-    /// The strategies librdkafka is given: the configured list, else Go's default.
-    var rebalanceStrategies: [String] {
-        group_rebalance_strategies ?? group_rebalance_strategy.map { [$0] } ?? ["cooperative-sticky"]
+    /// The strategies librdkafka is given; nil leaves librdkafka's default (`range,roundrobin`).
+    /// Go's default is cooperative-sticky; ours stays eager until a member of ours that leads the
+    /// group completes incremental rebalances (docs/COMPATIBILITY.md).
+    var rebalanceStrategies: [String]? {
+        group_rebalance_strategies ?? group_rebalance_strategy.map { [$0] }
     }
 
     public func warnings() -> [String] {
@@ -120,7 +122,8 @@ public struct KafkaReceiverSettings: KafkaComponentSettings {
         _ = try TopicSubscription(self, signals: Signal.allCases)
         let strategiesKey = group_rebalance_strategy != nil ? "group_rebalance_strategy" : "group_rebalance_strategies"
         if group_rebalance_strategies?.isEmpty == true { throw ConfigError(path: strategiesKey, message: "must not be empty") }
-        for (index, strategy) in rebalanceStrategies.enumerated() {
+        let strategies = rebalanceStrategies ?? []
+        for (index, strategy) in strategies.enumerated() {
             let path = group_rebalance_strategy != nil ? strategiesKey : "\(strategiesKey)[\(index)]"
             switch strategy {
             case "range", "roundrobin", "cooperative-sticky":
@@ -134,7 +137,7 @@ public struct KafkaReceiverSettings: KafkaComponentSettings {
             }
         }
         // librdkafka cannot offer an eager and the cooperative protocol at once.
-        if rebalanceStrategies.contains("cooperative-sticky"), rebalanceStrategies.count > 1 {
+        if strategies.contains("cooperative-sticky"), strategies.count > 1 {
             throw ConfigError(path: strategiesKey, message: "cooperative-sticky cannot be listed with range or roundrobin (librdkafka offers one rebalance protocol at a time)")
         }
         if error_backoff.initial_interval.nanoseconds <= 0 {
