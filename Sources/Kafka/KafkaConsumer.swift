@@ -79,7 +79,7 @@ public final class KafkaConsumer: Sendable {
     public func poll(timeout: Duration = .milliseconds(100), max: Int = 64, gather: Duration = .milliseconds(2),
                      pauseAfter: @escaping @Sendable (_ topic: String, _ partition: Int32, _ taken: Int) -> Bool = { _, _, _ in false })
         async -> [PollResult] {
-        let ms = Int32(timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
+        let ms = Self.milliseconds(timeout)
         let handle = self.handle
         let closed = self.closed
         let sink = logSink
@@ -151,6 +151,10 @@ public final class KafkaConsumer: Sendable {
         return KafkaRecord(topic: topic, partition: m.partition, offset: m.offset, key: key, value: value, headers: headers)
     }
 
+    private static func milliseconds(_ duration: Duration) -> Int32 {
+        Int32(duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000)
+    }
+
     private static func subscribe(_ rk: OpaquePointer, _ topics: [String]) -> KafkaError? {
         let list = rd_kafka_topic_partition_list_new(Int32(topics.count))
         defer { rd_kafka_topic_partition_list_destroy(list) }
@@ -176,7 +180,7 @@ public final class KafkaConsumer: Sendable {
         let handle = self.handle
         let closed = self.closed
         let metadataQueue = self.metadataQueue
-        let ms = Int32(timeout.components.seconds * 1000)
+        let ms = Self.milliseconds(timeout)
         return await withCheckedContinuation { continuation in
             metadataQueue.async {
                 guard !closed.value.load(ordering: .relaxed) else { return continuation.resume(returning: .success([])) }
@@ -226,13 +230,15 @@ public final class KafkaConsumer: Sendable {
 
     /// Commits what was stored, leaves the group and releases the handle.
     public func close() {
-        metadataQueue.sync {}
-        queue.sync {
-            guard !closed.value.exchange(true, ordering: .relaxed) else { return }
-            _ = rd_kafka_commit(handle.pointer, nil, 0)
-            rd_kafka_consumer_close(handle.pointer)
-            rd_kafka_destroy(handle.pointer)
-            logSink.release()
+        // Inside the metadata queue, so no metadata request runs while or after the handle goes.
+        metadataQueue.sync {
+            queue.sync {
+                guard !closed.value.exchange(true, ordering: .relaxed) else { return }
+                _ = rd_kafka_commit(handle.pointer, nil, 0)
+                rd_kafka_consumer_close(handle.pointer)
+                rd_kafka_destroy(handle.pointer)
+                logSink.release()
+            }
         }
     }
 

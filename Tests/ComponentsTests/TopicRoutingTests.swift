@@ -6,19 +6,8 @@ import Testing
 /// How the kafka receiver picks a record's pipeline on a topic several signals share.
 @Suite struct TopicRoutingTests {
     static func traces() throws -> [UInt8] {
-        var span = Span()
-        span.traceID = Data(repeating: 1, count: 16)
-        span.spanID = Data(repeating: 2, count: 8)
-        span.name = "GET /"
-        span.startTimeUnixNano = 1_700_000_000_000_000_000
-        span.endTimeUnixNano = 1_700_000_000_100_000_000
-        var scope = ScopeSpans()
-        scope.spans = [span]
-        var resource = ResourceSpans()
-        resource.scopeSpans = [scope]
-        var request = ExportTraceServiceRequest()
-        request.resourceSpans = [resource]
-        return Array(try request.serializedData())
+        var batch = traceBatch(spans: 1)
+        return batch.encodedParts().flatMap(\.bytes)
     }
 
     static func metrics() throws -> [UInt8] {

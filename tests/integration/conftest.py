@@ -166,9 +166,23 @@ service:
 {pipelines}"""
 
 
+def new_ports():
+    """Free ports for a collector: OTLP gRPC and HTTP, health_check and internal metrics."""
+    return {name: free_port() for name in ("grpc", "http", "health", "metrics")}
+
+
 @pytest.fixture
 def ports():
-    return {name: free_port() for name in ("grpc", "http", "health", "metrics")}
+    return new_ports()
+
+
+@pytest.fixture
+def osmem():
+    """osmem-server, the Elasticsearch-compatible server the tests write to."""
+    from es_support import Osmem
+    server = Osmem()
+    yield server
+    server.stop()
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ import os
 import signal
 import subprocess
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -19,7 +18,7 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExportResult
 
-from conftest import BINARY, Collector, free_port, service_section, wait_until
+from conftest import BINARY, Collector, new_ports, service_section, wait_until
 from kafka_support import KafkaDev, consume_all
 from test_kafka_exporter import spans_of
 
@@ -179,6 +178,19 @@ def grpc_export(ports):
                                         request_serializer=lambda b: b, response_deserializer=lambda b: b)
 
 
+def retry_until_taken(export, request, what, timeout=60):
+    """An SDK's retries, a second apart, until the collector takes the request; every refusal
+    must be UNAVAILABLE (retryable)."""
+    def attempt():
+        try:
+            export(request, timeout=10)
+            return True
+        except grpc.RpcError as error:
+            assert error.code() == grpc.StatusCode.UNAVAILABLE, error.details()
+            return False
+    wait_until(attempt, timeout=timeout, interval=1, what=what)
+
+
 def test_a_full_queue_refuses_at_once_and_client_retries_succeed_later(make_collector, ports, kafka):
     config = edge_config(ports, kafka.bootstrap, queue="    sending_queue:\n      queue_size: 3\n      num_consumers: 1\n")
     collector = make_collector(config=config.replace("processors: [batch]", "processors: []"))
@@ -196,15 +208,7 @@ def test_a_full_queue_refuses_at_once_and_client_retries_succeed_later(make_coll
     assert collector.metrics()['otelcol_exporter_enqueue_failed_spans_total{exporter="kafka"}'] == 10
     kafka.set_brokers(up=True)
     # The client retries with backoff, as an SDK does, until the queue has room again.
-    for attempt in range(60):
-        try:
-            export(span_request("refused", 10), timeout=10)
-            break
-        except grpc.RpcError as error:
-            assert error.code() == grpc.StatusCode.UNAVAILABLE
-            time.sleep(1)
-    else:
-        pytest.fail("the client's retries never got through")
+    retry_until_taken(export, span_request("refused", 10), "the client's retries to get through")
     channel.close()
     names = [s.name for r in consume_all(kafka.bootstrap, "otlp_spans", 40, lambda v: len(spans_of(v)), timeout=90)
              for s in spans_of(r.value())]
@@ -263,7 +267,7 @@ def test_a_torn_queue_tail_is_cut_counted_and_the_rest_delivered(ports, kafka, t
 def test_a_second_collector_on_the_same_queue_directory_is_refused(make_collector, ports, kafka, tmp_path):
     storage = tmp_path / "queue"
     make_collector(config=edge_config(ports, kafka.bootstrap, storage))
-    other_ports = {name: free_port() for name in ("grpc", "http", "health", "metrics")}
+    other_ports = new_ports()
     other_dir = tmp_path / "second"
     other_dir.mkdir()
     config = other_dir / "config.yaml"
@@ -329,14 +333,7 @@ def test_a_full_disk_refuses_new_data_and_loses_nothing_acknowledged(ports, kafk
                  for s in spans_of(r.value())]
         assert set(accepted) <= set(names)
         # Once delivered, the space comes back: the client's retry is taken.
-        for attempt in range(60):
-            try:
-                export(big_request("after"), timeout=10)
-                break
-            except grpc.RpcError:
-                time.sleep(1)
-        else:
-            pytest.fail("the queue never took data again after draining")
+        retry_until_taken(export, big_request("after"), "the queue to take data again after draining")
         channel.close()
         assert not any(k.startswith("otelcol_dropped_items_total") for k in collector.metrics())
     finally:

@@ -8,17 +8,10 @@ from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord, ResourceLogs, ScopeLogs
 
 from conftest import otlp_http_to, wait_until
-from es_support import ELASTICSEARCH_9, BulkProxy, Osmem, es_exporter_config
+from es_support import ELASTICSEARCH_9, BulkProxy, es_exporter_config
 from test_sdk_roundtrip import make_spans
 
 PROTOBUF = {"Content-Type": "application/x-protobuf"}
-
-
-@pytest.fixture
-def osmem():
-    server = Osmem()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

@@ -172,7 +172,7 @@ def _healthy(ports):
 def test_two_backends_in_one_group_share_partitions_without_duplicates(tmp_path, kafka):
     """A second backend joins the group mid-stream: partitions move between members, and since a
     revoked partition's finished records are committed before it moves, nothing is written twice."""
-    from conftest import Collector, free_port
+    from conftest import Collector, new_ports
 
     producer = Producer({"bootstrap.servers": kafka.bootstrap})
     for i in range(30):
@@ -183,7 +183,7 @@ def test_two_backends_in_one_group_share_partitions_without_duplicates(tmp_path,
         for name in ("a", "b"):
             out = tmp_path / name
             out.mkdir()
-            ports = {key: free_port() for key in ("grpc", "http", "health", "metrics")}
+            ports = new_ports()
             backends.append((Collector(out, backend_config(ports, kafka.bootstrap, out), **ports).start(), out / "traces.out"))
             if name == "a":
                 wait_until(lambda: len(seqs(written(backends[0][1]))) >= 100, what="first backend consuming")

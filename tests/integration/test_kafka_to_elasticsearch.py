@@ -5,8 +5,8 @@ import subprocess
 
 import pytest
 
-from conftest import BINARY, Collector, free_port, service_section, wait_until
-from es_support import BulkProxy, Osmem, es_exporter_config, seqs_in
+from conftest import BINARY, Collector, new_ports, service_section, wait_until
+from es_support import BulkProxy, es_exporter_config, seqs_in
 from kafka_support import KafkaDev
 
 
@@ -15,17 +15,6 @@ def kafka():
     broker = KafkaDev(partitions=4, topics=("otlp_logs",))
     yield broker
     broker.stop()
-
-
-@pytest.fixture
-def osmem():
-    server = Osmem()
-    yield server
-    server.stop()
-
-
-def new_ports():
-    return {key: free_port() for key in ("grpc", "http", "health", "metrics")}
 
 
 def edge(tmp_path, bootstrap):

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import BINARY, Collector, free_port, service_section, wait_until
+from conftest import BINARY, Collector, free_port, new_ports, service_section, wait_until
 from kafka_support import KafkaDev
 
 
@@ -23,10 +23,6 @@ def kafka():
     broker = KafkaDev(partitions=2, topics=("otlp_spans", "otlp_logs"))
     yield broker
     broker.stop()
-
-
-def new_ports():
-    return {key: free_port() for key in ("grpc", "http", "health", "metrics")}
 
 
 @pytest.mark.parametrize("rotel_format,encoding", [("protobuf", "otlp_proto"), ("json", "otlp_json")])

@@ -16,8 +16,7 @@ from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord, ResourceLogs, ScopeL
 from opentelemetry.proto.metrics.v1.metrics_pb2 import Gauge, Metric, NumberDataPoint, ResourceMetrics, ScopeMetrics
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span
 
-from conftest import BINARY, Collector, free_port, service_section, wait_until
-from es_support import Osmem
+from conftest import BINARY, Collector, new_ports, service_section, wait_until
 from kafka_support import KafkaDev, consume_all
 
 TOPIC = "otel-otlp"
@@ -28,13 +27,6 @@ def kafka():
     broker = KafkaDev(partitions=4, topics=(TOPIC, "dlq"))
     yield broker
     broker.stop()
-
-
-@pytest.fixture
-def osmem():
-    server = Osmem()
-    yield server
-    server.stop()
 
 
 def harness(ports, pipelines, extensions=""):
@@ -107,7 +99,7 @@ exporters:
 
 
 def collector(tmp_path, name, make, *args):
-    ports = {key: free_port() for key in ("grpc", "http", "health", "metrics")}
+    ports = new_ports()
     folder = tmp_path / name
     folder.mkdir()
     return Collector(folder, make(ports, *args), **ports).start(env=dict(os.environ, ELASTICSEARCH_API_KEY="test-key"))

@@ -8,7 +8,7 @@ from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.resource.v1.resource_pb2 import Resource
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span, Status
 
-from conftest import Collector, free_port, read_length_prefixed, service_section, wait_until
+from conftest import Collector, new_ports, read_length_prefixed, service_section, wait_until
 from kafka_support import KafkaDev
 from test_kafka_exporter import edge_config
 
@@ -35,10 +35,6 @@ exporters:
       processors: [tail_sampling]
       exporters: [file]
 """)
-
-
-def new_ports():
-    return {key: free_port() for key in ("grpc", "http", "health", "metrics")}
 
 
 def make_traces():

@@ -14,10 +14,17 @@ public final class KafkaExporter: Exporter {
     private let settings: ComponentSettings
     private let config: KafkaExporterConfig
     private let producer = Mutex<KafkaProducer?>(nil)
+    /// Signals whose records say their signal (`otelcol.signal`): all with `signal_header`, else
+    /// those that share their topic with another signal, so any receiver can route them.
+    private let labelled: Set<Signal>
 
     init(settings: ComponentSettings, config: KafkaExporterConfig) {
         self.settings = settings
         self.config = config
+        let topics = Signal.allCases.map { config.settings.destination($0).topic }
+        labelled = Set(Signal.allCases.filter { signal in
+            config.settings.signal_header || topics.filter { $0 == config.settings.destination(signal).topic }.count > 1
+        })
     }
 
     /// librdkafka settings for the producer: the shared client keys plus the producer keys.
@@ -112,13 +119,6 @@ public final class KafkaExporter: Exporter {
         }
     }
 
-    /// Whether another signal goes to the same topic: then every record says its signal
-    /// (`otelcol.signal`), so any receiver can route it, even without `signal_header`.
-    private func sharedTopic(_ signal: Signal) -> Bool {
-        let topic = config.settings.destination(signal).topic
-        return Signal.allCases.contains { $0 != signal && config.settings.destination($0).topic == topic }
-    }
-
     /// Static `record_headers`, then every value of each `include_metadata_keys` entry, then the
     /// signal header when asked for or when signals share a topic.
     private func recordHeaders(_ batch: TelemetryBatch) -> [(name: String, value: [UInt8])] {
@@ -126,7 +126,7 @@ public final class KafkaExporter: Exporter {
         for key in config.settings.include_metadata_keys {
             for value in batch.metadata.headers[key.lowercased()] ?? [] { headers.append((key, Array(value.utf8))) }
         }
-        if config.settings.signal_header || sharedTopic(batch.signal) { headers.append(("otelcol.signal", Array(batch.signal.rawValue.utf8))) }
+        if labelled.contains(batch.signal) { headers.append(("otelcol.signal", Array(batch.signal.rawValue.utf8))) }
         return headers
     }
 }

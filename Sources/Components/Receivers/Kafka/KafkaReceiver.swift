@@ -214,7 +214,6 @@ public final class KafkaReceiver: Receiver {
     /// Finds a record's pipeline and delivers it there; true when it is done with (see `handle`).
     private func route(_ record: KafkaRecord, _ routing: TopicRouting) async -> Bool {
         let place = "\(record.topic)/\(record.partition)@\(record.offset)"
-        let fallback = routing.sources[record.topic]?.first?.signal ?? .traces
         switch routing.decide(topic: record.topic, value: record.value, headers: record.headers) {
         case .deliver(let signal, let encoding):
             guard let next = consumers[signal] else { return notOurs(record, signal) }
@@ -226,6 +225,7 @@ public final class KafkaReceiver: Receiver {
             settings.logger.warning("Kafka record \(place) fits several signals and carries no items; nothing is delivered")
             return true
         case .poison(let message):
+            let fallback = routing.sources[record.topic]?.first?.signal ?? .traces
             settings.telemetry.counter("otelcol_kafka_receiver_unmarshal_failed_\(fallback.itemName)_total", [("receiver", settings.id.description)]).increment()
             return await giveUp(record, fallback, items: 1, reason: "undecodable_kafka_record",
                                 message: "undecodable Kafka record \(place) (\(record.value.count) bytes): \(message)")

@@ -107,18 +107,11 @@ public struct KafkaReceiverSettings: KafkaComponentSettings {
                 throw ConfigError(path: "\(name).topic", message: "cannot be combined with \(name).topics")
             }
             if settings.topics?.isEmpty == true { throw ConfigError(path: "\(name).topics", message: "must not be empty") }
-            if let index = settings.topics?.firstIndex(of: "") { throw ConfigError(path: "\(name).topics[\(index)]", message: "must not be empty") }
-            if let excludes = settings.exclude_topics {
-                if let index = excludes.firstIndex(of: "") { throw ConfigError(path: "\(name).exclude_topics[\(index)]", message: "must not be empty") }
-                let topics = settings.topics ?? settings.topic.map { [$0] } ?? []
-                if !excludes.isEmpty, !topics.contains(where: { $0.hasPrefix("^") }) {
-                    throw ConfigError(path: "\(name).exclude_topics", message: "needs a regular expression among \(name).topics (an entry starting with ^)")
-                }
-            }
         }
         if group_rebalance_strategy != nil, group_rebalance_strategies != nil {
             throw ConfigError(path: "group_rebalance_strategy", message: "cannot be combined with group_rebalance_strategies")
         }
+        // Topic entries and expressions are checked where they are read.
         _ = try TopicSubscription(self, signals: Signal.allCases)
         let strategiesKey = group_rebalance_strategy != nil ? "group_rebalance_strategy" : "group_rebalance_strategies"
         if group_rebalance_strategies?.isEmpty == true { throw ConfigError(path: strategiesKey, message: "must not be empty") }

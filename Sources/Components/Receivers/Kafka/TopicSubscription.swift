@@ -38,14 +38,19 @@ struct TopicSubscription: Sendable {
 
     init(entries: [Entry]) { self.entries = entries }
 
-    /// The subscription of a receiver's signals; `path` names each signal's key for errors.
+    /// The subscription of a receiver's signals; errors name the key of the entry at fault.
     init(_ settings: KafkaReceiverSettings, signals: [Signal]) throws(ConfigError) {
         var entries: [Entry] = []
         for signal in signals {
             let (topics, encoding) = settings.source(signal)
             let source = TopicRouting.Source(signal: signal, encoding: encoding)
             let excludes = settings.signalSettings(signal).exclude_topics ?? []
+            if let index = topics.firstIndex(of: "") { throw ConfigError(path: "\(signal.rawValue).topics[\(index)]", message: "must not be empty") }
+            if let index = excludes.firstIndex(of: "") { throw ConfigError(path: "\(signal.rawValue).exclude_topics[\(index)]", message: "must not be empty") }
             guard topics.contains(where: { $0.hasPrefix("^") }) else {
+                if !excludes.isEmpty {
+                    throw ConfigError(path: "\(signal.rawValue).exclude_topics", message: "needs a regular expression among \(signal.rawValue).topics (an entry starting with ^)")
+                }
                 entries.append(Entry(signal: signal, source: source, names: topics, patterns: [], excluded: []))
                 continue
             }

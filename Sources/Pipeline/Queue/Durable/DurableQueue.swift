@@ -158,14 +158,9 @@ public final class DurableQueue: ExportQueue {
             }
             if batch.isEmpty { return }
             let acknowledged = state.withLock { $0.ackPosition }
-            let rotated: UInt64 = writer.withLock { w in
-                try? w.rotateIfDelivered(acknowledgedBelow: acknowledged)
-                return w.segmentFirst
-            }
-            adopt(segment: rotated)
             let (result, current): (Result<UInt64, QueueFileError>, UInt64) = writer.withLock { w in
                 do throws(QueueFileError) {
-                    try w.append(batch.map(\.payload))
+                    try w.append(batch.map(\.payload), acknowledgedBelow: acknowledged)
                     return (.success(w.nextSequence), w.segmentFirst)
                 } catch {
                     return (.failure(error), w.segmentFirst)

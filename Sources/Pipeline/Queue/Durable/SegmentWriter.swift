@@ -65,19 +65,15 @@ final class SegmentWriter {
     /// Set when a write failed (a full disk, most often) and cleared by the next segment.
     private var writeFailed = false
 
-    /// After a failed write, begins a new segment once everything in this one was delivered
-    /// (`acknowledgedBelow`), so that its space is given back before more is written: a full disk
-    /// would otherwise stay full after the queue drained. While writes succeed a segment is only
-    /// left when full, because beginning one (a file created, the folder synced, the old one
-    /// deleted) would stall every request waiting behind it.
-    func rotateIfDelivered(acknowledgedBelow: UInt64) throws(QueueFileError) {
-        if writeFailed, size > 0, acknowledgedBelow >= nextSequence { try rotate() }
-    }
-
-    /// Writes `payloads` as consecutive records and syncs them (one sync for all: group commit),
-    /// in a new segment when this one is full.
-    func append(_ payloads: [QueueRecord.Payload]) throws(QueueFileError) {
-        if size > 0, size >= segmentSize { try rotate() }
+    /// Writes `payloads` as consecutive records and syncs them (one sync for all: group commit).
+    ///
+    /// They go into a new segment when this one is full, or, after a failed write, once everything
+    /// in this one was delivered (every record below `acknowledgedBelow`): its space is then given
+    /// back before more is written, or a full disk would stay full after the queue drained. While
+    /// writes succeed a segment is left only when full, because beginning one (a file created, the
+    /// folder synced, the old one deleted) stalls every request waiting behind it.
+    func append(_ payloads: [QueueRecord.Payload], acknowledgedBelow: UInt64) throws(QueueFileError) {
+        if size > 0, size >= segmentSize || (writeFailed && acknowledgedBelow >= nextSequence) { try rotate() }
         var headers: [[UInt8]] = []
         headers.reserveCapacity(payloads.count)
         var sequence = nextSequence
