@@ -109,7 +109,7 @@ import Testing
     }
 
     @Test func rebalanceStrategiesAreValidatedWithGosNames() throws {
-        #expect(try receiverProperties("")["partition.assignment.strategy"] == nil, "librdkafka's default until cooperative leading works")
+        #expect(try receiverProperties("")["partition.assignment.strategy"] == "cooperative-sticky", "Go's default")
         #expect(try receiverProperties("group_rebalance_strategies: [cooperative-sticky]\n")["partition.assignment.strategy"] == "cooperative-sticky")
         #expect(try receiverProperties("group_rebalance_strategies: [range, roundrobin]\n")["partition.assignment.strategy"] == "range,roundrobin")
         let deprecated = try decodeConfig(KafkaReceiverConfig.self, "group_rebalance_strategy: range\n")

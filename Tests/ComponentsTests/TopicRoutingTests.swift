@@ -10,13 +10,14 @@ import Testing
         return batch.encodedParts().flatMap(\.bytes)
     }
 
-    static func metrics() throws -> [UInt8] {
+    /// One point of a sum, or of a gauge.
+    static func metrics(name: String = "requests", gauge: Bool = false) throws -> [UInt8] {
         var point = NumberDataPoint()
         point.asInt = 7
         point.timeUnixNano = 1_700_000_000_000_000_000
         var metric = Metric()
-        metric.name = "requests"
-        metric.sum.dataPoints = [point]
+        metric.name = name
+        if gauge { metric.gauge.dataPoints = [point] } else { metric.sum.dataPoints = [point] }
         var scope = ScopeMetrics()
         scope.metrics = [metric]
         var resource = ResourceMetrics()
@@ -64,12 +65,25 @@ import Testing
         }
     }
 
+    /// A gauge's name, description and gauge message sit where a span keeps its trace id, span id
+    /// and name: with a 16-byte name the point fits both schemas, and only the span identifiers tell.
+    @Test func aGaugeThatFitsTheSpanSchemaGoesToMetrics() throws {
+        let value = try Self.metrics(name: "headerless.gauge", gauge: true)
+        #expect(try WireScan.itemCount(.traces, in: value) == 1, "the collision this test is about")
+        #expect(Self.shared.decide(topic: "otel-otlp", value: value, headers: []) == .deliver(.metrics, .otlpProto))
+        #expect(Self.shared.decide(topic: "otel-otlp", value: try Self.traces(), headers: []) == .deliver(.traces, .otlpProto))
+    }
+
     @Test func jsonGoesByItsTopLevelKey() {
         let logs = Array(#"{"resourceLogs":[{"scopeLogs":[]}]}"#.utf8)
         let spans = Array(#"{ "resourceSpans": [] }"#.utf8)
         #expect(Self.shared.decide(topic: "json", value: logs, headers: []) == .deliver(.logs, .otlpJSON))
         #expect(Self.shared.decide(topic: "json", value: spans, headers: []) == .deliver(.traces, .otlpJSON))
         #expect(Self.shared.decide(topic: "json", value: Array(#"{"resourceMetrics":[]}"#.utf8), headers: []) == .notOurs(.metrics))
+        #expect(Self.shared.decide(topic: "json", value: Array(#"{"resource_logs":[]}"#.utf8), headers: []) == .deliver(.logs, .otlpJSON))
+        // rotel's bare list of resource entries; a key quoted inside a string value does not count.
+        let bare = Array(#"[{"resource":{"attributes":[{"key":"note","value":{"stringValue":"see \"scopeLogs\""}}]},"scopeSpans":[]}]"#.utf8)
+        #expect(Self.shared.decide(topic: "json", value: bare, headers: []) == .deliver(.traces, .otlpJSON))
     }
 
     @Test func aTopicOfOneSignalDecodesAsItAndOnlyAFailureIsLookedAtAgain() throws {

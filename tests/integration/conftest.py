@@ -1,4 +1,5 @@
 """Fixtures that run the real otelcol-swift binary as a child process on free local ports."""
+import importlib.util
 import os
 import signal
 import socket
@@ -226,3 +227,11 @@ def make_pki(directory):
         run("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out", f"{name}.pem",
             "-days", "2", "-extfile", f"{name}.ext")
     return directory
+
+
+def rotel_agent():
+    spec = importlib.util.find_spec("rotel")
+    assert spec is not None, "rotel is installed by scripts/setup"
+    binary = Path(spec.origin).parent / "rotel-agent"
+    binary.chmod(0o755)
+    return binary

@@ -1,21 +1,11 @@
 """Interop with rotel (a Rust collector, PyPI `rotel`): our otlphttp exporter into rotel's OTLP
 receiver, rotel's kafka exporter into our kafka receiver."""
-import importlib.util
 import subprocess
-from pathlib import Path
 
 import pytest
 
-from conftest import BINARY, Collector, free_port, new_ports, service_section, wait_until
+from conftest import BINARY, Collector, free_port, new_ports, rotel_agent, service_section, wait_until
 from kafka_support import KafkaDev
-
-
-def rotel_agent():
-    spec = importlib.util.find_spec("rotel")
-    assert spec is not None, "rotel is installed by scripts/setup"
-    binary = Path(spec.origin).parent / "rotel-agent"
-    binary.chmod(0o755)
-    return binary
 
 
 @pytest.fixture

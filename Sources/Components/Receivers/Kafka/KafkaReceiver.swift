@@ -54,7 +54,7 @@ public final class KafkaReceiver: Receiver {
         if r.max_fetch_size > 0 { client.set("fetch.max.bytes", String(r.max_fetch_size)) }
         client.set("max.partition.fetch.bytes", String(r.max_partition_fetch_size))
         client.set("fetch.wait.max.ms", String(r.max_fetch_wait.nanoseconds / 1_000_000))
-        if let strategies = r.rebalanceStrategies { client.set("partition.assignment.strategy", strategies.joined(separator: ",")) }
+        client.set("partition.assignment.strategy", r.rebalanceStrategies.joined(separator: ","))
         return client
     }
 
@@ -64,7 +64,7 @@ public final class KafkaReceiver: Receiver {
         for entry in subscription.entries {
             let topics = entry.patterns.isEmpty ? entry.names.joined(separator: ", ")
                 : "topics matching \(entry.patterns.map(\.text).joined(separator: ", "))" + (entry.excluded.isEmpty ? "" : " except \(entry.excluded.map(\.text).joined(separator: ", "))")
-            settings.logger.info("consuming \(entry.signal) from \(topics) as group \(config.settings.group_id) (\(config.settings.rebalanceStrategies?.joined(separator: ", ") ?? "range, roundrobin"))")
+            settings.logger.info("consuming \(entry.signal) from \(topics) as group \(config.settings.group_id) (\(config.settings.rebalanceStrategies.joined(separator: ", ")))")
         }
         let routing = TopicRouting(sources: subscription.sources(existing: []))
         logShared(routing)

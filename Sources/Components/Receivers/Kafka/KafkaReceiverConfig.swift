@@ -89,11 +89,10 @@ public struct KafkaReceiverSettings: KafkaComponentSettings {
         switch signal { case .traces: traces; case .metrics: metrics; case .logs: logs }
     }
 
-    /// The strategies librdkafka is given; nil leaves librdkafka's default (`range,roundrobin`).
-    /// Go's default is cooperative-sticky; ours stays eager until a member of ours that leads the
-    /// group completes incremental rebalances (docs/COMPATIBILITY.md).
-    var rebalanceStrategies: [String]? {
-        group_rebalance_strategies ?? group_rebalance_strategy.map { [$0] }
+    /// The strategies librdkafka is given: cooperative-sticky unless set, as in the Go collector
+    /// (franz-go), so Swift and Go backends can share one group.
+    var rebalanceStrategies: [String] {
+        group_rebalance_strategies ?? group_rebalance_strategy.map { [$0] } ?? ["cooperative-sticky"]
     }
 
     public func warnings() -> [String] {
@@ -115,7 +114,7 @@ public struct KafkaReceiverSettings: KafkaComponentSettings {
         _ = try TopicSubscription(self, signals: Signal.allCases)
         let strategiesKey = group_rebalance_strategy != nil ? "group_rebalance_strategy" : "group_rebalance_strategies"
         if group_rebalance_strategies?.isEmpty == true { throw ConfigError(path: strategiesKey, message: "must not be empty") }
-        let strategies = rebalanceStrategies ?? []
+        let strategies = rebalanceStrategies
         for (index, strategy) in strategies.enumerated() {
             let path = group_rebalance_strategy != nil ? strategiesKey : "\(strategiesKey)[\(index)]"
             switch strategy {

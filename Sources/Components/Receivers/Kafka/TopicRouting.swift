@@ -4,7 +4,9 @@ import OTLP
 /// Kafka guide's one-topic layout); such a topic is consumed once and each record is routed by its
 /// `otelcol.signal` header, or, without one, by its content: OTLP/JSON by its top-level key,
 /// protobuf by which signal's wire schema it fits (spans, metric points and log records differ in
-/// the wire types of their fields, so a record with items fits exactly one). Nothing is decoded.
+/// the wire types of most of their fields). Nothing is decoded, except in the rare record that
+/// fits the span schema and another: a gauge metric's fields line up with a span's identifiers
+/// and name, so there the spans must carry real identifiers (16 and 8 bytes) to count as spans.
 struct TopicRouting: Sendable {
     struct Source: Sendable, Equatable {
         let signal: Signal
@@ -67,6 +69,9 @@ struct TopicRouting: Sendable {
             for candidate in Signal.allCases {
                 if let items = try? WireScan.itemCount(candidate, in: value) { fits.append((candidate, items)) }
             }
+            if fits.filter({ $0.1 > 0 }).count > 1, !Self.spansHaveIdentifiers(value) {
+                fits.removeAll { $0.0 == .traces }
+            }
             let withItems = fits.filter { $0.1 > 0 }
             if withItems.count == 1 {
                 signal = withItems[0].0
@@ -82,22 +87,39 @@ struct TopicRouting: Sendable {
         return .deliver(signal, source.encoding)
     }
 
-    /// The signal of an OTLP/JSON request: the first of the three top-level keys in the text.
+    /// Whether every span of a record that fits the span schema has a 16-byte trace and an 8-byte
+    /// span identifier, as OTLP requires.
+    static func spansHaveIdentifiers(_ value: [UInt8]) -> Bool {
+        guard let request = try? ExportTraceServiceRequest(serializedBytes: value) else { return false }
+        return request.resourceSpans.allSatisfy { resource in
+            resource.scopeSpans.allSatisfy { scope in scope.spans.allSatisfy { $0.traceID.count == 16 && $0.spanID.count == 8 } }
+        }
+    }
+
+    /// The signal of an OTLP/JSON request: the first key in the text that only one signal has —
+    /// the request's own (`resourceSpans`), or, in the bare list of resource entries some producers
+    /// (rotel) write, the scope level's (`scopeSpans`); in protojson's camelCase or the proto names.
     static func jsonSignal(_ json: [UInt8]) -> Signal? {
-        let keys: [(Signal, [UInt8])] = [(.traces, Array("\"resourceSpans\"".utf8)), (.metrics, Array("\"resourceMetrics\"".utf8)),
-                                          (.logs, Array("\"resourceLogs\"".utf8))]
         var best: (Signal, Int)?
-        for (signal, key) in keys {
+        for (signal, key) in jsonKeys {
             if let at = firstIndex(of: key, in: json), best.map({ at < $0.1 }) ?? true { best = (signal, at) }
         }
         return best?.0
     }
 
+    private static let jsonKeys: [(Signal, [UInt8])] = [
+        (.traces, ["resourceSpans", "resource_spans", "scopeSpans", "scope_spans"]),
+        (.metrics, ["resourceMetrics", "resource_metrics", "scopeMetrics", "scope_metrics"]),
+        (.logs, ["resourceLogs", "resource_logs", "scopeLogs", "scope_logs"]),
+    ].flatMap { signal, keys in keys.map { (signal, Array("\"\($0)\"".utf8)) } }
+
+    /// The first occurrence of `needle` not preceded by a backslash (a quote inside a string).
     private static func firstIndex(of needle: [UInt8], in haystack: [UInt8]) -> Int? {
         guard haystack.count >= needle.count, let head = needle.first else { return nil }
         var index = 0
         while index <= haystack.count - needle.count {
-            if haystack[index] == head, haystack[index..<(index + needle.count)].elementsEqual(needle) { return index }
+            if haystack[index] == head, index == 0 || haystack[index - 1] != UInt8(ascii: "\\"),
+               haystack[index..<(index + needle.count)].elementsEqual(needle) { return index }
             index += 1
         }
         return nil
