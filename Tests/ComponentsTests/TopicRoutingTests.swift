@@ -54,9 +54,10 @@ import Testing
     }
 
     @Test func withoutAHeaderTheWireSchemaDecides() throws {
-        #expect(Self.shared.decide(topic: "otel-otlp", value: try Self.traces(), headers: []) == .deliver(.traces, .otlpProto))
-        #expect(Self.shared.decide(topic: "otel-otlp", value: try Self.metrics(), headers: []) == .deliver(.metrics, .otlpProto))
-        #expect(Self.shared.decide(topic: "otel-otlp", value: try Self.logs(), headers: []) == .deliver(.logs, .otlpProto))
+        // The scan that decided also validated and counted: no second one.
+        #expect(Self.shared.decide(topic: "otel-otlp", value: try Self.traces(), headers: []) == .deliverValidated(.traces, items: 1))
+        #expect(Self.shared.decide(topic: "otel-otlp", value: try Self.metrics(), headers: []) == .deliverValidated(.metrics, items: 1))
+        #expect(Self.shared.decide(topic: "otel-otlp", value: try Self.logs(), headers: []) == .deliverValidated(.logs, items: 1))
         // An empty request fits every signal and carries nothing.
         #expect(Self.shared.decide(topic: "otel-otlp", value: [], headers: []) == .ambiguous)
         guard case .poison = Self.shared.decide(topic: "otel-otlp", value: Array("not protobuf at all".utf8), headers: []) else {
@@ -70,8 +71,8 @@ import Testing
     @Test func aGaugeThatFitsTheSpanSchemaGoesToMetrics() throws {
         let value = try Self.metrics(name: "headerless.gauge", gauge: true)
         #expect(try WireScan.itemCount(.traces, in: value) == 1, "the collision this test is about")
-        #expect(Self.shared.decide(topic: "otel-otlp", value: value, headers: []) == .deliver(.metrics, .otlpProto))
-        #expect(Self.shared.decide(topic: "otel-otlp", value: try Self.traces(), headers: []) == .deliver(.traces, .otlpProto))
+        #expect(Self.shared.decide(topic: "otel-otlp", value: value, headers: []) == .deliverValidated(.metrics, items: 1))
+        #expect(Self.shared.decide(topic: "otel-otlp", value: try Self.traces(), headers: []) == .deliverValidated(.traces, items: 1))
     }
 
     @Test func jsonGoesByItsTopLevelKey() {

@@ -218,6 +218,9 @@ public final class KafkaReceiver: Receiver {
         case .deliver(let signal, let encoding):
             guard let next = consumers[signal] else { return notOurs(record, signal) }
             return await handle(record, signal, encoding, into: next, routing: routing)
+        case .deliverValidated(let signal, let items):
+            guard let next = consumers[signal] else { return notOurs(record, signal) }
+            return await handle(record, signal, .otlpProto, validatedItems: items, into: next, routing: routing)
         case .notOurs(let signal):
             return notOurs(record, signal)
         case .ambiguous:
@@ -244,12 +247,12 @@ public final class KafkaReceiver: Receiver {
 
     /// Delivers one record; true when it is done with (accepted, or skipped for good), false when
     /// the receiver is stopping and the record must be consumed again by the next owner.
-    private func handle(_ record: KafkaRecord, _ signal: Signal, _ encoding: KafkaReceiverSettings.Encoding, into next: any Consumer,
-                        routing: TopicRouting) async -> Bool {
+    private func handle(_ record: KafkaRecord, _ signal: Signal, _ encoding: KafkaReceiverSettings.Encoding, validatedItems: Int? = nil,
+                        into next: any Consumer, routing: TopicRouting) async -> Bool {
         let place = "\(record.topic)/\(record.partition)@\(record.offset)"
         var batch: TelemetryBatch
         do {
-            batch = try decode(record, signal, encoding)
+            batch = try decode(record, signal, encoding, validatedItems: validatedItems)
         } catch {
             if case .notOurs(let other) = routing.reclassify(topic: record.topic, value: record.value, failure: error.message) {
                 return notOurs(record, other)
@@ -328,13 +331,15 @@ public final class KafkaReceiver: Receiver {
         }
     }
 
-    private func decode(_ record: KafkaRecord, _ signal: Signal, _ encoding: KafkaReceiverSettings.Encoding) throws(OTLPDecodingError) -> TelemetryBatch {
+    private func decode(_ record: KafkaRecord, _ signal: Signal, _ encoding: KafkaReceiverSettings.Encoding,
+                        validatedItems: Int?) throws(OTLPDecodingError) -> TelemetryBatch {
         var headers: [String: [String]] = [:]
         for header in record.headers { headers[header.name.lowercased(), default: []].append(String(decoding: header.value, as: UTF8.self)) }
         headers["kafka.topic"] = [record.topic]
         headers["kafka.partition"] = [String(record.partition)]
         headers["kafka.offset"] = [String(record.offset)]
         let metadata = RequestMetadata(headers: headers, replayable: true)
+        if let validatedItems { return TelemetryBatch(signal: signal, trustedProtobuf: record.value, itemCount: validatedItems, metadata: metadata) }
         switch encoding {
         case .otlpProto: return try TelemetryBatch(signal: signal, protobuf: record.value, metadata: metadata)
         case .otlpJSON: return TelemetryBatch(try OTLPJSON.decode(signal, Self.wrappingBareList(record.value, signal)), metadata: metadata)

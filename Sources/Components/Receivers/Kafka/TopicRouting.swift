@@ -15,6 +15,9 @@ struct TopicRouting: Sendable {
 
     enum Decision: Equatable {
         case deliver(Signal, KafkaReceiverSettings.Encoding)
+        /// A protobuf record whose wire schema decided its signal: the scan validated it and
+        /// counted its items, so it need not be scanned again.
+        case deliverValidated(Signal, items: Int)
         /// A sound record of a signal this receiver has no pipeline for: not ours to deliver.
         case notOurs(Signal)
         /// A record that fits several signals (it carries no items).
@@ -60,6 +63,7 @@ struct TopicRouting: Sendable {
 
     private func classify(_ value: [UInt8], encoding: KafkaReceiverSettings.Encoding, configured: [Source]) -> Decision {
         let signal: Signal
+        var items: Int?
         switch encoding {
         case .otlpJSON:
             guard let found = Self.jsonSignal(value) else { return .poison("an OTLP/JSON record without resourceSpans, resourceMetrics or resourceLogs") }
@@ -74,16 +78,17 @@ struct TopicRouting: Sendable {
             }
             let withItems = fits.filter { $0.1 > 0 }
             if withItems.count == 1 {
-                signal = withItems[0].0
+                (signal, items) = (withItems[0].0, withItems[0].1)
             } else if withItems.count > 1 || fits.count > 1 {
                 return .ambiguous
             } else if let only = fits.first {
-                signal = only.0
+                (signal, items) = only
             } else {
                 return .poison("a record that is not an OTLP export request of any signal")
             }
         }
         guard let source = configured.first(where: { $0.signal == signal }) else { return .notOurs(signal) }
+        if let items { return .deliverValidated(signal, items: items) }
         return .deliver(signal, source.encoding)
     }
 
