@@ -171,6 +171,9 @@ import Testing
         }
         let error = #expect(throws: ConfigError.self) { try decodeConfig(KafkaReceiverConfig.self, "traces:\n  topics: [\"^otlp_(spans\"]\n") }
         #expect(error?.path == "traces.topics[0]")
-        #expect(error?.message.contains("not a valid regular expression") == true)
+        #expect(error?.message.contains("invalid regular expression") == true)
+        // What Go's regexp refuses is refused here too, rather than meaning something else.
+        let lookahead = #expect(throws: ConfigError.self) { try decodeConfig(KafkaReceiverConfig.self, "traces:\n  topics: [\"^otlp_(?!test)\"]\n") }
+        #expect(lookahead?.message.contains("lookaround is not RE2 syntax") == true)
     }
 }

@@ -304,7 +304,7 @@ import Testing
             spans:
               exclude:
                 match_type: regexp
-                services: ["^internal-"]
+                services: ["^(?P<tier>internal)-"]
                 attributes:
                   - {key: http.route, value: "^/health"}
             logs:

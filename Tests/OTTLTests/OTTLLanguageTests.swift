@@ -51,6 +51,7 @@ import Testing
         // Converters.
         ("IsMatch(name, \"^GET /he\")", true), ("IsMatch(attributes[\"http.status_code\"], \"^5\")", true),
         ("IsMatch(attributes[\"missing\"], \".*\")", false), ("Len(attributes) == 3", true),
+        ("IsMatch(name, \"^(?P<method>[A-Z]+) /\")", true), ("IsMatch(name, \"^GET /health$\")", true),
         ("Concat([\"a\", 1, true], \"-\") == \"a-1-true\"", true), ("Int(\"42\") == 42", true), ("Int(2.9) == 2", true),
         ("Double(\"1.5\") == 1.5", true), ("String(12) == \"12\"", true), ("IsString(name)", true), ("IsInt(name)", false),
         ("Split(\"a,b\", \",\")[1] == \"b\"", true), ("Substring(\"abcdef\", 1, 3) == \"bcd\"", true),

@@ -39,15 +39,14 @@ enum OTTLRegex {
 
     static func compile(_ pattern: String) throws(OTTLRuntimeError) -> NSRegularExpression {
         if let known = cache.withLock({ $0[pattern] }) { return known }
-        // Go writes named groups as (?P<name>...); ICU knows only (?<name>...).
-        guard let regex = try? NSRegularExpression(pattern: pattern.replacingOccurrences(of: "(?P<", with: "(?<")) else { throw OTTLRuntimeError("invalid regular expression \"\(pattern)\"") }
+        let regex: NSRegularExpression
+        do { regex = try GoRegex.compile(pattern) } catch { throw OTTLRuntimeError(error.description) }
         cache.withLock { $0[pattern] = regex }
         return regex
     }
 
     static func matches(_ pattern: String, _ text: String) throws(OTTLRuntimeError) -> Bool {
-        let regex = try compile(pattern)
-        return regex.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) != nil
+        GoRegex.matches(try compile(pattern), text)
     }
 
     /// Replaces every match, expanding `$1` / `${name}` in the template.

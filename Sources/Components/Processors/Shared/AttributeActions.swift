@@ -45,11 +45,7 @@ struct AttributeActions: Sendable {
             let name = config.action.lowercased()
             var pattern: NSRegularExpression?
             if !config.pattern.isEmpty {
-                // Go writes named groups as (?P<name>...); ICU knows only (?<name>...).
-                guard let compiled = try? NSRegularExpression(pattern: config.pattern.replacingOccurrences(of: "(?P<", with: "(?<")) else {
-                    throw ConfigError(path: "\(at).pattern", message: "invalid regular expression \"\(config.pattern)\"")
-                }
-                pattern = compiled
+                do { pattern = try GoRegex.compile(config.pattern) } catch { throw ConfigError(path: "\(at).pattern", message: error.description) }
             }
             let sources = [config.value != nil && config.value != .null, !config.from_attribute.isEmpty, !config.from_context.isEmpty].filter { $0 }.count
             func source() throws(ConfigError) -> Source {
@@ -134,7 +130,7 @@ struct AttributeActions: Sendable {
 
     private static func matches(_ regex: NSRegularExpression?, _ text: String) -> Bool {
         guard let regex else { return false }
-        return regex.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) != nil
+        return GoRegex.matches(regex, text)
     }
 
     private func resolve(_ source: Source, _ attributes: [KeyValue], _ metadata: RequestMetadata) -> AnyValue? {

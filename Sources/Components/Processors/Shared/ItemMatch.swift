@@ -53,7 +53,7 @@ struct ItemMatcher: Sendable {
         let patterns: [NSRegularExpression]
 
         func matches(_ text: String) -> Bool {
-            exact.contains(text) || patterns.contains { $0.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) != nil }
+            exact.contains(text) || patterns.contains { GoRegex.matches($0, text) }
         }
     }
 
@@ -88,10 +88,7 @@ struct ItemMatcher: Sendable {
             guard regexp else { return Texts(exact: Set(values), patterns: []) }
             var patterns: [NSRegularExpression] = []
             for (index, value) in values.enumerated() {
-                guard let compiled = try? NSRegularExpression(pattern: value) else {
-                    throw ConfigError(path: "\(path).\(key)[\(index)]", message: "invalid regular expression \"\(value)\"")
-                }
-                patterns.append(compiled)
+                do { patterns.append(try GoRegex.compile(value)) } catch { throw ConfigError(path: "\(path).\(key)[\(index)]", message: error.description) }
             }
             return Texts(exact: [], patterns: patterns)
         }

@@ -108,13 +108,12 @@ enum SamplingPolicies {
             if c.enabled_regex_matching {
                 var patterns: [NSRegularExpression] = []
                 for (index, value) in values.enumerated() {
-                    guard let regex = try? NSRegularExpression(pattern: value) else {
-                        throw ConfigError(path: "\(path).string_attribute.values[\(index)]", message: "invalid regular expression \"\(value)\"")
+                    do { patterns.append(try GoRegex.compile(value)) } catch {
+                        throw ConfigError(path: "\(path).string_attribute.values[\(index)]", message: error.description)
                     }
-                    patterns.append(regex)
                 }
                 let compiled = patterns
-                matcher = { text in compiled.contains { $0.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) != nil } }
+                matcher = { text in compiled.contains { GoRegex.matches($0, text) } }
             } else {
                 let set = Set(values)
                 matcher = { set.contains($0) }

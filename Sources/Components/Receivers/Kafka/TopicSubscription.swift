@@ -1,5 +1,6 @@
 import Foundation
 import OTLP
+import OTTL
 import Pipeline
 
 /// The topics each signal of a kafka receiver reads: names, or, as in Go, regular expressions
@@ -22,13 +23,13 @@ struct TopicSubscription: Sendable {
         let text: String
         let expression: NSRegularExpression
 
-        init(_ text: String) throws {
+        init(_ text: String) throws(GoRegex.SyntaxError) {
             self.text = text
-            expression = try NSRegularExpression(pattern: text)
+            expression = try GoRegex.compile(text)
         }
 
         func matches(_ topic: String) -> Bool {
-            expression.firstMatch(in: topic, range: NSRange(topic.startIndex..., in: topic)) != nil
+            GoRegex.matches(expression, topic)
         }
     }
 
@@ -65,7 +66,7 @@ struct TopicSubscription: Sendable {
         var patterns: [Pattern] = []
         for (index, text) in texts.enumerated() {
             do { patterns.append(try Pattern(text)) } catch {
-                throw ConfigError(path: "\(path)[\(index)]", message: "not a valid regular expression: \(text)")
+                throw ConfigError(path: "\(path)[\(index)]", message: "\(error)")
             }
         }
         return patterns
