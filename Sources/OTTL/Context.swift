@@ -106,11 +106,10 @@ enum PathValues {
     }
 
     /// Edits a map stored in a message: taken out first, so the edit does not copy it.
-    static func editStoredMap(_ stored: inout [KeyValue], _ path: OTTLPath, _ value: OTTLValue) throws(OTTLRuntimeError) {
-        var map = stored
-        stored = []
-        defer { stored = map }
-        try setMap(&map, path, value)
+    /// Sets `path` in the attributes `field` of `message`, changing them in place (`editInPlace`).
+    static func editStoredMap<M>(_ message: inout M, _ field: WritableKeyPath<M, [KeyValue]>, _ path: OTTLPath,
+                                 _ value: OTTLValue) throws(OTTLRuntimeError) {
+        try editInPlace(&message, field) { (map: inout [KeyValue]) throws(OTTLRuntimeError) in try setMap(&map, path, value) }
     }
 
     static func setMap(_ map: inout [KeyValue], _ path: OTTLPath, _ value: OTTLValue) throws(OTTLRuntimeError) {

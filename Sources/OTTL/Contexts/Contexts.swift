@@ -141,7 +141,7 @@ public struct SpanEventContext: OTTLContext {
             case "cache": try cache.set(path, value)
             case "name": event.name = try PathValues.string(value, path)
             case "time_unix_nano", "time": event.timeUnixNano = try PathValues.nanoseconds(value, path)
-            case "attributes": try PathValues.editStoredMap(&event.attributes, path, value)
+            case "attributes": try PathValues.editStoredMap(&event, \.attributes, path, value)
             case "dropped_attributes_count": event.droppedAttributesCount = UInt32(clamping: try PathValues.int(value, path))
             default: throw OTTLRuntimeError("cannot set spanevent.\(path)")
             }

@@ -15,7 +15,7 @@ enum ResourceFields {
 
     static func set(_ resource: inout Resource, _ path: OTTLPath, _ value: OTTLValue) throws(OTTLRuntimeError) {
         switch path.field {
-        case "attributes": try PathValues.editStoredMap(&resource.attributes, path, value)
+        case "attributes": try PathValues.editStoredMap(&resource, \.attributes, path, value)
         case "dropped_attributes_count": resource.droppedAttributesCount = UInt32(clamping: try PathValues.int(value, path))
         default: throw OTTLRuntimeError("cannot set resource.\(path)")
         }
@@ -61,7 +61,7 @@ enum ScopeFields {
         switch path.field {
         case "name": scope.name = try PathValues.string(value, path)
         case "version": scope.version = try PathValues.string(value, path)
-        case "attributes": try PathValues.editStoredMap(&scope.attributes, path, value)
+        case "attributes": try PathValues.editStoredMap(&scope, \.attributes, path, value)
         case "dropped_attributes_count": scope.droppedAttributesCount = UInt32(clamping: try PathValues.int(value, path))
         default: throw OTTLRuntimeError("cannot set scope.\(path)")
         }
@@ -125,7 +125,7 @@ public enum SpanFields: OTTLItemFields {
         case "kind": span.kind = .init(rawValue: Int(try PathValues.int(value, path))) ?? .unspecified
         case "start_time_unix_nano", "start_time": span.startTimeUnixNano = try PathValues.nanoseconds(value, path)
         case "end_time_unix_nano", "end_time": span.endTimeUnixNano = try PathValues.nanoseconds(value, path)
-        case "attributes": try PathValues.editStoredMap(&span.attributes, path, value)
+        case "attributes": try PathValues.editStoredMap(&span, \.attributes, path, value)
         case "dropped_attributes_count": span.droppedAttributesCount = UInt32(clamping: try PathValues.int(value, path))
         case "dropped_events_count": span.droppedEventsCount = UInt32(clamping: try PathValues.int(value, path))
         case "dropped_links_count": span.droppedLinksCount = UInt32(clamping: try PathValues.int(value, path))
@@ -226,7 +226,7 @@ public enum LogFields: OTTLItemFields {
         case "body":
             let updated = try PathValues.assign(OTTLValue(log.body), path.keys[...], value)
             log.body = updated.anyValue ?? AnyValue()
-        case "attributes": try PathValues.editStoredMap(&log.attributes, path, value)
+        case "attributes": try PathValues.editStoredMap(&log, \.attributes, path, value)
         case "dropped_attributes_count": log.droppedAttributesCount = UInt32(clamping: try PathValues.int(value, path))
         case "flags": log.flags = UInt32(clamping: try PathValues.int(value, path))
         case "trace_id": log.traceID = try PathValues.bytes(value, path, count: 16)

@@ -41,12 +41,12 @@ public final class AttributesProcessor: Processor {
         switch try batch.requestForProcessing() {
         case .traces(var data):
             data.resourceSpans.editItems { span, scope, resource in
-                if selection.passes({ $0.matches(span, scope, resource) }) { apply(&span.attributes) }
+                if selection.passes({ $0.matches(span, scope, resource) }) { editInPlace(&span, \.attributes, apply) }
             }
             batch.replace(with: .traces(data))
         case .logs(var data):
             data.resourceLogs.editItems { record, scope, resource in
-                if selection.passes({ $0.matches(record, scope, resource) }) { apply(&record.attributes) }
+                if selection.passes({ $0.matches(record, scope, resource) }) { editInPlace(&record, \.attributes, apply) }
             }
             batch.replace(with: .logs(data))
         case .metrics(var data):
@@ -54,7 +54,7 @@ public final class AttributesProcessor: Processor {
                 guard selection.passes({ $0.matches(metric, scope, resource) }) else { return }
                 metric.mapPoints { point in
                     var point = point
-                    apply(&point.attributes)
+                    editInPlace(&point, \.attributes, apply)
                     return point
                 }
             }
