@@ -41,7 +41,8 @@ public enum GoRegex {
         out.reserveCapacity(pattern.utf8.count + 8)
         // A multi-line flag anywhere: `$` keeps ICU's meaning, which then equals RE2's (line ends
         // are `\n` only, with Unix line separators).
-        let multiline = flagGroups(chars).contains { $0.contains("m") }
+        let flags = flagGroups(chars)
+        let multiline = flags.contains { $0.contains("m") }
         var inClass = false
         var i = 0
         func refuse(_ what: String) -> SyntaxError {
@@ -120,7 +121,7 @@ public enum GoRegex {
             i += 1
         }
         if inClass { throw SyntaxError(description: "invalid regular expression \"\(pattern)\": missing closing ]") }
-        if flagGroups(chars).contains(where: { $0.contains("U") }) {
+        if flags.contains(where: { $0.contains("U") }) {
             throw SyntaxError(description: "invalid regular expression \"\(pattern)\": the ungreedy flag (?U) is not supported here")
         }
         return out

@@ -73,10 +73,11 @@ struct TopicRouting: Sendable {
             for candidate in Signal.allCases {
                 if let items = try? WireScan.itemCount(candidate, in: value) { fits.append((candidate, items)) }
             }
-            if fits.filter({ $0.1 > 0 }).count > 1, !Self.spansHaveIdentifiers(value) {
+            var withItems = fits.filter { $0.1 > 0 }
+            if withItems.count > 1, !Self.spansHaveIdentifiers(value) {
                 fits.removeAll { $0.0 == .traces }
+                withItems.removeAll { $0.0 == .traces }
             }
-            let withItems = fits.filter { $0.1 > 0 }
             if withItems.count == 1 {
                 (signal, items) = (withItems[0].0, withItems[0].1)
             } else if withItems.count > 1 || fits.count > 1 {
