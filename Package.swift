@@ -42,6 +42,8 @@ let package = Package(
                        providers: [.apt(["libdeflate-dev"])]),
         .systemLibrary(name: "CIgzip", path: "Sources/CIgzip", pkgConfig: "libisal",
                        providers: [.apt(["libisal-dev"])]),
+        .systemLibrary(name: "CPCRE2", path: "Sources/CPCRE2", pkgConfig: "libpcre2-8",
+                       providers: [.apt(["libpcre2-dev"])]),
         .target(
             name: "OTLP",
             dependencies: [
@@ -51,7 +53,7 @@ let package = Package(
         .target(
             name: "OTTL",
             dependencies: [
-                "OTLP",
+                "OTLP", "CPCRE2",
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),

@@ -109,6 +109,14 @@ public struct TelemetryBatch: Sendable {
         itemCount = request.itemCount
     }
 
+    /// Replaces the content with an encoding a component wrote from this batch's own (validated)
+    /// bytes, such as items dropped by a wire rewrite.
+    public mutating func replace(withTrustedProtobuf bytes: [UInt8], itemCount: Int) {
+        decoded = nil
+        parts = [Part(bytes: bytes, items: itemCount)]
+        self.itemCount = itemCount
+    }
+
     /// One batch holding the items of all `batches`, in order. The export request's only field is
     /// the repeated resource list, so concatenating encodings is a valid encoding of the merged
     /// list: nothing is decoded, and the pieces are joined only when someone asks for the whole.

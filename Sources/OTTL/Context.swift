@@ -126,6 +126,16 @@ enum PathValues {
         map = entries
     }
 
+    /// `trace_state`, or with a key (`trace_state["k"]`) that member's value.
+    static func traceState(_ text: String, _ path: OTTLPath) -> OTTLValue {
+        guard case .string(let key)? = path.keys.first else { return .string(text) }
+        for entry in text.split(separator: ",") {
+            let parts = entry.split(separator: "=", maxSplits: 1)
+            if parts.count == 2, parts[0].trimmingCharacters(in: .whitespaces) == key { return .string(String(parts[1])) }
+        }
+        return .none
+    }
+
     static func int(_ value: OTTLValue, _ path: OTTLPath) throws(OTTLRuntimeError) -> Int64 {
         guard case .int(let i) = value else { throw OTTLRuntimeError("\(path) takes an int, not a \(value.typeName)") }
         return i

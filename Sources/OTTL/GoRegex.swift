@@ -1,159 +1,192 @@
-import Foundation
+import CPCRE2
 
-/// Regular expressions as the Go collector's users write them (Go's `regexp`, RE2 syntax), run on
-/// ICU through NSRegularExpression. Every component that takes a pattern from a config compiles it
-/// here, so one pattern means the same everywhere.
+/// A regular expression as the Go collector's users write them (Go's `regexp`, RE2 syntax), run
+/// on PCRE2 with its JIT. Every component that takes a pattern from a config compiles it here, so
+/// one pattern means the same everywhere; `GoRegexSyntax.swift` says how RE2's syntax is mapped.
 ///
-/// The two dialects mostly agree (leftmost-first matching, the same operators); where they differ
-/// the pattern is rewritten so that ICU matches what RE2 matches:
-/// - `(?P<name>…)` named groups become ICU's `(?<name>…)`;
-/// - `\d`, `\w`, `\s` (and `\D`, `\W`, `\S`) are ASCII classes in RE2, Unicode ones in ICU;
-/// - `$` without the `m` flag is the end of the text in RE2, but also "before a final newline" in
-///   ICU, so it becomes `\z`;
-/// - `.` and `(?m)` know only `\n` as a line end in RE2 (ICU also `\r`, U+2028, …): ICU runs
-///   with Unix line separators;
-/// - inside a class, `[` and `&` are literals in RE2 but set syntax in ICU, so they are escaped.
-/// What RE2 refuses — backreferences, lookaround, atomic groups, possessive repeats — is refused
-/// here too, so a config Go would not load does not load here either.
-public enum GoRegex {
+/// PCRE2 replaced NSRegularExpression here: on Linux the latter converts every subject to UTF-16
+/// through NSString and ran at about a quarter of a microsecond for `^internal-` on a span name,
+/// the largest single cost of a filter condition (docs/BENCHMARKS.md, "Regular expressions").
+///
+/// Offsets are UTF-8 byte offsets into the subject; in UTF mode PCRE2 matches only at character
+/// boundaries, so every range cuts the text between characters.
+// Sendable: the compiled pattern is never changed after `init`, and PCRE2 documents a compiled
+// pattern as safe to match from several threads at once, each match with its own match data
+// (made per call here).
+public final class GoRegex: @unchecked Sendable {
     public struct SyntaxError: Error, CustomStringConvertible {
         public let description: String
     }
 
-    /// The compiled pattern; NSRegularExpression may be used from several threads at once.
-    public static func compile(_ pattern: String) throws(SyntaxError) -> NSRegularExpression {
-        let translated = try translate(pattern)
-        guard let regex = try? NSRegularExpression(pattern: translated, options: [.useUnixLineSeparators]) else {
-            throw SyntaxError(description: "invalid regular expression \"\(pattern)\"")
+    /// The pattern as written in the config.
+    public let pattern: String
+    /// The named groups and their numbers, in the order they open.
+    public let groupNames: [(name: String, number: Int)]
+    private let code: OpaquePointer
+
+    public init(_ pattern: String) throws(SyntaxError) {
+        self.pattern = pattern
+        let translated = try Self.translate(pattern)
+        var error: Int32 = 0
+        var offset = 0
+        let compiled: OpaquePointer? = Array(translated.utf8).withUnsafeBufferPointer { utf8 in
+            otelcol_pcre2_compile(utf8.baseAddress, utf8.count, UInt32(PCRE2_UTF), &error, &offset)
         }
-        return regex
+        guard let compiled else {
+            var message = [UInt8](repeating: 0, count: 256)
+            let length = otelcol_pcre2_error_message(error, &message, message.count)
+            let reason = length > 0 ? String(decoding: message.prefix(Int(length)), as: UTF8.self) : "error \(error)"
+            throw SyntaxError(description: "invalid regular expression \"\(pattern)\": \(reason)")
+        }
+        code = compiled
+        groupNames = Self.names(compiled)
     }
 
-    /// Whether `regex` matches anywhere in `text` (Go's `MatchString`).
-    public static func matches(_ regex: NSRegularExpression, _ text: String) -> Bool {
-        regex.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) != nil
+    deinit { otelcol_pcre2_code_free(code) }
+
+    /// The compiled pattern (the name the call sites read best with).
+    public static func compile(_ pattern: String) throws(SyntaxError) -> GoRegex { try GoRegex(pattern) }
+
+    /// Whether the expression matches anywhere in `text` (Go's `MatchString`).
+    public func matches(_ text: String) -> Bool {
+        var text = text
+        return text.withUTF8 { matches($0) }
     }
 
-    /// `pattern` rewritten in ICU's dialect, with RE2's meaning.
-    static func translate(_ pattern: String) throws(SyntaxError) -> String {
-        let chars = Array(pattern)
-        var out = ""
-        out.reserveCapacity(pattern.utf8.count + 8)
-        // A multi-line flag anywhere: `$` keeps ICU's meaning, which then equals RE2's (line ends
-        // are `\n` only, with Unix line separators).
-        let flags = flagGroups(chars)
-        let multiline = flags.contains { $0.contains("m") }
-        var inClass = false
+    /// Whether the expression matches anywhere in the UTF-8 `bytes`, which must be valid UTF-8.
+    public func matches(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        withMatchData { data in first(bytes, from: 0, data) != nil }
+    }
+
+    /// The byte ranges of the whole first match (index 0) and of each group (nil where a group
+    /// took no part), or nil without a match.
+    public func firstMatch(_ text: String) -> [Range<Int>?]? {
+        var text = text
+        return text.withUTF8 { utf8 in withMatchData { data in first(utf8, from: 0, data) } }
+    }
+
+    /// The text with every match replaced by `template` expanded, as Go's `ReplaceAllString`:
+    /// `$1`, `${1}`, `$name` and `${name}` insert a group (empty when it did not take part or does
+    /// not exist), `$$` a dollar; an empty match right after a match is not replaced.
+    public func replaceAll(in text: String, with template: String) -> String {
+        var subject = text
+        return subject.withUTF8 { utf8 in
+            withMatchData { data in
+                var out: [UInt8] = []
+                var lastMatchEnd = 0
+                var searchFrom = 0
+                var replaced = false
+                while searchFrom <= utf8.count, let groups = first(utf8, from: searchFrom, data), let whole = groups[0] {
+                    out.append(contentsOf: utf8[lastMatchEnd..<whole.lowerBound])
+                    if whole.upperBound > lastMatchEnd || whole.lowerBound == 0 {
+                        expand(template, groups, utf8, into: &out)
+                        replaced = true
+                    }
+                    lastMatchEnd = whole.upperBound
+                    // Past this match, and at least one character further.
+                    let width = searchFrom < utf8.count ? Self.characterWidth(utf8[searchFrom]) : 1
+                    searchFrom = max(searchFrom + width, whole.upperBound)
+                }
+                guard replaced || lastMatchEnd > 0 else { return text }
+                out.append(contentsOf: utf8[lastMatchEnd...])
+                return String(decoding: out, as: UTF8.self)
+            }
+        }
+    }
+
+    // MARK: Matching
+
+    /// Calls `body` with fresh match data; nil only when memory is exhausted, and then nothing
+    /// matches.
+    private func withMatchData<T>(_ body: (OpaquePointer?) -> T) -> T {
+        let data = otelcol_pcre2_match_data(code)
+        defer { if let data { otelcol_pcre2_match_data_free(data) } }
+        return body(data)
+    }
+
+    private func first(_ subject: UnsafeBufferPointer<UInt8>, from start: Int, _ data: OpaquePointer?) -> [Range<Int>?]? {
+        guard let data else { return nil }
+        let pairs: Int32
+        if let base = subject.baseAddress {
+            pairs = otelcol_pcre2_match(code, base, subject.count, start, data)
+        } else {
+            // An empty subject may have no address; PCRE2 wants one all the same.
+            var empty: UInt8 = 0
+            pairs = otelcol_pcre2_match(code, &empty, 0, start, data)
+        }
+        guard pairs > 0, let vector = otelcol_pcre2_ovector(data) else { return nil }
+        return (0..<Int(pairs)).map { group in
+            let low = vector[2 * group], high = vector[2 * group + 1]
+            // An unset group has both offsets PCRE2_UNSET (all bits set: -1 as Swift imports size_t).
+            return low < 0 || high < low ? nil : low..<high
+        }
+    }
+
+    /// Appends `template` with its group references expanded.
+    private func expand(_ template: String, _ groups: [Range<Int>?], _ subject: UnsafeBufferPointer<UInt8>, into out: inout [UInt8]) {
+        let chars = Array(template.utf8)
         var i = 0
-        func refuse(_ what: String) -> SyntaxError {
-            SyntaxError(description: "invalid regular expression \"\(pattern)\": \(what) is not RE2 syntax (Go's regexp refuses it)")
+        func group(_ reference: [UInt8]) -> Range<Int>? {
+            let name = String(decoding: reference, as: UTF8.self)
+            let number = Int(name).map { $0 } ?? groupNames.first { $0.name == name }?.number
+            guard let number, number < groups.count else { return nil }
+            return groups[number]
         }
         while i < chars.count {
-            let c = chars[i]
-            if c == "\\" {
-                guard i + 1 < chars.count else { throw SyntaxError(description: "invalid regular expression \"\(pattern)\": trailing backslash") }
-                let next = chars[i + 1]
-                if let ascii = asciiClass(next) {
-                    out += inClass ? ascii.inside : ascii.outside
-                } else if next.isNumber, next != "0", !inClass {
-                    throw refuse("the backreference \\\(next)")
-                } else if next == "Q" {
-                    // \Q…\E quotes literally in both dialects; copied as is.
-                    let rest = chars[(i + 2)...]
-                    let end = rest.indices.first { rest[$0] == "\\" && $0 + 1 < chars.count && chars[$0 + 1] == "E" }
-                    let stop = end.map { $0 + 2 } ?? chars.count
-                    out += String(chars[i..<stop])
-                    i = stop
-                    continue
-                } else {
-                    out.append(c)
-                    out.append(next)
-                }
+            guard chars[i] == UInt8(ascii: "$"), i + 1 < chars.count else {
+                out.append(chars[i])
+                i += 1
+                continue
+            }
+            if chars[i + 1] == UInt8(ascii: "$") {
+                out.append(UInt8(ascii: "$"))
                 i += 2
                 continue
             }
-            if inClass {
-                if c == "]" {
-                    inClass = false
-                    out.append(c)
-                } else if c == "[", i + 1 < chars.count, chars[i + 1] == ":",
-                          let close = (i + 2..<chars.count).first(where: { chars[$0] == "]" && chars[$0 - 1] == ":" }) {
-                    // A POSIX class, [:alpha:], the same in both.
-                    out += String(chars[i...close])
-                    i = close + 1
-                    continue
-                } else if c == "[" || c == "&" {
-                    out.append("\\")
-                    out.append(c)
-                } else {
-                    out.append(c)
-                }
+            // A name is the longest run of letters, digits and underscores, or `{…}` around one.
+            let braced = chars[i + 1] == UInt8(ascii: "{")
+            var j = braced ? i + 2 : i + 1
+            while j < chars.count, Self.isNameByte(chars[j]) { j += 1 }
+            let name = Array(chars[(braced ? i + 2 : i + 1)..<j])
+            if name.isEmpty || (braced && (j >= chars.count || chars[j] != UInt8(ascii: "}"))) {
+                // Not a reference: the dollar is text.
+                out.append(UInt8(ascii: "$"))
                 i += 1
                 continue
             }
-            switch c {
-            case "[":
-                inClass = true
-                out.append(c)
-                i += 1
-                if i < chars.count, chars[i] == "^" { out.append("^"); i += 1 }
-                // A `]` first in a class is a literal in both dialects.
-                if i < chars.count, chars[i] == "]" { out += "\\]"; i += 1 }
-                continue
-            case "$" where !multiline:
-                out += "\\z"
-            case "(" where i + 1 < chars.count && chars[i + 1] == "?":
-                let rest = String(chars[(i + 2)..<min(chars.count, i + 4)])
-                if rest.hasPrefix("P<") {
-                    out += "(?<"
-                    i += 4
-                    continue
-                }
-                if rest.hasPrefix("=") || rest.hasPrefix("!") || rest.hasPrefix("<=") || rest.hasPrefix("<!") { throw refuse("lookaround") }
-                if rest.hasPrefix(">") { throw refuse("an atomic group") }
-                if rest.hasPrefix("P=") || rest.hasPrefix("P>") { throw refuse("a named backreference") }
-                out.append(c)
-            case "+" where i > 0 && ["*", "+", "?"].contains(chars[i - 1]) && !(i > 1 && chars[i - 2] == "\\"):
-                throw refuse("a possessive repeat")
-            default:
-                out.append(c)
-            }
-            i += 1
-        }
-        if inClass { throw SyntaxError(description: "invalid regular expression \"\(pattern)\": missing closing ]") }
-        if flags.contains(where: { $0.contains("U") }) {
-            throw SyntaxError(description: "invalid regular expression \"\(pattern)\": the ungreedy flag (?U) is not supported here")
-        }
-        return out
-    }
-
-    /// RE2's ASCII classes, as written outside a class and inside one.
-    private static func asciiClass(_ letter: Character) -> (outside: String, inside: String)? {
-        switch letter {
-        case "d": ("[0-9]", "0-9")
-        case "D": ("[^0-9]", "[^0-9]")
-        case "w": ("[0-9A-Za-z_]", "0-9A-Za-z_")
-        case "W": ("[^0-9A-Za-z_]", "[^0-9A-Za-z_]")
-        case "s": ("[\\t\\n\\f\\r ]", "\\t\\n\\f\\r ")
-        case "S": ("[^\\t\\n\\f\\r ]", "[^\\t\\n\\f\\r ]")
-        default: nil
+            if let range = group(name) { out.append(contentsOf: subject[range]) }
+            i = braced ? j + 1 : j
         }
     }
 
-    /// The flags of every `(?flags)` and `(?flags:` group (before any `-`).
-    private static func flagGroups(_ chars: [Character]) -> [String] {
-        var groups: [String] = []
-        var i = 0
-        while i + 2 < chars.count {
-            if chars[i] == "\\" { i += 2; continue }
-            if chars[i] == "(", chars[i + 1] == "?" {
-                var j = i + 2
-                var flags = ""
-                while j < chars.count, chars[j].isLetter { flags.append(chars[j]); j += 1 }
-                if j < chars.count, chars[j] == ")" || chars[j] == ":" || chars[j] == "-", !flags.isEmpty, !flags.hasPrefix("P") { groups.append(flags) }
-            }
-            i += 1
+    private static func isNameByte(_ byte: UInt8) -> Bool {
+        (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A) || byte == 0x5F
+    }
+
+    /// The length of the UTF-8 sequence `lead` starts.
+    private static func characterWidth(_ lead: UInt8) -> Int {
+        switch lead {
+        case 0xF0...: 4
+        case 0xE0...: 3
+        case 0xC0...: 2
+        default: 1
         }
-        return groups
+    }
+
+    /// The named groups from PCRE2's name table: entries of a two-byte group number followed by
+    /// the name and a zero byte.
+    private static func names(_ code: OpaquePointer) -> [(name: String, number: Int)] {
+        var count: UInt32 = 0, entrySize: UInt32 = 0
+        var table: UnsafePointer<UInt8>?
+        guard otelcol_pcre2_info(code, UInt32(PCRE2_INFO_NAMECOUNT), &count) == 0, count > 0,
+              otelcol_pcre2_info(code, UInt32(PCRE2_INFO_NAMEENTRYSIZE), &entrySize) == 0,
+              otelcol_pcre2_info(code, UInt32(PCRE2_INFO_NAMETABLE), &table) == 0, let table else { return [] }
+        let names = (0..<Int(count)).map { index -> (name: String, number: Int) in
+            let entry = table + index * Int(entrySize)
+            let number = Int(entry[0]) << 8 | Int(entry[1])
+            let name = UnsafeBufferPointer(start: entry + 2, count: Int(entrySize) - 2).prefix { $0 != 0 }
+            return (String(decoding: name, as: UTF8.self), number)
+        }
+        return names.sorted { $0.number < $1.number }
     }
 }

@@ -9,6 +9,11 @@ public struct OTTLGroup<C: OTTLContext>: Sendable {
         self.errorMode = errorMode
     }
 
+    /// The group for another context of the same name and paths (`OTTLProgram(_:)`).
+    public init<Other: OTTLContext>(_ other: OTTLGroup<Other>) {
+        self.init(OTTLProgram(other.program), errorMode: other.errorMode)
+    }
+
     /// Whether any condition holds. A condition that fails to evaluate counts as false unless
     /// the mode is `propagate`; `report` hears about it unless the mode is `silent`.
     public func anyCondition(_ context: inout C, report: (OTTLRuntimeError) -> Void) throws(OTTLRuntimeError) -> Bool {

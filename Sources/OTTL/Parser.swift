@@ -217,7 +217,8 @@ public struct OTTLParser {
             guard case .symbol(".") = peek.kind else { break }
             position += 1
         }
-        return OTTLPath(context: nil, fields: fields, keys: try keys(), column: column)
+        // Normalized once here, so that evaluation does not move the context name per item.
+        return OTTLPath(context: nil, fields: fields, keys: try keys(), column: column).normalized()
     }
 
     private mutating func keys() throws(OTTLParseError) -> [OTTLPath.Key] {

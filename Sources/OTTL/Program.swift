@@ -21,6 +21,14 @@ public struct OTTLProgram<C: OTTLContext>: Sendable {
         self.conditions = parsedConditions
     }
 
+    /// The same statements and conditions for another context of the same name and paths (the
+    /// encoded form of a context), without parsing or checking them again.
+    public init<Other: OTTLContext>(_ other: OTTLProgram<Other>) {
+        precondition(Other.name == C.name && Other.fields == C.fields, "\(C.self) has other paths than \(Other.self)")
+        statements = other.statements
+        conditions = other.conditions
+    }
+
     private static func check(_ statement: OTTLStatement, text: String) throws(OTTLParseError) {
         guard let signature = OTTLEditors.signatures[statement.editor] else {
             throw OTTLParseError(message: "unknown editor \(statement.editor)", column: 1, text: text)

@@ -21,6 +21,7 @@ import Testing
         ("^\\w+$", "héllo", false),
         ("\\s", "\u{00A0}", false),
         ("\\s", "a b", true),
+        ("\\s", "\u{0B}", false),           // the vertical tab is not space in RE2 (it is in PCRE2)
         ("^[\\d]$", "5", true),
         ("^[\\D]$", "a", true),
         ("^[\\D]$", "5", false),
@@ -48,18 +49,47 @@ import Testing
     func matchesAsGoDoes(_ row: Int) throws {
         let (pattern, text, expected) = Self.table[row]
         let regex = try GoRegex.compile(pattern)
-        #expect(GoRegex.matches(regex, text) == expected, "\(pattern) on \(text.debugDescription)")
+        #expect(regex.matches(text) == expected, "\(pattern) on \(text.debugDescription)")
     }
 
     @Test func namedGroupsKeepTheirNames() throws {
         let regex = try GoRegex.compile("(?P<year>\\d{4})-(?P<month>\\d{2})")
         let text = "released 2026-12"
-        let match = try #require(regex.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)))
-        let year = try #require(Range(match.range(withName: "year"), in: text))
-        #expect(text[year] == "2026")
+        #expect(regex.groupNames.map(\.name) == ["year", "month"])
+        #expect(regex.groupNames.map(\.number) == [1, 2])
+        let groups = try #require(regex.firstMatch(text))
+        let year = try #require(groups[1])
+        #expect(Array(text.utf8)[year] == Array("2026".utf8)[...])
+        #expect(try #require(groups[0]) == 9..<16, "offsets count UTF-8 bytes")
     }
 
-    @Test(arguments: ["(a)\\1", "(?=a)b", "(?!a)b", "(?<=a)b", "(?<!a)b", "(?>ab)", "a*+", "(?P=name)", "(?U)a+", "[a", "a\\", "(", "[z-a]"])
+    /// Go's `ReplaceAllString`, with the answers of Go's own documentation and implementation:
+    /// `$name` takes the longest run of name characters, an empty match right after a match is not
+    /// replaced, and the search moves on by whole characters.
+    static let replacements: [(pattern: String, text: String, template: String, result: String)] = [
+        ("a(x*)b", "-ab-axxb-", "T", "-T-T-"),
+        ("a(x*)b", "-ab-axxb-", "$1", "--xx-"),
+        ("a(x*)b", "-ab-axxb-", "$1W", "---"),      // the group named "1W", which does not exist
+        ("a(x*)b", "-ab-axxb-", "${1}W", "-W-xxW-"),
+        ("a(?P<x>x*)b", "-axb-", "${x}|$x|$$|$", "-x|x|$|$-"),
+        ("a*", "baaac", "X", "XbXcX"),
+        ("x*", "ab", "-", "-a-b-"),
+        ("x*", "é", "-", "-é-"),                   // past an empty match by a whole character
+        ("/[0-9]+", "/api/v1/orders/42/items/7", "/{id}", "/api/v1/orders/{id}/items/{id}"),
+        ("^(?P<first>\\w+) (?P<last>\\w+)$", "Ada Lovelace", "$last, $first", "Lovelace, Ada"),
+        ("z", "abc", "Q", "abc"),
+        ("", "", "E", "E"),
+        ("(?U)a+", "aaa", "x", "xxx"),             // ungreedy: a+ takes one a
+        ("\\bx\\b", "x éx x", "y", "y éy y"),     // \b is an ASCII word boundary in RE2
+    ]
+
+    @Test(arguments: 0..<replacements.count)
+    func replacesAsGoDoes(_ row: Int) throws {
+        let (pattern, text, template, result) = Self.replacements[row]
+        #expect(try GoRegex.compile(pattern).replaceAll(in: text, with: template) == result, "\(pattern) on \(text) with \(template)")
+    }
+
+    @Test(arguments: ["(a)\\1", "(?=a)b", "(?!a)b", "(?<=a)b", "(?<!a)b", "(?>ab)", "a*+", "(?P=name)", "[a", "a\\", "(", "[z-a]"])
     func whatGoRefusesIsRefused(_ pattern: String) {
         #expect(throws: GoRegex.SyntaxError.self) { try GoRegex.compile(pattern) }
     }

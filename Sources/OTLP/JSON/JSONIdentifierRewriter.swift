@@ -105,17 +105,28 @@ enum JSONIdentifierRewriter {
     }
 
     static func hexEncode(_ bytes: some Sequence<UInt8>) -> [UInt8] {
-        let digits = Array("0123456789abcdef".utf8)
         var out = [UInt8]()
+        out.reserveCapacity(bytes.underestimatedCount * 2)
         for b in bytes {
-            out.append(digits[Int(b >> 4)])
-            out.append(digits[Int(b & 0x0F)])
+            out.append(hexDigit(b >> 4))
+            out.append(hexDigit(b & 0x0F))
         }
         return out
     }
+
+    @inline(__always)
+    static func hexDigit(_ nibble: UInt8) -> UInt8 { nibble < 10 ? 0x30 + nibble : 0x57 + nibble }
 }
 
 /// Lower-case hex of bytes, as OTLP/JSON and Kafka keys spell trace and span ids.
 public func hexString(_ bytes: some Sequence<UInt8>) -> String {
-    String(decoding: JSONIdentifierRewriter.hexEncode(bytes), as: UTF8.self)
+    // Written straight into the string's storage: ids and hashes are hex-encoded per item.
+    let array = Array(bytes)
+    return String(unsafeUninitializedCapacity: array.count * 2) { out in
+        for (index, b) in array.enumerated() {
+            out[2 * index] = JSONIdentifierRewriter.hexDigit(b >> 4)
+            out[2 * index + 1] = JSONIdentifierRewriter.hexDigit(b & 0x0F)
+        }
+        return array.count * 2
+    }
 }

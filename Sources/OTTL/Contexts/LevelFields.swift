@@ -81,13 +81,7 @@ public enum SpanFields: OTTLItemFields {
         case "trace_id": return PathValues.id(span.traceID, path)
         case "span_id": return PathValues.id(span.spanID, path)
         case "parent_span_id": return PathValues.id(span.parentSpanID, path)
-        case "trace_state":
-            guard case .string(let key)? = path.keys.first else { return .string(span.traceState) }
-            for entry in span.traceState.split(separator: ",") {
-                let parts = entry.split(separator: "=", maxSplits: 1)
-                if parts.count == 2, parts[0].trimmingCharacters(in: .whitespaces) == key { return .string(String(parts[1])) }
-            }
-            return .none
+        case "trace_state": return PathValues.traceState(span.traceState, path)
         case "status":
             switch path.subfield {
             case "code": return .int(Int64(span.status.code.rawValue))

@@ -141,9 +141,7 @@ enum OTTLEditors {
         try context.set(target, .map(map))
     }
 
-    private static func matches(_ regex: NSRegularExpression, _ text: String) -> Bool {
-        regex.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) != nil
-    }
+    private static func matches(_ regex: GoRegex, _ text: String) -> Bool { regex.matches(text) }
 
     /// Whole-string shell glob (`*`, `?`, `[...]`), as Go's filepath.Match.
     static func glob(_ pattern: String, _ text: String) -> Bool {

@@ -35,18 +35,18 @@ struct OTTLFunctionArguments {
 
 /// Compiled regular expressions by pattern; statements use few patterns, many times.
 enum OTTLRegex {
-    private static let cache = Mutex<[String: NSRegularExpression]>([:])
+    private static let cache = Mutex<[String: GoRegex]>([:])
 
-    static func compile(_ pattern: String) throws(OTTLRuntimeError) -> NSRegularExpression {
+    static func compile(_ pattern: String) throws(OTTLRuntimeError) -> GoRegex {
         if let known = cache.withLock({ $0[pattern] }) { return known }
-        let regex: NSRegularExpression
+        let regex: GoRegex
         do { regex = try GoRegex.compile(pattern) } catch { throw OTTLRuntimeError(error.description) }
         cache.withLock { $0[pattern] = regex }
         return regex
     }
 
     static func matches(_ pattern: String, _ text: String) throws(OTTLRuntimeError) -> Bool {
-        GoRegex.matches(try compile(pattern), text)
+        try compile(pattern).matches(text)
     }
 
     /// Replaces every match, expanding `$1` / `${name}` in the template.
@@ -54,10 +54,7 @@ enum OTTLRegex {
         replace(try compile(pattern), in: text, with: template)
     }
 
-    static func replace(_ regex: NSRegularExpression, in text: String, with template: String) -> String {
-        // Go writes `${1}`; NSRegularExpression's template takes `$1`.
-        let converted = template.contains("${")
-            ? template.replacingOccurrences(of: #"\$\{(\d+)\}"#, with: "\\$$1", options: .regularExpression) : template
-        return regex.stringByReplacingMatches(in: text, range: NSRange(text.startIndex..., in: text), withTemplate: converted)
+    static func replace(_ regex: GoRegex, in text: String, with template: String) -> String {
+        regex.replaceAll(in: text, with: template)
     }
 }

@@ -4,6 +4,10 @@ import Pipeline
 
 /// `processors.attributes`: `actions` on span, log record and data point attributes, in order.
 /// `include` / `exclude` pick the spans, log records and metrics whose attributes change.
+///
+/// Spans and log records of a batch still encoded, without `include` / `exclude`, change on their
+/// encoding: each item's attributes become a `WireAttributeList`, and only items whose attributes
+/// changed are written again (`WireRewrite`). Everything else takes the decoded model.
 public struct AttributesProcessorConfig: ComponentConfig {
     public var actions: [AttributeActionConfig] = []
     public var include: MatchConfig?
@@ -35,6 +39,9 @@ public final class AttributesProcessor: Processor {
 
     public func consume(_ batch: TelemetryBatch) async throws {
         var batch = batch
+        if !batch.isDecoded, batch.signal != .metrics, selection.isEmpty, try changeEncoded(&batch) {
+            return try await next.consume(batch)
+        }
         let metadata = batch.metadata
         let actions = self.actions, selection = self.selection
         let apply = { (attributes: inout [KeyValue]) in actions.apply(to: &attributes, metadata: metadata) }
@@ -61,5 +68,25 @@ public final class AttributesProcessor: Processor {
             batch.replace(with: .metrics(data))
         }
         try await next.consume(batch)
+    }
+
+    /// False when the encoding has a shape only the decoded path reads right.
+    private func changeEncoded(_ batch: inout TelemetryBatch) throws -> Bool {
+        let field = batch.signal == .traces ? 9 : 6
+        let metadata = batch.metadata, actions = self.actions
+        do {
+            let changed = try WireRewrite.rewrite(batch.signal, batch.encoded(), itemCount: batch.itemCount, dropsEmpty: false,
+                                                  keepResource: { _ in true }, keepScope: { _, _ in true }) { item, _, _ in
+                var attributes = WireAttributeList(item, field: field)
+                actions.apply(to: &attributes, metadata: metadata)
+                return attributes.isChanged ? .replace(try attributes.messageEncoding()) : .keep
+            }
+            if let changed { batch.replace(withTrustedProtobuf: changed.bytes, itemCount: changed.items) }
+            return true
+        } catch is WireIrregularMessage {
+            return false
+        } catch {
+            throw PipelineError.permanent("cannot decode the batch: \(error)")
+        }
     }
 }

@@ -33,7 +33,7 @@ struct AttributeActions: Sendable {
     struct Action: Sendable {
         var key: String
         var kind: Kind
-        var pattern: NSRegularExpression?
+        var pattern: GoRegex?
     }
 
     let actions: [Action]
@@ -43,7 +43,7 @@ struct AttributeActions: Sendable {
         for (index, config) in configs.enumerated() {
             let at = "\(path)[\(index)]"
             let name = config.action.lowercased()
-            var pattern: NSRegularExpression?
+            var pattern: GoRegex?
             if !config.pattern.isEmpty {
                 do { pattern = try GoRegex.compile(config.pattern) } catch { throw ConfigError(path: "\(at).pattern", message: error.description) }
             }
@@ -65,7 +65,7 @@ struct AttributeActions: Sendable {
                 guard sources == 0 else { throw ConfigError(path: at, message: "\(name) takes no value, from_attribute or from_context") }
                 kind = name == "delete" ? .delete : .hash
             case "extract":
-                guard let pattern, !Self.groupNames(pattern.pattern).isEmpty else {
+                guard let pattern, !pattern.groupNames.isEmpty else {
                     throw ConfigError(path: "\(at).pattern", message: "extract needs a pattern with named groups")
                 }
                 kind = .extract
@@ -98,45 +98,38 @@ struct AttributeActions: Sendable {
         }
     }
 
-    func apply(to attributes: inout [KeyValue], metadata: RequestMetadata) {
+    func apply<L: AttributeList>(to attributes: inout L, metadata: RequestMetadata) {
         for action in actions {
             switch action.kind {
             case .insert(let source):
-                if attributes[ottl: action.key] == nil, let value = resolve(source, attributes, metadata) { attributes.ottlSet(action.key, value) }
+                if !attributes.contains(action.key), let value = resolve(source, attributes, metadata) { attributes.set(action.key, value) }
             case .update(let source):
-                if attributes[ottl: action.key] != nil, let value = resolve(source, attributes, metadata) { attributes.ottlSet(action.key, value) }
+                if attributes.contains(action.key), let value = resolve(source, attributes, metadata) { attributes.set(action.key, value) }
             case .upsert(let source):
-                if let value = resolve(source, attributes, metadata) { attributes.ottlSet(action.key, value) }
+                if let value = resolve(source, attributes, metadata) { attributes.set(action.key, value) }
             case .delete:
-                attributes.removeAll { $0.key == action.key || Self.matches(action.pattern, $0.key) }
+                attributes.remove(key: action.key, pattern: action.pattern)
             case .hash:
-                for index in attributes.indices where attributes[index].key == action.key || Self.matches(action.pattern, attributes[index].key) {
-                    attributes[index].value = .with { $0.stringValue = Self.hash(attributes[index].value) }
-                }
+                attributes.mapValues(key: action.key, pattern: action.pattern) { value in .with { $0.stringValue = Self.hash(value) } }
             case .extract:
-                guard let pattern = action.pattern, case .stringValue(let text)? = attributes[ottl: action.key]?.value,
-                      let match = pattern.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) else { continue }
-                for name in Self.groupNames(pattern.pattern) {
-                    let range = match.range(withName: name)
-                    guard range.location != NSNotFound, let swiftRange = Range(range, in: text) else { continue }
-                    attributes.ottlSet(name, .with { $0.stringValue = String(text[swiftRange]) })
+                guard let pattern = action.pattern, case .stringValue(let text)? = attributes.value(action.key)?.value,
+                      let groups = pattern.firstMatch(text) else { continue }
+                let utf8 = Array(text.utf8)
+                for (name, number) in pattern.groupNames {
+                    guard number < groups.count, let range = groups[number] else { continue }
+                    attributes.set(name, .with { $0.stringValue = String(decoding: utf8[range], as: UTF8.self) })
                 }
             case .convert(let type):
-                guard let value = attributes[ottl: action.key], let converted = Self.convert(value, to: type) else { continue }
-                attributes.ottlSet(action.key, converted)
+                guard let value = attributes.value(action.key), let converted = Self.convert(value, to: type) else { continue }
+                attributes.set(action.key, converted)
             }
         }
     }
 
-    private static func matches(_ regex: NSRegularExpression?, _ text: String) -> Bool {
-        guard let regex else { return false }
-        return GoRegex.matches(regex, text)
-    }
-
-    private func resolve(_ source: Source, _ attributes: [KeyValue], _ metadata: RequestMetadata) -> AnyValue? {
+    private func resolve<L: AttributeList>(_ source: Source, _ attributes: L, _ metadata: RequestMetadata) -> AnyValue? {
         switch source {
         case .value(let value): return value
-        case .attribute(let key): return attributes[ottl: key]
+        case .attribute(let key): return attributes.value(key)
         case .context(let key):
             let name = key.hasPrefix("metadata.") ? String(key.dropFirst("metadata.".count)) : key
             guard let values = metadata.headers[name.lowercased()], !values.isEmpty else { return nil }
@@ -171,18 +164,5 @@ struct AttributeActions: Sendable {
         case ("string", _): return .with { $0.stringValue = OTTLValue(value).text }
         default: return nil
         }
-    }
-
-    static func groupNames(_ pattern: String) -> [String] {
-        var names: [String] = []
-        var rest = Substring(pattern)
-        while let start = rest.range(of: "(?<") {
-            let after = rest[start.upperBound...]
-            guard let end = after.firstIndex(of: ">") else { break }
-            let name = String(after[..<end])
-            if !name.hasPrefix("=") && !name.hasPrefix("!") { names.append(name) }
-            rest = after[end...]
-        }
-        return names
     }
 }

@@ -50,10 +50,10 @@ public struct MatchConfig: ConfigSection {
 struct ItemMatcher: Sendable {
     private struct Texts: Sendable {
         let exact: Set<String>
-        let patterns: [NSRegularExpression]
+        let patterns: [GoRegex]
 
         func matches(_ text: String) -> Bool {
-            exact.contains(text) || patterns.contains { GoRegex.matches($0, text) }
+            exact.contains(text) || patterns.contains { $0.matches(text) }
         }
     }
 
@@ -86,7 +86,7 @@ struct ItemMatcher: Sendable {
         func texts(_ values: [String], _ key: String) throws(ConfigError) -> Texts? {
             guard !values.isEmpty else { return nil }
             guard regexp else { return Texts(exact: Set(values), patterns: []) }
-            var patterns: [NSRegularExpression] = []
+            var patterns: [GoRegex] = []
             for (index, value) in values.enumerated() {
                 do { patterns.append(try GoRegex.compile(value)) } catch { throw ConfigError(path: "\(path).\(key)[\(index)]", message: error.description) }
             }

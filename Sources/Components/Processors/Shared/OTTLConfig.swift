@@ -113,13 +113,14 @@ struct OTTLGroupConfig {
 }
 
 /// Runs a processor's OTTL over one batch: an evaluation error under `propagate` fails the batch
-/// as permanent; the first error ignored under `ignore` is logged once for the batch.
+/// as permanent; the first error ignored under `ignore` is logged once for the batch. Other errors
+/// of `body` (reading encoded data) pass through.
 func runOTTL(_ processor: String, ignoredAs consequence: String, logger: Logger,
-             _ body: ((OTTLRuntimeError) -> Void) throws(OTTLRuntimeError) -> Void) throws(PipelineError) {
+             _ body: ((OTTLRuntimeError) -> Void) throws -> Void) throws {
     var firstError: OTTLRuntimeError?
     do {
         try body { error in if firstError == nil { firstError = error } }
-    } catch {
+    } catch let error as OTTLRuntimeError {
         throw PipelineError.permanent("\(processor): \(error.message)")
     }
     if let firstError { logger.warning("\(processor) failed (\(consequence)): \(firstError.message)") }

@@ -33,7 +33,8 @@ extension ResourceMetrics: ResourceEntry {
 
 extension Array where Element: ResourceEntry {
     /// Calls `body` with every item and its scope and resource, which it may change; a change of
-    /// the scope or resource is seen by the items after it.
+    /// the scope or resource is seen by the items after it. An absent scope or resource that no
+    /// item changed stays absent.
     mutating func editItems<E: Error>(_ body: (inout Element.Scope.Item, inout InstrumentationScope, inout Resource) throws(E) -> Void) throws(E) {
         for r in indices {
             for s in self[r].scopes.indices {
@@ -42,8 +43,8 @@ extension Array where Element: ResourceEntry {
                 for i in self[r].scopes[s].items.indices {
                     try body(&self[r].scopes[s].items[i], &scope, &resource)
                 }
-                self[r].scopes[s].scope = scope
-                self[r].resource = resource
+                if scope != self[r].scopes[s].scope { self[r].scopes[s].scope = scope }
+                if resource != self[r].resource { self[r].resource = resource }
             }
         }
     }

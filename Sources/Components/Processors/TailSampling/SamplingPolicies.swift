@@ -106,14 +106,14 @@ enum SamplingPolicies {
             let values = c.values.filter { !$0.isEmpty }
             let matcher: @Sendable (String) -> Bool
             if c.enabled_regex_matching {
-                var patterns: [NSRegularExpression] = []
+                var patterns: [GoRegex] = []
                 for (index, value) in values.enumerated() {
                     do { patterns.append(try GoRegex.compile(value)) } catch {
                         throw ConfigError(path: "\(path).string_attribute.values[\(index)]", message: error.description)
                     }
                 }
                 let compiled = patterns
-                matcher = { text in compiled.contains { GoRegex.matches($0, text) } }
+                matcher = { text in compiled.contains { $0.matches(text) } }
             } else {
                 let set = Set(values)
                 matcher = { set.contains($0) }

@@ -17,11 +17,10 @@ struct TopicSubscription: Sendable {
         let excluded: [Pattern]
     }
 
-    /// A compiled expression. NSRegularExpression is immutable once made and documented as safe
-    /// to use from several threads at once.
-    struct Pattern: @unchecked Sendable {
+    /// A compiled expression (`GoRegex` is Sendable: immutable once made).
+    struct Pattern: Sendable {
         let text: String
-        let expression: NSRegularExpression
+        let expression: GoRegex
 
         init(_ text: String) throws(GoRegex.SyntaxError) {
             self.text = text
@@ -29,7 +28,7 @@ struct TopicSubscription: Sendable {
         }
 
         func matches(_ topic: String) -> Bool {
-            GoRegex.matches(expression, topic)
+            expression.matches(topic)
         }
     }
 

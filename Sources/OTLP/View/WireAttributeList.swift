@@ -1,0 +1,173 @@
+import SwiftProtobuf
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A message's repeated KeyValue field (its attributes) that can change without being decoded:
+/// entries keep pointing into the received bytes until one is set, and only then is that one
+/// value encoded. Lookups compare key bytes; the first of equal keys counts, as in the model
+/// (`[KeyValue][ottl:]`).
+///
+/// Invariant: like `WireFields`, it lives inside the `withUnsafeBytes` of its buffer.
+public struct WireAttributeList {
+    struct Entry {
+        /// The whole KeyValue as received, until the entry changes: written back as it is, with
+        /// whatever else it held (an absent value, unknown fields).
+        var original: Range<Int>?
+        /// The key, where it lies or written anew.
+        var key: Bytes
+        /// The AnyValue's encoding (its body, without tag and length).
+        var value: Bytes
+    }
+
+    enum Bytes {
+        case range(Range<Int>)
+        case owned([UInt8])
+    }
+
+    public let message: WireFields
+    public let field: Int
+    var entries: [Entry] = []
+    /// Whether any entry was set, added or removed.
+    public private(set) var isChanged = false
+
+    public init(_ message: WireFields, field: Int) {
+        self.message = message
+        self.field = field
+        let buffer = message.buffer
+        message.forEach(field) { entry in
+            var reader = WireReader(buffer, range: entry)
+            var key = entry.upperBound..<entry.upperBound
+            var value = entry.upperBound..<entry.upperBound
+            while !reader.isAtEnd {
+                guard let (number, wireType) = try? reader.tag() else { break }
+                if wireType == .lengthDelimited, number == 1 || number == 2, let range = try? reader.lengthDelimited() {
+                    if number == 1 { key = range } else { value = range }
+                } else if (try? reader.skip(wireType)) == nil {
+                    break
+                }
+            }
+            entries.append(Entry(original: entry, key: .range(key), value: .range(value)))
+            return true
+        }
+    }
+
+    public var count: Int { entries.count }
+
+    private func withBytes<T>(_ bytes: Bytes, _ body: (UnsafeRawBufferPointer) -> T) -> T {
+        switch bytes {
+        case .range(let range): body(UnsafeRawBufferPointer(rebasing: message.buffer[range]))
+        case .owned(let owned): owned.withUnsafeBytes(body)
+        }
+    }
+
+    /// The entry's key as UTF-8.
+    public func withKey<T>(at index: Int, _ body: (UnsafeRawBufferPointer) -> T) -> T { withBytes(entries[index].key, body) }
+
+    public func key(at index: Int) -> String { withKey(at: index) { String(decoding: $0, as: UTF8.self) } }
+
+    public func index(of key: String) -> Int? {
+        var key = key
+        return key.withUTF8 { wanted in
+            for index in entries.indices where keyEquals(at: index, UnsafeRawBufferPointer(wanted)) { return index }
+            return nil
+        }
+    }
+
+    /// Whether the entry's key is the UTF-8 `key`.
+    public func keyEquals(at index: Int, _ key: UnsafeRawBufferPointer) -> Bool {
+        withKey(at: index) { stored in
+            guard stored.count == key.count else { return false }
+            guard let a = stored.baseAddress, let b = key.baseAddress else { return true }
+            return memcmp(a, b, key.count) == 0
+        }
+    }
+
+    /// The encoding of the entry's AnyValue (its body).
+    public func withValue<T>(at index: Int, _ body: (UnsafeRawBufferPointer) -> T) -> T { withBytes(entries[index].value, body) }
+
+    /// The entry's value decoded; an undecodable value reads as empty.
+    public func value(at index: Int) -> AnyValue {
+        withValue(at: index) { (try? AnyValue(serializedBytes: Array($0))) ?? AnyValue() }
+    }
+
+    /// Sets the value of the first entry with `key`, or adds one at the end.
+    public mutating func set(_ key: String, encodedValue: [UInt8]) {
+        isChanged = true
+        if let index = index(of: key) {
+            setValue(at: index, encodedValue: encodedValue)
+        } else {
+            entries.append(Entry(key: .owned(Array(key.utf8)), value: .owned(encodedValue)))
+        }
+    }
+
+    public mutating func setValue(at index: Int, encodedValue: [UInt8]) {
+        isChanged = true
+        entries[index].value = .owned(encodedValue)
+        entries[index].original = nil
+    }
+
+    public mutating func removeAll(where remove: (Int) -> Bool) {
+        let before = entries.count
+        var kept: [Entry] = []
+        kept.reserveCapacity(before)
+        for index in entries.indices where !remove(index) { kept.append(entries[index]) }
+        entries = kept
+        if entries.count != before { isChanged = true }
+    }
+
+    /// The message's encoding with this list in place of its field: the message's other fields
+    /// are copied in order, and the entries are written where the field first appeared (at the
+    /// end when it did not).
+    public func messageEncoding() throws(OTLPDecodingError) -> [UInt8] {
+        var out = WireWriter()
+        out.bytes.reserveCapacity(message.range.count + 64)
+        var written = false
+        var reader = WireReader(message.buffer, range: message.range)
+        while !reader.isAtEnd {
+            let start = reader.offset
+            let (number, wireType) = try reader.tag()
+            try reader.skip(wireType)
+            if Int(number) == field {
+                if !written { writeEntries(&out); written = true }
+                continue
+            }
+            out.bytes.append(contentsOf: message.buffer[start..<reader.offset])
+        }
+        if !written { writeEntries(&out) }
+        return out.bytes
+    }
+
+    private func writeEntries(_ out: inout WireWriter) {
+        for entry in entries {
+            if let original = entry.original {
+                out.lengthDelimited(field: UInt64(field), message.buffer[original])
+                continue
+            }
+            let keyLength = withBytes(entry.key) { $0.count }
+            let valueLength = withBytes(entry.value) { $0.count }
+            // KeyValue: the key (1) and the value (2), each length-delimited.
+            let body = 1 + WireWriter.varintSize(UInt64(keyLength)) + keyLength + 1 + WireWriter.varintSize(UInt64(valueLength)) + valueLength
+            out.varint(UInt64(field) << 3 | 2)
+            out.varint(UInt64(body))
+            withBytes(entry.key) { out.lengthDelimited(field: 1, $0) }
+            withBytes(entry.value) { out.lengthDelimited(field: 2, $0) }
+        }
+    }
+}
+
+extension WireWriter {
+    static func varintSize(_ value: UInt64) -> Int {
+        var size = 1
+        var v = value
+        while v >= 0x80 { v >>= 7; size += 1 }
+        return size
+    }
+}
+
+extension AnyValue {
+    /// The value's encoding, for `WireAttributeList.set`.
+    public var encodedBody: [UInt8] { (try? serializedBytes()) ?? [] }
+}

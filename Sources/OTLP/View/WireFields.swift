@@ -1,0 +1,173 @@
+import SwiftProtobuf
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// One encoded message with its fields indexed in a single pass, so that reading a field is a
+/// jump to where it lies instead of a walk over the message.
+///
+/// For each field number below `WireFields.indexed` the index keeps where its first and its last
+/// occurrence start (their tags): the last occurrence is the value of a singular scalar field, as
+/// protobuf decoders take it; a walk over a repeated field starts at the first. Field numbers above
+/// are walked to and read as unknown fields; OTLP defines none that processors read.
+///
+/// A singular sub-message that appears more than once is merged by protobuf decoders; reading the
+/// last occurrence would not give the decoded value. `isIrregular` tells callers so, and they take
+/// the decoded path for the batch.
+///
+/// Invariant: `buffer` outlives the value (it is created inside `withUnsafeBytes`, like
+/// `WireReader`), and the bytes were validated against the OTLP schema by `WireScan`.
+public struct WireFields {
+    public static let indexed = 20
+
+    public let buffer: UnsafeRawBufferPointer
+    public let range: Range<Int>
+    private var first: InlineArray<20, Int32>
+    private var last: InlineArray<20, Int32>
+    public private(set) var isIrregular = false
+
+    /// Indexes the message in `range`. `singularMessages` has bit n set for each field number n
+    /// that holds a singular sub-message in this message type.
+    public init(_ buffer: UnsafeRawBufferPointer, _ range: Range<Int>, singularMessages: UInt32 = 0) throws(OTLPDecodingError) {
+        self.buffer = buffer
+        self.range = range
+        first = InlineArray(repeating: -1)
+        last = InlineArray(repeating: -1)
+        var reader = WireReader(buffer, range: range)
+        while !reader.isAtEnd {
+            let at = Int32(reader.offset)
+            let (field, wireType) = try reader.tag()
+            try reader.skip(wireType)
+            guard field < Self.indexed else { continue }
+            let n = Int(field)
+            if first[n] < 0 {
+                first[n] = at
+            } else if singularMessages & (1 << UInt32(n)) != 0 {
+                isIrregular = true
+            }
+            last[n] = at
+        }
+    }
+
+    /// A message with no fields (an absent resource or scope reads as empty).
+    public static func empty(_ buffer: UnsafeRawBufferPointer) -> WireFields { WireFields(empty: buffer) }
+
+    private init(empty buffer: UnsafeRawBufferPointer) {
+        self.buffer = buffer
+        range = 0..<0
+        first = InlineArray(repeating: -1)
+        last = InlineArray(repeating: -1)
+    }
+
+    public func has(_ field: Int) -> Bool { last[field] >= 0 }
+
+    /// Offset of the tag of the field's last occurrence, or nil.
+    public func lastTag(_ field: Int) -> Int? { last[field] >= 0 ? Int(last[field]) : nil }
+
+    /// A reader positioned after the tag of the field's last occurrence.
+    private func valueReader(_ field: Int) -> (reader: WireReader, wireType: WireType)? {
+        guard last[field] >= 0 else { return nil }
+        var reader = WireReader(buffer, range: Int(last[field])..<range.upperBound)
+        guard let (_, wireType) = try? reader.tag() else { return nil }
+        return (reader, wireType)
+    }
+
+    /// An integer field of any scalar wire type (varint, fixed32, fixed64); 0 when absent.
+    public func uint(_ field: Int) -> UInt64 {
+        guard var (reader, wireType) = valueReader(field) else { return 0 }
+        switch wireType {
+        case .varint: return (try? reader.varint()) ?? 0
+        case .fixed64: return (try? reader.fixed64()) ?? 0
+        case .fixed32:
+            let at = reader.offset
+            guard (try? reader.advance(4)) != nil else { return 0 }
+            return UInt64(UInt32(littleEndian: buffer.loadUnaligned(fromByteOffset: at, as: UInt32.self)))
+        default: return 0
+        }
+    }
+
+    /// The range of a length-delimited field's value; empty (at the message's end) when absent.
+    public func bytesRange(_ field: Int) -> Range<Int> {
+        guard var (reader, wireType) = valueReader(field), wireType == .lengthDelimited,
+              let body = try? reader.lengthDelimited() else { return range.upperBound..<range.upperBound }
+        return body
+    }
+
+    public func bytes(_ field: Int) -> UnsafeRawBufferPointer { UnsafeRawBufferPointer(rebasing: buffer[bytesRange(field)]) }
+
+    /// A string field's text; invalid UTF-8 reads with replacement characters.
+    public func string(_ field: Int) -> String { String(decoding: bytes(field), as: UTF8.self) }
+
+    /// The sub-message in the field (empty when absent), indexed.
+    public func message(_ field: Int, singularMessages: UInt32 = 0) throws(OTLPDecodingError) -> WireFields {
+        try WireFields(buffer, bytesRange(field), singularMessages: singularMessages)
+    }
+
+    /// Calls `body` with the value range of each occurrence of a length-delimited field, in order,
+    /// until it returns false.
+    public func forEach<E: Error>(_ field: Int, _ body: (Range<Int>) throws(E) -> Bool) throws(E) {
+        guard first[field] >= 0 else { return }
+        var reader = WireReader(buffer, range: Int(first[field])..<range.upperBound)
+        let end = Int(last[field])
+        while !reader.isAtEnd, reader.offset <= end {
+            guard let (number, wireType) = try? reader.tag() else { return }
+            if Int(number) == field, wireType == .lengthDelimited {
+                guard let value = try? reader.lengthDelimited() else { return }
+                if try !body(value) { return }
+            } else if (try? reader.skip(wireType)) == nil {
+                return
+            }
+        }
+    }
+}
+
+extension WireFields {
+    /// The message's encoding without the occurrences of `field` for which `drop` (called with
+    /// their index among that field's occurrences, in order) returns true.
+    public func encoding(dropping field: Int, where drop: (Int) -> Bool) throws(OTLPDecodingError) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(range.count)
+        var reader = WireReader(buffer, range: range)
+        var index = 0
+        while !reader.isAtEnd {
+            let start = reader.offset
+            let (number, wireType) = try reader.tag()
+            try reader.skip(wireType)
+            if Int(number) == field {
+                defer { index += 1 }
+                if drop(index) { continue }
+            }
+            out.append(contentsOf: buffer[start..<reader.offset])
+        }
+        return out
+    }
+}
+
+extension UnsafeRawBufferPointer {
+    /// Whether the bytes in `range` are the UTF-8 of `text`, compared without copying either.
+    public func equals(_ range: Range<Int>, _ text: String) -> Bool {
+        var text = text
+        return text.withUTF8 { utf8 in
+            guard utf8.count == range.count else { return false }
+            guard let base = baseAddress, let other = utf8.baseAddress else { return range.isEmpty }
+            return memcmp(base + range.lowerBound, other, range.count) == 0
+        }
+    }
+}
+
+/// Model messages that can be decoded from a range of a borrowed buffer (one attribute value or
+/// entry, where a path needs the model).
+public protocol WireDecodable {
+    init(decoding buffer: UnsafeRawBufferPointer, _ range: Range<Int>) throws
+}
+
+extension WireDecodable where Self: SwiftProtobuf.Message {
+    public init(decoding buffer: UnsafeRawBufferPointer, _ range: Range<Int>) throws {
+        try self.init(serializedBytes: Array(buffer[range]))
+    }
+}
+
+extension AnyValue: WireDecodable {}
+extension KeyValue: WireDecodable {}

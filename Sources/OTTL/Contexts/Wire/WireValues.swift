@@ -1,0 +1,101 @@
+import Foundation
+import OTLP
+
+/// Reading OTTL values from encoded messages: attributes are found by comparing key bytes, scalar
+/// values are read where they lie, and only maps and lists are decoded into the model (rare in
+/// conditions, and then only the one value).
+enum WireValues {
+    /// The body of the AnyValue of the first entry with `key` in the repeated KeyValue `field`, as
+    /// the decoded path's `[ottl: key]` finds it.
+    static func attribute(_ message: WireFields, _ field: Int, _ key: String) -> Range<Int>? {
+        var found: Range<Int>?
+        let buffer = message.buffer
+        message.forEach(field) { entry in
+            var reader = WireReader(buffer, range: entry)
+            var keyRange: Range<Int>?
+            var value: Range<Int>?
+            while !reader.isAtEnd {
+                guard let (number, wireType) = try? reader.tag() else { return false }
+                if wireType == .lengthDelimited, number == 1 || number == 2 {
+                    guard let range = try? reader.lengthDelimited() else { return false }
+                    if number == 1 { keyRange = range } else { value = range }
+                } else if (try? reader.skip(wireType)) == nil {
+                    return false
+                }
+            }
+            guard buffer.equals(keyRange ?? 0..<0, key) else { return true }
+            // A key without a value holds an empty AnyValue.
+            found = value ?? entry.upperBound..<entry.upperBound
+            return false
+        }
+        return found
+    }
+
+    /// An encoded AnyValue as OTTL sees it. Of several members of its oneof, the last counts.
+    static func value(_ buffer: UnsafeRawBufferPointer, _ body: Range<Int>) throws(OTTLRuntimeError) -> OTTLValue {
+        let fields: WireFields
+        do { fields = try WireFields(buffer, body) } catch { throw OTTLRuntimeError("\(error)") }
+        var member = 0
+        var at = -1
+        for candidate in 1...7 { if let tag = fields.lastTag(candidate), tag > at { member = candidate; at = tag } }
+        switch member {
+        case 1: return .string(fields.string(1))
+        case 2: return .bool(fields.uint(2) != 0)
+        case 3: return .int(Int64(bitPattern: fields.uint(3)))
+        case 4: return .double(Double(bitPattern: fields.uint(4)))
+        case 7: return .bytes(Array(fields.bytes(7)))
+        case 5, 6: return OTTLValue(try decode(AnyValue.self, buffer, body))
+        default: return .none
+        }
+    }
+
+    /// The repeated KeyValue `field` decoded, for paths that read a whole map.
+    static func map(_ message: WireFields, _ field: Int) throws(OTTLRuntimeError) -> [KeyValue] {
+        var entries: [KeyValue] = []
+        try message.forEach(field) { (entry) throws(OTTLRuntimeError) -> Bool in
+            entries.append(try decode(KeyValue.self, message.buffer, entry))
+            return true
+        }
+        return entries
+    }
+
+    /// `attributes`, `attributes["k"]` or `attributes["k"][…]` from the repeated KeyValue `field`.
+    static func getMap(_ message: WireFields, _ field: Int, _ path: OTTLPath) throws(OTTLRuntimeError) -> OTTLValue {
+        guard case .string(let key)? = path.keys.first else {
+            return try PathValues.lookup(.map(try map(message, field)), path.keys[...])
+        }
+        guard let body = attribute(message, field, key) else { return .none }
+        let value = try value(message.buffer, body)
+        return path.keys.count == 1 ? value : try PathValues.lookup(value, path.keys.dropFirst())
+    }
+
+    static func id(_ message: WireFields, _ field: Int, _ path: OTTLPath) -> OTTLValue {
+        PathValues.id(Data(message.bytes(field)), path)
+    }
+
+    static func int32(_ message: WireFields, _ field: Int) -> OTTLValue {
+        .int(Int64(Int32(truncatingIfNeeded: message.uint(field))))
+    }
+
+    static func uint32(_ message: WireFields, _ field: Int) -> OTTLValue {
+        .int(Int64(UInt32(truncatingIfNeeded: message.uint(field))))
+    }
+
+    static func int64(_ message: WireFields, _ field: Int) -> OTTLValue {
+        .int(Int64(bitPattern: message.uint(field)))
+    }
+
+    private static func decode<M: WireDecodable>(_ type: M.Type, _ buffer: UnsafeRawBufferPointer,
+                                                 _ body: Range<Int>) throws(OTTLRuntimeError) -> M {
+        do {
+            return try M(decoding: buffer, body)
+        } catch {
+            throw OTTLRuntimeError("cannot decode a \(M.self): \(error)")
+        }
+    }
+}
+
+/// The error every write to an encoded context gives: conditions only read.
+func readOnly(_ path: OTTLPath) -> OTTLRuntimeError {
+    OTTLRuntimeError("cannot set \(path): this context only reads")
+}

@@ -1,0 +1,194 @@
+import Foundation
+import OTLP
+import Pipeline
+import Testing
+@testable import Components
+
+/// The encoded path of a processor against its decoded path: the same random requests (every
+/// AnyValue type, nested maps and lists, events, links, empty and missing containers, unknown
+/// fields) go once as bytes and once as a decoded model through the same configuration, and what
+/// comes out must be equal after decoding, item counts and errors included.
+@Suite struct EncodedPathDifferentialTests {
+    static let filterConfigs: [(Signal, String)] = [
+        (.traces, """
+            traces:
+              span:
+                - attributes["http.route"] == "/health"
+                - IsMatch(name, "^internal-")
+                - kind == SPAN_KIND_INTERNAL and attributes["db.system"] != nil
+            """),
+        (.traces, """
+            traces:
+              spanevent:
+                - name == "retry"
+                - attributes["host"] == "a" and span.name != "b"
+            """),
+        (.traces, """
+            trace_conditions:
+              - context: resource
+                conditions: ['attributes["service.name"] == "b"', 'dropped_attributes_count > 0']
+              - context: scope
+                conditions: ['name == "a" and version == "1"']
+              - context: span
+                conditions:
+                  - status.code == STATUS_CODE_ERROR and status.message == "boom"
+                  - trace_state["k"] == "v" and end_time_unix_nano - start_time_unix_nano > 500000000
+                  - attributes["m"]["k"] == "a"
+            """),
+        (.traces, """
+            trace_conditions:
+              - resource.attributes["host"] == "b" and scope.name == "retry"
+              - span.span_id.string == "" and Len(span.attributes) > 4
+              - span.kind.string == "Server" and span.flags > 0 and span.dropped_attributes_count == 1
+              - IsMap(span.attributes["k"]) and IsList(span.attributes["m"])
+            """),
+        (.traces, """
+            error_mode: propagate
+            traces:
+              span:
+                - Substring(name, 0, 3) == "ret"
+            """),
+        (.traces, """
+            error_mode: ignore
+            traces:
+              span:
+                - Substring(name, 0, 3) == "ret"
+                - IsMatch(attributes["url.path"], "^/orders/[0-9]+$")
+            """),
+        (.logs, """
+            logs:
+              log_record:
+                - IsMatch(body, "^healthcheck")
+                - severity_number >= SEVERITY_NUMBER_ERROR and attributes["host"] == "b"
+                - body["k"] == "a" and IsString(body) == false
+                - trace_id.string == "" and event_name != ""
+            """),
+        (.logs, """
+            log_conditions:
+              - context: resource
+                conditions: ['attributes["host"] == "a"']
+              - context: scope
+                conditions: ['name == "cpu"']
+              - context: log
+                conditions: ['attributes["http.route"] == "/health" and flags == 1']
+            """),
+        (.metrics, """
+            metrics:
+              metric:
+                - name == "cpu"
+                - type == METRIC_DATA_TYPE_SUM and is_monotonic == true
+                - aggregation_temporality == AGGREGATION_TEMPORALITY_DELTA and unit == "ms"
+                - resource.attributes["service.name"] == "a" or description == "about it"
+            """),
+    ]
+
+    struct Outcome: Equatable {
+        var delivered: OTLPRequest?
+        var items: Int?
+        var error: String?
+    }
+
+    func run(_ factory: ProcessorFactory, _ type: any ComponentConfig.Type, _ config: String, _ signal: Signal,
+             _ batch: TelemetryBatch) async throws -> (Outcome, isDecoded: Bool?) {
+        let decoded = try ConfigDecoder().decode(type, from: ConfigNode.parse(yaml: config, origin: "test"))
+        let sink = RecordingConsumer()
+        let filter = try factory.create(settings(factory.info.type), decoded, signal, sink)
+        do {
+            try await filter.consume(batch)
+        } catch {
+            return (Outcome(error: "\(error)"), nil)
+        }
+        guard var out = sink.received.withLock({ $0.first }) else { return (Outcome(), nil) }
+        let isDecoded = out.isDecoded
+        return (Outcome(delivered: try out.model(), items: out.itemCount), isDecoded)
+    }
+
+    /// Runs 250 random requests of the signal through the processor both ways.
+    func compare(_ factory: ProcessorFactory, _ type: any ComponentConfig.Type, _ config: String, _ signal: Signal,
+                 seed: UInt64, encodedStaysEncoded: Bool = true) async throws {
+        var random = RandomTelemetry(seed: seed)
+        var changed = 0, unchanged = 0
+        let metadata = RequestMetadata(headers: ["tenant": ["t1", "t2"]])
+        for round in 0..<250 {
+            let bytes = random.request(signal)
+            let model = try OTLPRequest(signal: signal, protobuf: bytes)
+            let fromBytes = try await run(factory, type, config, signal, try TelemetryBatch(signal: signal, protobuf: bytes, metadata: metadata))
+            let fromModel = try await run(factory, type, config, signal, TelemetryBatch(model, metadata: metadata))
+            #expect(fromBytes.0 == fromModel.0, "\(config), round \(round)")
+            if encodedStaysEncoded { #expect(fromBytes.isDecoded != true, "the encoded batch was processed without decoding it") }
+            if fromModel.0.delivered == model { unchanged += 1 } else { changed += 1 }
+        }
+        #expect(changed > 10 && unchanged > 10, "the config changes some requests and not others (\(changed) changed)")
+    }
+
+    @Test(arguments: filterConfigs.indices)
+    func filterGivesTheSameResultOnBytesAndOnTheModel(_ index: Int) async throws {
+        let (signal, config) = Self.filterConfigs[index]
+        try await compare(FilterProcessor.factory, FilterProcessorConfig.self, config, signal, seed: UInt64(index) &* 7919)
+    }
+
+    static let attributesConfigs: [String] = [
+        """
+        actions:
+          - {key: deployment.environment, value: prod, action: insert}
+          - {key: client.address, action: hash}
+        """,
+        """
+        actions:
+          - {key: host, value: 42, action: update}
+          - {key: db.system, from_attribute: http.route, action: upsert}
+          - {key: tenant, from_context: metadata.tenant, action: insert}
+          - {key: k, value: {a: [1, 2.5, true]}, action: upsert}
+        """,
+        """
+        actions:
+          - {key: user_agent.original, action: delete}
+          - {pattern: '^(url|http)\\.', action: hash}
+          - {pattern: "^m$", action: delete}
+        """,
+        """
+        actions:
+          - {key: url.path, pattern: "^/(?P<section>[a-z]+)/(?P<id>[0-9]+)$", action: extract}
+          - {key: host, action: convert, converted_type: int}
+          - {key: k, action: convert, converted_type: string}
+          - {key: db.system, action: convert, converted_type: double}
+        """,
+    ]
+
+    @Test(arguments: attributesConfigs.indices, [Signal.traces, .logs])
+    func attributesGiveTheSameResultOnBytesAndOnTheModel(_ index: Int, _ signal: Signal) async throws {
+        try await compare(AttributesProcessor.factory, AttributesProcessorConfig.self, Self.attributesConfigs[index], signal,
+                          seed: UInt64(index) &* 104_729 &+ (signal == .traces ? 0 : 1))
+    }
+
+    @Test func invalidUTF8PassesTheEncodedPathAsItCame() async throws {
+        // A span named with bytes that are not UTF-8: swift-protobuf refuses to decode it (the
+        // decoded path fails the batch), the Go collector does not check; the encoded path reads the
+        // name with replacement characters and leaves the bytes as they are.
+        var span = WireWriter()
+        span.lengthDelimited(field: 5, [0x66, 0xFF, 0xFE])
+        span.lengthDelimited(field: 9, { var kv = WireWriter(); kv.lengthDelimited(field: 1, Array("http.route".utf8))
+            var value = WireWriter(); value.lengthDelimited(field: 1, Array("/health".utf8)); kv.lengthDelimited(field: 2, value.bytes); return kv.bytes }())
+        var keep = WireWriter()
+        keep.lengthDelimited(field: 5, [0xC3, 0x28])
+        var scope = WireWriter()
+        scope.lengthDelimited(field: 2, span.bytes)
+        scope.lengthDelimited(field: 2, keep.bytes)
+        var entry = WireWriter()
+        entry.lengthDelimited(field: 2, scope.bytes)
+        var request = WireWriter()
+        request.lengthDelimited(field: 1, entry.bytes)
+        #expect(throws: (any Error).self) { try OTLPRequest(signal: .traces, protobuf: request.bytes) }
+
+        let config = try ConfigDecoder().decode(FilterProcessorConfig.self, from: ConfigNode.parse(
+            yaml: "traces:\n  span:\n    - attributes[\"http.route\"] == \"/health\"\n", origin: "test"))
+        let sink = RecordingConsumer()
+        let filter = try FilterProcessor.factory.create(settings("filter"), config, .traces, sink)
+        try await filter.consume(try TelemetryBatch(signal: .traces, protobuf: request.bytes))
+        var out = try #require(sink.received.withLock { $0.first })
+        #expect(out.itemCount == 1)
+        var expected = WireWriter()
+        expected.lengthDelimited(field: 1, { var e = WireWriter(); e.lengthDelimited(field: 2, { var s = WireWriter(); s.lengthDelimited(field: 2, keep.bytes); return s.bytes }()); return e.bytes }())
+        #expect(out.encoded() == expected.bytes, "the kept span's bytes are copied unchanged")
+    }
+}
