@@ -26,15 +26,6 @@ public enum OTLPRequest: Sendable, Equatable {
         }
     }
 
-    public func protobufBytes() -> [UInt8] {
-        // Serializing a proto3 message only fails for unset required fields, which proto3 lacks.
-        switch self {
-        case .traces(let r): (try? r.serializedBytes()) ?? []
-        case .metrics(let r): (try? r.serializedBytes()) ?? []
-        case .logs(let r): (try? r.serializedBytes()) ?? []
-        }
-    }
-
     /// Spans, data points or log records in the request.
     public var itemCount: Int {
         switch self {

@@ -192,3 +192,19 @@ import Testing
         #expect(out.encoded() == expected.bytes, "the kept span's bytes are copied unchanged")
     }
 }
+
+extension EncodedPathDifferentialTests {
+    @Test(arguments: [Signal.traces, .metrics, .logs])
+    func containersWrittenByHandAreTheBytesSwiftProtobufWrites(_ signal: Signal) throws {
+        var random = RandomTelemetry(seed: 42)
+        for _ in 0..<200 {
+            let request = try OTLPRequest(signal: signal, protobuf: random.request(signal))
+            let reference: [UInt8] = switch request {
+            case .traces(let r): try r.serializedBytes()
+            case .metrics(let r): try r.serializedBytes()
+            case .logs(let r): try r.serializedBytes()
+            }
+            #expect(request.protobufBytes() == reference)
+        }
+    }
+}
