@@ -19,6 +19,22 @@ public protocol OTTLContext {
     static var fields: Set<String> { get }
     mutating func get(_ path: OTTLPath) throws(OTTLRuntimeError) -> OTTLValue
     mutating func set(_ path: OTTLPath, _ value: OTTLValue) throws(OTTLRuntimeError)
+    /// Applies a map editor's change to the map at `path`; a context that keeps a map in another
+    /// form than `[KeyValue]` changes it there.
+    mutating func edit(_ path: OTTLPath, _ edit: OTTLMapEdit) throws(OTTLRuntimeError)
+}
+
+extension OTTLContext {
+    public mutating func edit(_ path: OTTLPath, _ edit: OTTLMapEdit) throws(OTTLRuntimeError) {
+        try editThroughValues(path, edit)
+    }
+
+    /// The map read as a value, changed, and written back.
+    mutating func editThroughValues(_ path: OTTLPath, _ edit: OTTLMapEdit) throws(OTTLRuntimeError) {
+        guard case .map(var map) = try get(path) else { return }
+        edit.apply(to: &map)
+        try set(path, .map(map))
+    }
 }
 
 /// The context names paths may start with.

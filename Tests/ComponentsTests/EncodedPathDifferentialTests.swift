@@ -194,6 +194,58 @@ import Testing
 }
 
 extension EncodedPathDifferentialTests {
+    static let transformConfigs: [(config: String, encoded: Bool)] = [
+        ("""
+        trace_statements:
+          - context: span
+            statements:
+              - set(attributes["env"], "prod")
+              - delete_key(attributes, "user_agent.original")
+              - replace_pattern(attributes["url.path"], "/[0-9]+", "/{id}")
+              - set(attributes["slow"], true) where end_time_unix_nano - start_time_unix_nano > 500000000
+              - truncate_all(attributes, 3)
+        """, true),
+        ("""
+        trace_statements:
+          - context: span
+            statements:
+              - keep_keys(attributes, ["host", "m", "k", "url.path"]) where kind == SPAN_KIND_SERVER
+              - delete_matching_keys(attributes, "^(db|http)\\.")
+              - replace_all_matches(attributes, "/orders/*", "/orders/{id}")
+              - set(cache["h"], attributes["host"])
+              - set(attributes["copied"], cache["h"]) where resource.attributes["host"] != nil or scope.name == "a"
+              - set(attributes["m"]["k"], "nested") where IsMap(attributes["m"])
+              - set(attributes["label"], Concat([name, String(kind)], "-"))
+          - context: span
+            statements:
+              - merge_maps(attributes, attributes["k"], "insert") where IsMap(attributes["k"])
+              - limit(attributes, 3, ["host"])
+              - keep_matching_keys(attributes, "^[a-z]") where status.code == STATUS_CODE_ERROR
+              - flatten(attributes) where Len(attributes) == 2
+        """, true),
+        ("""
+        error_mode: propagate
+        trace_statements:
+          - context: span
+            statements:
+              - set(attributes["short"], Substring(name, 0, 3))
+        """, true),
+        ("""
+        trace_statements:
+          - context: span
+            statements:
+              - set(attributes["env"], "prod")
+              - set(name, "renamed") where name == "retry"
+        """, false),
+    ]
+
+    @Test(arguments: transformConfigs.indices)
+    func transformGivesTheSameResultOnBytesAndOnTheModel(_ index: Int) async throws {
+        let (config, encoded) = Self.transformConfigs[index]
+        try await compare(TransformProcessor.factory, TransformProcessorConfig.self, config, .traces,
+                          seed: UInt64(index) &* 15_485_863, encodedStaysEncoded: encoded)
+    }
+
     @Test(arguments: [Signal.traces, .metrics, .logs])
     func containersWrittenByHandAreTheBytesSwiftProtobufWrites(_ signal: Signal) throws {
         var random = RandomTelemetry(seed: 42)

@@ -52,8 +52,9 @@ func traceBatch(spans: Int, tag: String = "", metadata: RequestMetadata = .empty
 
 struct TimedOut: Error {}
 
-/// Polls `condition` until it holds, failing after `timeout`.
-func waitUntil(timeout: Duration = .seconds(10), _ condition: () -> Bool) async throws {
+/// Polls `condition` until it holds, failing after `timeout` (generous: a loaded CI machine can
+/// starve the test for seconds; a condition that holds returns at once).
+func waitUntil(timeout: Duration = .seconds(30), _ condition: () -> Bool) async throws {
     let deadline = ContinuousClock.now + timeout
     while !condition() {
         guard ContinuousClock.now < deadline else { throw TimedOut() }

@@ -56,10 +56,15 @@ public struct WireAttributeList {
 
     public var count: Int { entries.count }
 
-    private func withBytes<T>(_ bytes: Bytes, _ body: (UnsafeRawBufferPointer) -> T) -> T {
+    private func withBytes<T, E: Error>(_ bytes: Bytes, _ body: (UnsafeRawBufferPointer) throws(E) -> T) throws(E) -> T {
         switch bytes {
-        case .range(let range): body(UnsafeRawBufferPointer(rebasing: message.buffer[range]))
-        case .owned(let owned): owned.withUnsafeBytes(body)
+        case .range(let range): return try body(UnsafeRawBufferPointer(rebasing: message.buffer[range]))
+        case .owned(let owned):
+            // Result-wrapped: Array.withUnsafeBytes rethrows untyped errors.
+            let result: Result<T, E> = owned.withUnsafeBytes { raw in
+                do throws(E) { return .success(try body(raw)) } catch { return .failure(error) }
+            }
+            return try result.get()
         }
     }
 
@@ -86,7 +91,28 @@ public struct WireAttributeList {
     }
 
     /// The encoding of the entry's AnyValue (its body).
-    public func withValue<T>(at index: Int, _ body: (UnsafeRawBufferPointer) -> T) -> T { withBytes(entries[index].value, body) }
+    public func withValue<T, E: Error>(at index: Int, _ body: (UnsafeRawBufferPointer) throws(E) -> T) throws(E) -> T {
+        try withBytes(entries[index].value, body)
+    }
+
+    /// The UTF-8 of the entry's value when it is a string (the last member of its oneof is), else nil.
+    public func withString<T>(at index: Int, _ body: (UnsafeRawBufferPointer?) -> T) -> T {
+        withValue(at: index) { value in
+            var reader = WireReader(value)
+            var string: Range<Int>?
+            while !reader.isAtEnd {
+                guard let (number, wireType) = try? reader.tag() else { return body(nil) }
+                if number == 1, wireType == .lengthDelimited {
+                    guard let range = try? reader.lengthDelimited() else { return body(nil) }
+                    string = range
+                } else {
+                    guard (try? reader.skip(wireType)) != nil else { return body(nil) }
+                    if (1...7).contains(number) { string = nil }
+                }
+            }
+            return body(string.map { UnsafeRawBufferPointer(rebasing: value[$0]) })
+        }
+    }
 
     /// The entry's value decoded; an undecodable value reads as empty.
     public func value(at index: Int) -> AnyValue {
@@ -107,6 +133,12 @@ public struct WireAttributeList {
         isChanged = true
         entries[index].value = .owned(encodedValue)
         entries[index].original = nil
+    }
+
+    /// Every entry replaced by `entries`, in order.
+    public mutating func replaceAll(with entries: [KeyValue]) {
+        isChanged = true
+        self.entries = entries.map { Entry(key: .owned(Array($0.key.utf8)), value: .owned($0.value.encodedBody)) }
     }
 
     public mutating func removeAll(where remove: (Int) -> Bool) {

@@ -39,28 +39,18 @@ enum OTTLEditors {
             if case .none = value { return }
             try context.set(target, value)
         case "delete_key":
-            let key = try args.string(0, "key")
-            try editMap(target, &context) { $0.ottlRemove(key) }
+            try context.edit(target, .deleteKey(try args.string(0, "key")))
         case "delete_matching_keys":
-            let regex = try OTTLRegex.compile(try args.string(0, "pattern"))
-            try editMap(target, &context) { map in map.removeAll { matches(regex, $0.key) } }
+            try context.edit(target, .deleteMatchingKeys(try OTTLRegex.compile(try args.string(0, "pattern"))))
         case "keep_keys":
             guard case .list(let keys) = try args.required(0, "keys") else { throw OTTLRuntimeError("keep_keys takes a list of keys") }
-            let kept = Set(keys.compactMap { if case .stringValue(let s)? = $0.value { s } else { nil } })
-            try editMap(target, &context) { map in map.removeAll { !kept.contains($0.key) } }
+            try context.edit(target, .keepKeys(Set(keys.compactMap { if case .stringValue(let s)? = $0.value { s } else { nil } })))
         case "keep_matching_keys":
-            let regex = try OTTLRegex.compile(try args.string(0, "pattern"))
-            try editMap(target, &context) { map in map.removeAll { !matches(regex, $0.key) } }
+            try context.edit(target, .keepMatchingKeys(try OTTLRegex.compile(try args.string(0, "pattern"))))
         case "truncate_all":
             let limit = try args.int(0, "limit")
             guard limit >= 0 else { throw OTTLRuntimeError("truncate_all: limit must be 0 or more") }
-            try editMap(target, &context) { map in
-                for index in map.indices {
-                    if case .stringValue(let s)? = map[index].value.value, s.unicodeScalars.count > limit {
-                        map[index].value.stringValue = String(String.UnicodeScalarView(s.unicodeScalars.prefix(Int(limit))))
-                    }
-                }
-            }
+            try context.edit(target, .truncateAll(Int(clamping: limit)))
         case "limit":
             let limit = Int(try args.int(0, "limit"))
             var priority: [String] = []
@@ -72,7 +62,8 @@ enum OTTLEditors {
                 guard map.count > limit else { return }
                 let first = map.filter { priority.contains($0.key) }
                 let rest = map.filter { !priority.contains($0.key) }
-                map = first + rest.prefix(limit - first.count)
+                // A key repeated in the map can make the priority entries alone more than the limit.
+                map = first + rest.prefix(max(0, limit - first.count))
             }
         case "replace_pattern":
             guard case .string(let text) = try context.get(target) else { return }
@@ -94,12 +85,7 @@ enum OTTLEditors {
             guard case .string(let text) = try context.get(target) else { return }
             if glob(try args.string(0, "pattern"), text) { try context.set(target, .string(try args.string(1, "replacement"))) }
         case "replace_all_matches":
-            let pattern = try args.string(0, "pattern"), replacement = try args.string(1, "replacement")
-            try editMap(target, &context) { map in
-                for index in map.indices {
-                    if case .stringValue(let s)? = map[index].value.value, glob(pattern, s) { map[index].value.stringValue = replacement }
-                }
-            }
+            try context.edit(target, .replaceAllMatches(try args.string(0, "pattern"), try args.string(1, "replacement")))
         case "merge_maps":
             guard case .map(let source) = try args.required(0, "source") else { return }
             let strategy = try args.string(1, "strategy")
@@ -141,7 +127,6 @@ enum OTTLEditors {
         try context.set(target, .map(map))
     }
 
-    private static func matches(_ regex: GoRegex, _ text: String) -> Bool { regex.matches(text) }
 
     /// Whole-string shell glob (`*`, `?`, `[...]`), as Go's filepath.Match.
     static func glob(_ pattern: String, _ text: String) -> Bool {

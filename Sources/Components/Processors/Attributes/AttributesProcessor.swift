@@ -74,19 +74,15 @@ public final class AttributesProcessor: Processor {
     private func changeEncoded(_ batch: inout TelemetryBatch) throws -> Bool {
         let field = batch.signal == .traces ? 9 : 6
         let metadata = batch.metadata, actions = self.actions
-        do {
-            let changed = try WireRewrite.rewrite(batch.signal, batch.encoded(), itemCount: batch.itemCount, dropsEmpty: false,
+        let bytes = batch.encoded(), count = batch.itemCount, signal = batch.signal
+        return try runOnEncoding {
+            let changed = try WireRewrite.rewrite(signal, bytes, itemCount: count, dropsEmpty: false,
                                                   keepResource: { _ in true }, keepScope: { _, _ in true }) { item, _, _ in
                 var attributes = WireAttributeList(item, field: field)
                 actions.apply(to: &attributes, metadata: metadata)
                 return attributes.isChanged ? .replace(try attributes.messageEncoding()) : .keep
             }
             if let changed { batch.replace(withTrustedProtobuf: changed.bytes, itemCount: changed.items) }
-            return true
-        } catch is WireIrregularMessage {
-            return false
-        } catch {
-            throw PipelineError.permanent("cannot decode the batch: \(error)")
         }
     }
 }

@@ -56,16 +56,11 @@ public final class FilterProcessor: Processor {
     /// False when the batch's encoding has a shape only the decoded path reads right.
     private func filterEncoded(_ batch: inout TelemetryBatch) throws -> Bool {
         let signal = batch.signal, bytes = batch.encoded(), count = batch.itemCount
-        do {
+        return try runOnEncoding {
             try runOTTL("filter condition", ignoredAs: "treated as false", logger: settings.logger) { report in
                 if let kept = try encodedPlan.filter(signal, bytes, itemCount: count, report) { batch.replace(withTrustedProtobuf: kept.bytes, itemCount: kept.items) }
             }
-        } catch is WireIrregularMessage {
-            return false
-        } catch let error as OTLPDecodingError {
-            throw PipelineError.permanent("cannot decode the batch: \(error)")
         }
-        return true
     }
 
     private func filterDecoded(_ batch: inout TelemetryBatch) throws {

@@ -103,3 +103,16 @@ extension TelemetryBatch {
         do { return try model() } catch { throw PipelineError.permanent("cannot decode the batch: \(error)") }
     }
 }
+
+/// Runs a processor's path over the encoded batch: false when the encoding has a shape only the
+/// decoded path reads right (`WireIrregularMessage`); bytes that break the schema are permanent.
+func runOnEncoding(_ body: () throws -> Void) throws -> Bool {
+    do {
+        try body()
+    } catch is WireIrregularMessage {
+        return false
+    } catch let error as OTLPDecodingError {
+        throw PipelineError.permanent("cannot decode the batch: \(error)")
+    }
+    return true
+}

@@ -5,7 +5,8 @@ import Pipeline
 /// `processors.transform`: runs OTTL statement groups, in order, on every item of each group's
 /// context. Writing `resource.*` or `scope.*` from a lower context changes the resource or scope
 /// every sibling shares, as in the Go collector. A batch with no groups for its signal passes
-/// untouched.
+/// untouched. Span statements that change only the span's attributes run on the encoding
+/// (`TransformEncodedPath.swift`); everything else on the decoded model.
 public final class TransformProcessor: Processor {
     public static let factory = ProcessorFactory(type: "transform", stability: .alpha, config: TransformProcessorConfig.self) { settings, config, _, next in
         try TransformProcessor(settings: settings, plan: TransformPlan(config: config), next: next)
@@ -13,11 +14,13 @@ public final class TransformProcessor: Processor {
 
     private let settings: ComponentSettings
     private let plan: TransformPlan
+    private let encodedPlan: TransformEncodedPlan?
     private let next: any Consumer
 
     init(settings: ComponentSettings, plan: TransformPlan, next: any Consumer) {
         self.settings = settings
         self.plan = plan
+        encodedPlan = TransformEncodedPlan(plan)
         self.next = next
     }
 
@@ -29,6 +32,9 @@ public final class TransformProcessor: Processor {
         }
         guard hasGroups else { return try await next.consume(batch) }
         var batch = batch
+        if batch.signal == .traces, !batch.isDecoded, let encodedPlan, try transformEncoded(&batch, encodedPlan) {
+            return try await next.consume(batch)
+        }
         var request = try batch.requestForProcessing()
         try runOTTL("transform statement", ignoredAs: "skipped", logger: settings.logger) { report throws(OTTLRuntimeError) in
             switch request {
@@ -45,6 +51,18 @@ public final class TransformProcessor: Processor {
         }
         batch.replace(with: request)
         try await next.consume(batch)
+    }
+
+    /// False when the encoding has a shape only the decoded path reads right.
+    private func transformEncoded(_ batch: inout TelemetryBatch, _ encodedPlan: TransformEncodedPlan) throws -> Bool {
+        let bytes = batch.encoded(), count = batch.itemCount
+        return try runOnEncoding {
+            try runOTTL("transform statement", ignoredAs: "skipped", logger: settings.logger) { report in
+                if let changed = try encodedPlan.run(bytes, itemCount: count, report) {
+                    batch.replace(withTrustedProtobuf: changed.bytes, itemCount: changed.items)
+                }
+            }
+        }
     }
 
     private static func apply(_ group: TransformPlan.TraceGroup, to request: inout ExportTraceServiceRequest,

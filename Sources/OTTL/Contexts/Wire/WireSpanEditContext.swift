@@ -1,0 +1,95 @@
+import OTLP
+
+/// A span context for statements that change only the span's own attributes (and `cache`): every
+/// path reads from the encoding, and the attributes are a `WireAttributeList` that the map editors
+/// and `set` change in place. Statements that write anything else stay on the model
+/// (`writesOnlyItemAttributes`).
+public struct WireSpanEditContext: OTTLContext {
+    public static let name = SpanContext.name
+    public static let reachable = SpanContext.reachable
+    public static let fields = SpanContext.fields
+    public let span: WireFields
+    public let scope: WireFields
+    public let resource: WireFields
+    public var attributes: WireAttributeList
+    var cache = OTTLCache()
+
+    public init(_ span: WireFields, scope: WireFields, resource: WireFields, attributes: WireAttributeList) {
+        self.span = span
+        self.scope = scope
+        self.resource = resource
+        self.attributes = attributes
+    }
+
+    public mutating func get(_ path: OTTLPath) throws(OTTLRuntimeError) -> OTTLValue {
+        let path = path.normalized()
+        if let upper = try WireUpperLevels.get(path, scope, resource) { return upper }
+        switch path.field {
+        case "cache": return try cache.get(path)
+        case "attributes": return try WireEditedAttributes.get(attributes, path)
+        default: return try WireSpanFields.get(span, path)
+        }
+    }
+
+    public mutating func set(_ path: OTTLPath, _ value: OTTLValue) throws(OTTLRuntimeError) {
+        let path = path.normalized()
+        guard path.context == nil || path.context == Self.name else { throw readOnly(path) }
+        switch path.field {
+        case "cache": try cache.set(path, value)
+        case "attributes": try WireEditedAttributes.set(&attributes, path, value)
+        default: throw readOnly(path)
+        }
+    }
+
+    public mutating func edit(_ path: OTTLPath, _ edit: OTTLMapEdit) throws(OTTLRuntimeError) {
+        let path = path.normalized()
+        if path.field == "attributes", path.keys.isEmpty, path.context == nil || path.context == Self.name {
+            edit.apply(to: &attributes)
+        } else {
+            try editThroughValues(path, edit)
+        }
+    }
+}
+
+/// Reads and writes of `attributes` paths on a `WireAttributeList`, with the model's results.
+enum WireEditedAttributes {
+    static func get(_ list: WireAttributeList, _ path: OTTLPath) throws(OTTLRuntimeError) -> OTTLValue {
+        guard case .string(let key)? = path.keys.first else { return try PathValues.getMap(all(list), path) }
+        guard let index = list.index(of: key) else { return .none }
+        let value = try list.withValue(at: index) { (bytes) throws(OTTLRuntimeError) -> OTTLValue in
+            try WireValues.value(bytes, 0..<bytes.count)
+        }
+        return path.keys.count == 1 ? value : try PathValues.lookup(value, path.keys.dropFirst())
+    }
+
+    static func set(_ list: inout WireAttributeList, _ path: OTTLPath, _ value: OTTLValue) throws(OTTLRuntimeError) {
+        if path.keys.count == 1, case .string(let key) = path.keys[0] {
+            if let stored = value.anyValue {
+                list.set(key, encodedValue: stored.encodedBody)
+            } else {
+                OTTLMapEdit.deleteKey(key).apply(to: &list)
+            }
+            return
+        }
+        // The whole map, or a value inside one of its values: through the model, as rare as it is.
+        var map = all(list)
+        try PathValues.setMap(&map, path, value)
+        list.replaceAll(with: map)
+    }
+
+    /// The list decoded.
+    static func all(_ list: WireAttributeList) -> [KeyValue] {
+        (0..<list.count).map { index in KeyValue.with { $0.key = list.key(at: index); $0.value = list.value(at: index) } }
+    }
+}
+
+extension OTTLProgram {
+    /// Whether every statement writes only the item's own `attributes` or `cache` (so that it can
+    /// run on `WireSpanEditContext`).
+    public var writesOnlyItemAttributes: Bool {
+        statements.allSatisfy { statement in
+            guard case .path(let target)? = statement.arguments.first?.value else { return false }
+            return (target.context == nil || target.context == C.name) && (target.field == "attributes" || target.field == "cache")
+        }
+    }
+}

@@ -1,0 +1,84 @@
+import OTLP
+
+/// What the map editors need of a map, so that they run on the model's `[KeyValue]` and on an
+/// encoded item's `WireAttributeList` alike.
+public protocol OTTLMap {
+    var count: Int { get }
+    func key(at index: Int) -> String
+    func keyEquals(at index: Int, _ key: String) -> Bool
+    /// The UTF-8 length of the value when it is a string, else nil.
+    func stringByteCount(at index: Int) -> Int?
+    func stringValue(at index: Int) -> String?
+    mutating func setString(at index: Int, _ text: String)
+    mutating func removeAll(where remove: (Int) -> Bool)
+}
+
+extension Array: OTTLMap where Element == KeyValue {
+    public func key(at index: Int) -> String { self[index].key }
+    public func keyEquals(at index: Int, _ key: String) -> Bool { self[index].key == key }
+    public func stringByteCount(at index: Int) -> Int? { stringValue(at: index)?.utf8.count }
+
+    public func stringValue(at index: Int) -> String? {
+        if case .stringValue(let s)? = self[index].value.value { s } else { nil }
+    }
+
+    public mutating func setString(at index: Int, _ text: String) { self[index].value.stringValue = text }
+
+    public mutating func removeAll(where remove: (Int) -> Bool) {
+        var kept: [KeyValue] = []
+        kept.reserveCapacity(count)
+        for index in indices where !remove(index) { kept.append(self[index]) }
+        self = kept
+    }
+}
+
+extension WireAttributeList: OTTLMap {
+    public func keyEquals(at index: Int, _ key: String) -> Bool {
+        var key = key
+        return key.withUTF8 { keyEquals(at: index, UnsafeRawBufferPointer($0)) }
+    }
+
+    public func stringByteCount(at index: Int) -> Int? { withString(at: index) { $0?.count } }
+
+    public func stringValue(at index: Int) -> String? {
+        withString(at: index) { bytes in bytes.map { String(decoding: $0, as: UTF8.self) } }
+    }
+
+    public mutating func setString(at index: Int, _ text: String) {
+        setValue(at: index, encodedValue: AnyValue.with { $0.stringValue = text }.encodedBody)
+    }
+}
+
+/// An editor's change to a whole map, applied where the map lives (`OTTLContext.edit`).
+public enum OTTLMapEdit: Sendable {
+    case deleteKey(String)
+    case deleteMatchingKeys(GoRegex)
+    case keepKeys(Set<String>)
+    case keepMatchingKeys(GoRegex)
+    /// Strings longer than the limit (in Unicode scalars, as Go counts runes) are cut to it.
+    case truncateAll(Int)
+    /// String values matching the glob become the replacement.
+    case replaceAllMatches(String, String)
+
+    public func apply<M: OTTLMap>(to map: inout M) {
+        // Removals read the entries as they were (a copy that shares their storage).
+        let current = map
+        switch self {
+        case .deleteKey(let key): map.removeAll { current.keyEquals(at: $0, key) }
+        case .deleteMatchingKeys(let regex): map.removeAll { regex.matches(current.key(at: $0)) }
+        case .keepKeys(let keys): map.removeAll { !keys.contains(current.key(at: $0)) }
+        case .keepMatchingKeys(let regex): map.removeAll { !regex.matches(current.key(at: $0)) }
+        case .truncateAll(let limit):
+            for index in 0..<map.count {
+                // A string of at most `limit` bytes has at most `limit` scalars: nothing to read.
+                guard let bytes = map.stringByteCount(at: index), bytes > limit, let text = map.stringValue(at: index),
+                      text.unicodeScalars.count > limit else { continue }
+                map.setString(at: index, String(String.UnicodeScalarView(text.unicodeScalars.prefix(limit))))
+            }
+        case .replaceAllMatches(let pattern, let replacement):
+            for index in 0..<map.count {
+                if let text = map.stringValue(at: index), OTTLEditors.glob(pattern, text) { map.setString(at: index, replacement) }
+            }
+        }
+    }
+}
