@@ -10,43 +10,29 @@ import SwiftProtobuf
 /// swift-protobuf writes: fields in number order, unknown fields last.
 extension OTLPRequest {
     public func protobufBytes() -> [UInt8] {
-        var out = WireWriter()
         switch self {
-        case .traces(let r):
-            for entry in r.resourceSpans {
-                Self.container(&out, field: 1, entry.hasResource ? entry.resource : nil, entry.scopeSpans, entry.schemaURL, entry.unknownFields) { scope, writer in
-                    Self.container(&writer, field: 2, scope.hasScope ? scope.scope : nil, scope.spans, scope.schemaURL, scope.unknownFields) { span, items in
-                        Self.message(&items, field: 2, span)
-                    }
-                }
-            }
-            out.bytes += r.unknownFields.data
-        case .metrics(let r):
-            for entry in r.resourceMetrics {
-                Self.container(&out, field: 1, entry.hasResource ? entry.resource : nil, entry.scopeMetrics, entry.schemaURL, entry.unknownFields) { scope, writer in
-                    Self.container(&writer, field: 2, scope.hasScope ? scope.scope : nil, scope.metrics, scope.schemaURL, scope.unknownFields) { metric, items in
-                        Self.message(&items, field: 2, metric)
-                    }
-                }
-            }
-            out.bytes += r.unknownFields.data
-        case .logs(let r):
-            for entry in r.resourceLogs {
-                Self.container(&out, field: 1, entry.hasResource ? entry.resource : nil, entry.scopeLogs, entry.schemaURL, entry.unknownFields) { scope, writer in
-                    Self.container(&writer, field: 2, scope.hasScope ? scope.scope : nil, scope.logRecords, scope.schemaURL, scope.unknownFields) { record, items in
-                        Self.message(&items, field: 2, record)
-                    }
-                }
-            }
-            out.bytes += r.unknownFields.data
+        case .traces(let r): Self.encode(r.resourceSpans, r.unknownFields)
+        case .metrics(let r): Self.encode(r.resourceMetrics, r.unknownFields)
+        case .logs(let r): Self.encode(r.resourceLogs, r.unknownFields)
         }
+    }
+
+    private static func encode<R: ResourceEntry>(_ entries: [R], _ unknown: UnknownStorage) -> [UInt8] {
+        var out = WireWriter()
+        for entry in entries {
+            container(&out, field: 1, entry.hasResource ? entry.resource : nil, entry.scopes, entry.schemaURL, entry.unknownFields) { scope, writer in
+                container(&writer, field: 2, scope.hasScope ? scope.scope : nil, scope.items, scope.schemaURL, scope.unknownFields) { item, items in
+                    message(&items, field: 2, item)
+                }
+            }
+        }
+        out.bytes += unknown.data
         return out.bytes
     }
 
     /// Writes one resource container (field 1 of a request) or scope container (field 2 of a
-    /// resource container):
-    /// its resource or scope (1), its children (2, written by `child`), its schema URL (3), its
-    /// unknown fields.
+    /// resource container): its resource or scope (1), its children (2, written by `child`), its
+    /// schema URL (3), its unknown fields.
     private static func container<Head: Message, Child>(_ out: inout WireWriter, field: UInt64, _ head: Head?, _ children: [Child],
                                                         _ schemaURL: String, _ unknown: UnknownStorage,
                                                         _ child: (Child, inout WireWriter) -> Void) {

@@ -26,13 +26,13 @@ public protocol OTTLContext {
 
 extension OTTLContext {
     public mutating func edit(_ path: OTTLPath, _ edit: OTTLMapEdit) throws(OTTLRuntimeError) {
-        try editThroughValues(path, edit)
+        try editThroughValues(path) { edit.apply(to: &$0) }
     }
 
-    /// The map read as a value, changed, and written back.
-    mutating func editThroughValues(_ path: OTTLPath, _ edit: OTTLMapEdit) throws(OTTLRuntimeError) {
+    /// The map at `path` read as a value, changed, and written back; nothing when it is no map.
+    mutating func editThroughValues(_ path: OTTLPath, _ edit: (inout [KeyValue]) -> Void) throws(OTTLRuntimeError) {
         guard case .map(var map) = try get(path) else { return }
-        edit.apply(to: &map)
+        edit(&map)
         try set(path, .map(map))
     }
 }

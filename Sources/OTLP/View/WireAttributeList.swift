@@ -1,9 +1,4 @@
 import SwiftProtobuf
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// A message's repeated KeyValue field (its attributes) that can change without being decoded:
 /// entries keep pointing into the received bytes until one is set, and only then is that one
@@ -38,18 +33,9 @@ public struct WireAttributeList {
         self.field = field
         let buffer = message.buffer
         message.forEach(field) { entry in
-            var reader = WireReader(buffer, range: entry)
-            var key = entry.upperBound..<entry.upperBound
-            var value = entry.upperBound..<entry.upperBound
-            while !reader.isAtEnd {
-                guard let (number, wireType) = try? reader.tag() else { break }
-                if wireType == .lengthDelimited, number == 1 || number == 2, let range = try? reader.lengthDelimited() {
-                    if number == 1 { key = range } else { value = range }
-                } else if (try? reader.skip(wireType)) == nil {
-                    break
-                }
-            }
-            entries.append(Entry(original: entry, key: .range(key), value: .range(value)))
+            let (key, value) = WireFields.keyValue(buffer, entry)
+            let absent = entry.upperBound..<entry.upperBound
+            entries.append(Entry(original: entry, key: .range(key ?? absent), value: .range(value ?? absent)))
             return true
         }
     }
@@ -83,11 +69,7 @@ public struct WireAttributeList {
 
     /// Whether the entry's key is the UTF-8 `key`.
     public func keyEquals(at index: Int, _ key: UnsafeRawBufferPointer) -> Bool {
-        withKey(at: index) { stored in
-            guard stored.count == key.count else { return false }
-            guard let a = stored.baseAddress, let b = key.baseAddress else { return true }
-            return memcmp(a, b, key.count) == 0
-        }
+        withKey(at: index) { $0.sameBytes(as: key) }
     }
 
     /// The encoding of the entry's AnyValue (its body).
@@ -98,19 +80,8 @@ public struct WireAttributeList {
     /// The UTF-8 of the entry's value when it is a string (the last member of its oneof is), else nil.
     public func withString<T>(at index: Int, _ body: (UnsafeRawBufferPointer?) -> T) -> T {
         withValue(at: index) { value in
-            var reader = WireReader(value)
-            var string: Range<Int>?
-            while !reader.isAtEnd {
-                guard let (number, wireType) = try? reader.tag() else { return body(nil) }
-                if number == 1, wireType == .lengthDelimited {
-                    guard let range = try? reader.lengthDelimited() else { return body(nil) }
-                    string = range
-                } else {
-                    guard (try? reader.skip(wireType)) != nil else { return body(nil) }
-                    if (1...7).contains(number) { string = nil }
-                }
-            }
-            return body(string.map { UnsafeRawBufferPointer(rebasing: value[$0]) })
+            guard let fields = try? WireFields(value, 0..<value.count), fields.lastPresent(1...7) == 1 else { return body(nil) }
+            return body(fields.bytes(1))
         }
     }
 

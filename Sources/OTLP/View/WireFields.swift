@@ -51,16 +51,6 @@ public struct WireFields {
         }
     }
 
-    /// A message with no fields (an absent resource or scope reads as empty).
-    public static func empty(_ buffer: UnsafeRawBufferPointer) -> WireFields { WireFields(empty: buffer) }
-
-    private init(empty buffer: UnsafeRawBufferPointer) {
-        self.buffer = buffer
-        range = 0..<0
-        first = InlineArray(repeating: -1)
-        last = InlineArray(repeating: -1)
-    }
-
     public func has(_ field: Int) -> Bool { last[field] >= 0 }
 
     /// Offset of the tag of the field's last occurrence, or nil.
@@ -149,11 +139,43 @@ extension UnsafeRawBufferPointer {
     /// Whether the bytes in `range` are the UTF-8 of `text`, compared without copying either.
     public func equals(_ range: Range<Int>, _ text: String) -> Bool {
         var text = text
-        return text.withUTF8 { utf8 in
-            guard utf8.count == range.count else { return false }
-            guard let base = baseAddress, let other = utf8.baseAddress else { return range.isEmpty }
-            return memcmp(base + range.lowerBound, other, range.count) == 0
+        return text.withUTF8 { UnsafeRawBufferPointer(rebasing: self[range]).sameBytes(as: UnsafeRawBufferPointer($0)) }
+    }
+
+    /// Whether both hold the same bytes.
+    public func sameBytes(as other: UnsafeRawBufferPointer) -> Bool {
+        guard count == other.count else { return false }
+        guard let base = baseAddress, let otherBase = other.baseAddress else { return true }
+        return memcmp(base, otherBase, count) == 0
+    }
+}
+
+extension WireFields {
+    /// Of the field numbers `candidates` (the members of a oneof), the one present last, as
+    /// decoders take it; nil when none is. Inlinable, so that it is specialized where it is
+    /// called: unspecialized, iterating the range cost a generic-metadata lookup per element.
+    @inlinable
+    public func lastPresent(_ candidates: some Sequence<Int>) -> Int? {
+        var member: Int?
+        var at = -1
+        for candidate in candidates { if let tag = lastTag(candidate), tag > at { member = candidate; at = tag } }
+        return member
+    }
+
+    /// The key (field 1) and value (field 2) of the encoded KeyValue in `entry`, the last of each;
+    /// nil where absent.
+    public static func keyValue(_ buffer: UnsafeRawBufferPointer, _ entry: Range<Int>) -> (key: Range<Int>?, value: Range<Int>?) {
+        var reader = WireReader(buffer, range: entry)
+        var key: Range<Int>?, value: Range<Int>?
+        while !reader.isAtEnd {
+            guard let (number, wireType) = try? reader.tag() else { break }
+            if wireType == .lengthDelimited, number == 1 || number == 2, let range = try? reader.lengthDelimited() {
+                if number == 1 { key = range } else { value = range }
+            } else if (try? reader.skip(wireType)) == nil {
+                break
+            }
         }
+        return (key, value)
     }
 }
 

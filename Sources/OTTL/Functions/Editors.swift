@@ -58,7 +58,7 @@ enum OTTLEditors {
                 priority = keys.compactMap { if case .stringValue(let s)? = $0.value { s } else { nil } }
             }
             guard limit >= 0, priority.count <= limit else { throw OTTLRuntimeError("limit: more priority keys than the limit") }
-            try editMap(target, &context) { map in
+            try context.editThroughValues(target) { map in
                 guard map.count > limit else { return }
                 let first = map.filter { priority.contains($0.key) }
                 let rest = map.filter { !priority.contains($0.key) }
@@ -72,7 +72,7 @@ enum OTTLEditors {
             let mode = try args.string(0, "mode")
             guard mode == "key" || mode == "value" else { throw OTTLRuntimeError("replace_all_patterns: mode is key or value") }
             let regex = try OTTLRegex.compile(try args.string(1, "regex")), replacement = try args.string(2, "replacement")
-            try editMap(target, &context) { map in
+            try context.editThroughValues(target) { map in
                 for index in map.indices {
                     if mode == "key" {
                         map[index].key = OTTLRegex.replace(regex, in: map[index].key, with: replacement)
@@ -90,7 +90,7 @@ enum OTTLEditors {
             guard case .map(let source) = try args.required(0, "source") else { return }
             let strategy = try args.string(1, "strategy")
             guard ["insert", "update", "upsert"].contains(strategy) else { throw OTTLRuntimeError("merge_maps: strategy is insert, update or upsert") }
-            try editMap(target, &context) { map in
+            try context.editThroughValues(target) { map in
                 for entry in source {
                     let present = map[ottl: entry.key] != nil
                     if strategy == "upsert" || (strategy == "insert" && !present) || (strategy == "update" && present) {
@@ -101,7 +101,7 @@ enum OTTLEditors {
         case "flatten":
             let prefix = try args.optionalString(0, "prefix")
             let depth = args.value(1, "depth").flatMap { if case .int(let d) = $0 { Int(d) } else { nil } } ?? Int.max
-            try editMap(target, &context) { map in
+            try context.editThroughValues(target) { map in
                 var flat: [KeyValue] = []
                 flatten(map, prefix: prefix.map { $0 + "." } ?? "", depth: depth, into: &flat)
                 map = flat
@@ -120,13 +120,6 @@ enum OTTLEditors {
             throw OTTLRuntimeError("unknown editor \(name)")
         }
     }
-
-    private static func editMap<C: OTTLContext>(_ target: OTTLPath, _ context: inout C, _ edit: (inout [KeyValue]) -> Void) throws(OTTLRuntimeError) {
-        guard case .map(var map) = try context.get(target) else { return }
-        edit(&map)
-        try context.set(target, .map(map))
-    }
-
 
     /// Whole-string shell glob (`*`, `?`, `[...]`), as Go's filepath.Match.
     static func glob(_ pattern: String, _ text: String) -> Bool {

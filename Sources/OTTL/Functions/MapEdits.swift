@@ -1,22 +1,38 @@
 import OTLP
 
-/// What the map editors need of a map, so that they run on the model's `[KeyValue]` and on an
-/// encoded item's `WireAttributeList` alike.
+/// What the map editors and the attributes processor's actions need of a map, so that they run on
+/// the model's `[KeyValue]` and on an encoded item's `WireAttributeList` alike. Keys compare
+/// exactly; the first of equal keys counts.
 public protocol OTTLMap {
     var count: Int { get }
     func key(at index: Int) -> String
     func keyEquals(at index: Int, _ key: String) -> Bool
+    func keyMatches(at index: Int, _ pattern: GoRegex) -> Bool
+    /// The first entry with `key`.
+    func index(of key: String) -> Int?
+    func value(at index: Int) -> AnyValue
     /// The UTF-8 length of the value when it is a string, else nil.
     func stringByteCount(at index: Int) -> Int?
     func stringValue(at index: Int) -> String?
+    mutating func setValue(at index: Int, _ value: AnyValue)
     mutating func setString(at index: Int, _ text: String)
+    /// Sets the first entry with `key`, or adds one at the end.
+    mutating func set(_ key: String, _ value: AnyValue)
     mutating func removeAll(where remove: (Int) -> Bool)
+}
+
+extension OTTLMap {
+    public func keyMatches(at index: Int, _ pattern: GoRegex) -> Bool { pattern.matches(key(at: index)) }
 }
 
 extension Array: OTTLMap where Element == KeyValue {
     public func key(at index: Int) -> String { self[index].key }
     public func keyEquals(at index: Int, _ key: String) -> Bool { self[index].key == key }
+    public func index(of key: String) -> Int? { firstIndex { $0.key == key } }
+    public func value(at index: Int) -> AnyValue { self[index].value }
     public func stringByteCount(at index: Int) -> Int? { stringValue(at: index)?.utf8.count }
+    public mutating func setValue(at index: Int, _ value: AnyValue) { self[index].value = value }
+    public mutating func set(_ key: String, _ value: AnyValue) { ottlSet(key, value) }
 
     public func stringValue(at index: Int) -> String? {
         if case .stringValue(let s)? = self[index].value.value { s } else { nil }
@@ -38,7 +54,14 @@ extension WireAttributeList: OTTLMap {
         return key.withUTF8 { keyEquals(at: index, UnsafeRawBufferPointer($0)) }
     }
 
+    public func keyMatches(at index: Int, _ pattern: GoRegex) -> Bool {
+        withKey(at: index) { pattern.matches($0.assumingMemoryBound(to: UInt8.self)) }
+    }
+
     public func stringByteCount(at index: Int) -> Int? { withString(at: index) { $0?.count } }
+
+    public mutating func setValue(at index: Int, _ value: AnyValue) { setValue(at: index, encodedValue: value.encodedBody) }
+    public mutating func set(_ key: String, _ value: AnyValue) { set(key, encodedValue: value.encodedBody) }
 
     public func stringValue(at index: Int) -> String? {
         withString(at: index) { bytes in bytes.map { String(decoding: $0, as: UTF8.self) } }
@@ -65,9 +88,9 @@ public enum OTTLMapEdit: Sendable {
         let current = map
         switch self {
         case .deleteKey(let key): map.removeAll { current.keyEquals(at: $0, key) }
-        case .deleteMatchingKeys(let regex): map.removeAll { regex.matches(current.key(at: $0)) }
+        case .deleteMatchingKeys(let regex): map.removeAll { current.keyMatches(at: $0, regex) }
         case .keepKeys(let keys): map.removeAll { !keys.contains(current.key(at: $0)) }
-        case .keepMatchingKeys(let regex): map.removeAll { !regex.matches(current.key(at: $0)) }
+        case .keepMatchingKeys(let regex): map.removeAll { !current.keyMatches(at: $0, regex) }
         case .truncateAll(let limit):
             for index in 0..<map.count {
                 // A string of at most `limit` bytes has at most `limit` scalars: nothing to read.

@@ -98,7 +98,7 @@ struct AttributeActions: Sendable {
         }
     }
 
-    func apply<L: AttributeList>(to attributes: inout L, metadata: RequestMetadata) {
+    func apply<L: OTTLMap>(to attributes: inout L, metadata: RequestMetadata) {
         for action in actions {
             switch action.kind {
             case .insert(let source):
@@ -126,7 +126,7 @@ struct AttributeActions: Sendable {
         }
     }
 
-    private func resolve<L: AttributeList>(_ source: Source, _ attributes: L, _ metadata: RequestMetadata) -> AnyValue? {
+    private func resolve<L: OTTLMap>(_ source: Source, _ attributes: L, _ metadata: RequestMetadata) -> AnyValue? {
         switch source {
         case .value(let value): return value
         case .attribute(let key): return attributes.value(key)

@@ -2,35 +2,6 @@ import OTLP
 import OTTL
 import Pipeline
 
-/// The resource → scope → item nesting the three signals share, so processors walk it once.
-protocol ScopeEntry {
-    associatedtype Item
-    var scope: InstrumentationScope { get set }
-    var items: [Item] { get set }
-}
-
-protocol ResourceEntry {
-    associatedtype Scope: ScopeEntry
-    var resource: Resource { get set }
-    var scopes: [Scope] { get set }
-}
-
-// `_modify` lends the stored array itself to a change made through the protocol. With only get
-// and set, `entries[r].scopes[s].items[i] = …` copies the whole item array once per item changed
-// (the getter's copy is not unique), which made processors quadratic in the items of a scope.
-extension ScopeSpans: ScopeEntry { var items: [Span] { get { spans } _modify { yield &spans } set { spans = newValue } } }
-extension ScopeLogs: ScopeEntry { var items: [LogRecord] { get { logRecords } _modify { yield &logRecords } set { logRecords = newValue } } }
-extension ScopeMetrics: ScopeEntry { var items: [Metric] { get { metrics } _modify { yield &metrics } set { metrics = newValue } } }
-extension ResourceSpans: ResourceEntry {
-    var scopes: [ScopeSpans] { get { scopeSpans } _modify { yield &scopeSpans } set { scopeSpans = newValue } }
-}
-extension ResourceLogs: ResourceEntry {
-    var scopes: [ScopeLogs] { get { scopeLogs } _modify { yield &scopeLogs } set { scopeLogs = newValue } }
-}
-extension ResourceMetrics: ResourceEntry {
-    var scopes: [ScopeMetrics] { get { scopeMetrics } _modify { yield &scopeMetrics } set { scopeMetrics = newValue } }
-}
-
 extension Array where Element: ResourceEntry {
     /// Calls `body` with every item and its scope and resource, which it may change; a change of
     /// the scope or resource is seen by the items after it. An absent scope or resource that no

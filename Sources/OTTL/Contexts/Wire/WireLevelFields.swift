@@ -77,12 +77,7 @@ public enum WireMetricFields: WireItemFields {
 
     /// The data member of the metric (the last present, as a oneof decodes): 5 gauge, 7 sum,
     /// 9 histogram, 10 exponential histogram, 11 summary; 0 when none.
-    static func dataField(_ metric: WireFields) -> Int {
-        var member = 0
-        var at = -1
-        for candidate in [5, 7, 9, 10, 11] { if let tag = metric.lastTag(candidate), tag > at { member = candidate; at = tag } }
-        return member
-    }
+    static func dataField(_ metric: WireFields) -> Int { metric.lastPresent([5, 7, 9, 10, 11]) ?? 0 }
 
     public static func get(_ metric: WireFields, _ path: OTTLPath) throws(OTTLRuntimeError) -> OTTLValue {
         switch path.field {

@@ -46,7 +46,7 @@ public struct WireSpanEditContext: OTTLContext {
         if path.field == "attributes", path.keys.isEmpty, path.context == nil || path.context == Self.name {
             edit.apply(to: &attributes)
         } else {
-            try editThroughValues(path, edit)
+            try editThroughValues(path) { edit.apply(to: &$0) }
         }
     }
 }

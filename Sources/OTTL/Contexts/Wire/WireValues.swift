@@ -11,18 +11,7 @@ enum WireValues {
         var found: Range<Int>?
         let buffer = message.buffer
         message.forEach(field) { entry in
-            var reader = WireReader(buffer, range: entry)
-            var keyRange: Range<Int>?
-            var value: Range<Int>?
-            while !reader.isAtEnd {
-                guard let (number, wireType) = try? reader.tag() else { return false }
-                if wireType == .lengthDelimited, number == 1 || number == 2 {
-                    guard let range = try? reader.lengthDelimited() else { return false }
-                    if number == 1 { keyRange = range } else { value = range }
-                } else if (try? reader.skip(wireType)) == nil {
-                    return false
-                }
-            }
+            let (keyRange, value) = WireFields.keyValue(buffer, entry)
             guard buffer.equals(keyRange ?? 0..<0, key) else { return true }
             // A key without a value holds an empty AnyValue.
             found = value ?? entry.upperBound..<entry.upperBound
@@ -35,10 +24,7 @@ enum WireValues {
     static func value(_ buffer: UnsafeRawBufferPointer, _ body: Range<Int>) throws(OTTLRuntimeError) -> OTTLValue {
         let fields: WireFields
         do { fields = try WireFields(buffer, body) } catch { throw OTTLRuntimeError("\(error)") }
-        var member = 0
-        var at = -1
-        for candidate in 1...7 { if let tag = fields.lastTag(candidate), tag > at { member = candidate; at = tag } }
-        switch member {
+        switch fields.lastPresent(1...7) {
         case 1: return .string(fields.string(1))
         case 2: return .bool(fields.uint(2) != 0)
         case 3: return .int(Int64(bitPattern: fields.uint(3)))
