@@ -72,12 +72,12 @@ public final class KafkaConsumer: Sendable {
     /// `max` in all. One hop to the poll queue per run of records, not per record: at thousands
     /// of records per second the thread wake-ups cost more than the records' copies.
     ///
-    /// `pauseAfter` is asked, on the poll queue, after each record taken, with the number of
-    /// records of its partition taken in this run; when it answers true the partition is paused
-    /// at once, so the rest of the run holds none of its records (librdkafka drops those it
-    /// already fetched and fetches them again on resume).
+    /// `afterTaking` runs on the poll queue after each record taken, with the number of records
+    /// of its partition taken in this run; a partition it pauses (`setPaused`) is paused at once,
+    /// so the rest of the run holds none of its records (librdkafka drops those it already
+    /// fetched and fetches them again on resume).
     public func poll(timeout: Duration = .milliseconds(100), max: Int = 64, gather: Duration = .milliseconds(2),
-                     pauseAfter: @escaping @Sendable (_ topic: String, _ partition: Int32, _ taken: Int) -> Bool = { _, _, _ in false })
+                     afterTaking: @escaping @Sendable (_ topic: String, _ partition: Int32, _ taken: Int) -> Void = { _, _, _ in })
         async -> [PollResult] {
         let ms = Self.milliseconds(timeout)
         let handle = self.handle
@@ -118,9 +118,7 @@ public final class KafkaConsumer: Sendable {
                         results.append(.record(record))
                         let count = taken[record.topic, default: [:]][record.partition, default: 0] + 1
                         taken[record.topic, default: [:]][record.partition] = count
-                        if pauseAfter(record.topic, record.partition, count) {
-                            Self.setPaused(true, topic: record.topic, partition: record.partition, handle.pointer)
-                        }
+                        afterTaking(record.topic, record.partition, count)
                     } else if m.err != RD_KAFKA_RESP_ERR__PARTITION_EOF {
                         results.append(.error(KafkaError(m.err, "consume")))
                     }
@@ -212,14 +210,10 @@ public final class KafkaConsumer: Sendable {
     /// Stops (or restarts) fetching a partition. Records of it already fetched are dropped by
     /// librdkafka and fetched again after `resume`, from the position after the last polled one.
     public func setPaused(_ paused: Bool, topic: String, partition: Int32) {
-        Self.setPaused(paused, topic: topic, partition: partition, handle.pointer)
-    }
-
-    private static func setPaused(_ paused: Bool, topic: String, partition: Int32, _ rk: OpaquePointer) {
         guard let list = rd_kafka_topic_partition_list_new(1) else { return }
         defer { rd_kafka_topic_partition_list_destroy(list) }
         rd_kafka_topic_partition_list_add(list, topic, partition)
-        _ = paused ? rd_kafka_pause_partitions(rk, list) : rd_kafka_resume_partitions(rk, list)
+        _ = paused ? rd_kafka_pause_partitions(handle.pointer, list) : rd_kafka_resume_partitions(handle.pointer, list)
     }
 
     /// Commits stored offsets now and waits for the broker's answer.

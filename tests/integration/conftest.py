@@ -35,15 +35,16 @@ def stop_under_load(collector, acknowledged, threads, stop, written):
     assert not missing, f"{len(missing)} acknowledged spans missing after SIGTERM"
 
 
-def wait_until(condition, timeout=20.0, interval=0.02, what="condition"):
-    """Polls `condition` until it returns a truthy value, failing after `timeout` seconds."""
+def wait_until(condition, timeout=20.0, interval=0.02, what="condition", detail=None):
+    """Polls `condition` until it returns a truthy value, failing after `timeout` seconds; the
+    failure message ends with `detail()` when given (what the parts showed at that moment)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = condition()
         if value:
             return value
         time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}" + (f"\n{detail()}" if detail else ""))
 
 
 class Collector:

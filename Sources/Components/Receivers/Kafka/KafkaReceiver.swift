@@ -174,7 +174,7 @@ public final class KafkaReceiver: Receiver {
                     }
                 }
                 let polled = await consumer.poll(timeout: .milliseconds(100), max: Self.maxInFlight - inFlight) { topic, partition, taken in
-                    tracker.pauseIfFull(topic: topic, partition: partition, taken: taken)
+                    tracker.pauseIfFull(topic: topic, partition: partition, taken: taken, consumer)
                 }
                 guard let routing = self.routing.get() else { break }
                 for result in polled {
@@ -189,17 +189,11 @@ public final class KafkaReceiver: Receiver {
                             settings.telemetry.counter("otelcol_kafka_receiver_unrouted_records_total", [("receiver", settings.id.description), ("signal", "unknown")]).increment()
                             continue
                         }
-                        if tracker.begin(record) {
-                            consumer.setPaused(true, topic: record.topic, partition: record.partition)
-                        }
+                        tracker.begin(record, consumer)
                         inFlight += 1
                         group.addTask { [self] in
                             guard await route(record, routing) else { return true }
-                            let (committable, resume) = tracker.finish(record)
-                            if resume { consumer.setPaused(false, topic: record.topic, partition: record.partition) }
-                            guard let offset = committable else { return true }
-                            consumer.markDone(topic: record.topic, partition: record.partition, offset: offset)
-                            if !autocommit, let error = consumer.commit() {
+                            if tracker.finish(record, consumer), !autocommit, let error = consumer.commit() {
                                 settings.logger.warning("offset commit failed: \(error.message)")
                             }
                             return true

@@ -7,8 +7,14 @@ import Synchronization
 /// while it waited) holds its partition's offset back, so the next owner consumes it again.
 ///
 /// It also bounds each partition's records begun and not yet committable: at `perPartition`
-/// the partition is to be paused, and resumed when half of them are done, so a partition whose
+/// the partition is paused, and resumed when half of them are done, so a partition whose
 /// records wait (a retry, a slow destination) cannot take the slots of the others.
+///
+/// Stores, pauses and resumes are issued to the consumer while the tracker's lock is held:
+/// records finish on many threads at once, and two stores of one partition issued after the
+/// lock was released could reach librdkafka in the wrong order, leaving the lower offset stored
+/// (records committed again after a restart, lag that never reaches zero); a pause and a resume
+/// so reordered would leave a partition paused for good.
 final class OffsetTracker: Sendable {
     private struct PartitionKey: Hashable {
         let topic: String
@@ -29,30 +35,31 @@ final class OffsetTracker: Sendable {
         self.perPartition = perPartition
     }
 
-    /// Records `record` as begun; true when its partition is now full and should be paused.
-    func begin(_ record: KafkaRecord) -> Bool {
+    /// Records `record` as begun, pausing its partition when it is now full.
+    func begin(_ record: KafkaRecord, _ control: some PartitionControl) {
         lanes.withLock { lanes in
             let key = PartitionKey(topic: record.topic, partition: record.partition)
             var lane = lanes[key, default: Lane()]
             lane.pending.append(record.offset)
-            let pause = !lane.paused && lane.pending.count >= perPartition
-            if pause { lane.paused = true }
+            if !lane.paused && lane.pending.count >= perPartition {
+                lane.paused = true
+                control.setPaused(true, topic: record.topic, partition: record.partition)
+            }
             lanes[key] = lane
-            return pause
         }
     }
 
     /// Called while a run of records is polled, for each record taken (`taken` of its partition
-    /// so far in the run, not yet begun): true, with the partition marked paused, when its
-    /// records in flight would reach the limit, so the poll stops taking more of it.
-    func pauseIfFull(topic: String, partition: Int32, taken: Int) -> Bool {
+    /// so far in the run, not yet begun): pauses the partition when its records in flight would
+    /// reach the limit, so the poll stops taking more of it.
+    func pauseIfFull(topic: String, partition: Int32, taken: Int, _ control: some PartitionControl) {
         lanes.withLock { lanes in
             let key = PartitionKey(topic: topic, partition: partition)
             var lane = lanes[key, default: Lane()]
-            guard !lane.paused, lane.pending.count + taken >= perPartition else { return false }
+            guard !lane.paused, lane.pending.count + taken >= perPartition else { return }
             lane.paused = true
+            control.setPaused(true, topic: topic, partition: partition)
             lanes[key] = lane
-            return true
         }
     }
 
@@ -69,12 +76,13 @@ final class OffsetTracker: Sendable {
         lanes.withLock { lanes in for key in keys { lanes[key] = nil } }
     }
 
-    /// Records `record` as done; returns the offset up to which the partition is now done, if it
-    /// moved, and whether a paused partition should be resumed.
-    func finish(_ record: KafkaRecord) -> (committable: Int64?, resume: Bool) {
+    /// Records `record` as done: stores the offset up to which its partition is now done, if
+    /// that moved (true then), and resumes the partition when it was paused and half empties.
+    @discardableResult
+    func finish(_ record: KafkaRecord, _ control: some PartitionControl) -> Bool {
         lanes.withLock { lanes in
             let key = PartitionKey(topic: record.topic, partition: record.partition)
-            guard var lane = lanes[key] else { return (nil, false) }
+            guard var lane = lanes[key] else { return false }
             lane.done.insert(record.offset)
             var watermark: Int64?
             var advanced = 0
@@ -84,10 +92,23 @@ final class OffsetTracker: Sendable {
                 advanced += 1
             }
             lane.pending.removeFirst(advanced)
-            let resume = lane.paused && lane.pending.count <= perPartition / 2
-            if resume { lane.paused = false }
+            if let watermark { control.markDone(topic: record.topic, partition: record.partition, offset: watermark) }
+            if lane.paused && lane.pending.count <= perPartition / 2 {
+                lane.paused = false
+                control.setPaused(false, topic: record.topic, partition: record.partition)
+            }
             lanes[key] = lane
-            return (watermark, resume)
+            return watermark != nil
         }
     }
 }
+
+/// What the tracker asks of the consumer. Called with the tracker's lock held: it must not call
+/// back into the tracker, and should be quick.
+protocol PartitionControl: Sendable {
+    func setPaused(_ paused: Bool, topic: String, partition: Int32)
+    /// Everything up to and including `offset` is done.
+    func markDone(topic: String, partition: Int32, offset: Int64)
+}
+
+extension KafkaConsumer: PartitionControl {}
