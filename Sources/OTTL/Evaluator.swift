@@ -7,15 +7,10 @@ public enum OTTLEvaluator {
         switch expression {
         case .literal(let value): return value
         case .path(let path): return try context.get(path)
-        case .converter(let name, let arguments, let keys, _):
-            var values: [OTTLValue] = []
-            var named: [String: OTTLValue] = [:]
-            for argument in arguments {
-                let value = try value(argument.value, &context)
-                if let name = argument.name { named[name] = value } else { values.append(value) }
-            }
-            let result = try OTTLConverters.call(name, OTTLFunctionArguments(name: name, positional: values, named: named))
-            return try PathValues.lookup(result, keys[...])
+        case .converter(let call):
+            guard let converter = call.converter else { throw OTTLRuntimeError("unknown converter \(call.name)") }
+            let args = OTTLFunctionArguments(name: call.name, values: try values(call.slots, &context), regex: call.regex)
+            return try PathValues.lookup(try converter.call(args), call.keys[...])
         case .list(let items):
             var values: [AnyValue] = []
             for item in items {
@@ -60,7 +55,21 @@ public enum OTTLEvaluator {
     /// Runs the statement's editor when its `where` condition holds.
     public static func run<C: OTTLContext>(_ statement: OTTLStatement, _ context: inout C) throws(OTTLRuntimeError) {
         if let condition = statement.condition, !(try test(condition, &context)) { return }
-        try OTTLEditors.run(statement, &context)
+        guard let editor = statement.function, case .path(let target)? = statement.arguments.first?.value else {
+            throw OTTLRuntimeError("\(statement.editor) is not an editor taking a path first")
+        }
+        let args = OTTLFunctionArguments(name: statement.editor, values: try values(statement.slots, &context), regex: statement.regex)
+        try editor.run(target, args, &context)
+    }
+
+    /// Evaluates a call's arguments in parameter order; nil stays nil (a parameter not given).
+    private static func values<C: OTTLContext>(_ slots: [OTTLExpression?], _ context: inout C) throws(OTTLRuntimeError) -> [OTTLValue?] {
+        var values: [OTTLValue?] = []
+        values.reserveCapacity(slots.count)
+        for slot in slots {
+            if let slot { values.append(try value(slot, &context)) } else { values.append(nil) }
+        }
+        return values
     }
 }
 

@@ -195,7 +195,7 @@ public struct OTTLParser {
                 }
                 position += 2
                 let arguments = try arguments()
-                return .converter(name: word, arguments: arguments, keys: try keys(), column: token.column)
+                return .converter(OTTLCall(name: word, arguments: arguments, keys: try keys(), column: token.column))
             }
             if word.first?.isUppercase == true {
                 guard let value = OTTLEnums.value(of: word) else { throw error("unknown enum \(word)") }

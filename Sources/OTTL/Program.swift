@@ -30,7 +30,7 @@ public struct OTTLProgram<C: OTTLContext>: Sendable {
     }
 
     private static func check(_ statement: OTTLStatement, text: String) throws(OTTLParseError) {
-        guard let signature = OTTLEditors.signatures[statement.editor] else {
+        guard let signature = OTTLEditor(rawValue: statement.editor)?.signature else {
             throw OTTLParseError(message: "unknown editor \(statement.editor)", column: 1, text: text)
         }
         try checkArity(statement.editor, statement.arguments, signature, column: 1, text: text)
@@ -56,12 +56,12 @@ public struct OTTLProgram<C: OTTLContext>: Sendable {
         case .literal: break
         case .path(let path):
             do { try C.check(path) } catch { throw OTTLParseError(message: error.message, column: error.column, text: text) }
-        case .converter(let name, let arguments, _, let column):
-            guard let signature = OTTLConverters.signatures[name] else {
-                throw OTTLParseError(message: "unknown converter \(name)", column: column, text: text)
+        case .converter(let call):
+            guard let signature = OTTLConverter(rawValue: call.name)?.signature else {
+                throw OTTLParseError(message: "unknown converter \(call.name)", column: call.column, text: text)
             }
-            try checkArity(name, arguments, signature, column: column, text: text)
-            for argument in arguments { try check(argument.value, text: text) }
+            try checkArity(call.name, call.arguments, signature, column: call.column, text: text)
+            for argument in call.arguments { try check(argument.value, text: text) }
         case .list(let items): for item in items { try check(item, text: text) }
         case .map(let entries): for (_, item) in entries { try check(item, text: text) }
         case .math(let l, _, let r): try check(l, text: text); try check(r, text: text)
@@ -69,7 +69,7 @@ public struct OTTLProgram<C: OTTLContext>: Sendable {
         }
     }
 
-    private static func checkArity(_ name: String, _ arguments: [OTTLArgument], _ signature: (parameters: [String], required: Int),
+    private static func checkArity(_ name: String, _ arguments: [OTTLArgument], _ signature: OTTLSignature,
                                    column: Int, text: String) throws(OTTLParseError) {
         let positional = arguments.filter { $0.name == nil }.count
         let named = arguments.compactMap(\.name)

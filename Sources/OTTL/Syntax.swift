@@ -23,7 +23,7 @@ public struct OTTLPath: Sendable, Equatable, CustomStringConvertible {
 public indirect enum OTTLExpression: Sendable, Equatable {
     case literal(OTTLValue)
     case path(OTTLPath)
-    case converter(name: String, arguments: [OTTLArgument], keys: [OTTLPath.Key], column: Int)
+    case converter(OTTLCall)
     case list([OTTLExpression])
     case map([(String, OTTLExpression)])
     case math(OTTLExpression, Character, OTTLExpression)
@@ -34,7 +34,7 @@ public indirect enum OTTLExpression: Sendable, Equatable {
         switch (lhs, rhs) {
         case (.literal(let a), .literal(let b)): a == b
         case (.path(let a), .path(let b)): a == b
-        case (.converter(let n1, let a1, let k1, _), .converter(let n2, let a2, let k2, _)): n1 == n2 && a1 == a2 && k1 == k2
+        case (.converter(let a), .converter(let b)): a == b
         case (.list(let a), .list(let b)): a == b
         case (.map(let a), .map(let b)): a.map(\.0) == b.map(\.0) && a.map(\.1) == b.map(\.1)
         case (.math(let l1, let o1, let r1), .math(let l2, let o2, let r2)): l1 == l2 && o1 == o2 && r1 == r2
@@ -49,6 +49,36 @@ public struct OTTLArgument: Sendable, Equatable {
     public var value: OTTLExpression
 }
 
+/// A converter call, `Name(arguments)[keys]`, resolved when parsed: the converter, and the
+/// arguments in parameter order. A class: evaluation reads it for every item, and a struct of
+/// this many references would be retained field by field each time.
+public final class OTTLCall: Sendable, Equatable {
+    public let name: String
+    public let arguments: [OTTLArgument]
+    public let keys: [OTTLPath.Key]
+    let column: Int
+    /// nil when the name is not a converter or the arguments do not fit it (the check reports it).
+    let converter: OTTLConverter?
+    let slots: [OTTLExpression?]
+    let regex: (index: Int, compiled: GoRegex)?
+
+    init(name: String, arguments: [OTTLArgument], keys: [OTTLPath.Key], column: Int) {
+        self.name = name
+        self.arguments = arguments
+        self.keys = keys
+        self.column = column
+        let converter = OTTLConverter(rawValue: name)
+        let resolved = converter?.signature.resolve(arguments)
+        self.converter = resolved == nil ? nil : converter
+        slots = resolved?.slots ?? []
+        regex = resolved?.regex
+    }
+
+    public static func == (lhs: OTTLCall, rhs: OTTLCall) -> Bool {
+        lhs.name == rhs.name && lhs.arguments == rhs.arguments && lhs.keys == rhs.keys
+    }
+}
+
 public indirect enum OTTLCondition: Sendable, Equatable {
     case constant(Bool)
     case comparison(OTTLExpression, String, OTTLExpression)
@@ -58,12 +88,34 @@ public indirect enum OTTLCondition: Sendable, Equatable {
     case or([OTTLCondition])
 }
 
-/// `editor(arguments) where condition`.
-public struct OTTLStatement: Sendable, Equatable {
-    public var editor: String
-    public var arguments: [OTTLArgument]
-    public var condition: OTTLCondition?
-    public var text: String
+/// `editor(arguments) where condition`, resolved when parsed like a converter call (and a class
+/// for the same reason).
+public final class OTTLStatement: Sendable, Equatable {
+    public let editor: String
+    public let arguments: [OTTLArgument]
+    public let condition: OTTLCondition?
+    public let text: String
+    /// nil when the name is not an editor or the arguments do not fit it (the check reports it).
+    let function: OTTLEditor?
+    /// The arguments after the target, in parameter order.
+    let slots: [OTTLExpression?]
+    let regex: (index: Int, compiled: GoRegex)?
+
+    init(editor: String, arguments: [OTTLArgument], condition: OTTLCondition?, text: String) {
+        self.editor = editor
+        self.arguments = arguments
+        self.condition = condition
+        self.text = text
+        let function = OTTLEditor(rawValue: editor)
+        let resolved = function?.signature.resolve(arguments, droppingFirst: 1)
+        self.function = resolved == nil ? nil : function
+        slots = resolved?.slots ?? []
+        regex = resolved?.regex
+    }
+
+    public static func == (lhs: OTTLStatement, rhs: OTTLStatement) -> Bool {
+        lhs.editor == rhs.editor && lhs.arguments == rhs.arguments && lhs.condition == rhs.condition && lhs.text == rhs.text
+    }
 }
 
 extension OTTLExpression {
@@ -72,7 +124,7 @@ extension OTTLExpression {
         switch self {
         case .literal: []
         case .path(let p): [p]
-        case .converter(_, let arguments, _, _): arguments.flatMap(\.value.paths)
+        case .converter(let call): call.arguments.flatMap(\.value.paths)
         case .list(let items): items.flatMap(\.paths)
         case .map(let entries): entries.flatMap(\.1.paths)
         case .math(let l, _, let r): l.paths + r.paths

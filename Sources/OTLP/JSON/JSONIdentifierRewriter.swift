@@ -120,13 +120,16 @@ enum JSONIdentifierRewriter {
 
 /// Lower-case hex of bytes, as OTLP/JSON and Kafka keys spell trace and span ids.
 public func hexString(_ bytes: some Sequence<UInt8>) -> String {
-    // Written straight into the string's storage: ids and hashes are hex-encoded per item.
-    let array = Array(bytes)
-    return String(unsafeUninitializedCapacity: array.count * 2) { out in
-        for (index, b) in array.enumerated() {
+    Array(bytes).withUnsafeBytes { hexString($0) }
+}
+
+/// Written straight into the string's storage: ids and hashes are hex-encoded per item.
+public func hexString(_ bytes: UnsafeRawBufferPointer) -> String {
+    String(unsafeUninitializedCapacity: bytes.count * 2) { out in
+        for (index, b) in bytes.enumerated() {
             out[2 * index] = JSONIdentifierRewriter.hexDigit(b >> 4)
             out[2 * index + 1] = JSONIdentifierRewriter.hexDigit(b & 0x0F)
         }
-        return array.count * 2
+        return bytes.count * 2
     }
 }

@@ -79,10 +79,32 @@ public struct WireAttributeList {
 
     /// The UTF-8 of the entry's value when it is a string (the last member of its oneof is), else nil.
     public func withString<T>(at index: Int, _ body: (UnsafeRawBufferPointer?) -> T) -> T {
-        withValue(at: index) { value in
-            guard let fields = try? WireFields(value, 0..<value.count), fields.lastPresent(1...7) == 1 else { return body(nil) }
-            return body(fields.bytes(1))
+        withValue(at: index) { value in body(Self.stringMember(value)) }
+    }
+
+    /// The `string_value` of an AnyValue's encoding when that is the member of its oneof that
+    /// counts (the last present), else nil, as also for an encoding that does not parse. One
+    /// pass over the few bytes: `truncate_all` asks this of every attribute.
+    static func stringMember(_ value: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer? {
+        var reader = WireReader(value)
+        var string: Range<Int>?
+        var last: UInt64 = 0
+        do {
+            while !reader.isAtEnd {
+                let (field, wireType) = try reader.tag()
+                if field == 1 {
+                    guard wireType == .lengthDelimited else { return nil }
+                    string = try reader.lengthDelimited()
+                } else {
+                    try reader.skip(wireType)
+                }
+                if field <= 7 { last = field }
+            }
+        } catch {
+            return nil
         }
+        guard last == 1, let string else { return nil }
+        return UnsafeRawBufferPointer(rebasing: value[string])
     }
 
     /// The entry's value decoded; an undecodable value reads as empty.
@@ -172,5 +194,25 @@ extension WireWriter {
 
 extension AnyValue {
     /// The value's encoding, for `WireAttributeList.set`.
-    public var encodedBody: [UInt8] { (try? serializedBytes()) ?? [] }
+    /// Scalars are written here (a oneof member is written even when it is zero, as
+    /// swift-protobuf does); `set` writes them for every item it changes.
+    public var encodedBody: [UInt8] {
+        guard unknownFields.data.isEmpty else { return (try? serializedBytes()) ?? [] }
+        var out = WireWriter()
+        switch value {
+        case .stringValue(let text)?:
+            out.lengthDelimited(field: 1, text.utf8)
+        case .boolValue(let flag)?:
+            out.bytes = [0x10, flag ? 1 : 0]
+        case .intValue(let number)?:
+            out.bytes = [0x18]
+            out.varint(UInt64(bitPattern: number))
+        case .doubleValue(let number)?:
+            out.bytes = [0x21]
+            withUnsafeBytes(of: number.bitPattern.littleEndian) { out.bytes.append(contentsOf: $0) }
+        default:
+            return (try? serializedBytes()) ?? []
+        }
+        return out.bytes
+    }
 }

@@ -2,42 +2,79 @@ import Crypto
 import Foundation
 import OTLP
 
-/// Converters: functions that return a value and change nothing.
-enum OTTLConverters {
-    /// Name → (parameter names, how many are required).
-    static let signatures: [String: (parameters: [String], required: Int)] = [
-        "IsMatch": (["target", "pattern"], 2), "Concat": (["vals", "delimiter"], 2), "Split": (["target", "delimiter"], 2),
-        "ParseJSON": (["target"], 1), "Int": (["value"], 1), "Double": (["value"], 1), "String": (["value"], 1),
-        "IsString": (["value"], 1), "IsMap": (["value"], 1), "IsList": (["value"], 1), "IsInt": (["value"], 1),
-        "IsDouble": (["value"], 1), "IsBool": (["value"], 1), "Len": (["target"], 1), "SHA256": (["value"], 1),
-        "SHA1": (["value"], 1), "SHA512": (["value"], 1), "MD5": (["value"], 1), "FNV": (["value"], 1),
-        "TraceID": (["bytes"], 1), "SpanID": (["bytes"], 1), "Substring": (["target", "start", "length"], 3),
-        "ConvertCase": (["target", "toCase"], 2), "ToLowerCase": (["target"], 1), "ToUpperCase": (["target"], 1),
-        "Now": ([], 0), "UnixNano": (["time"], 1), "UnixMilli": (["time"], 1), "UnixMicro": (["time"], 1),
-        "UnixSeconds": (["time"], 1), "Unix": (["seconds", "nanoseconds"], 1), "Duration": (["duration"], 1),
-        "Hex": (["value"], 1), "Trim": (["target", "replacement"], 1),
-        "Time": (["time", "format", "location", "locale"], 2), "FormatTime": (["time", "format"], 2),
-    ]
+/// Converters: functions that return a value and change nothing. Each is one case: its
+/// parameters and its implementation are both switches over the case, so neither can lack one.
+/// Calls are resolved to a case when parsed, never by name per item.
+enum OTTLConverter: String, CaseIterable, Sendable {
+    case isMatch = "IsMatch", concat = "Concat", split = "Split", parseJSON = "ParseJSON", int = "Int"
+    case double = "Double", string = "String", isString = "IsString", isMap = "IsMap"
+    case isList = "IsList", isInt = "IsInt", isDouble = "IsDouble", isBool = "IsBool", len = "Len"
+    case sha256 = "SHA256", sha1 = "SHA1", sha512 = "SHA512", md5 = "MD5", fnv = "FNV"
+    case traceID = "TraceID", spanID = "SpanID", substring = "Substring", convertCase = "ConvertCase"
+    case toLowerCase = "ToLowerCase", toUpperCase = "ToUpperCase", now = "Now", unixNano = "UnixNano"
+    case unixMilli = "UnixMilli", unixMicro = "UnixMicro", unixSeconds = "UnixSeconds", unix = "Unix"
+    case duration = "Duration", hex = "Hex", trim = "Trim", time = "Time", formatTime = "FormatTime"
 
-    static func call(_ name: String, _ args: OTTLFunctionArguments) throws(OTTLRuntimeError) -> OTTLValue {
-        switch name {
-        case "IsMatch":
+    var signature: OTTLSignature {
+        switch self {
+        case .isMatch: OTTLSignature(["target", "pattern"], required: 2, regex: 1)
+        case .concat: OTTLSignature(["vals", "delimiter"], required: 2)
+        case .split: OTTLSignature(["target", "delimiter"], required: 2)
+        case .parseJSON: OTTLSignature(["target"], required: 1)
+        case .int: OTTLSignature(["value"], required: 1)
+        case .double: OTTLSignature(["value"], required: 1)
+        case .string: OTTLSignature(["value"], required: 1)
+        case .isString: OTTLSignature(["value"], required: 1)
+        case .isMap: OTTLSignature(["value"], required: 1)
+        case .isList: OTTLSignature(["value"], required: 1)
+        case .isInt: OTTLSignature(["value"], required: 1)
+        case .isDouble: OTTLSignature(["value"], required: 1)
+        case .isBool: OTTLSignature(["value"], required: 1)
+        case .len: OTTLSignature(["target"], required: 1)
+        case .sha256: OTTLSignature(["value"], required: 1)
+        case .sha1: OTTLSignature(["value"], required: 1)
+        case .sha512: OTTLSignature(["value"], required: 1)
+        case .md5: OTTLSignature(["value"], required: 1)
+        case .fnv: OTTLSignature(["value"], required: 1)
+        case .traceID: OTTLSignature(["bytes"], required: 1)
+        case .spanID: OTTLSignature(["bytes"], required: 1)
+        case .substring: OTTLSignature(["target", "start", "length"], required: 3)
+        case .convertCase: OTTLSignature(["target", "toCase"], required: 2)
+        case .toLowerCase: OTTLSignature(["target"], required: 1)
+        case .toUpperCase: OTTLSignature(["target"], required: 1)
+        case .now: OTTLSignature([], required: 0)
+        case .unixNano: OTTLSignature(["time"], required: 1)
+        case .unixMilli: OTTLSignature(["time"], required: 1)
+        case .unixMicro: OTTLSignature(["time"], required: 1)
+        case .unixSeconds: OTTLSignature(["time"], required: 1)
+        case .unix: OTTLSignature(["seconds", "nanoseconds"], required: 1)
+        case .duration: OTTLSignature(["duration"], required: 1)
+        case .hex: OTTLSignature(["value"], required: 1)
+        case .trim: OTTLSignature(["target", "replacement"], required: 1)
+        case .time: OTTLSignature(["time", "format", "location", "locale"], required: 2)
+        case .formatTime: OTTLSignature(["time", "format"], required: 2)
+        }
+    }
+
+    func call(_ args: OTTLFunctionArguments) throws(OTTLRuntimeError) -> OTTLValue {
+        switch self {
+        case .isMatch:
             let target = try args.required(0, "target")
             if case .none = target { return .bool(false) }
-            return .bool(try OTTLRegex.matches(try args.string(1, "pattern"), target.text))
-        case "Concat":
+            return .bool(try args.regex(1, "pattern").matches(target.text))
+        case .concat:
             guard case .list(let values) = try args.required(0, "vals") else { throw OTTLRuntimeError("Concat takes a list") }
             let parts = values.map(OTTLValue.init).compactMap { value -> String? in
                 switch value { case .map, .list: nil; default: value.text }
             }
             return .string(parts.joined(separator: try args.string(1, "delimiter")))
-        case "Split":
+        case .split:
             let target = try args.required(0, "target")
             guard case .string(let text) = target else { return .none }
             let delimiter = try args.string(1, "delimiter")
             let parts = delimiter.isEmpty ? text.map(String.init) : text.components(separatedBy: delimiter)
             return .list(parts.map { part in .with { $0.stringValue = part } })
-        case "ParseJSON":
+        case .parseJSON:
             guard case .string(let text) = try args.required(0, "target"),
                   let parsed = try? JSONDecoder().decode(JSONValue.self, from: Data(text.utf8)) else {
                 throw OTTLRuntimeError("ParseJSON: not JSON")
@@ -45,7 +82,7 @@ enum OTTLConverters {
             let value = parsed.ottl
             guard case .map = value else { if case .list = value { return value }; throw OTTLRuntimeError("ParseJSON: not an object or array") }
             return value
-        case "Int":
+        case .int:
             switch try args.required(0, "value") {
             case .int(let i): return .int(i)
             case .double(let d) where d.isFinite: return .int(Int64(d.rounded(.towardZero)))
@@ -53,7 +90,7 @@ enum OTTLConverters {
             case .bool(let b): return .int(b ? 1 : 0)
             default: return .none
             }
-        case "Double":
+        case .double:
             switch try args.required(0, "value") {
             case .int(let i): return .double(Double(i))
             case .double(let d): return .double(d)
@@ -61,17 +98,17 @@ enum OTTLConverters {
             case .bool(let b): return .double(b ? 1 : 0)
             default: return .none
             }
-        case "String":
+        case .string:
             let value = try args.required(0, "value")
             if case .none = value { return .none }
             return .string(value.text)
-        case "IsString": if case .string = try args.required(0, "value") { return .bool(true) }; return .bool(false)
-        case "IsMap": if case .map = try args.required(0, "value") { return .bool(true) }; return .bool(false)
-        case "IsList": if case .list = try args.required(0, "value") { return .bool(true) }; return .bool(false)
-        case "IsInt": if case .int = try args.required(0, "value") { return .bool(true) }; return .bool(false)
-        case "IsDouble": if case .double = try args.required(0, "value") { return .bool(true) }; return .bool(false)
-        case "IsBool": if case .bool = try args.required(0, "value") { return .bool(true) }; return .bool(false)
-        case "Len":
+        case .isString: if case .string = try args.required(0, "value") { return .bool(true) }; return .bool(false)
+        case .isMap: if case .map = try args.required(0, "value") { return .bool(true) }; return .bool(false)
+        case .isList: if case .list = try args.required(0, "value") { return .bool(true) }; return .bool(false)
+        case .isInt: if case .int = try args.required(0, "value") { return .bool(true) }; return .bool(false)
+        case .isDouble: if case .double = try args.required(0, "value") { return .bool(true) }; return .bool(false)
+        case .isBool: if case .bool = try args.required(0, "value") { return .bool(true) }; return .bool(false)
+        case .len:
             switch try args.required(0, "target") {
             case .string(let s): return .int(Int64(s.count))
             case .list(let l): return .int(Int64(l.count))
@@ -79,20 +116,20 @@ enum OTTLConverters {
             case .bytes(let b): return .int(Int64(b.count))
             case let other: throw OTTLRuntimeError("Len: cannot measure a \(other.typeName)")
             }
-        case "SHA256": return .string(hex(SHA256.hash(data: Array(try args.string(0, "value").utf8))))
-        case "SHA1": return .string(hex(Insecure.SHA1.hash(data: Array(try args.string(0, "value").utf8))))
-        case "SHA512": return .string(hex(SHA512.hash(data: Array(try args.string(0, "value").utf8))))
-        case "MD5": return .string(hex(Insecure.MD5.hash(data: Array(try args.string(0, "value").utf8))))
-        case "FNV":
+        case .sha256: return .string(Self.hexDigest(SHA256.hash(data: Array(try args.string(0, "value").utf8))))
+        case .sha1: return .string(Self.hexDigest(Insecure.SHA1.hash(data: Array(try args.string(0, "value").utf8))))
+        case .sha512: return .string(Self.hexDigest(SHA512.hash(data: Array(try args.string(0, "value").utf8))))
+        case .md5: return .string(Self.hexDigest(Insecure.MD5.hash(data: Array(try args.string(0, "value").utf8))))
+        case .fnv:
             var hash: UInt64 = 0xcbf2_9ce4_8422_2325
             for byte in try args.string(0, "value").utf8 { hash ^= UInt64(byte); hash = hash &* 0x100_0000_01b3 }
             return .int(Int64(bitPattern: hash))
-        case "TraceID", "SpanID":
-            guard case .bytes(let bytes) = try args.required(0, "bytes"), bytes.count == (name == "TraceID" ? 16 : 8) else {
-                throw OTTLRuntimeError("\(name) takes \(name == "TraceID" ? 16 : 8) bytes")
+        case .traceID, .spanID:
+            guard case .bytes(let bytes) = try args.required(0, "bytes"), bytes.count == (self == .traceID ? 16 : 8) else {
+                throw OTTLRuntimeError("\(rawValue) takes \(self == .traceID ? 16 : 8) bytes")
             }
             return .bytes(bytes)
-        case "Substring":
+        case .substring:
             guard case .string(let text) = try args.required(0, "target") else { throw OTTLRuntimeError("Substring takes a string") }
             let start = Int(try args.int(1, "start")), length = Int(try args.int(2, "length"))
             let utf = Array(text.unicodeScalars)
@@ -100,47 +137,45 @@ enum OTTLConverters {
                 throw OTTLRuntimeError("Substring: \(start)+\(length) is out of range for length \(utf.count)")
             }
             return .string(String(String.UnicodeScalarView(utf[start..<(start + length)])))
-        case "ConvertCase", "ToLowerCase", "ToUpperCase":
+        case .convertCase, .toLowerCase, .toUpperCase:
             guard case .string(let text) = try args.required(0, "target") else { return .none }
-            let target = name == "ConvertCase" ? try args.string(1, "toCase") : (name == "ToLowerCase" ? "lower" : "upper")
+            let target = self == .convertCase ? try args.string(1, "toCase") : (self == .toLowerCase ? "lower" : "upper")
             switch target {
             case "lower": return .string(text.lowercased())
             case "upper": return .string(text.uppercased())
-            case "snake": return .string(words(text).map { $0.lowercased() }.joined(separator: "_"))
-            case "camel": return .string(words(text).map { $0.prefix(1).uppercased() + $0.dropFirst().lowercased() }.joined())
+            case "snake": return .string(Self.words(text).map { $0.lowercased() }.joined(separator: "_"))
+            case "camel": return .string(Self.words(text).map { $0.prefix(1).uppercased() + $0.dropFirst().lowercased() }.joined())
             default: throw OTTLRuntimeError("ConvertCase: unknown case \"\(target)\"")
             }
-        case "Now": return .time(Date())
-        case "UnixNano", "UnixMilli", "UnixMicro", "UnixSeconds":
-            guard case .time(let date) = try args.required(0, "time") else { throw OTTLRuntimeError("\(name) takes a time") }
-            let scale: Double = switch name { case "UnixNano": 1e9; case "UnixMicro": 1e6; case "UnixMilli": 1e3; default: 1 }
+        case .now: return .time(Date())
+        case .unixNano, .unixMilli, .unixMicro, .unixSeconds:
+            guard case .time(let date) = try args.required(0, "time") else { throw OTTLRuntimeError("\(rawValue) takes a time") }
+            let scale: Double = switch self { case .unixNano: 1e9; case .unixMicro: 1e6; case .unixMilli: 1e3; default: 1 }
             return .int(Int64(date.timeIntervalSince1970 * scale))
-        case "Unix":
+        case .unix:
             let nanoseconds: Int64 = args.value(1, "nanoseconds").flatMap { if case .int(let n) = $0 { n } else { nil } } ?? 0
             return .time(Date(timeIntervalSince1970: Double(try args.int(0, "seconds")) + Double(nanoseconds) / 1e9))
-        case "Duration":
+        case .duration:
             let text = try args.string(0, "duration")
             guard let duration = GoDuration.parse(text) else { throw OTTLRuntimeError("Duration: invalid duration \"\(text)\"") }
             return .duration(duration)
-        case "Hex": return .string(try args.required(0, "value").hexText)
-        case "Time":
+        case .hex: return .string(try args.required(0, "value").hexText)
+        case .time:
             guard case .string(let text) = try args.required(0, "time"), !text.isEmpty else { throw OTTLRuntimeError("Time takes a non-empty string") }
             let formatter = try OTTLTimeFormat.formatter(try args.string(1, "format"), location: try args.optionalString(2, "location"))
             guard let date = formatter.date(from: text) else { throw OTTLRuntimeError("Time: \"\(text)\" does not match the format") }
             return .time(date)
-        case "FormatTime":
+        case .formatTime:
             guard case .time(let date) = try args.required(0, "time") else { throw OTTLRuntimeError("FormatTime takes a time") }
             return .string(try OTTLTimeFormat.formatter(try args.string(1, "format"), location: nil).string(from: date))
-        case "Trim":
+        case .trim:
             guard case .string(let text) = try args.required(0, "target") else { return .none }
             let cut = try args.optionalString(1, "replacement") ?? " "
             return .string(text.trimmingCharacters(in: CharacterSet(charactersIn: cut)))
-        default:
-            throw OTTLRuntimeError("unknown converter \(name)")
         }
     }
 
-    private static func hex(_ digest: some Sequence<UInt8>) -> String { hexString(digest) }
+    private static func hexDigest(_ digest: some Sequence<UInt8>) -> String { hexString(digest) }
 
     /// Words of a name in any case style, for snake and camel case.
     private static func words(_ text: String) -> [String] {

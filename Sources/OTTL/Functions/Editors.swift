@@ -5,53 +5,55 @@ import Glibc
 #endif
 
 /// Editors: the functions a statement calls to change its item. The first argument is the path
-/// written to.
-enum OTTLEditors {
-    static let signatures: [String: (parameters: [String], required: Int)] = [
-        "set": (["target", "value"], 2), "delete_key": (["target", "key"], 2), "delete_matching_keys": (["target", "pattern"], 2),
-        "keep_keys": (["target", "keys"], 2), "keep_matching_keys": (["target", "pattern"], 2),
-        "truncate_all": (["target", "limit"], 2), "limit": (["target", "limit", "priority_keys"], 2),
-        "replace_pattern": (["target", "regex", "replacement"], 3),
-        "replace_all_patterns": (["target", "mode", "regex", "replacement"], 4),
-        "replace_match": (["target", "pattern", "replacement"], 3),
-        "replace_all_matches": (["target", "pattern", "replacement"], 3),
-        "merge_maps": (["target", "source", "strategy"], 3), "flatten": (["target", "prefix", "depth"], 1),
-        "append": (["target", "value", "values"], 1),
-    ]
+/// written to. One case per editor, resolved when the statement is parsed (as `OTTLConverter`).
+enum OTTLEditor: String, CaseIterable, Sendable {
+    case set, deleteKey = "delete_key", deleteMatchingKeys = "delete_matching_keys"
+    case keepKeys = "keep_keys", keepMatchingKeys = "keep_matching_keys", truncateAll = "truncate_all"
+    case limit, replacePattern = "replace_pattern", replaceAllPatterns = "replace_all_patterns"
+    case replaceMatch = "replace_match", replaceAllMatches = "replace_all_matches"
+    case mergeMaps = "merge_maps", flatten, append
 
-    static func run<C: OTTLContext>(_ statement: OTTLStatement, _ context: inout C) throws(OTTLRuntimeError) {
-        let name = statement.editor
-        guard signatures[name] != nil else { throw OTTLRuntimeError("unknown editor \(name)") }
-        guard case .path(let target)? = statement.arguments.first?.value else {
-            throw OTTLRuntimeError("\(name) needs a path to change as its first argument")
+    var signature: OTTLSignature {
+        switch self {
+        case .set: OTTLSignature(["target", "value"], required: 2)
+        case .deleteKey: OTTLSignature(["target", "key"], required: 2)
+        case .deleteMatchingKeys: OTTLSignature(["target", "pattern"], required: 2, regex: 1)
+        case .keepKeys: OTTLSignature(["target", "keys"], required: 2)
+        case .keepMatchingKeys: OTTLSignature(["target", "pattern"], required: 2, regex: 1)
+        case .truncateAll: OTTLSignature(["target", "limit"], required: 2)
+        case .limit: OTTLSignature(["target", "limit", "priority_keys"], required: 2)
+        case .replacePattern: OTTLSignature(["target", "regex", "replacement"], required: 3, regex: 1)
+        case .replaceAllPatterns: OTTLSignature(["target", "mode", "regex", "replacement"], required: 4, regex: 2)
+        case .replaceMatch: OTTLSignature(["target", "pattern", "replacement"], required: 3)
+        case .replaceAllMatches: OTTLSignature(["target", "pattern", "replacement"], required: 3)
+        case .mergeMaps: OTTLSignature(["target", "source", "strategy"], required: 3)
+        case .flatten: OTTLSignature(["target", "prefix", "depth"], required: 1)
+        case .append: OTTLSignature(["target", "value", "values"], required: 1)
         }
-        var positional: [OTTLValue] = []
-        var named: [String: OTTLValue] = [:]
-        for argument in statement.arguments.dropFirst() {
-            let value = try OTTLEvaluator.value(argument.value, &context)
-            if let parameter = argument.name { named[parameter] = value } else { positional.append(value) }
-        }
-        // Positions here count from the second parameter.
-        let args = OTTLFunctionArguments(name: name, positional: positional, named: named)
-        switch name {
-        case "set":
+    }
+
+    /// Runs the editor on `target` with the statement's other arguments (`args`, positions
+    /// counted from the second parameter).
+    func run<C: OTTLContext>(_ target: OTTLPath, _ args: OTTLFunctionArguments, _ context: inout C) throws(OTTLRuntimeError) {
+        switch self {
+        case .set:
             let value = try args.required(0, "value")
             if case .none = value { return }
             try context.set(target, value)
-        case "delete_key":
+        case .deleteKey:
             try context.edit(target, .deleteKey(try args.string(0, "key")))
-        case "delete_matching_keys":
-            try context.edit(target, .deleteMatchingKeys(try OTTLRegex.compile(try args.string(0, "pattern"))))
-        case "keep_keys":
+        case .deleteMatchingKeys:
+            try context.edit(target, .deleteMatchingKeys(try args.regex(0, "pattern")))
+        case .keepKeys:
             guard case .list(let keys) = try args.required(0, "keys") else { throw OTTLRuntimeError("keep_keys takes a list of keys") }
             try context.edit(target, .keepKeys(Set(keys.compactMap { if case .stringValue(let s)? = $0.value { s } else { nil } })))
-        case "keep_matching_keys":
-            try context.edit(target, .keepMatchingKeys(try OTTLRegex.compile(try args.string(0, "pattern"))))
-        case "truncate_all":
+        case .keepMatchingKeys:
+            try context.edit(target, .keepMatchingKeys(try args.regex(0, "pattern")))
+        case .truncateAll:
             let limit = try args.int(0, "limit")
             guard limit >= 0 else { throw OTTLRuntimeError("truncate_all: limit must be 0 or more") }
             try context.edit(target, .truncateAll(Int(clamping: limit)))
-        case "limit":
+        case .limit:
             let limit = Int(try args.int(0, "limit"))
             var priority: [String] = []
             if case .list(let keys)? = args.value(1, "priority_keys") {
@@ -65,13 +67,13 @@ enum OTTLEditors {
                 // A key repeated in the map can make the priority entries alone more than the limit.
                 map = first + rest.prefix(max(0, limit - first.count))
             }
-        case "replace_pattern":
+        case .replacePattern:
             guard case .string(let text) = try context.get(target) else { return }
-            try context.set(target, .string(try OTTLRegex.replace(try args.string(0, "regex"), in: text, with: try args.string(1, "replacement"))))
-        case "replace_all_patterns":
+            try context.set(target, .string(OTTLRegex.replace(try args.regex(0, "regex"), in: text, with: try args.string(1, "replacement"))))
+        case .replaceAllPatterns:
             let mode = try args.string(0, "mode")
             guard mode == "key" || mode == "value" else { throw OTTLRuntimeError("replace_all_patterns: mode is key or value") }
-            let regex = try OTTLRegex.compile(try args.string(1, "regex")), replacement = try args.string(2, "replacement")
+            let regex = try args.regex(1, "regex"), replacement = try args.string(2, "replacement")
             try context.editThroughValues(target) { map in
                 for index in map.indices {
                     if mode == "key" {
@@ -81,12 +83,12 @@ enum OTTLEditors {
                     }
                 }
             }
-        case "replace_match":
+        case .replaceMatch:
             guard case .string(let text) = try context.get(target) else { return }
-            if glob(try args.string(0, "pattern"), text) { try context.set(target, .string(try args.string(1, "replacement"))) }
-        case "replace_all_matches":
+            if Self.glob(try args.string(0, "pattern"), text) { try context.set(target, .string(try args.string(1, "replacement"))) }
+        case .replaceAllMatches:
             try context.edit(target, .replaceAllMatches(try args.string(0, "pattern"), try args.string(1, "replacement")))
-        case "merge_maps":
+        case .mergeMaps:
             guard case .map(let source) = try args.required(0, "source") else { return }
             let strategy = try args.string(1, "strategy")
             guard ["insert", "update", "upsert"].contains(strategy) else { throw OTTLRuntimeError("merge_maps: strategy is insert, update or upsert") }
@@ -98,15 +100,15 @@ enum OTTLEditors {
                     }
                 }
             }
-        case "flatten":
+        case .flatten:
             let prefix = try args.optionalString(0, "prefix")
             let depth = args.value(1, "depth").flatMap { if case .int(let d) = $0 { Int(d) } else { nil } } ?? Int.max
             try context.editThroughValues(target) { map in
                 var flat: [KeyValue] = []
-                flatten(map, prefix: prefix.map { $0 + "." } ?? "", depth: depth, into: &flat)
+                Self.flattenEntries(map, prefix: prefix.map { $0 + "." } ?? "", depth: depth, into: &flat)
                 map = flat
             }
-        case "append":
+        case .append:
             var items: [AnyValue]
             switch try context.get(target) {
             case .list(let existing): items = existing
@@ -116,8 +118,6 @@ enum OTTLEditors {
             if let value = args.value(0, "value")?.anyValue { items.append(value) }
             if case .list(let values)? = args.value(1, "values") { items += values }
             try context.set(target, .list(items))
-        default:
-            throw OTTLRuntimeError("unknown editor \(name)")
         }
     }
 
@@ -126,15 +126,15 @@ enum OTTLEditors {
         fnmatch(pattern, text, 0) == 0
     }
 
-    private static func flatten(_ map: [KeyValue], prefix: String, depth: Int, into flat: inout [KeyValue]) {
+    private static func flattenEntries(_ map: [KeyValue], prefix: String, depth: Int, into flat: inout [KeyValue]) {
         for entry in map {
             let key = prefix + entry.key
             switch entry.value.value {
             case .kvlistValue(let nested) where depth > 0:
-                flatten(nested.values, prefix: key + ".", depth: depth - 1, into: &flat)
+                flattenEntries(nested.values, prefix: key + ".", depth: depth - 1, into: &flat)
             case .arrayValue(let list) where depth > 0:
                 let indexed = list.values.enumerated().map { index, value in KeyValue.with { $0.key = String(index); $0.value = value } }
-                flatten(indexed, prefix: key + ".", depth: depth - 1, into: &flat)
+                flattenEntries(indexed, prefix: key + ".", depth: depth - 1, into: &flat)
             default:
                 flat.ottlSet(key, entry.value)
             }

@@ -1,14 +1,58 @@
 import Foundation
 import Synchronization
 
-/// A function's evaluated arguments, positional then named, read by parameter position and name.
+/// A function's parameters: their names in order, how many must be given, and which one (if
+/// any) is a regular expression, compiled once when the call is parsed if it is a literal.
+struct OTTLSignature: Sendable {
+    let parameters: [String]
+    let required: Int
+    let regex: Int?
+
+    init(_ parameters: [String], required: Int, regex: Int? = nil) {
+        self.parameters = parameters
+        self.required = required
+        self.regex = regex
+    }
+
+    /// The arguments in parameter order (nil where one is not given) after the first
+    /// `droppingFirst` (an editor's target), and the regular expression argument compiled when it
+    /// is a literal that compiles (its position among those slots); nil when a name is not a
+    /// parameter or there are more arguments than parameters (the check says which). A pattern
+    /// that does not compile is reported when the statement runs, as any other.
+    func resolve(_ arguments: [OTTLArgument], droppingFirst dropped: Int = 0)
+        -> (slots: [OTTLExpression?], regex: (index: Int, compiled: GoRegex)?)? {
+        var slots = [OTTLExpression?](repeating: nil, count: parameters.count)
+        var next = 0
+        for argument in arguments {
+            let index: Int
+            if let name = argument.name {
+                guard let named = parameters.firstIndex(of: name) else { return nil }
+                index = named
+            } else {
+                index = next
+                next += 1
+            }
+            guard index < slots.count else { return nil }
+            slots[index] = argument.value
+        }
+        var compiled: (Int, GoRegex)?
+        if let regex, regex >= dropped, case .literal(.string(let pattern))? = slots[regex], let literal = try? OTTLRegex.compile(pattern) {
+            compiled = (regex - dropped, literal)
+        }
+        return (Array(slots.dropFirst(dropped)), compiled)
+    }
+}
+
+/// A function's evaluated arguments in parameter order, read by position (the parameter's name
+/// is for messages).
 struct OTTLFunctionArguments {
     let name: String
-    let positional: [OTTLValue]
-    let named: [String: OTTLValue]
+    let values: [OTTLValue?]
+    /// The literal regular expression of the call, compiled, and its position.
+    let regex: (index: Int, compiled: GoRegex)?
 
     func value(_ index: Int, _ parameter: String) -> OTTLValue? {
-        index < positional.count ? positional[index] : named[parameter]
+        index < values.count ? values[index] : nil
     }
 
     func required(_ index: Int, _ parameter: String) throws(OTTLRuntimeError) -> OTTLValue {
@@ -31,6 +75,12 @@ struct OTTLFunctionArguments {
         guard case .string(let s) = value else { throw OTTLRuntimeError("\(name): \(parameter) must be a string") }
         return s
     }
+
+    /// The pattern argument compiled: the call's literal, or the value compiled (and cached).
+    func regex(_ index: Int, _ parameter: String) throws(OTTLRuntimeError) -> GoRegex {
+        if let regex, regex.index == index { return regex.compiled }
+        return try OTTLRegex.compile(try string(index, parameter))
+    }
 }
 
 /// Compiled regular expressions by pattern; statements use few patterns, many times.
@@ -45,15 +95,7 @@ enum OTTLRegex {
         return regex
     }
 
-    static func matches(_ pattern: String, _ text: String) throws(OTTLRuntimeError) -> Bool {
-        try compile(pattern).matches(text)
-    }
-
     /// Replaces every match, expanding `$1` / `${name}` in the template.
-    static func replace(_ pattern: String, in text: String, with template: String) throws(OTTLRuntimeError) -> String {
-        replace(try compile(pattern), in: text, with: template)
-    }
-
     static func replace(_ regex: GoRegex, in text: String, with template: String) -> String {
         regex.replaceAll(in: text, with: template)
     }

@@ -100,7 +100,7 @@ public enum OTTLMapEdit: Sendable {
             }
         case .replaceAllMatches(let pattern, let replacement):
             for index in 0..<map.count {
-                if let text = map.stringValue(at: index), OTTLEditors.glob(pattern, text) { map.setString(at: index, replacement) }
+                if let text = map.stringValue(at: index), OTTLEditor.glob(pattern, text) { map.setString(at: index, replacement) }
             }
         }
     }

@@ -110,7 +110,7 @@ struct AttributeActions: Sendable {
             case .delete:
                 attributes.remove(key: action.key, pattern: action.pattern)
             case .hash:
-                attributes.mapValues(key: action.key, pattern: action.pattern) { value in .with { $0.stringValue = Self.hash(value) } }
+                attributes.hashValues(key: action.key, pattern: action.pattern)
             case .extract:
                 guard let pattern = action.pattern, case .stringValue(let text)? = attributes.value(action.key)?.value,
                       let groups = pattern.firstMatch(text) else { continue }
@@ -140,15 +140,22 @@ struct AttributeActions: Sendable {
     /// SHA-256 hex of the value's bytes: strings as UTF-8, bools as one byte, ints and doubles
     /// as 8 little-endian bytes; other types hash nothing.
     static func hash(_ value: AnyValue) -> String {
-        var bytes: [UInt8] = []
         switch value.value {
-        case .stringValue(let s): bytes = Array(s.utf8)
-        case .boolValue(let b): bytes = [b ? 1 : 0]
-        case .intValue(let i): bytes = withUnsafeBytes(of: i.littleEndian) { Array($0) }
-        case .doubleValue(let d): bytes = withUnsafeBytes(of: d.bitPattern.littleEndian) { Array($0) }
+        case .stringValue(let s): return hash(s)
+        case .boolValue(let b): return withUnsafeBytes(of: b ? UInt8(1) : 0) { hash($0) }
+        case .intValue(let i): return withUnsafeBytes(of: i.littleEndian) { hash($0) }
+        case .doubleValue(let d): return withUnsafeBytes(of: d.bitPattern.littleEndian) { hash($0) }
         default: return ""
         }
-        return hexString(SHA256.hash(data: bytes))
+    }
+
+    static func hash(_ text: String) -> String {
+        var text = text
+        return text.withUTF8 { hash(UnsafeRawBufferPointer($0)) }
+    }
+
+    private static func hash(_ bytes: UnsafeRawBufferPointer) -> String {
+        SHA256.hash(data: bytes).withUnsafeBytes { hexString($0) }
     }
 
     static func convert(_ value: AnyValue, to type: String) -> AnyValue? {

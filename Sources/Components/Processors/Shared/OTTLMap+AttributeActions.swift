@@ -17,10 +17,15 @@ extension OTTLMap {
         removeAll { current.keyMatches($0, key, pattern) }
     }
 
-    /// Replaces the value of every entry whose key is `key` or matches `pattern`.
-    mutating func mapValues(key: String, pattern: GoRegex?, _ transform: (AnyValue) -> AnyValue) {
+    /// Replaces the value of every entry whose key is `key` or matches `pattern` by its SHA-256
+    /// (`AttributeActions.hash`); a string is hashed where it lies, without decoding its value.
+    mutating func hashValues(key: String, pattern: GoRegex?) {
         for index in 0..<count where keyMatches(index, key, pattern) {
-            setValue(at: index, transform(value(at: index)))
+            if let text = stringValue(at: index) {
+                setString(at: index, AttributeActions.hash(text))
+            } else {
+                setValue(at: index, .with { $0.stringValue = AttributeActions.hash(value(at: index)) })
+            }
         }
     }
 }
