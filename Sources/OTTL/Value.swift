@@ -41,6 +41,17 @@ public enum OTTLValue: Sendable, Equatable {
         }
     }
 
+    /// The AnyValue encoding of the value to store (`anyValue`), scalars written directly.
+    public var encodedAnyValue: [UInt8]? {
+        switch self {
+        case .string(let s): AnyValue.encoded(string: s)
+        case .int(let i): AnyValue.encoded(int: i)
+        case .double(let d): AnyValue.encoded(double: d)
+        case .bool(let b): AnyValue.encoded(bool: b)
+        default: anyValue?.encodedBody
+        }
+    }
+
     var typeName: String {
         switch self {
         case .none: "nil"

@@ -7,16 +7,21 @@ import SwiftProtobuf
 ///
 /// Invariant: like `WireFields`, it lives inside the `withUnsafeBytes` of its buffer.
 public struct WireAttributeList {
+    @usableFromInline
     struct Entry {
         /// The whole KeyValue as received, until the entry changes: written back as it is, with
         /// whatever else it held (an absent value, unknown fields).
-        var original: Range<Int>?
+        @usableFromInline var original: Range<Int>?
         /// The key, where it lies or written anew.
-        var key: Bytes
+        @usableFromInline var key: Bytes
         /// The AnyValue's encoding (its body, without tag and length).
-        var value: Bytes
+        @usableFromInline var value: Bytes
     }
 
+    // Inlinable, with what they read: the OTTL map editors call these for every attribute of
+    // every item from another module, where an unspecialized generic call costs more than the
+    // work inside it.
+    @usableFromInline
     enum Bytes {
         case range(Range<Int>)
         case owned([UInt8])
@@ -24,7 +29,7 @@ public struct WireAttributeList {
 
     public let message: WireFields
     public let field: Int
-    var entries: [Entry] = []
+    @usableFromInline var entries: [Entry] = []
     /// Whether any entry was set, added or removed.
     public private(set) var isChanged = false
 
@@ -42,7 +47,8 @@ public struct WireAttributeList {
 
     public var count: Int { entries.count }
 
-    private func withBytes<T, E: Error>(_ bytes: Bytes, _ body: (UnsafeRawBufferPointer) throws(E) -> T) throws(E) -> T {
+    @inlinable
+    func withBytes<T, E: Error>(_ bytes: Bytes, _ body: (UnsafeRawBufferPointer) throws(E) -> T) throws(E) -> T {
         switch bytes {
         case .range(let range): return try body(UnsafeRawBufferPointer(rebasing: message.buffer[range]))
         case .owned(let owned):
@@ -55,6 +61,7 @@ public struct WireAttributeList {
     }
 
     /// The entry's key as UTF-8.
+    @inlinable
     public func withKey<T>(at index: Int, _ body: (UnsafeRawBufferPointer) -> T) -> T { withBytes(entries[index].key, body) }
 
     public func key(at index: Int) -> String { withKey(at: index) { String(decoding: $0, as: UTF8.self) } }
@@ -73,11 +80,13 @@ public struct WireAttributeList {
     }
 
     /// The encoding of the entry's AnyValue (its body).
+    @inlinable
     public func withValue<T, E: Error>(at index: Int, _ body: (UnsafeRawBufferPointer) throws(E) -> T) throws(E) -> T {
         try withBytes(entries[index].value, body)
     }
 
     /// The UTF-8 of the entry's value when it is a string (the last member of its oneof is), else nil.
+    @inlinable
     public func withString<T>(at index: Int, _ body: (UnsafeRawBufferPointer?) -> T) -> T {
         withValue(at: index) { value in body(Self.stringMember(value)) }
     }
@@ -85,6 +94,7 @@ public struct WireAttributeList {
     /// The `string_value` of an AnyValue's encoding when that is the member of its oneof that
     /// counts (the last present), else nil, as also for an encoding that does not parse. One
     /// pass over the few bytes: `truncate_all` asks this of every attribute.
+    @usableFromInline
     static func stringMember(_ value: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer? {
         var reader = WireReader(value)
         var string: Range<Int>?
@@ -194,25 +204,37 @@ extension WireWriter {
 
 extension AnyValue {
     /// The value's encoding, for `WireAttributeList.set`.
-    /// Scalars are written here (a oneof member is written even when it is zero, as
-    /// swift-protobuf does); `set` writes them for every item it changes.
+    /// Scalars are written here (`encoded(string:)` and the others); `set` writes them for
+    /// every item it changes.
     public var encodedBody: [UInt8] {
         guard unknownFields.data.isEmpty else { return (try? serializedBytes()) ?? [] }
-        var out = WireWriter()
         switch value {
-        case .stringValue(let text)?:
-            out.lengthDelimited(field: 1, text.utf8)
-        case .boolValue(let flag)?:
-            out.bytes = [0x10, flag ? 1 : 0]
-        case .intValue(let number)?:
-            out.bytes = [0x18]
-            out.varint(UInt64(bitPattern: number))
-        case .doubleValue(let number)?:
-            out.bytes = [0x21]
-            withUnsafeBytes(of: number.bitPattern.littleEndian) { out.bytes.append(contentsOf: $0) }
-        default:
-            return (try? serializedBytes()) ?? []
+        case .stringValue(let text)?: return Self.encoded(string: text)
+        case .boolValue(let flag)?: return Self.encoded(bool: flag)
+        case .intValue(let number)?: return Self.encoded(int: number)
+        case .doubleValue(let number)?: return Self.encoded(double: number)
+        default: return (try? serializedBytes()) ?? []
         }
+    }
+
+    // The encodings of AnyValues of one scalar, as swift-protobuf writes them (a oneof member is
+    // written even when it is zero).
+    public static func encoded(string text: String) -> [UInt8] {
+        var out = WireWriter()
+        out.lengthDelimited(field: 1, text.utf8)
         return out.bytes
+    }
+
+    public static func encoded(bool flag: Bool) -> [UInt8] { [0x10, flag ? 1 : 0] }
+
+    public static func encoded(int number: Int64) -> [UInt8] {
+        var out = WireWriter()
+        out.bytes = [0x18]
+        out.varint(UInt64(bitPattern: number))
+        return out.bytes
+    }
+
+    public static func encoded(double number: Double) -> [UInt8] {
+        withUnsafeBytes(of: number.bitPattern.littleEndian) { [0x21] + $0 }
     }
 }

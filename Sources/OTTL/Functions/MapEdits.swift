@@ -68,7 +68,7 @@ extension WireAttributeList: OTTLMap {
     }
 
     public mutating func setString(at index: Int, _ text: String) {
-        setValue(at: index, encodedValue: AnyValue.with { $0.stringValue = text }.encodedBody)
+        setValue(at: index, encodedValue: AnyValue.encoded(string: text))
     }
 }
 

@@ -64,8 +64,8 @@ enum WireEditedAttributes {
 
     static func set(_ list: inout WireAttributeList, _ path: OTTLPath, _ value: OTTLValue) throws(OTTLRuntimeError) {
         if path.keys.count == 1, case .string(let key) = path.keys[0] {
-            if let stored = value.anyValue {
-                list.set(key, encodedValue: stored.encodedBody)
+            if let stored = value.encodedAnyValue {
+                list.set(key, encodedValue: stored)
             } else {
                 OTTLMapEdit.deleteKey(key).apply(to: &list)
             }
