@@ -60,7 +60,7 @@ public final class OTTLCall: Sendable, Equatable {
     /// nil when the name is not a converter or the arguments do not fit it (the check reports it).
     let converter: OTTLConverter?
     let slots: [OTTLExpression?]
-    let regex: (index: Int, compiled: GoRegex)?
+    let regex: OTTLSignature.LiteralRegex?
 
     init(name: String, arguments: [OTTLArgument], keys: [OTTLPath.Key], column: Int) {
         self.name = name
@@ -99,7 +99,7 @@ public final class OTTLStatement: Sendable, Equatable {
     let function: OTTLEditor?
     /// The arguments after the target, in parameter order.
     let slots: [OTTLExpression?]
-    let regex: (index: Int, compiled: GoRegex)?
+    let regex: OTTLSignature.LiteralRegex?
 
     init(editor: String, arguments: [OTTLArgument], condition: OTTLCondition?, text: String) {
         self.editor = editor

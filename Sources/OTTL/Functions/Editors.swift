@@ -69,7 +69,7 @@ enum OTTLEditor: String, CaseIterable, Sendable {
             }
         case .replacePattern:
             guard case .string(let text) = try context.get(target) else { return }
-            try context.set(target, .string(OTTLRegex.replace(try args.regex(0, "regex"), in: text, with: try args.string(1, "replacement"))))
+            try context.set(target, .string(try args.regex(0, "regex").replaceAll(in: text, with: try args.string(1, "replacement"))))
         case .replaceAllPatterns:
             let mode = try args.string(0, "mode")
             guard mode == "key" || mode == "value" else { throw OTTLRuntimeError("replace_all_patterns: mode is key or value") }
@@ -77,9 +77,9 @@ enum OTTLEditor: String, CaseIterable, Sendable {
             try context.editThroughValues(target) { map in
                 for index in map.indices {
                     if mode == "key" {
-                        map[index].key = OTTLRegex.replace(regex, in: map[index].key, with: replacement)
+                        map[index].key = regex.replaceAll(in: map[index].key, with: replacement)
                     } else if case .stringValue(let s)? = map[index].value.value {
-                        map[index].value.stringValue = OTTLRegex.replace(regex, in: s, with: replacement)
+                        map[index].value.stringValue = regex.replaceAll(in: s, with: replacement)
                     }
                 }
             }

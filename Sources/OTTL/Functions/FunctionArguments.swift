@@ -4,6 +4,10 @@ import Synchronization
 /// A function's parameters: their names in order, how many must be given, and which one (if
 /// any) is a regular expression, compiled once when the call is parsed if it is a literal.
 struct OTTLSignature: Sendable {
+    /// A call's regular expression argument, compiled when parsed, and its position among the
+    /// call's evaluated arguments.
+    typealias LiteralRegex = (index: Int, compiled: GoRegex)
+
     let parameters: [String]
     let required: Int
     let regex: Int?
@@ -20,7 +24,7 @@ struct OTTLSignature: Sendable {
     /// parameter or there are more arguments than parameters (the check says which). A pattern
     /// that does not compile is reported when the statement runs, as any other.
     func resolve(_ arguments: [OTTLArgument], droppingFirst dropped: Int = 0)
-        -> (slots: [OTTLExpression?], regex: (index: Int, compiled: GoRegex)?)? {
+        -> (slots: [OTTLExpression?], regex: LiteralRegex?)? {
         var slots = [OTTLExpression?](repeating: nil, count: parameters.count)
         var next = 0
         for argument in arguments {
@@ -35,7 +39,7 @@ struct OTTLSignature: Sendable {
             guard index < slots.count else { return nil }
             slots[index] = argument.value
         }
-        var compiled: (Int, GoRegex)?
+        var compiled: LiteralRegex?
         if let regex, regex >= dropped, case .literal(.string(let pattern))? = slots[regex], let literal = try? OTTLRegex.compile(pattern) {
             compiled = (regex - dropped, literal)
         }
@@ -49,7 +53,7 @@ struct OTTLFunctionArguments {
     let name: String
     let values: [OTTLValue?]
     /// The literal regular expression of the call, compiled, and its position.
-    let regex: (index: Int, compiled: GoRegex)?
+    let regex: OTTLSignature.LiteralRegex?
 
     func value(_ index: Int, _ parameter: String) -> OTTLValue? {
         index < values.count ? values[index] : nil
@@ -95,8 +99,4 @@ enum OTTLRegex {
         return regex
     }
 
-    /// Replaces every match, expanding `$1` / `${name}` in the template.
-    static func replace(_ regex: GoRegex, in text: String, with template: String) -> String {
-        regex.replaceAll(in: text, with: template)
-    }
 }

@@ -18,7 +18,7 @@ extension OTTLMap {
     }
 
     /// Replaces the value of every entry whose key is `key` or matches `pattern` by its SHA-256
-    /// (`AttributeActions.hash`); a string is hashed where it lies, without decoding its value.
+    /// (`AttributeActions.hash`); a string is read as a string, without decoding an AnyValue.
     mutating func hashValues(key: String, pattern: GoRegex?) {
         for index in 0..<count where keyMatches(index, key, pattern) {
             if let text = stringValue(at: index) {
