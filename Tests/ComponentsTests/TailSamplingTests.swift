@@ -10,8 +10,18 @@ import Testing
         return try SamplingPolicies.build(config.policies, path: "policies")[0]
     }
 
+    /// The spans as one trace held from an encoded request, as the processor holds them.
     func trace(_ spans: [Span], resource: [KeyValue] = [], id: Data = Data(repeating: 1, count: 16)) -> TraceView {
-        TraceView(traceID: id, spans: spans.map { (Resource.with { $0.attributes = resource }, InstrumentationScope(), $0) })
+        let request = ExportTraceServiceRequest.with {
+            $0.resourceSpans = [.with {
+                $0.resource.attributes = resource
+                $0.scopeSpans = [.with { $0.spans = spans.map { span in var span = span; span.traceID = id; return span } }]
+            }]
+        }
+        let held = try! HeldRequest.hold(try! request.serializedBytes())
+        precondition(held.count == 1 && held[0].1.count == spans.count)
+        var open = RequestOpener()
+        return try! TraceView(traceID: held[0].0, spans: held[0].1, &open)
     }
 
     func span(ms start: UInt64 = 0, _ duration: UInt64 = 10, status: SpanStatus.StatusCode = .unset, attributes: [KeyValue] = [],
@@ -74,6 +84,12 @@ import Testing
         let ottl = try policy("type: ottl_condition\nottl_condition:\n  span: ['attributes[\"tenant\"] == \"vip\"']")
         #expect(ottl.decide(trace([span(), span(attributes: [kv("tenant", "vip")])])) == .sampled)
         #expect(ottl.decide(trace([span()])) == .notSampled)
+        let events = try policy("type: ottl_condition\nottl_condition:\n  spanevent: ['name == \"exception\" and attributes[\"fatal\"] == true']")
+        var failing = span()
+        failing.events = [.with { $0.name = "retry" }, .with { $0.name = "exception"; $0.attributes = [kv("fatal", bool: true)] }]
+        #expect(events.decide(trace([span(), failing])) == .sampled, "an event condition holds for the second event of the second span")
+        failing.events[1].attributes = [kv("fatal", bool: false)]
+        #expect(events.decide(trace([failing])) == .notSampled)
         #expect(throws: ConfigError.self) { try policy("type: status_code\nstatus_code: {status_codes: [FAILED]}") }
         #expect(throws: ConfigError.self) { try policy("type: no_such_policy") }
     }
@@ -94,7 +110,7 @@ import Testing
         let second = ids.indices.filter { salted.decide(trace([span()], id: ids[$0])) == .sampled }
         #expect(second.count == 43)
         #expect(Array(second.prefix(12)) == [5, 6, 14, 16, 17, 21, 23, 26, 30, 33, 36, 43])
-        #expect(ProbabilisticHash.hash(salt: Array("default-hash-seed".utf8), traceID: Data(1...16)) == 0xdbcf_64d5_420f_4cad)
+        #expect(ProbabilisticHash.hash(salt: Array("default-hash-seed".utf8), traceID: TraceID(Array(1...16))) == 0xdbcf_64d5_420f_4cad)
         #expect(ProbabilisticHash.threshold(percentage: 10) == 1_844_674_407_370_955_263)
         #expect(ProbabilisticHash.threshold(percentage: 50) == 9_223_372_036_854_775_807)
         #expect(ProbabilisticHash.threshold(percentage: 100) == .max)
@@ -213,5 +229,124 @@ import Testing
         try await processor.consume(batch([(1, "a2", false), (2, "b2", false)]))
         #expect(names(sink).sorted() == ["a1", "a2"])
         await processor.shutdown()
+    }
+}
+
+@Suite struct HeldSpansTests {
+    /// The request with only the spans `keep` selects, and without the scopes and resources left
+    /// empty, as the model holds it.
+    func expected(_ bytes: [UInt8], keeping keep: (Data) -> Bool) throws -> ExportTraceServiceRequest {
+        var request = try ExportTraceServiceRequest(serializedBytes: bytes)
+        request.resourceSpans = request.resourceSpans.compactMap { resource in
+            var resource = resource
+            resource.scopeSpans = resource.scopeSpans.compactMap { scope in
+                var scope = scope
+                scope.spans = scope.spans.filter { keep($0.traceID) }
+                return scope.spans.isEmpty ? nil : scope
+            }
+            return resource.scopeSpans.isEmpty ? nil : resource
+        }
+        return request
+    }
+
+    @Test func sampledSpansGoOnUnderTheirOwnResourcesAndScopes() throws {
+        var random = RandomTelemetry(seed: 41)
+        var open = RequestOpener()
+        for round in 0..<300 {
+            let bytes = random.request(.traces)
+            let held = try HeldRequest.hold(bytes)
+            let chosen = Set(held.map(\.0).enumerated().filter { $0.offset % 2 == round % 2 }.map(\.element))
+            let spans = held.filter { chosen.contains($0.0) }.flatMap(\.1)
+            let written = try ExportTraceServiceRequest(serializedBytes: HeldSpans.request(spans, &open))
+            let want = try expected(bytes) { chosen.contains(TraceID(Array($0))) }
+            #expect(written == want, "round \(round): unknown fields, schema urls and the order of spans are kept")
+            #expect(spans.count == want.resourceSpans.reduce(0) { $0 + $1.scopeSpans.reduce(0) { $0 + $1.spans.count } })
+        }
+    }
+
+    @Test func heldRequestsAreKeptCompressed() throws {
+        let request = ExportTraceServiceRequest.with {
+            $0.resourceSpans = [.with {
+                $0.resource.attributes = [.with { $0.key = "service.name"; $0.value.stringValue = "checkout" }]
+                $0.scopeSpans = [.with {
+                    $0.spans = (0..<100).map { n in .with {
+                        $0.traceID = Data((0..<16).map { UInt8(truncatingIfNeeded: n &* 37 &+ $0) })
+                        $0.name = "GET /api/v1/orders/{id}"
+                        $0.attributes = ["http.request.method", "url.path", "server.address", "user_agent.original"].map { key in
+                            .with { $0.key = key; $0.value.stringValue = "\(key)-value-\(n % 7)" }
+                        }
+                    } }
+                }]
+            }]
+        }
+        let bytes: [UInt8] = try request.serializedBytes()
+        let held = try HeldRequest.hold(bytes)
+        let stored = held[0].1[0].request
+        #expect(stored.size == bytes.count)
+        #expect(stored.storedSize * 4 < bytes.count, "\(stored.storedSize) bytes kept for \(bytes.count)")
+        var open = RequestOpener()
+        #expect(try ExportTraceServiceRequest(serializedBytes: HeldSpans.request(held.flatMap(\.1), &open)) == request)
+    }
+
+    @Test func spansOfSeveralRequestsMakeOneRequest() throws {
+        var random = RandomTelemetry(seed: 7)
+        var open = RequestOpener()
+        let first = random.request(.traces), second = random.request(.traces)
+        let spans = try HeldRequest.hold(second).flatMap(\.1) + HeldRequest.hold(first).flatMap(\.1)
+        let written = try ExportTraceServiceRequest(serializedBytes: HeldSpans.request(spans, &open))
+        let want = try expected(second) { _ in true }.resourceSpans + expected(first) { _ in true }.resourceSpans
+        #expect(written.resourceSpans == want)
+    }
+
+    @Test func aStatusWrittenTwiceIsReadMerged() throws {
+        // Decoders merge a singular sub-message that appears twice: the code of the first stays
+        // when the second sets only a message. Read as the last occurrence, the trace would not be
+        // an error trace.
+        var span = WireWriter()
+        span.lengthDelimited(field: 1, [UInt8](repeating: 3, count: 16))
+        span.lengthDelimited(field: 15, try SpanStatus.with { $0.code = .error }.serializedBytes() as [UInt8])
+        span.lengthDelimited(field: 15, try SpanStatus.with { $0.message = "later" }.serializedBytes() as [UInt8])
+        var scope = WireWriter(), entry = WireWriter(), request = WireWriter()
+        scope.lengthDelimited(field: 2, span.bytes)
+        entry.lengthDelimited(field: 2, scope.bytes)
+        request.lengthDelimited(field: 1, entry.bytes)
+        let held = try HeldRequest.hold(request.bytes)
+        let config = try decodeConfig(TailSamplingConfig.self, "policies:\n  - {name: e, type: status_code, status_code: {status_codes: [ERROR]}}\n")
+        let policy = try SamplingPolicies.build(config.policies, path: "policies")[0]
+        var open = RequestOpener()
+        #expect(policy.decide(try TraceView(traceID: held[0].0, spans: held[0].1, &open)) == .sampled)
+        let written = try ExportTraceServiceRequest(serializedBytes: HeldSpans.request(held[0].1, &open))
+        #expect(written.resourceSpans[0].scopeSpans[0].spans[0].status == .with { $0.code = .error; $0.message = "later" })
+    }
+}
+
+@Suite struct TraceBufferTests {
+    func id(_ byte: UInt8) -> TraceID { TraceID([UInt8](repeating: byte, count: 16)) }
+
+    @Test func dueTracesLeaveInArrivalOrderAndAReturningIdIsDueByItsNewArrival() {
+        var buffer = TraceBuffer(limit: 10, sampledCacheSize: 4, notSampledCacheSize: 0)
+        let t0 = ContinuousClock.now
+        _ = buffer.add(id(1), [], now: t0)
+        _ = buffer.add(id(2), [], now: t0 + .seconds(1))
+        _ = buffer.add(id(3), [], now: t0 + .seconds(2))
+        #expect(buffer.takeDue(arrivedBy: t0).map(\.0) == [id(1)])
+        buffer.decide(id(1), sampled: true)  // to the sampled cache: leaves the buffer
+        #expect(buffer.takeDue(arrivedBy: t0 + .seconds(1)).map(\.0) == [id(2)])
+        buffer.decide(id(2), sampled: false)  // no cache for it: stays, decided
+        #expect(buffer.decision(id(2))?.sampled == false)
+        _ = buffer.add(id(1), [], now: t0 + .seconds(3))
+        #expect(buffer.takeDue(arrivedBy: t0 + .seconds(2)).map(\.0) == [id(3)], "trace 1's old place does not make it due")
+        #expect(buffer.takeDue(arrivedBy: t0 + .seconds(3)).map(\.0) == [id(1)])
+        #expect(buffer.takeDue(arrivedBy: t0 + .seconds(9)).isEmpty)
+    }
+
+    @Test func theOldestIsPushedOutWhenFull() {
+        var buffer = TraceBuffer(limit: 2, sampledCacheSize: 0, notSampledCacheSize: 0)
+        let t0 = ContinuousClock.now
+        #expect(buffer.add(id(1), [], now: t0) == nil)
+        #expect(buffer.add(id(2), [], now: t0) == nil)
+        #expect(buffer.add(id(3), [], now: t0)?.0 == id(1))
+        #expect(buffer.count == 2)
+        #expect(buffer.takeAll().map(\.0) == [id(2), id(3)])
     }
 }

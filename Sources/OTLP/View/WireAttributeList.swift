@@ -94,8 +94,7 @@ public struct WireAttributeList {
     /// The `string_value` of an AnyValue's encoding when that is the member of its oneof that
     /// counts (the last present), else nil, as also for an encoding that does not parse. One
     /// pass over the few bytes: `truncate_all` asks this of every attribute.
-    @usableFromInline
-    static func stringMember(_ value: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer? {
+    public static func stringMember(_ value: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer? {
         var reader = WireReader(value)
         var string: Range<Int>?
         var last: UInt64 = 0

@@ -162,6 +162,19 @@ extension WireFields {
         return member
     }
 
+    /// The body of the AnyValue of the first entry with `key` in the repeated KeyValue `field`
+    /// (a key without a value holds an empty one), as the model's `[key]` lookup finds it.
+    public func attribute(_ field: Int, _ key: String) -> Range<Int>? {
+        var found: Range<Int>?
+        forEach(field) { entry in
+            let (keyRange, value) = Self.keyValue(buffer, entry)
+            guard buffer.equals(keyRange ?? 0..<0, key) else { return true }
+            found = value ?? entry.upperBound..<entry.upperBound
+            return false
+        }
+        return found
+    }
+
     /// The key (field 1) and value (field 2) of the encoded KeyValue in `entry`, the last of each;
     /// nil where absent.
     public static func keyValue(_ buffer: UnsafeRawBufferPointer, _ entry: Range<Int>) -> (key: Range<Int>?, value: Range<Int>?) {

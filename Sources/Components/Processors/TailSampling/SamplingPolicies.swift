@@ -9,10 +9,53 @@ enum SamplingDecision: Sendable, Equatable {
     case sampled, notSampled, invertSampled, invertNotSampled, dropped, error
 }
 
-/// A trace as the policies see it: every span with its resource and scope.
+/// A trace as the policies see it: every span with its resource and scope, indexed where they
+/// lie in the held requests.
 struct TraceView {
-    var traceID: Data
-    var spans: [(resource: Resource, scope: InstrumentationScope, span: Span)]
+    let traceID: TraceID
+    let spans: [HeldSpanFields]
+    /// The opened requests the fields point into, kept alive with them.
+    private let opened: [OpenedRequest]
+
+    init(traceID: TraceID, spans: [HeldSpan], _ open: inout RequestOpener) throws(OTLPDecodingError) {
+        self.traceID = traceID
+        var fields: [HeldSpanFields] = []
+        var opened: [OpenedRequest] = []
+        fields.reserveCapacity(spans.count)
+        for (index, span) in spans.enumerated() {
+            if opened.last?.request !== span.request { opened.append(try open(span.request)) }
+            guard let request = opened.last else { continue }
+            // Spans of one scope usually follow each other: its scope and resource are indexed once.
+            if index > 0, let previous = fields.last, spans[index - 1].request === span.request, spans[index - 1].scope == span.scope {
+                fields.append(HeldSpanFields(span: try request.spanFields(span), scope: previous.scope, resource: previous.resource))
+            } else {
+                fields.append(try request.fields(span))
+            }
+        }
+        self.spans = fields
+        self.opened = opened
+    }
+}
+
+/// An attribute's value as the attribute policies compare it.
+enum ScalarValue {
+    case string(UnsafeRawBufferPointer)
+    case int(Int64)
+    case bool(Bool)
+    case other
+
+    /// The value of the first attribute `key` of the message's repeated KeyValue `field`.
+    init?(_ message: WireFields, _ field: Int, _ key: String) {
+        guard let body = message.attribute(field, key) else { return nil }
+        let buffer = message.buffer
+        guard let value = try? WireFields(buffer, body) else { self = .other; return }
+        switch value.lastPresent(1...7) {
+        case 1: self = .string(value.bytes(1))
+        case 2: self = .bool(value.uint(2) != 0)
+        case 3: self = .int(Int64(bitPattern: value.uint(3)))
+        default: self = .other
+        }
+    }
 }
 
 /// A configured policy, ready to judge traces. Rate-based policies keep per-second counters.
@@ -56,8 +99,8 @@ enum SamplingPolicies {
             return SamplingPolicy(name: name) { trace in
                 var start = UInt64.max, end: UInt64 = 0
                 for entry in trace.spans {
-                    start = min(start, entry.span.startTimeUnixNano)
-                    end = max(end, entry.span.endTimeUnixNano)
+                    start = min(start, entry.span.uint(7))
+                    end = max(end, entry.span.uint(8))
                 }
                 let milliseconds = end > start ? Int64((end - start) / 1_000_000) : 0
                 if c.upper_threshold_ms == 0 { return milliseconds >= c.threshold_ms ? .sampled : .notSampled }
@@ -71,7 +114,7 @@ enum SamplingPolicies {
             }
             let low = c.min_value == 0 ? Int64.min : c.min_value, high = c.max_value == 0 ? Int64.max : c.max_value
             return attributePolicy(name, key: c.key, invert: c.invert_match) { value in
-                if case .intValue(let i)? = value.value { return i >= low && i <= high }
+                if case .int(let i) = value { return i >= low && i <= high }
                 return false
             }
         case "probabilistic":
@@ -98,13 +141,16 @@ enum SamplingPolicies {
             }
             let set = wanted
             return SamplingPolicy(name: name) { trace in
-                trace.spans.contains { set.contains($0.span.status.code.rawValue) } ? .sampled : .notSampled
+                trace.spans.contains { entry in
+                    let code = (try? entry.span.message(15))?.uint(3) ?? 0
+                    return set.contains(Int(truncatingIfNeeded: code))
+                } ? .sampled : .notSampled
             }
         case "string_attribute":
             let c = config.string_attribute
             guard !c.key.isEmpty else { throw ConfigError(path: "\(path).string_attribute.key", message: "is required") }
             let values = c.values.filter { !$0.isEmpty }
-            let matcher: @Sendable (String) -> Bool
+            let matcher: @Sendable (UnsafeRawBufferPointer) -> Bool
             if c.enabled_regex_matching {
                 var patterns: [GoRegex] = []
                 for (index, value) in values.enumerated() {
@@ -113,20 +159,24 @@ enum SamplingPolicies {
                     }
                 }
                 let compiled = patterns
-                matcher = { text in compiled.contains { $0.matches(text) } }
+                matcher = { text in compiled.contains { $0.matches(text.bindMemory(to: UInt8.self)) } }
+            } else if values.count <= 16 {
+                // Compared as bytes where they lie: a few values are found faster so than hashed.
+                let wanted = values.map { Array($0.utf8) }
+                matcher = { text in wanted.contains { $0.withUnsafeBytes { text.sameBytes(as: $0) } } }
             } else {
                 let set = Set(values)
-                matcher = { set.contains($0) }
+                matcher = { set.contains(String(decoding: $0, as: UTF8.self)) }
             }
             return attributePolicy(name, key: c.key, invert: c.invert_match) { value in
-                if case .stringValue(let s)? = value.value, !s.isEmpty { return matcher(s) }
+                if case .string(let text) = value, !text.isEmpty { return matcher(text) }
                 return false
             }
         case "boolean_attribute":
             let c = config.boolean_attribute
             guard !c.key.isEmpty else { throw ConfigError(path: "\(path).boolean_attribute.key", message: "is required") }
             return attributePolicy(name, key: c.key, invert: c.invert_match) { value in
-                if case .boolValue(let b)? = value.value { return b == c.value }
+                if case .bool(let b) = value { return b == c.value }
                 return false
             }
         case "rate_limiting":
@@ -148,7 +198,7 @@ enum SamplingPolicies {
             let values = Set(c.values.filter { c.key.count + $0.count < 256 })
             return SamplingPolicy(name: name) { trace in
                 for entry in trace.spans {
-                    for member in entry.span.traceState.split(separator: ",") {
+                    for member in entry.span.string(3).split(separator: ",") {
                         let parts = member.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
                         if parts.count == 2, parts[0] == c.key, values.contains(parts[1]) { return .sampled }
                     }
@@ -160,18 +210,25 @@ enum SamplingPolicies {
             guard !c.span.isEmpty || !c.spanevent.isEmpty else {
                 throw ConfigError(path: "\(path).ottl_condition", message: "at least one span or spanevent condition is required")
             }
-            let spans = OTTLGroup<SpanContext>(try .configured(conditions: c.span, conditionsPath: "\(path).ottl_condition.span"), errorMode: c.error_mode.mode)
-            let events = OTTLGroup<SpanEventContext>(try .configured(conditions: c.spanevent, conditionsPath: "\(path).ottl_condition.spanevent"),
-                                                     errorMode: c.error_mode.mode)
+            // Checked against the decoded contexts' paths, run on the encoded spans.
+            let spans = OTTLGroup<WireSpanContext>(OTTLGroup<SpanContext>(
+                try .configured(conditions: c.span, conditionsPath: "\(path).ottl_condition.span"), errorMode: c.error_mode.mode))
+            let events = OTTLGroup<WireSpanEventContext>(OTTLGroup<SpanEventContext>(
+                try .configured(conditions: c.spanevent, conditionsPath: "\(path).ottl_condition.spanevent"), errorMode: c.error_mode.mode))
             return SamplingPolicy(name: name) { trace in
                 do {
                     for entry in trace.spans {
-                        var context = SpanContext(entry.span, scope: entry.scope, resource: entry.resource)
+                        var context = WireSpanContext(entry.span, scope: entry.scope, resource: entry.resource)
                         if try spans.anyCondition(&context, report: { _ in }) { return .sampled }
-                        for event in entry.span.events {
-                            var eventContext = SpanEventContext(event: event, span: entry.span, scope: entry.scope, resource: entry.resource)
-                            if try events.anyCondition(&eventContext, report: { _ in }) { return .sampled }
+                        guard !events.program.conditions.isEmpty else { continue }
+                        var matched = false
+                        try entry.span.forEach(11) { (body: Range<Int>) throws -> Bool in
+                            var eventContext = WireSpanEventContext(event: try WireFields(entry.span.buffer, body), span: entry.span,
+                                                                    scope: entry.scope, resource: entry.resource)
+                            matched = try events.anyCondition(&eventContext, report: { _ in })
+                            return !matched
                         }
+                        if matched { return .sampled }
                     }
                     return .notSampled
                 } catch {
@@ -203,11 +260,10 @@ enum SamplingPolicies {
     /// A policy over resource and span attributes `key`: sampled when any value matches; with
     /// `invert`, a match means "not sampled" and its absence "sampled", in the weaker invert forms.
     private static func attributePolicy(_ name: String, key: String, invert: Bool,
-                                        _ matches: @escaping @Sendable (AnyValue) -> Bool) -> SamplingPolicy {
+                                        _ matches: @escaping @Sendable (ScalarValue) -> Bool) -> SamplingPolicy {
         SamplingPolicy(name: name) { trace in
             let found = trace.spans.contains { entry in
-                entry.resource.attributes.first(where: { $0.key == key }).map { matches($0.value) } == true
-                    || entry.span.attributes.first(where: { $0.key == key }).map { matches($0.value) } == true
+                ScalarValue(entry.resource, 1, key).map(matches) == true || ScalarValue(entry.span, 9, key).map(matches) == true
             }
             if invert { return found ? .invertNotSampled : .invertSampled }
             return found ? .sampled : .notSampled
@@ -290,10 +346,10 @@ final class SecondBudget: Sendable {
 /// with `floor((2^64 - 1) × percentage / 100)` — as the Go processor computes it, so both tiers
 /// sample the same traces.
 enum ProbabilisticHash {
-    static func hash(salt: [UInt8], traceID: Data) -> UInt64 {
+    static func hash(salt: [UInt8], traceID: TraceID) -> UInt64 {
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
         for byte in salt { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
-        for byte in traceID { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+        for byte in traceID.bytes { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
         return hash
     }
 

@@ -56,87 +56,98 @@ public final class TailSamplingProcessor: Processor {
         await task?.value
         if config.drop_pending_traces_on_shutdown {
             let pending = buffer.withLock { $0.takeAll() }
-            let spans = pending.reduce(0) { $0 + $1.1.spanCount }
+            let spans = pending.reduce(0) { $0 + $1.1.spans.count }
             settings.telemetry.recordDropped(spans, signal: .traces, component: settings.id, reason: "pending_at_shutdown")
             if spans > 0 { settings.logger.warning("dropped \(spans) spans of \(pending.count) undecided traces at shutdown") }
             return
         }
         let forward = buffer.withLock { buffer in decide(buffer.takeAll(), in: &buffer) }
-        if !forward.isEmpty { await send(forward) }
+        await send(forward)
+    }
+
+    /// Spans on their way on, written as one request while their requests are open.
+    struct Forward {
+        var bytes: [UInt8] = []
+        var spans = 0
     }
 
     public func consume(_ batch: TelemetryBatch) async throws {
         guard batch.signal == .traces else { return try await next.consume(batch) }
         var batch = batch
-        let byTrace = try Self.partsByTrace(batch.encoded())
-        var forward: [[UInt8]] = []
-        var evicted: [(Data, TraceBuffer.Entry)] = []
+        let byTrace: [(TraceID, [HeldSpan])]
+        do { byTrace = try HeldRequest.hold(batch.encoded()) } catch {
+            throw PipelineError.permanent("cannot read the batch: \(error)")
+        }
+        var late: [HeldSpan] = []
+        var evicted: [(TraceID, TraceBuffer.Entry)] = []
         let now = ContinuousClock.now
         buffer.withLock { buffer in
-            for (traceID, (fragments, spans)) in byTrace {
+            for (traceID, spans) in byTrace {
                 if let known = buffer.decision(traceID) {
                     if known.fromCache { metrics.earlyRelease(sampled: known.sampled) }
-                    if known.sampled { forward += fragments } else { metrics.lateDropped.increment(by: Int64(spans)) }
+                    if known.sampled { late += spans } else { metrics.lateDropped.increment(by: Int64(spans.count)) }
                     continue
                 }
                 if buffer.entries[traceID] == nil { metrics.newTraces.increment() }
-                if let pushedOut = buffer.add(traceID, fragments, spans: spans, now: now), pushedOut.1.sampled == nil {
+                if let pushedOut = buffer.add(traceID, spans, now: now), pushedOut.1.sampled == nil {
                     evicted.append(pushedOut)
                 }
             }
             metrics.onMemory.set(Double(buffer.count))
         }
+        var open = RequestOpener()
         if !evicted.isEmpty {
             metrics.decidedEarly.increment(by: Int64(evicted.count))
-            let decided = evicted.map { traceID, entry in (traceID, evaluate(traceID, entry), entry.fragments) }
+            let decided = evicted.map { traceID, entry in (traceID, evaluate(traceID, entry, &open), entry.spans) }
             buffer.withLock { buffer in for (traceID, sampled, _) in decided { buffer.remember(traceID, sampled: sampled) } }
-            forward += decided.flatMap { $0.1 ? $0.2 : [] }
+            late += decided.flatMap { $0.1 ? $0.2 : [] }
         }
-        if !forward.isEmpty { await send(forward) }
-    }
-
-    /// The request's spans regrouped by trace id as encoded requests, without decoding them.
-    static func partsByTrace(_ bytes: [UInt8]) throws(PipelineError) -> [(Data, ([[UInt8]], Int))] {
-        let parts: [WireScan.TracePart]
-        do { parts = try WireScan.splitByTraceID(.traces, bytes) ?? [] } catch {
-            throw PipelineError.permanent("cannot read the batch: \(error)")
-        }
-        var order: [Data] = []
-        var groups: [Data: ([[UInt8]], Int)] = [:]
-        for part in parts {
-            let traceID = Data(part.traceID)
-            if groups[traceID] == nil { order.append(traceID) }
-            groups[traceID, default: ([], 0)].0.append(part.bytes)
-            groups[traceID, default: ([], 0)].1 += part.items
-        }
-        return order.map { ($0, groups[$0] ?? ([], 0)) }
+        await send(write(late, &open))
     }
 
     private func decideDue(arrivedBy cutoff: ContinuousClock.Instant) async {
         // Taken and decided under one lock, so spans arriving meanwhile find the decision.
         let forward = buffer.withLock { buffer in decide(buffer.takeDue(arrivedBy: cutoff), in: &buffer) }
-        if !forward.isEmpty { await send(forward) }
+        await send(forward)
     }
 
     /// Decides the traces, records the decisions, and returns the spans of the sampled ones.
-    private func decide(_ traces: [(Data, TraceBuffer.Entry)], in buffer: inout TraceBuffer) -> [[UInt8]] {
-        var forward: [[UInt8]] = []
+    private func decide(_ traces: [(TraceID, TraceBuffer.Entry)], in buffer: inout TraceBuffer) -> Forward {
+        var forward: [HeldSpan] = []
+        var open = RequestOpener()
         for (traceID, entry) in traces {
-            let sampled = evaluate(traceID, entry)
+            let sampled = evaluate(traceID, entry, &open)
             buffer.decide(traceID, sampled: sampled)
-            if sampled { forward += entry.fragments }
+            if sampled { forward += entry.spans }
         }
         metrics.onMemory.set(Double(buffer.count))
-        return forward
+        return write(forward, &open)
     }
 
-    private func evaluate(_ traceID: Data, _ entry: TraceBuffer.Entry) -> Bool {
-        let fragments = entry.fragments.compactMap { try? ExportTraceServiceRequest(serializedBytes: $0) }.flatMap(\.resourceSpans)
-        let view = TraceView(traceID: traceID, spans: fragments.flatMap { fragment in
-            fragment.scopeSpans.flatMap { scope in scope.spans.map { (fragment.resource, scope.scope, $0) } }
-        })
-        let sampled = SamplingPolicies.combine(policies, view, sampleOnFirstMatch: config.sample_on_first_match) { policy, decision in
-            metrics.record(policy, decision)
+    /// The spans as one request. Held bytes were read when they arrived; should they not read
+    /// now (a defect), the spans are counted and logged as dropped.
+    private func write(_ spans: [HeldSpan], _ open: inout RequestOpener) -> Forward {
+        guard !spans.isEmpty else { return Forward() }
+        do {
+            return Forward(bytes: try HeldSpans.request(spans, &open), spans: spans.count)
+        } catch {
+            settings.telemetry.recordDropped(spans.count, signal: .traces, component: settings.id, reason: "unreadable_held_spans")
+            settings.logger.error("dropped \(spans.count) sampled spans: cannot read them again: \(error)")
+            return Forward()
+        }
+    }
+
+    private func evaluate(_ traceID: TraceID, _ entry: TraceBuffer.Entry, _ open: inout RequestOpener) -> Bool {
+        let sampled: Bool
+        do {
+            let view = try TraceView(traceID: traceID, spans: entry.spans, &open)
+            sampled = SamplingPolicies.combine(policies, view, sampleOnFirstMatch: config.sample_on_first_match) { policy, decision in
+                metrics.record(policy, decision)
+            }
+        } catch {
+            // Held bytes were validated when they arrived; only a defect gets here.
+            settings.logger.error("cannot read the held spans of a trace, not sampled: \(error)")
+            sampled = false
         }
         metrics.global(sampled: sampled)
         return sampled
@@ -144,18 +155,9 @@ public final class TailSamplingProcessor: Processor {
 
     /// Hands sampled spans on; nobody upstream waits for them any more, so a failure is retried
     /// for a while and then counted and logged as a drop.
-    private func send(_ fragments: [[UInt8]]) async {
-        // Encoded requests one after another are one request holding all their resource entries.
-        let batch: TelemetryBatch
-        do {
-            batch = try TelemetryBatch(signal: .traces, protobuf: fragments.flatMap { $0 })
-        } catch {
-            let spans = fragments.compactMap { try? ExportTraceServiceRequest(serializedBytes: $0) }
-                .reduce(0) { $0 + OTLPRequest.traces($1).itemCount }
-            settings.telemetry.recordDropped(spans, signal: .traces, component: settings.id, reason: "unreadable_held_spans")
-            settings.logger.error("dropped \(spans) sampled spans: cannot rebuild a request from them: \(error)")
-            return
-        }
+    private func send(_ forward: Forward) async {
+        guard forward.spans > 0 else { return }
+        let batch = TelemetryBatch(signal: .traces, trustedProtobuf: forward.bytes, itemCount: forward.spans, metadata: .empty)
         var backoff = Duration.milliseconds(100)
         let deadline = ContinuousClock.now + .seconds(30)
         while true {
@@ -176,41 +178,50 @@ public final class TailSamplingProcessor: Processor {
     }
 }
 
-/// The Go processor's metrics, with the `otelcol_processor_tail_sampling_` prefix.
+/// The Go processor's metrics, with the `otelcol_processor_tail_sampling_` prefix. The counters
+/// are made once: looking one up by name and labels costs more than a trace's decision.
 struct TailSamplingMetrics: Sendable {
     let newTraces: Counter
     let onMemory: Gauge
     let decidedEarly: Counter
     let lateDropped: Counter
-    private let telemetry: CollectorTelemetry
-    private let policyLabels: [String: String]
-    private let prefix = "otelcol_processor_tail_sampling_"
+    private let perPolicy: [ObjectIdentifier: (sampled: Counter, notSampled: Counter, error: Counter)]
+    private let globalSampled: Counter, globalNotSampled: Counter
+    private let releasedSampled: Counter, releasedNotSampled: Counter
 
     init(settings: ComponentSettings, policies: [SamplingPolicy]) {
-        telemetry = settings.telemetry
+        let telemetry = settings.telemetry
+        let prefix = "otelcol_processor_tail_sampling_"
         let instance = settings.id.name.map { "\($0)." } ?? ""
-        policyLabels = Dictionary(policies.map { ($0.name, instance + $0.name) }, uniquingKeysWith: { a, _ in a })
         let labels = [("processor", settings.id.description)]
         newTraces = telemetry.counter(prefix + "new_trace_id_received_total", labels)
         onMemory = telemetry.gauge(prefix + "sampling_traces_on_memory", labels)
         decidedEarly = telemetry.counter(prefix + "traces_decided_early_total", labels)
         lateDropped = telemetry.counter(prefix + "late_spans_not_sampled_total", labels)
+        var perPolicy: [ObjectIdentifier: (sampled: Counter, notSampled: Counter, error: Counter)] = [:]
+        for policy in policies {
+            let label = ("policy", instance + policy.name)
+            perPolicy[ObjectIdentifier(policy)] = (telemetry.counter(prefix + "count_traces_sampled_total", [label, ("sampled", "true")]),
+                                                   telemetry.counter(prefix + "count_traces_sampled_total", [label, ("sampled", "false")]),
+                                                   telemetry.counter(prefix + "sampling_policy_evaluation_error_total", [label]))
+        }
+        self.perPolicy = perPolicy
+        globalSampled = telemetry.counter(prefix + "global_count_traces_sampled_total", [("sampled", "true")])
+        globalNotSampled = telemetry.counter(prefix + "global_count_traces_sampled_total", [("sampled", "false")])
+        releasedSampled = telemetry.counter(prefix + "early_releases_from_cache_decision_total", [("sampled", "true")])
+        releasedNotSampled = telemetry.counter(prefix + "early_releases_from_cache_decision_total", [("sampled", "false")])
     }
 
     func record(_ policy: SamplingPolicy, _ decision: SamplingDecision) {
-        let sampled = decision == .sampled || decision == .invertSampled
-        if decision == .error {
-            telemetry.counter(prefix + "sampling_policy_evaluation_error_total", [("policy", policyLabels[policy.name] ?? policy.name)]).increment()
-            return
+        guard let counters = perPolicy[ObjectIdentifier(policy)] else { return }
+        switch decision {
+        case .error: counters.error.increment()
+        case .sampled, .invertSampled: counters.sampled.increment()
+        case .notSampled, .invertNotSampled, .dropped: counters.notSampled.increment()
         }
-        telemetry.counter(prefix + "count_traces_sampled_total", [("policy", policyLabels[policy.name] ?? policy.name), ("sampled", String(sampled))]).increment()
     }
 
-    func global(sampled: Bool) {
-        telemetry.counter(prefix + "global_count_traces_sampled_total", [("sampled", String(sampled))]).increment()
-    }
+    func global(sampled: Bool) { (sampled ? globalSampled : globalNotSampled).increment() }
 
-    func earlyRelease(sampled: Bool) {
-        telemetry.counter(prefix + "early_releases_from_cache_decision_total", [("sampled", String(sampled))]).increment()
-    }
+    func earlyRelease(sampled: Bool) { (sampled ? releasedSampled : releasedNotSampled).increment() }
 }

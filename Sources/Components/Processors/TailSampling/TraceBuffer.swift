@@ -1,19 +1,21 @@
-import Foundation
 import OTLP
 
 /// Traces waiting for a decision, and decisions kept for late spans. Bounded by `limit` traces:
-/// the oldest goes first (FIFO by arrival), decided or not. Spans wait encoded (each fragment is
-/// an encoded request holding only that trace's spans), several times smaller than as objects.
+/// the oldest goes first (FIFO by arrival), decided or not. Spans wait where they lie in the
+/// requests they came in (`HeldSpan`), several times smaller than as objects.
 struct TraceBuffer {
     struct Entry {
         var arrived: ContinuousClock.Instant
-        var fragments: [[UInt8]] = []
-        var spanCount = 0
+        var spans: [HeldSpan] = []
         var sampled: Bool?
     }
 
-    private(set) var entries: [Data: Entry] = [:]
-    private var order: [Data] = []
+    private(set) var entries: [TraceID: Entry] = [:]
+    /// Traces by arrival, with their arrival time: an id that left and came back is found again
+    /// at its new place, and its old place is told apart by the time.
+    private var order: [(id: TraceID, arrived: ContinuousClock.Instant)] = []
+    /// Where the oldest trace lies that may still be undecided, and the oldest of all.
+    private var dueHead = 0
     private var orderHead = 0
     private let limit: Int
     private var sampledCache: DecisionCache
@@ -28,7 +30,7 @@ struct TraceBuffer {
     var count: Int { entries.count }
 
     /// A decision already made for this trace: kept with the trace, or remembered in a cache.
-    func decision(_ traceID: Data) -> (sampled: Bool, fromCache: Bool)? {
+    func decision(_ traceID: TraceID) -> (sampled: Bool, fromCache: Bool)? {
         if let sampled = entries[traceID]?.sampled { return (sampled, false) }
         if sampledCache.contains(traceID) { return (true, true) }
         if notSampledCache.contains(traceID) { return (false, true) }
@@ -37,60 +39,70 @@ struct TraceBuffer {
 
     /// Adds spans of an undecided trace. Returns a trace pushed out to make room, if any, with
     /// its spans when it was still undecided.
-    mutating func add(_ traceID: Data, _ fragments: [[UInt8]], spans: Int, now: ContinuousClock.Instant) -> (Data, Entry)? {
+    mutating func add(_ traceID: TraceID, _ spans: [HeldSpan], now: ContinuousClock.Instant) -> (TraceID, Entry)? {
         if entries[traceID] != nil {
-            entries[traceID]?.fragments += fragments
-            entries[traceID]?.spanCount += spans
+            entries[traceID]?.spans += spans
             return nil
         }
-        var evicted: (Data, Entry)?
+        var evicted: (TraceID, Entry)?
         if entries.count >= limit, let oldest = popOldest() { evicted = oldest }
-        entries[traceID] = Entry(arrived: now, fragments: fragments, spanCount: spans)
-        order.append(traceID)
+        entries[traceID] = Entry(arrived: now, spans: spans)
+        order.append((traceID, now))
         return evicted
     }
 
-    private mutating func popOldest() -> (Data, Entry)? {
+    private mutating func popOldest() -> (TraceID, Entry)? {
         while orderHead < order.count {
-            let id = order[orderHead]
+            let (id, arrived) = order[orderHead]
             orderHead += 1
-            if orderHead > 1024, orderHead * 2 > order.count {
-                order.removeFirst(orderHead)
-                orderHead = 0
-            }
-            if let entry = entries.removeValue(forKey: id) { return (id, entry) }
+            dueHead = max(dueHead, orderHead)
+            compact()
+            if entries[id]?.arrived == arrived, let entry = entries.removeValue(forKey: id) { return (id, entry) }
         }
         return nil
     }
 
+    /// Drops the places before both heads once they are most of `order`.
+    private mutating func compact() {
+        let head = min(orderHead, dueHead)
+        guard head > 1024, head * 2 > order.count else { return }
+        order.removeFirst(head)
+        orderHead -= head
+        dueHead -= head
+    }
+
     /// Undecided traces that arrived at or before `cutoff`, with their spans (which leave the buffer).
-    mutating func takeDue(arrivedBy cutoff: ContinuousClock.Instant) -> [(Data, Entry)] {
-        var due: [(Data, Entry)] = []
-        for (id, entry) in entries where entry.sampled == nil && entry.arrived <= cutoff {
+    mutating func takeDue(arrivedBy cutoff: ContinuousClock.Instant) -> [(TraceID, Entry)] {
+        var due: [(TraceID, Entry)] = []
+        while dueHead < order.count, order[dueHead].arrived <= cutoff {
+            let (id, arrived) = order[dueHead]
+            dueHead += 1
+            guard let entry = entries[id], entry.arrived == arrived, entry.sampled == nil else { continue }
             due.append((id, entry))
-            entries[id]?.fragments = []
+            entries[id]?.spans = []
         }
+        compact()
         return due
     }
 
     /// Every undecided trace (at shutdown).
-    mutating func takeAll() -> [(Data, Entry)] {
+    mutating func takeAll() -> [(TraceID, Entry)] {
         takeDue(arrivedBy: .now + .seconds(1_000_000))
     }
 
     /// Records a decision; with a cache for it, the trace leaves the buffer for the cache.
-    mutating func decide(_ traceID: Data, sampled: Bool) {
+    mutating func decide(_ traceID: TraceID, sampled: Bool) {
         if remember(traceID, sampled: sampled) {
             entries[traceID] = nil
         } else {
             entries[traceID]?.sampled = sampled
-            entries[traceID]?.fragments = []
+            entries[traceID]?.spans = []
         }
     }
 
     /// Puts a decision in its cache, if that cache is enabled.
     @discardableResult
-    mutating func remember(_ traceID: Data, sampled: Bool) -> Bool {
+    mutating func remember(_ traceID: TraceID, sampled: Bool) -> Bool {
         if sampled, sampledCache.capacity > 0 {
             sampledCache.insert(traceID)
             return true
@@ -106,15 +118,15 @@ struct TraceBuffer {
 /// Trace ids with a decision, the oldest forgotten first once `capacity` is reached.
 struct DecisionCache {
     let capacity: Int
-    private var members: Set<Data> = []
-    private var order: [Data] = []
+    private var members: Set<TraceID> = []
+    private var order: [TraceID] = []
     private var head = 0
 
     init(capacity: Int) { self.capacity = capacity }
 
-    func contains(_ id: Data) -> Bool { members.contains(id) }
+    func contains(_ id: TraceID) -> Bool { members.contains(id) }
 
-    mutating func insert(_ id: Data) {
+    mutating func insert(_ id: TraceID) {
         guard capacity > 0, members.insert(id).inserted else { return }
         order.append(id)
         while members.count > capacity, head < order.count {

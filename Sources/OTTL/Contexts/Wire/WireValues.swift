@@ -5,21 +5,6 @@ import OTLP
 /// values are read where they lie, and only maps and lists are decoded into the model (rare in
 /// conditions, and then only the one value).
 enum WireValues {
-    /// The body of the AnyValue of the first entry with `key` in the repeated KeyValue `field`, as
-    /// the decoded path's `[ottl: key]` finds it.
-    static func attribute(_ message: WireFields, _ field: Int, _ key: String) -> Range<Int>? {
-        var found: Range<Int>?
-        let buffer = message.buffer
-        message.forEach(field) { entry in
-            let (keyRange, value) = WireFields.keyValue(buffer, entry)
-            guard buffer.equals(keyRange ?? 0..<0, key) else { return true }
-            // A key without a value holds an empty AnyValue.
-            found = value ?? entry.upperBound..<entry.upperBound
-            return false
-        }
-        return found
-    }
-
     /// An encoded AnyValue as OTTL sees it. Of several members of its oneof, the last counts.
     static func value(_ buffer: UnsafeRawBufferPointer, _ body: Range<Int>) throws(OTTLRuntimeError) -> OTTLValue {
         let fields: WireFields
@@ -50,7 +35,7 @@ enum WireValues {
         guard case .string(let key)? = path.keys.first else {
             return try PathValues.lookup(.map(try map(message, field)), path.keys[...])
         }
-        guard let body = attribute(message, field, key) else { return .none }
+        guard let body = message.attribute(field, key) else { return .none }
         let value = try value(message.buffer, body)
         return path.keys.count == 1 ? value : try PathValues.lookup(value, path.keys.dropFirst())
     }
