@@ -161,6 +161,21 @@ import Testing
                           seed: UInt64(index) &* 104_729 &+ (signal == .traces ? 0 : 1))
     }
 
+    /// The resource processor takes the same actions under `attributes:`.
+    static let resourceConfigs: [String] = attributesConfigs.map { $0.replacingOccurrences(of: "actions:", with: "attributes:") } + [
+        """
+        attributes:
+          - {key: service.name, value: checkout, action: upsert}
+          - {key: host, action: delete}
+        """,
+    ]
+
+    @Test(arguments: resourceConfigs.indices, [Signal.traces, .logs, .metrics])
+    func resourceGivesTheSameResultOnBytesAndOnTheModel(_ index: Int, _ signal: Signal) async throws {
+        try await compare(ResourceProcessor.factory, ResourceProcessorConfig.self, Self.resourceConfigs[index], signal,
+                          seed: UInt64(index) &* 15_485_863 &+ UInt64(Signal.allCases.firstIndex(of: signal) ?? 0))
+    }
+
     @Test func invalidUTF8PassesTheEncodedPathAsItCame() async throws {
         // A span named with bytes that are not UTF-8: swift-protobuf refuses to decode it (the
         // decoded path fails the batch), the Go collector does not check; the encoded path reads the

@@ -80,6 +80,64 @@ public enum WireRewrite {
         }
     }
 
+    /// The request with the resource of each resource entry replaced where `edit` returns a new
+    /// encoding (the resource's body), or nil when it returns nil for every entry. Scopes and
+    /// items are copied as they are; an entry without a resource gets one when `edit` gives one.
+    /// Throws what `edit` throws, `WireIrregularMessage` for an entry with two resources, or
+    /// `OTLPDecodingError` for bytes that break the schema.
+    public static func rewriteResources(_ bytes: [UInt8], edit: (WireFields) throws -> [UInt8]?) throws -> [UInt8]? {
+        try bytes.withUnsafeBytes { buffer in
+            var edits: [[UInt8]?] = []
+            try forEachEntry(buffer, 0..<buffer.count) { entryBody in
+                let entry = try WireFields(buffer, entryBody, singularMessages: 1 << 1)
+                guard !entry.isIrregular else { throw WireIrregularMessage() }
+                edits.append(try edit(try entry.message(1)))
+            }
+            guard edits.contains(where: { $0 != nil }) else { return nil }
+            var out = WireWriter()
+            out.bytes.reserveCapacity(buffer.count + 64)
+            var entryOut = WireWriter()
+            var next = 0
+            var reader = WireReader(buffer)
+            while !reader.isAtEnd {
+                let start = reader.offset
+                let (field, wireType) = try reader.tag()
+                guard field == 1, wireType == .lengthDelimited else {
+                    try reader.skip(wireType)
+                    out.bytes.append(contentsOf: buffer[start..<reader.offset])
+                    continue
+                }
+                let entryBody = try reader.lengthDelimited()
+                defer { next += 1 }
+                guard let resource = edits[next] else {
+                    out.bytes.append(contentsOf: buffer[start..<reader.offset])
+                    continue
+                }
+                entryOut.bytes.removeAll(keepingCapacity: true)
+                var written = false
+                var entry = WireReader(buffer, range: entryBody)
+                while !entry.isAtEnd {
+                    let fieldStart = entry.offset
+                    let (f, w) = try entry.tag()
+                    try entry.skip(w)
+                    if f == 1, w == .lengthDelimited {
+                        entryOut.lengthDelimited(field: 1, resource)
+                        written = true
+                    } else {
+                        entryOut.bytes.append(contentsOf: buffer[fieldStart..<entry.offset])
+                    }
+                }
+                if !written {
+                    var withResource = WireWriter()
+                    withResource.lengthDelimited(field: 1, resource)
+                    entryOut.bytes.insert(contentsOf: withResource.bytes, at: 0)
+                }
+                out.lengthDelimited(field: 1, entryOut.bytes)
+            }
+            return out.bytes
+        }
+    }
+
     /// Spans and log records are one item each; a metric holds as many as it has points.
     private static func itemCount(_ message: WireMessage, _ buffer: UnsafeRawBufferPointer, _ body: Range<Int>) throws(OTLPDecodingError) -> Int {
         guard message == .metric else { return 1 }

@@ -31,8 +31,13 @@ extension Array where Element: ResourceEntry {
         }
     }
 
+    /// Calls `body` with every resource; an absent resource it leaves unchanged stays absent.
     mutating func editResources<E: Error>(_ body: (inout Resource) throws(E) -> Void) throws(E) {
-        for r in indices { try body(&self[r].resource) }
+        for r in indices {
+            var resource = self[r].resource
+            try body(&resource)
+            if resource != self[r].resource { self[r].resource = resource }
+        }
     }
 
     /// Keeps the items `keep` says to (it may change them), then drops scopes and resources left empty.
