@@ -37,6 +37,8 @@ public struct WireAttributeList {
         self.message = message
         self.field = field
         let buffer = message.buffer
+        // One allocation for the common sizes: growing from empty cost four per item.
+        entries.reserveCapacity(16)
         message.forEach(field) { entry in
             let (key, value) = WireFields.keyValue(buffer, entry)
             let absent = entry.upperBound..<entry.upperBound
@@ -68,10 +70,12 @@ public struct WireAttributeList {
 
     public func index(of key: String) -> Int? {
         var key = key
-        return key.withUTF8 { wanted in
-            for index in entries.indices where keyEquals(at: index, UnsafeRawBufferPointer(wanted)) { return index }
-            return nil
-        }
+        return key.withUTF8 { index(ofUTF8: UnsafeRawBufferPointer($0)) }
+    }
+
+    public func index(ofUTF8 key: UnsafeRawBufferPointer) -> Int? {
+        for index in entries.indices where keyEquals(at: index, key) { return index }
+        return nil
     }
 
     /// Whether the entry's key is the UTF-8 `key`.
@@ -131,6 +135,39 @@ public struct WireAttributeList {
         }
     }
 
+    /// `set(_:encodedValue:)` with the key's UTF-8 given; both arrays are kept as they are (a
+    /// constant prepared once is shared by every item, not copied).
+    public mutating func set(keyUTF8: [UInt8], encodedValue: [UInt8]) {
+        isChanged = true
+        if let index = keyUTF8.withUnsafeBytes({ index(ofUTF8: $0) }) {
+            setValue(at: index, encodedValue: encodedValue)
+        } else {
+            entries.append(Entry(key: .owned(keyUTF8), value: .owned(encodedValue)))
+        }
+    }
+
+    /// Replaces a string value by the `length` bytes of UTF-8 that `write` makes of its UTF-8,
+    /// encoded in one allocation; false when the value is no string.
+    public mutating func replaceString(at index: Int, length: Int,
+                                       _ write: (_ old: UnsafeRawBufferPointer, _ new: UnsafeMutableRawBufferPointer) -> Void) -> Bool {
+        // The old bytes stay alive through this copy of the entry while the entry changes.
+        let old = entries[index].value
+        var header = WireWriter()
+        header.varint(1 << 3 | 2)
+        header.varint(UInt64(length))
+        let encoded: [UInt8]? = withBytes(old) { value in
+            guard let text = Self.stringMember(value) else { return nil }
+            return [UInt8](unsafeUninitializedCapacity: header.bytes.count + length) { out, count in
+                for (i, byte) in header.bytes.enumerated() { out[i] = byte }
+                write(text, UnsafeMutableRawBufferPointer(rebasing: UnsafeMutableRawBufferPointer(out)[header.bytes.count...]))
+                count = header.bytes.count + length
+            }
+        }
+        guard let encoded else { return false }
+        setValue(at: index, encodedValue: encoded)
+        return true
+    }
+
     public mutating func setValue(at index: Int, encodedValue: [UInt8]) {
         isChanged = true
         entries[index].value = .owned(encodedValue)
@@ -157,7 +194,10 @@ public struct WireAttributeList {
     /// end when it did not).
     public func messageEncoding() throws(OTLPDecodingError) -> [UInt8] {
         var out = WireWriter()
-        out.bytes.reserveCapacity(message.range.count + 64)
+        // Room for what changed, so that the bytes are allocated once.
+        var added = 0
+        for entry in entries where entry.original == nil { added += withBytes(entry.key) { $0.count } + withBytes(entry.value) { $0.count } + 12 }
+        out.bytes.reserveCapacity(message.range.count + added)
         var written = false
         var reader = WireReader(message.buffer, range: message.range)
         while !reader.isAtEnd {

@@ -98,14 +98,20 @@ public struct WireFields {
     /// Calls `body` with the value range of each occurrence of a length-delimited field, in order,
     /// until it returns false.
     public func forEach<E: Error>(_ field: Int, _ body: (Range<Int>) throws(E) -> Bool) throws(E) {
+        try forEachOccurrence(field) { (_, value) throws(E) in try body(value) }
+    }
+
+    /// `forEach` with where each occurrence starts (its tag), for callers that need its whole size.
+    public func forEachOccurrence<E: Error>(_ field: Int, _ body: (_ start: Int, _ value: Range<Int>) throws(E) -> Bool) throws(E) {
         guard first[field] >= 0 else { return }
         var reader = WireReader(buffer, range: Int(first[field])..<range.upperBound)
         let end = Int(last[field])
         while !reader.isAtEnd, reader.offset <= end {
+            let start = reader.offset
             guard let (number, wireType) = try? reader.tag() else { return }
             if Int(number) == field, wireType == .lengthDelimited {
                 guard let value = try? reader.lengthDelimited() else { return }
-                if try !body(value) { return }
+                if try !body(start, value) { return }
             } else if (try? reader.skip(wireType)) == nil {
                 return
             }

@@ -41,44 +41,72 @@ public enum WireRewrite {
         item: (_ item: WireFields, _ scope: WireFields, _ resource: WireFields) throws -> WireItemDecision
     ) throws -> (bytes: [UInt8], items: Int)? {
         try bytes.withUnsafeBytes { buffer in
-            var plan = Plan(dropsEmpty: dropsEmpty)
+            var plan = Plan()
             let itemMessage: WireMessage = signal == .metrics ? .metric : .span
             var kept = 0
             try forEachEntry(buffer, 0..<buffer.count) { entryBody in
                 let entry = try WireFields(buffer, entryBody, singularMessages: 1 << 1)
                 guard !entry.isIrregular else { throw WireIrregularMessage() }
                 let resource = try entry.message(1)
-                let keep = try keepResource(resource)
-                plan.containers.append(keep)
-                guard keep else { return }
-                try entry.forEach(2) { scopeBody in
+                let container = plan.containers.count
+                plan.containers.append(Plan.dropped)
+                guard try keepResource(resource) else { return }
+                var entrySize = entryBody.count, scopes = 0
+                try entry.forEachOccurrence(2) { scopeStart, scopeBody in
                     let scopeEntry = try WireFields(buffer, scopeBody, singularMessages: 1 << 1)
                     guard !scopeEntry.isIrregular else { throw WireIrregularMessage() }
                     let scope = try scopeEntry.message(1)
-                    let keepScope = try keepScope(scope, resource)
-                    plan.containers.append(keepScope)
-                    guard keepScope else { return true }
-                    try scopeEntry.forEach(2) { itemBody in
+                    let scopeContainer = plan.containers.count
+                    plan.containers.append(Plan.dropped)
+                    // The field as received, which may have written its length in more bytes.
+                    entrySize -= scopeBody.upperBound - scopeStart
+                    guard try keepScope(scope, resource) else { return true }
+                    var scopeSize = scopeBody.count, items = 0
+                    let firstItem = plan.items.count
+                    try scopeEntry.forEachOccurrence(2) { itemStart, itemBody in
                         let fields = try WireFields(buffer, itemBody, singularMessages: itemSingularMessages(signal))
                         guard !fields.isIrregular else { throw WireIrregularMessage() }
                         let decision = try item(fields, scope, resource)
+                        scopeSize -= itemBody.upperBound - itemStart
                         switch decision {
-                        case .keep: kept += try itemCount(itemMessage, buffer, itemBody)
+                        case .keep:
+                            kept += try itemCount(itemMessage, buffer, itemBody)
+                            scopeSize += fieldSize(itemBody.count)
+                            items += 1
                         case .drop: break
                         case .replace(let body):
                             plan.replaced = true
                             kept += try body.withUnsafeBytes { try itemCount(itemMessage, $0, 0..<$0.count) }
+                            scopeSize += fieldSize(body.count)
+                            items += 1
                         }
                         plan.items.append(decision)
                         return true
                     }
+                    // A scope (or resource) left without items goes, as in the decoded path; the
+                    // second pass does not walk into what it leaves out, so neither do its decisions.
+                    guard items > 0 || !dropsEmpty else {
+                        plan.items.removeSubrange(firstItem...)
+                        return true
+                    }
+                    plan.containers[scopeContainer] = scopeSize
+                    entrySize += fieldSize(scopeSize)
+                    scopes += 1
                     return true
+                }
+                if scopes > 0 || !dropsEmpty {
+                    plan.containers[container] = entrySize
+                } else {
+                    plan.containers.removeSubrange((container + 1)...)
                 }
             }
             guard plan.replaced || kept != before else { return nil }
-            return (try plan.write(buffer, itemMessage), kept)
+            return (try plan.write(buffer), kept)
         }
     }
+
+    /// The encoded size of a length-delimited field numbered below 16 with a body of `count` bytes.
+    private static func fieldSize(_ count: Int) -> Int { 1 + WireWriter.varintSize(UInt64(count)) + count }
 
     /// The request with the resource of each resource entry replaced where `edit` returns a new
     /// encoding (the resource's body), or nil when it returns nil for every entry. Scopes and
@@ -158,23 +186,21 @@ public enum WireRewrite {
         }
     }
 
-    /// The decisions of the first pass in walk order: one per resource and per scope of a kept
-    /// resource (`containers`), one per item of a kept scope (`items`).
+    /// The decisions of the first pass in walk order: the new body size of each resource entry and
+    /// of each scope entry of a kept resource, or `dropped` (`containers`); one decision per item
+    /// of a kept scope (`items`). Knowing the sizes, the second pass writes every byte once, in
+    /// place, instead of building each scope and entry apart and copying it into its parent.
     private struct Plan {
-        let dropsEmpty: Bool
-        var containers: [Bool] = []
+        static let dropped = -1
+        var containers: [Int] = []
         var items: [WireItemDecision] = []
         var replaced = false
         private var nextContainer = 0
         private var nextItem = 0
 
-        init(dropsEmpty: Bool) { self.dropsEmpty = dropsEmpty }
-
-        mutating func write(_ buffer: UnsafeRawBufferPointer, _ itemMessage: WireMessage) throws(OTLPDecodingError) -> [UInt8] {
+        mutating func write(_ buffer: UnsafeRawBufferPointer) throws(OTLPDecodingError) -> [UInt8] {
             var out = WireWriter()
             out.bytes.reserveCapacity(buffer.count)
-            var entryOut = WireWriter()
-            var scopeOut = WireWriter()
             var reader = WireReader(buffer)
             while !reader.isAtEnd {
                 let start = reader.offset
@@ -185,30 +211,21 @@ public enum WireRewrite {
                     continue
                 }
                 let entryBody = try reader.lengthDelimited()
-                guard takeContainer() else { continue }
-                entryOut.bytes.removeAll(keepingCapacity: true)
-                var scopes = 0
-                try Self.copy(buffer, entryBody, into: &entryOut) { (scopeBody: Range<Int>, entryWriter: inout WireWriter) throws(OTLPDecodingError) in
-                    guard takeContainer() else { return }
-                    scopeOut.bytes.removeAll(keepingCapacity: true)
-                    var items = 0
-                    try Self.copy(buffer, scopeBody, into: &scopeOut) { (itemBody: Range<Int>, scopeWriter: inout WireWriter) throws(OTLPDecodingError) in
+                let entrySize = takeContainer()
+                guard entrySize != Self.dropped else { continue }
+                out.header(field: 1, size: entrySize)
+                try Self.copy(buffer, entryBody, into: &out) { (scopeBody: Range<Int>, out: inout WireWriter) throws(OTLPDecodingError) in
+                    let scopeSize = takeContainer()
+                    guard scopeSize != Self.dropped else { return }
+                    out.header(field: 2, size: scopeSize)
+                    try Self.copy(buffer, scopeBody, into: &out) { (itemBody: Range<Int>, out: inout WireWriter) throws(OTLPDecodingError) in
                         switch takeItem() {
-                        case .keep:
-                            scopeWriter.lengthDelimited(field: 2, buffer[itemBody])
-                            items += 1
+                        case .keep: out.lengthDelimited(field: 2, buffer[itemBody])
                         case .drop: break
-                        case .replace(let body):
-                            scopeWriter.lengthDelimited(field: 2, body)
-                            items += 1
+                        case .replace(let body): out.lengthDelimited(field: 2, body)
                         }
                     }
-                    // A scope (or resource) left without items goes, as in the decoded path.
-                    guard items > 0 || !dropsEmpty else { return }
-                    entryWriter.lengthDelimited(field: 2, scopeOut.bytes)
-                    scopes += 1
                 }
-                if scopes > 0 || !dropsEmpty { out.lengthDelimited(field: 1, entryOut.bytes) }
             }
             return out.bytes
         }
@@ -230,14 +247,22 @@ public enum WireRewrite {
             }
         }
 
-        private mutating func takeContainer() -> Bool {
+        private mutating func takeContainer() -> Int {
             defer { nextContainer += 1 }
-            return nextContainer < containers.count && containers[nextContainer]
+            return nextContainer < containers.count ? containers[nextContainer] : Self.dropped
         }
 
         private mutating func takeItem() -> WireItemDecision {
             defer { nextItem += 1 }
             return nextItem < items.count ? items[nextItem] : .keep
         }
+    }
+}
+
+extension WireWriter {
+    /// The tag and length of a length-delimited field whose body follows.
+    mutating func header(field: UInt64, size: Int) {
+        varint(field << 3 | 2)
+        varint(UInt64(size))
     }
 }

@@ -18,11 +18,34 @@ public protocol OTTLMap {
     mutating func setString(at index: Int, _ text: String)
     /// Sets the first entry with `key`, or adds one at the end.
     mutating func set(_ key: String, _ value: AnyValue)
+    /// `set` with a key and value prepared once for every item.
+    mutating func set(_ entry: OTTLPreparedEntry)
+    /// Replaces a string value by the `length` bytes of UTF-8 that `write` makes of its UTF-8;
+    /// false (and nothing changes) when the value is no string.
+    mutating func replaceString(at index: Int, length: Int,
+                                _ write: (_ old: UnsafeRawBufferPointer, _ new: UnsafeMutableRawBufferPointer) -> Void) -> Bool
     mutating func removeAll(where remove: (Int) -> Bool)
 }
 
 extension OTTLMap {
     public func keyMatches(at index: Int, _ pattern: GoRegex) -> Bool { pattern.matches(key(at: index)) }
+    public mutating func set(_ entry: OTTLPreparedEntry) { set(entry.key, entry.value) }
+}
+
+/// A key and value that many items are given (an action's constant), with the encodings an
+/// encoded map stores, made once.
+public struct OTTLPreparedEntry: Sendable {
+    public let key: String
+    public let value: AnyValue
+    let keyUTF8: [UInt8]
+    let encodedValue: [UInt8]
+
+    public init(_ key: String, _ value: AnyValue) {
+        self.key = key
+        self.value = value
+        keyUTF8 = Array(key.utf8)
+        encodedValue = value.encodedBody
+    }
 }
 
 extension Array: OTTLMap where Element == KeyValue {
@@ -39,6 +62,16 @@ extension Array: OTTLMap where Element == KeyValue {
     }
 
     public mutating func setString(at index: Int, _ text: String) { self[index].value.stringValue = text }
+
+    public mutating func replaceString(at index: Int, length: Int,
+                                       _ write: (UnsafeRawBufferPointer, UnsafeMutableRawBufferPointer) -> Void) -> Bool {
+        guard var old = stringValue(at: index) else { return false }
+        let new = old.withUTF8 { old in
+            String(unsafeUninitializedCapacity: length) { write(UnsafeRawBufferPointer(old), UnsafeMutableRawBufferPointer($0)); return length }
+        }
+        setString(at: index, new)
+        return true
+    }
 
     public mutating func removeAll(where remove: (Int) -> Bool) {
         var kept: [KeyValue] = []
@@ -59,6 +92,7 @@ extension WireAttributeList: OTTLMap {
     }
 
     public func stringByteCount(at index: Int) -> Int? { withString(at: index) { $0?.count } }
+    public mutating func set(_ entry: OTTLPreparedEntry) { set(keyUTF8: entry.keyUTF8, encodedValue: entry.encodedValue) }
 
     public mutating func setValue(at index: Int, _ value: AnyValue) { setValue(at: index, encodedValue: value.encodedBody) }
     public mutating func set(_ key: String, _ value: AnyValue) { set(key, encodedValue: value.encodedBody) }

@@ -19,7 +19,8 @@ public struct AttributeActionConfig: ConfigSection {
 /// The actions checked and ready: insert, update, upsert, delete, hash, extract, convert.
 struct AttributeActions: Sendable {
     enum Source: Sendable {
-        case value(AnyValue)
+        /// A constant, with the action's key, prepared once.
+        case value(OTTLPreparedEntry)
         case attribute(String)
         case context(String)
     }
@@ -50,7 +51,7 @@ struct AttributeActions: Sendable {
             let sources = [config.value != nil && config.value != .null, !config.from_attribute.isEmpty, !config.from_context.isEmpty].filter { $0 }.count
             func source() throws(ConfigError) -> Source {
                 guard sources == 1 else { throw ConfigError(path: at, message: "\(name) needs exactly one of value, from_attribute, from_context") }
-                if let value = config.value, value != .null { return .value(Self.anyValue(value)) }
+                if let value = config.value, value != .null { return .value(OTTLPreparedEntry(config.key, Self.anyValue(value))) }
                 return config.from_attribute.isEmpty ? .context(config.from_context) : .attribute(config.from_attribute)
             }
             if config.key.isEmpty, !(["delete", "hash"].contains(name) && pattern != nil) {
@@ -102,11 +103,11 @@ struct AttributeActions: Sendable {
         for action in actions {
             switch action.kind {
             case .insert(let source):
-                if !attributes.contains(action.key), let value = resolve(source, attributes, metadata) { attributes.set(action.key, value) }
+                if !attributes.contains(action.key) { set(action.key, source, &attributes, metadata) }
             case .update(let source):
-                if attributes.contains(action.key), let value = resolve(source, attributes, metadata) { attributes.set(action.key, value) }
+                if attributes.contains(action.key) { set(action.key, source, &attributes, metadata) }
             case .upsert(let source):
-                if let value = resolve(source, attributes, metadata) { attributes.set(action.key, value) }
+                set(action.key, source, &attributes, metadata)
             case .delete:
                 attributes.remove(key: action.key, pattern: action.pattern)
             case .hash:
@@ -126,9 +127,14 @@ struct AttributeActions: Sendable {
         }
     }
 
+    private func set<L: OTTLMap>(_ key: String, _ source: Source, _ attributes: inout L, _ metadata: RequestMetadata) {
+        if case .value(let prepared) = source { return attributes.set(prepared) }
+        if let value = resolve(source, attributes, metadata) { attributes.set(key, value) }
+    }
+
     private func resolve<L: OTTLMap>(_ source: Source, _ attributes: L, _ metadata: RequestMetadata) -> AnyValue? {
         switch source {
-        case .value(let value): return value
+        case .value(let prepared): return prepared.value
         case .attribute(let key): return attributes.value(key)
         case .context(let key):
             let name = key.hasPrefix("metadata.") ? String(key.dropFirst("metadata.".count)) : key
@@ -156,6 +162,18 @@ struct AttributeActions: Sendable {
 
     private static func hash(_ bytes: UnsafeRawBufferPointer) -> String {
         SHA256.hash(data: bytes).withUnsafeBytes { hexString($0) }
+    }
+
+    /// Writes the lowercase hex of the SHA-256 of `bytes` (64 bytes) into `hex`, for the encoded
+    /// path to store without making a String.
+    static func writeHash(of bytes: UnsafeRawBufferPointer, into hex: UnsafeMutableRawBufferPointer) {
+        let digits: StaticString = "0123456789abcdef"
+        SHA256.hash(data: bytes).withUnsafeBytes { raw in
+            for (i, byte) in raw.enumerated() {
+                hex[2 * i] = digits.utf8Start[Int(byte >> 4)]
+                hex[2 * i + 1] = digits.utf8Start[Int(byte & 0xF)]
+            }
+        }
     }
 
     static func convert(_ value: AnyValue, to type: String) -> AnyValue? {

@@ -21,9 +21,8 @@ extension OTTLMap {
     /// (`AttributeActions.hash`); a string is read as a string, without decoding an AnyValue.
     mutating func hashValues(key: String, pattern: GoRegex?) {
         for index in 0..<count where keyMatches(index, key, pattern) {
-            if let text = stringValue(at: index) {
-                setString(at: index, AttributeActions.hash(text))
-            } else {
+            let hashed = replaceString(at: index, length: 64) { text, hex in AttributeActions.writeHash(of: text, into: hex) }
+            if !hashed {
                 setValue(at: index, .with { $0.stringValue = AttributeActions.hash(value(at: index)) })
             }
         }
