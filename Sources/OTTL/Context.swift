@@ -22,9 +22,18 @@ public protocol OTTLContext {
     /// Applies a map editor's change to the map at `path`; a context that keeps a map in another
     /// form than `[KeyValue]` changes it there.
     mutating func edit(_ path: OTTLPath, _ edit: OTTLMapEdit) throws(OTTLRuntimeError)
+    /// The condition in a form this context evaluates faster than the syntax tree, or nil.
+    static func compile(_ condition: OTTLCondition) -> OTTLCompiledCondition<Self>?
+}
+
+/// A condition made ready for one context when its program is built (`OTTLContext.compile`).
+public struct OTTLCompiledCondition<C: OTTLContext>: Sendable {
+    @usableFromInline let test: @Sendable (inout C) throws(OTTLRuntimeError) -> Bool
 }
 
 extension OTTLContext {
+    public static func compile(_ condition: OTTLCondition) -> OTTLCompiledCondition<Self>? { nil }
+
     public mutating func edit(_ path: OTTLPath, _ edit: OTTLMapEdit) throws(OTTLRuntimeError) {
         try editThroughValues(path) { edit.apply(to: &$0) }
     }

@@ -74,28 +74,52 @@ public enum OTTLEvaluator {
 }
 
 /// The language's comparison rules: numbers across int and double, nil equal only to nil, and
-/// values of different types unequal (never an error).
+/// values of different types unequal (never an error). Strings compare by their UTF-8 bytes, as
+/// Go compares strings (Swift's `==` would take canonically equivalent texts as equal).
 enum OTTLComparison {
-    static func compare(_ left: OTTLValue, _ op: String, _ right: OTTLValue) -> Bool {
-        func ordered<T: Comparable>(_ a: T, _ b: T) -> Bool {
-            switch op {
-            case "==": a == b
-            case "!=": a != b
-            case "<": a < b
-            case "<=": a <= b
-            case ">": a > b
-            case ">=": a >= b
-            default: false
+    enum Operator: String, Sendable {
+        case equal = "==", notEqual = "!=", less = "<", lessOrEqual = "<=", greater = ">", greaterOrEqual = ">="
+
+        /// The operator with its operands swapped: `a < b` is `b > a`.
+        var mirrored: Operator {
+            switch self {
+            case .equal, .notEqual: self
+            case .less: .greater
+            case .lessOrEqual: .greaterOrEqual
+            case .greater: .less
+            case .greaterOrEqual: .lessOrEqual
             }
         }
-        func equality(_ equal: Bool) -> Bool { op == "==" ? equal : op == "!=" ? !equal : false }
+
+        /// Whether the operator holds for operands whose order is `order` (negative, 0, positive).
+        func holds(order: Int) -> Bool {
+            switch self {
+            case .equal: order == 0
+            case .notEqual: order != 0
+            case .less: order < 0
+            case .lessOrEqual: order <= 0
+            case .greater: order > 0
+            case .greaterOrEqual: order >= 0
+            }
+        }
+    }
+
+    static func compare(_ left: OTTLValue, _ op: String, _ right: OTTLValue) -> Bool {
+        guard let op = Operator(rawValue: op) else { return false }
+        return compare(left, op, right)
+    }
+
+    static func compare(_ left: OTTLValue, _ op: Operator, _ right: OTTLValue) -> Bool {
+        func ordered<T: Comparable>(_ a: T, _ b: T) -> Bool { op.holds(order: a < b ? -1 : a == b ? 0 : 1) }
+        func equality(_ equal: Bool) -> Bool { op == .equal ? equal : op == .notEqual ? !equal : false }
         switch (left, right) {
         case (.none, .none): return equality(true)
         case (.int(let a), .int(let b)): return ordered(a, b)
         case (.double(let a), .double(let b)): return ordered(a, b)
         case (.int(let a), .double(let b)): return ordered(Double(a), b)
         case (.double(let a), .int(let b)): return ordered(a, Double(b))
-        case (.string(let a), .string(let b)): return ordered(a, b)
+        case (.string(var a), .string(var b)):
+            return a.withUTF8 { a in b.withUTF8 { b in op.holds(order: byteOrder(UnsafeRawBufferPointer(a), UnsafeRawBufferPointer(b))) } }
         case (.bool(let a), .bool(let b)): return ordered(a ? 1 : 0, b ? 1 : 0)
         case (.time(let a), .time(let b)): return ordered(a, b)
         case (.duration(let a), .duration(let b)): return ordered(a, b)
@@ -103,6 +127,17 @@ enum OTTLComparison {
         case (.map, .map), (.list, .list): return equality(left == right)
         default: return equality(false)
         }
+    }
+
+    /// The order of two byte strings, as Go orders strings: by the first differing byte, then by
+    /// length.
+    static func byteOrder(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Int {
+        let common = min(a.count, b.count)
+        if common > 0, let x = a.baseAddress, let y = b.baseAddress {
+            let order = memcmp(x, y, common)
+            if order != 0 { return Int(order) }
+        }
+        return a.count - b.count
     }
 }
 

@@ -16,10 +16,17 @@ public struct OTTLGroup<C: OTTLContext>: Sendable {
 
     /// Whether any condition holds. A condition that fails to evaluate counts as false unless
     /// the mode is `propagate`; `report` hears about it unless the mode is `silent`.
+    /// Inlinable, so that it is specialized for the caller's context: unspecialized, walking the
+    /// compiled conditions looked up their type's metadata on every item.
+    @inlinable
     public func anyCondition(_ context: inout C, report: (OTTLRuntimeError) -> Void) throws(OTTLRuntimeError) -> Bool {
-        for condition in program.conditions {
+        for index in program.conditions.indices {
             do {
-                if try OTTLEvaluator.test(condition, &context) { return true }
+                if let compiled = program.compiled[index] {
+                    if try compiled.test(&context) { return true }
+                } else if try OTTLEvaluator.test(program.conditions[index], &context) {
+                    return true
+                }
             } catch {
                 try handle(error, report)
             }
@@ -39,7 +46,8 @@ public struct OTTLGroup<C: OTTLContext>: Sendable {
         }
     }
 
-    private func handle(_ error: OTTLRuntimeError, _ report: (OTTLRuntimeError) -> Void) throws(OTTLRuntimeError) {
+    @usableFromInline
+    func handle(_ error: OTTLRuntimeError, _ report: (OTTLRuntimeError) -> Void) throws(OTTLRuntimeError) {
         switch errorMode {
         case .propagate: throw error
         case .ignore: report(error)

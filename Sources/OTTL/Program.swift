@@ -3,6 +3,8 @@
 public struct OTTLProgram<C: OTTLContext>: Sendable {
     public let statements: [OTTLStatement]
     public let conditions: [OTTLCondition]
+    /// Each condition compiled for the context, where it compiles.
+    @usableFromInline let compiled: [OTTLCompiledCondition<C>?]
 
     public init(statements: [String] = [], conditions: [String] = []) throws(OTTLParseError) {
         var parsedStatements: [OTTLStatement] = []
@@ -19,6 +21,7 @@ public struct OTTLProgram<C: OTTLContext>: Sendable {
         }
         self.statements = parsedStatements
         self.conditions = parsedConditions
+        compiled = parsedConditions.map(C.compile)
     }
 
     /// The same statements and conditions for another context of the same name and paths (the
@@ -27,6 +30,7 @@ public struct OTTLProgram<C: OTTLContext>: Sendable {
         precondition(Other.name == C.name && Other.fields == C.fields, "\(C.self) has other paths than \(Other.self)")
         statements = other.statements
         conditions = other.conditions
+        compiled = other.conditions.map(C.compile)
     }
 
     private static func check(_ statement: OTTLStatement, text: String) throws(OTTLParseError) {

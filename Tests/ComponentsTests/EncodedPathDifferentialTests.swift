@@ -42,6 +42,18 @@ import Testing
               - span.kind.string == "Server" and span.flags > 0 and span.dropped_attributes_count == 1
               - IsMap(span.attributes["k"]) and IsList(span.attributes["m"])
             """),
+        // The compiled forms' edges: a literal on the left, strings ordered, nil on either side,
+        // an attribute of another type than the literal, IsMatch on values that are no strings,
+        // a literal with U+FFFD, scope and resource reads.
+        (.traces, """
+            traces:
+              span:
+                - '"retry" == name and attributes["host"] < "b" and attributes["k"] >= "/"'
+                - 'nil != attributes["m"] and attributes["k"] == 42 and 3 < kind'
+                - 'IsMatch(attributes["k"], "^[0-9-]+$") or IsMatch(attributes["m"], "true")'
+                - 'name == "\u{FFFD}" or attributes["url.path"] != "/orders/42" and nil == attributes["db.system"] and name == "cpu"'
+                - 'scope.version == "1" or resource.attributes["service.name"] != "a" and dropped_links_count < 1 and name == "b"'
+            """),
         (.traces, """
             error_mode: propagate
             traces:

@@ -142,12 +142,6 @@ extension WireFields {
 }
 
 extension UnsafeRawBufferPointer {
-    /// Whether the bytes in `range` are the UTF-8 of `text`, compared without copying either.
-    public func equals(_ range: Range<Int>, _ text: String) -> Bool {
-        var text = text
-        return text.withUTF8 { UnsafeRawBufferPointer(rebasing: self[range]).sameBytes(as: UnsafeRawBufferPointer($0)) }
-    }
-
     /// Whether both hold the same bytes.
     public func sameBytes(as other: UnsafeRawBufferPointer) -> Bool {
         guard count == other.count else { return false }
@@ -171,10 +165,16 @@ extension WireFields {
     /// The body of the AnyValue of the first entry with `key` in the repeated KeyValue `field`
     /// (a key without a value holds an empty one), as the model's `[key]` lookup finds it.
     public func attribute(_ field: Int, _ key: String) -> Range<Int>? {
+        var key = key
+        return key.withUTF8 { attribute(field, utf8: UnsafeRawBufferPointer($0)) }
+    }
+
+    /// `attribute(_:_:)` with the key as UTF-8 bytes.
+    public func attribute(_ field: Int, utf8 key: UnsafeRawBufferPointer) -> Range<Int>? {
         var found: Range<Int>?
         forEach(field) { entry in
             let (keyRange, value) = Self.keyValue(buffer, entry)
-            guard buffer.equals(keyRange ?? 0..<0, key) else { return true }
+            guard UnsafeRawBufferPointer(rebasing: buffer[keyRange ?? 0..<0]).sameBytes(as: key) else { return true }
             found = value ?? entry.upperBound..<entry.upperBound
             return false
         }

@@ -69,6 +69,16 @@ public struct WireItemContext<Fields: WireItemFields>: OTTLContext {
     }
 
     public mutating func set(_ path: OTTLPath, _ value: OTTLValue) throws(OTTLRuntimeError) { throw readOnly(path) }
+
+    public static func compile(_ condition: OTTLCondition) -> OTTLCompiledCondition<Self>? {
+        let compiled = WireCondition(condition) { WireRead.resolve($0, context: Fields.name) }
+        guard !compiled.isGeneral else { return nil }
+        return OTTLCompiledCondition { (context: inout Self) throws(OTTLRuntimeError) -> Bool in
+            try compiled.test(WireLevels(item: context.item, scope: context.scope, resource: context.resource)) {
+                (condition) throws(OTTLRuntimeError) -> Bool in try OTTLEvaluator.test(condition, &context)
+            }
+        }
+    }
 }
 
 public typealias WireSpanContext = WireItemContext<WireSpanFields>

@@ -1,0 +1,226 @@
+import OTLP
+
+/// A condition compiled for encoded items (`WireItemContext`): each path it can resolve becomes
+/// the field number (and attribute key bytes) it reads, fixed when the program is built, and
+/// comparisons of a string with a string literal and `IsMatch` on a string run on the received
+/// bytes without making a `String`. What it cannot resolve stays a syntax tree and runs through
+/// `OTTLEvaluator`, so every condition gives the result it gives on the model.
+indirect enum WireCondition: Sendable {
+    case constant(Bool)
+    case not(WireCondition)
+    case and([WireCondition])
+    case or([WireCondition])
+    /// A string read compared with the UTF-8 of a literal; `equal` false for `!=`.
+    case stringEquals(WireRead, [UInt8], equal: Bool)
+    /// An attribute compared with `nil`; `equal` false for `!= nil`.
+    case isNil(WireRead, equal: Bool)
+    /// A read compared with a literal on its right.
+    case compare(WireRead, OTTLComparison.Operator, OTTLValue)
+    /// `IsMatch` on a read, with the call's compiled pattern; `original` decides for a value
+    /// that is no string (IsMatch matches its text).
+    case matches(WireRead, GoRegex, original: OTTLCondition)
+    case general(OTTLCondition)
+
+    init(_ condition: OTTLCondition, resolve: (OTTLPath) -> WireRead?) {
+        switch condition {
+        case .constant(let b): self = .constant(b)
+        case .not(let inner): self = .not(WireCondition(inner, resolve: resolve))
+        case .and(let parts): self = .and(parts.map { WireCondition($0, resolve: resolve) })
+        case .or(let parts): self = .or(parts.map { WireCondition($0, resolve: resolve) })
+        case .comparison(let left, let opText, let right):
+            guard let op = OTTLComparison.Operator(rawValue: opText) else { self = .general(condition); return }
+            let (read, op2, literal): (WireRead, OTTLComparison.Operator, OTTLValue)
+            switch (left, right) {
+            case (.path(let path), .literal(let value)):
+                guard let r = resolve(path) else { self = .general(condition); return }
+                (read, op2, literal) = (r, op, value)
+            case (.literal(let value), .path(let path)):
+                guard let r = resolve(path) else { self = .general(condition); return }
+                (read, op2, literal) = (r, op.mirrored, value)
+            default:
+                self = .general(condition)
+                return
+            }
+            switch (literal, op2) {
+            // A literal holding U+FFFD could equal the replacement of invalid UTF-8 on the model.
+            case (.string(let text), .equal), (.string(let text), .notEqual) where !text.unicodeScalars.contains("\u{FFFD}"):
+                self = .stringEquals(read, Array(text.utf8), equal: op2 == .equal)
+            case (.none, .equal), (.none, .notEqual) where read.isAttribute:
+                self = .isNil(read, equal: op2 == .equal)
+            default:
+                self = .compare(read, op2, literal)
+            }
+        case .value(.converter(let call)):
+            guard call.converter == .isMatch, call.keys.isEmpty, let regex = call.regex, regex.index == 1,
+                  call.slots.count == 2, case .path(let path)? = call.slots[0], let read = resolve(path) else {
+                self = .general(condition)
+                return
+            }
+            self = .matches(read, regex.compiled, original: condition)
+        case .value:
+            self = .general(condition)
+        }
+    }
+
+    /// Whether nothing of the condition was compiled.
+    var isGeneral: Bool {
+        if case .general = self { return true }
+        return false
+    }
+
+    /// The condition on an item under its scope and resource; `general` evaluates what did not
+    /// compile. Not generic over the context, so that nothing in it looks up type metadata.
+    func test(_ levels: WireLevels, general: (OTTLCondition) throws(OTTLRuntimeError) -> Bool) throws(OTTLRuntimeError) -> Bool {
+        switch self {
+        case .constant(let b): return b
+        case .not(let inner): return !(try inner.test(levels, general: general))
+        case .and(let parts):
+            for part in parts where !(try part.test(levels, general: general)) { return false }
+            return true
+        case .or(let parts):
+            for part in parts where try part.test(levels, general: general) { return true }
+            return false
+        case .stringEquals(let read, let literal, let equal):
+            let message = levels[read.level]
+            guard let range = try read.stringRange(message) else { return !equal }
+            let same = literal.withUnsafeBytes { UnsafeRawBufferPointer(rebasing: message.buffer[range]).sameBytes(as: $0) }
+            return same == equal
+        case .isNil(let read, let equal):
+            return try read.isNil(levels[read.level]) == equal
+        case .compare(let read, let op, let literal):
+            return OTTLComparison.compare(try read.value(levels[read.level]), op, literal)
+        case .matches(let read, let regex, let original):
+            let message = levels[read.level]
+            if read.isAttribute, try read.isNil(message) { return false }
+            guard let range = try read.stringRange(message) else { return try general(original) }
+            let bytes = UnsafeRawBufferPointer(rebasing: message.buffer[range])
+            // PCRE2 in UTF mode needs valid UTF-8; other text matches as the model has it, with
+            // replacement characters.
+            guard bytes.allSatisfy({ $0 < 0x80 }) else { return regex.matches(String(decoding: bytes, as: UTF8.self)) }
+            return regex.matches(bytes.bindMemory(to: UInt8.self))
+        case .general(let condition):
+            return try general(condition)
+        }
+    }
+}
+
+/// The messages a compiled condition reads from.
+struct WireLevels {
+    let item: WireFields
+    let scope: WireFields
+    let resource: WireFields
+
+    subscript(level: WireRead.Level) -> WireFields {
+        switch level {
+        case .item: item
+        case .scope: scope
+        case .resource: resource
+        }
+    }
+}
+
+/// A path of an item context resolved to what it reads: a field of the item, its scope or its
+/// resource.
+struct WireRead: Sendable {
+    enum Level: Sendable { case item, scope, resource }
+    enum Kind: Sendable {
+        case string(Int)
+        case int32(Int)
+        case uint32(Int)
+        case int64(Int)
+        /// The value of the first entry with this key (UTF-8) in a repeated KeyValue field.
+        case attribute(Int, [UInt8])
+    }
+
+    let level: Level
+    let kind: Kind
+
+    var isAttribute: Bool {
+        if case .attribute = kind { return true }
+        return false
+    }
+
+    /// The range of the string read, or nil when it is not a string (an attribute absent or of
+    /// another type).
+    func stringRange(_ message: WireFields) throws(OTTLRuntimeError) -> Range<Int>? {
+        switch kind {
+        case .string(let field): return message.bytesRange(field)
+        case .attribute(let field, let key):
+            guard let body = key.withUnsafeBytes({ message.attribute(field, utf8: $0) }) else { return nil }
+            let value = try Self.fields(message.buffer, body)
+            return value.lastPresent(1...7) == 1 ? value.bytesRange(1) : nil
+        default: return nil
+        }
+    }
+
+    /// Whether an attribute read is nil: absent, or an AnyValue with no member set.
+    func isNil(_ message: WireFields) throws(OTTLRuntimeError) -> Bool {
+        guard case .attribute(let field, let key) = kind else { return false }
+        guard let body = key.withUnsafeBytes({ message.attribute(field, utf8: $0) }) else { return true }
+        return try Self.fields(message.buffer, body).lastPresent(1...7) == nil
+    }
+
+    func value(_ message: WireFields) throws(OTTLRuntimeError) -> OTTLValue {
+        switch kind {
+        case .string(let field): return .string(message.string(field))
+        case .int32(let field): return WireValues.int32(message, field)
+        case .uint32(let field): return WireValues.uint32(message, field)
+        case .int64(let field): return WireValues.int64(message, field)
+        case .attribute(let field, let key):
+            guard let body = key.withUnsafeBytes({ message.attribute(field, utf8: $0) }) else { return .none }
+            return try WireValues.value(message.buffer, body)
+        }
+    }
+
+    private static func fields(_ buffer: UnsafeRawBufferPointer, _ body: Range<Int>) throws(OTTLRuntimeError) -> WireFields {
+        do { return try WireFields(buffer, body) } catch { throw OTTLRuntimeError("\(error)") }
+    }
+
+    /// The read for a path of the item context named `context`, or nil for a path it does not
+    /// cover (the condition then evaluates that part on the syntax tree).
+    static func resolve(_ path: OTTLPath, context: String) -> WireRead? {
+        let path = path.normalized()
+        guard path.fields.count == 1 else { return nil }
+        if path.context == "resource" {
+            return attributeKey(path).map { WireRead(level: .resource, kind: .attribute(1, $0)) }
+        }
+        if path.context == "scope" {
+            return kind(path, attributes: 3, fields: ["name": .string(1), "version": .string(2)]).map { WireRead(level: .scope, kind: $0) }
+        }
+        guard path.context == nil || path.context == context, let item = itemFields[context] else { return nil }
+        return kind(path, attributes: item.attributes, fields: item.fields).map { WireRead(level: .item, kind: $0) }
+    }
+
+    /// The fields of each item context that compile, by number (proto/), and the number of its
+    /// attributes (0: none).
+    private static let itemFields: [String: (attributes: Int, fields: [String: Kind])] = [
+        SpanFields.name: (9, [
+            "trace_state": .string(3), "name": .string(5), "kind": .int32(6),
+            "start_time_unix_nano": .int64(7), "end_time_unix_nano": .int64(8),
+            "dropped_attributes_count": .uint32(10), "dropped_events_count": .uint32(12),
+            "dropped_links_count": .uint32(14), "flags": .uint32(16),
+        ]),
+        LogFields.name: (6, [
+            "time_unix_nano": .int64(1), "severity_number": .int32(2), "severity_text": .string(3),
+            "dropped_attributes_count": .uint32(7), "flags": .uint32(8), "observed_time_unix_nano": .int64(11),
+            "event_name": .string(12),
+        ]),
+        MetricFields.name: (0, ["name": .string(1), "description": .string(2), "unit": .string(3)]),
+    ]
+
+    /// The key of `attributes["key"]`, or nil for any other path.
+    private static func attributeKey(_ path: OTTLPath) -> [UInt8]? {
+        guard path.field == "attributes", path.keys.count == 1, case .string(let key) = path.keys[0] else { return nil }
+        return Array(key.utf8)
+    }
+
+    /// A level's field read: a plain field without keys, or one attribute.
+    private static func kind(_ path: OTTLPath, attributes: Int, fields: [String: Kind]) -> Kind? {
+        if path.field == "attributes" {
+            guard attributes > 0 else { return nil }
+            return attributeKey(path).map { .attribute(attributes, $0) }
+        }
+        guard path.keys.isEmpty else { return nil }
+        return fields[path.field]
+    }
+}
