@@ -24,6 +24,14 @@ public protocol OTTLContext {
     mutating func edit(_ path: OTTLPath, _ edit: OTTLMapEdit) throws(OTTLRuntimeError)
     /// The condition in a form this context evaluates faster than the syntax tree, or nil.
     static func compile(_ condition: OTTLCondition) -> OTTLCompiledCondition<Self>?
+    /// The statement in a form this context runs faster than the syntax tree, or nil.
+    static func compile(_ statement: OTTLStatement) -> OTTLCompiledStatement<Self>?
+}
+
+/// A statement made ready for one context when its program is built: its `where` condition and
+/// its editor together.
+public struct OTTLCompiledStatement<C: OTTLContext>: Sendable {
+    @usableFromInline let run: @Sendable (inout C) throws(OTTLRuntimeError) -> Void
 }
 
 /// A condition made ready for one context when its program is built (`OTTLContext.compile`).
@@ -33,6 +41,7 @@ public struct OTTLCompiledCondition<C: OTTLContext>: Sendable {
 
 extension OTTLContext {
     public static func compile(_ condition: OTTLCondition) -> OTTLCompiledCondition<Self>? { nil }
+    public static func compile(_ statement: OTTLStatement) -> OTTLCompiledStatement<Self>? { nil }
 
     public mutating func edit(_ path: OTTLPath, _ edit: OTTLMapEdit) throws(OTTLRuntimeError) {
         try editThroughValues(path) { edit.apply(to: &$0) }

@@ -55,6 +55,11 @@ public enum OTTLEvaluator {
     /// Runs the statement's editor when its `where` condition holds.
     public static func run<C: OTTLContext>(_ statement: OTTLStatement, _ context: inout C) throws(OTTLRuntimeError) {
         if let condition = statement.condition, !(try test(condition, &context)) { return }
+        try runEditor(statement, &context)
+    }
+
+    /// Runs the statement's editor, whatever its condition.
+    static func runEditor<C: OTTLContext>(_ statement: OTTLStatement, _ context: inout C) throws(OTTLRuntimeError) {
         guard let editor = statement.function, case .path(let target)? = statement.arguments.first?.value else {
             throw OTTLRuntimeError("\(statement.editor) is not an editor taking a path first")
         }

@@ -35,13 +35,18 @@ public struct OTTLGroup<C: OTTLContext>: Sendable {
     }
 
     /// Runs the statements in order when there are no conditions or one holds.
+    @inlinable
     public func execute(_ context: inout C, report: (OTTLRuntimeError) -> Void) throws(OTTLRuntimeError) {
         if !program.conditions.isEmpty, !(try anyCondition(&context, report: report)) { return }
-        for statement in program.statements {
+        for index in program.statements.indices {
             do {
-                try OTTLEvaluator.run(statement, &context)
+                if let compiled = program.compiledStatements[index] {
+                    try compiled.run(&context)
+                } else {
+                    try OTTLEvaluator.run(program.statements[index], &context)
+                }
             } catch {
-                try handle(OTTLRuntimeError("\(statement.text): \(error.message)"), report)
+                try handle(OTTLRuntimeError("\(program.statements[index].text): \(error.message)"), report)
             }
         }
     }

@@ -3,8 +3,9 @@
 public struct OTTLProgram<C: OTTLContext>: Sendable {
     public let statements: [OTTLStatement]
     public let conditions: [OTTLCondition]
-    /// Each condition compiled for the context, where it compiles.
+    /// Each condition and statement compiled for the context, where it compiles.
     @usableFromInline let compiled: [OTTLCompiledCondition<C>?]
+    @usableFromInline let compiledStatements: [OTTLCompiledStatement<C>?]
 
     public init(statements: [String] = [], conditions: [String] = []) throws(OTTLParseError) {
         var parsedStatements: [OTTLStatement] = []
@@ -22,6 +23,7 @@ public struct OTTLProgram<C: OTTLContext>: Sendable {
         self.statements = parsedStatements
         self.conditions = parsedConditions
         compiled = parsedConditions.map(C.compile)
+        compiledStatements = parsedStatements.map(C.compile)
     }
 
     /// The same statements and conditions for another context of the same name and paths (the
@@ -31,6 +33,7 @@ public struct OTTLProgram<C: OTTLContext>: Sendable {
         statements = other.statements
         conditions = other.conditions
         compiled = other.conditions.map(C.compile)
+        compiledStatements = other.statements.map(C.compile)
     }
 
     private static func check(_ statement: OTTLStatement, text: String) throws(OTTLParseError) {

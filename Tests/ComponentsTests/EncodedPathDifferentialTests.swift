@@ -250,6 +250,22 @@ extension EncodedPathDifferentialTests {
               - keep_matching_keys(attributes, "^[a-z]") where status.code == STATUS_CODE_ERROR
               - flatten(attributes) where Len(attributes) == 2
         """, true),
+        // Compiled statements: conditions that read attributes changed by earlier statements,
+        // arithmetic on both sides, literals of each type, an editor left to the general path.
+        ("""
+        error_mode: ignore
+        trace_statements:
+          - context: span
+            statements:
+              - set(attributes["host"], "z") where name == "a"
+              - set(attributes["seen"], true) where attributes["host"] == "z" and name != "b"
+              - delete_key(attributes, "k") where "a" == scope.name or resource.attributes["host"] == "b"
+              - truncate_all(attributes, 0) where kind > 2 and 1 + dropped_attributes_count >= 2
+              - set(attributes["n"], 7) where start_time_unix_nano + 1000000 < end_time_unix_nano
+              - set(attributes["d"], 1.5) where span.name == "retry"
+              - set(attributes["gone"], nil)
+              - truncate_all(attributes, -1) where name == "cpu"
+        """, true),
         ("""
         error_mode: propagate
         trace_statements:

@@ -16,6 +16,8 @@ indirect enum WireCondition: Sendable {
     case isNil(WireRead, equal: Bool)
     /// A read compared with a literal on its right.
     case compare(WireRead, OTTLComparison.Operator, OTTLValue)
+    /// Two operands compared, where one is arithmetic or neither is a literal.
+    case compareOperands(WireOperand, OTTLComparison.Operator, WireOperand)
     /// `IsMatch` on a read, with the call's compiled pattern; `original` decides for a value
     /// that is no string (IsMatch matches its text).
     case matches(WireRead, GoRegex, original: OTTLCondition)
@@ -38,7 +40,11 @@ indirect enum WireCondition: Sendable {
                 guard let r = resolve(path) else { self = .general(condition); return }
                 (read, op2, literal) = (r, op.mirrored, value)
             default:
-                self = .general(condition)
+                guard let l = WireOperand(left, resolve: resolve), let r = WireOperand(right, resolve: resolve) else {
+                    self = .general(condition)
+                    return
+                }
+                self = .compareOperands(l, op, r)
                 return
             }
             switch (literal, op2) {
@@ -89,6 +95,8 @@ indirect enum WireCondition: Sendable {
             return try read.isNil(levels[read.level]) == equal
         case .compare(let read, let op, let literal):
             return OTTLComparison.compare(try read.value(levels[read.level]), op, literal)
+        case .compareOperands(let left, let op, let right):
+            return OTTLComparison.compare(try left.value(levels), op, try right.value(levels))
         case .matches(let read, let regex, let original):
             let message = levels[read.level]
             if read.isAttribute, try read.isNil(message) { return false }
@@ -100,6 +108,34 @@ indirect enum WireCondition: Sendable {
             return regex.matches(bytes.bindMemory(to: UInt8.self))
         case .general(let condition):
             return try general(condition)
+        }
+    }
+}
+
+/// A value a compiled comparison computes: a read, a literal, or arithmetic on them.
+indirect enum WireOperand: Sendable {
+    case read(WireRead)
+    case literal(OTTLValue)
+    case math(WireOperand, Character, WireOperand)
+
+    init?(_ expression: OTTLExpression, resolve: (OTTLPath) -> WireRead?) {
+        switch expression {
+        case .literal(let value): self = .literal(value)
+        case .path(let path):
+            guard let read = resolve(path) else { return nil }
+            self = .read(read)
+        case .math(let left, let op, let right):
+            guard let l = WireOperand(left, resolve: resolve), let r = WireOperand(right, resolve: resolve) else { return nil }
+            self = .math(l, op, r)
+        default: return nil
+        }
+    }
+
+    func value(_ levels: WireLevels) throws(OTTLRuntimeError) -> OTTLValue {
+        switch self {
+        case .read(let read): try read.value(levels[read.level])
+        case .literal(let value): value
+        case .math(let left, let op, let right): try OTTLMath.apply(try left.value(levels), op, try right.value(levels))
         }
     }
 }
@@ -177,8 +213,10 @@ struct WireRead: Sendable {
     }
 
     /// The read for a path of the item context named `context`, or nil for a path it does not
-    /// cover (the condition then evaluates that part on the syntax tree).
-    static func resolve(_ path: OTTLPath, context: String) -> WireRead? {
+    /// cover (the condition then evaluates that part on the syntax tree). Without
+    /// `itemAttributes`, the item's attributes are not read from its encoding (a context that
+    /// changes them holds them elsewhere).
+    static func resolve(_ path: OTTLPath, context: String, itemAttributes: Bool = true) -> WireRead? {
         let path = path.normalized()
         guard path.fields.count == 1 else { return nil }
         if path.context == "resource" {
@@ -187,7 +225,8 @@ struct WireRead: Sendable {
         if path.context == "scope" {
             return kind(path, attributes: 3, fields: ["name": .string(1), "version": .string(2)]).map { WireRead(level: .scope, kind: $0) }
         }
-        guard path.context == nil || path.context == context, let item = itemFields[context] else { return nil }
+        guard path.context == nil || path.context == context, let item = itemFields[context],
+              itemAttributes || path.field != "attributes" else { return nil }
         return kind(path, attributes: item.attributes, fields: item.fields).map { WireRead(level: .item, kind: $0) }
     }
 

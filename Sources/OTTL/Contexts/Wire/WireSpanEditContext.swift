@@ -49,6 +49,62 @@ public struct WireSpanEditContext: OTTLContext {
             try editThroughValues(path) { edit.apply(to: &$0) }
         }
     }
+
+    /// The statement with its condition reading fields where they lie (the attributes it reads
+    /// from the edited list) and, where its editor changes the span's attributes with constants,
+    /// that change made once.
+    public static func compile(_ statement: OTTLStatement) -> OTTLCompiledStatement<Self>? {
+        let condition = statement.condition.map { WireCondition($0) { WireRead.resolve($0, context: name, itemAttributes: false) } }
+        let edit = WireAttributeEdit(statement)
+        guard edit != nil || condition.map({ !$0.isGeneral }) == true else { return nil }
+        return OTTLCompiledStatement { (context: inout Self) throws(OTTLRuntimeError) in
+            if let condition {
+                let levels = WireLevels(item: context.span, scope: context.scope, resource: context.resource)
+                let holds = try condition.test(levels) { (condition) throws(OTTLRuntimeError) -> Bool in
+                    try OTTLEvaluator.test(condition, &context)
+                }
+                guard holds else { return }
+            }
+            if let edit {
+                edit.apply(to: &context.attributes)
+            } else {
+                try OTTLEvaluator.runEditor(statement, &context)
+            }
+        }
+    }
+}
+
+/// A change to a span's own attributes whose arguments are literals: `set(attributes["k"], v)`,
+/// `delete_key(attributes, "k")`, `truncate_all(attributes, n)`, prepared when compiled.
+enum WireAttributeEdit: Sendable {
+    case set(OTTLPreparedEntry)
+    case map(OTTLMapEdit)
+
+    init?(_ statement: OTTLStatement) {
+        guard case .path(let target)? = statement.arguments.first?.value, let editor = statement.function,
+              statement.slots.count >= 1, case .literal(let argument)? = statement.slots[0] else { return nil }
+        let path = target.normalized()
+        guard path.context == nil || path.context == SpanContext.name, path.fields == ["attributes"] else { return nil }
+        switch (editor, argument) {
+        case (.set, let value):
+            // set with nil changes nothing; the general path says so.
+            guard path.keys.count == 1, case .string(let key) = path.keys[0], let stored = value.anyValue else { return nil }
+            self = .set(OTTLPreparedEntry(key, stored))
+        case (.deleteKey, .string(let key)) where path.keys.isEmpty:
+            self = .map(.deleteKey(key))
+        case (.truncateAll, .int(let limit)) where path.keys.isEmpty && limit >= 0:
+            self = .map(.truncateAll(Int(clamping: limit)))
+        default:
+            return nil
+        }
+    }
+
+    func apply(to attributes: inout WireAttributeList) {
+        switch self {
+        case .set(let entry): attributes.set(entry)
+        case .map(let edit): edit.apply(to: &attributes)
+        }
+    }
 }
 
 /// Reads and writes of `attributes` paths on a `WireAttributeList`, with the model's results.
