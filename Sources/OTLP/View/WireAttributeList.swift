@@ -181,12 +181,13 @@ public struct WireAttributeList {
     }
 
     public mutating func removeAll(where remove: (Int) -> Bool) {
-        let before = entries.count
-        var kept: [Entry] = []
-        kept.reserveCapacity(before)
-        for index in entries.indices where !remove(index) { kept.append(entries[index]) }
+        // Most calls remove nothing (a key the item does not have): then nothing is allocated.
+        guard let first = entries.indices.first(where: remove) else { return }
+        var kept = Array(entries[..<first])
+        kept.reserveCapacity(entries.count - 1)
+        for index in (first + 1)..<entries.count where !remove(index) { kept.append(entries[index]) }
         entries = kept
-        if entries.count != before { isChanged = true }
+        isChanged = true
     }
 
     /// The message's encoding with this list in place of its field: the message's other fields

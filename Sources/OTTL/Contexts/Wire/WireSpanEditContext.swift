@@ -75,10 +75,13 @@ public struct WireSpanEditContext: OTTLContext {
 }
 
 /// A change to a span's own attributes whose arguments are literals: `set(attributes["k"], v)`,
-/// `delete_key(attributes, "k")`, `truncate_all(attributes, n)`, prepared when compiled.
+/// `delete_key(attributes, "k")`, `truncate_all(attributes, n)`, `replace_pattern` on one
+/// attribute, prepared when compiled.
 enum WireAttributeEdit: Sendable {
     case set(OTTLPreparedEntry)
     case map(OTTLMapEdit)
+    /// `replace_pattern(attributes["k"], pattern, replacement)` with both literal.
+    case replacePattern(key: [UInt8], GoRegex, replacement: String)
 
     init?(_ statement: OTTLStatement) {
         guard case .path(let target)? = statement.arguments.first?.value, let editor = statement.function,
@@ -86,6 +89,10 @@ enum WireAttributeEdit: Sendable {
         let path = target.normalized()
         guard path.context == nil || path.context == SpanContext.name, path.fields == ["attributes"] else { return nil }
         switch (editor, argument) {
+        case (.replacePattern, _):
+            guard path.keys.count == 1, case .string(let key) = path.keys[0], let regex = statement.regex, regex.index == 0,
+                  statement.slots.count == 2, case .literal(.string(let replacement))? = statement.slots[1] else { return nil }
+            self = .replacePattern(key: Array(key.utf8), regex.compiled, replacement: replacement)
         case (.set, let value):
             // set with nil changes nothing; the general path says so.
             guard path.keys.count == 1, case .string(let key) = path.keys[0], let stored = value.anyValue else { return nil }
@@ -103,6 +110,17 @@ enum WireAttributeEdit: Sendable {
         switch self {
         case .set(let entry): attributes.set(entry)
         case .map(let edit): edit.apply(to: &attributes)
+        case .replacePattern(let key, let regex, let replacement):
+            guard let index = key.withUnsafeBytes({ attributes.index(ofUTF8: $0) }) else { return }
+            let text: String? = attributes.withString(at: index) { bytes in
+                guard let bytes else { return nil }
+                // ASCII text the pattern does not match stays as it is, unread; other text is
+                // written back as the model writes it (invalid UTF-8 replaced).
+                if bytes.allSatisfy({ $0 < 0x80 }), !regex.matches(bytes.bindMemory(to: UInt8.self)) { return nil }
+                return String(decoding: bytes, as: UTF8.self)
+            }
+            guard let text else { return }
+            attributes.setString(at: index, regex.replaceAll(in: text, with: replacement))
         }
     }
 }
