@@ -36,4 +36,44 @@ import Testing
         #expect(member([0x0A, 0x05, 0x61]) == nil)
         #expect(member([0x08, 0x01]) == nil)
     }
+
+    /// Unchanged entries are copied in runs; a run must stop at another field between entries and
+    /// at a length written in more bytes than needed, and the result must decode as the model
+    /// changed the same way.
+    @Test func aChangedListIsWrittenAsTheModelWouldBe() throws {
+        func entry(_ key: String, _ value: String, paddedLength: Bool = false) throws -> [UInt8] {
+            let body: [UInt8] = try KeyValue.with { $0.key = key; $0.value.stringValue = value }.serializedBytes()
+            // Field 9; the length as a two-byte varint when padded.
+            return [0x4A] + (paddedLength ? [UInt8(body.count) | 0x80, 0x00] : [UInt8(body.count)]) + body
+        }
+        var span: [UInt8] = []
+        span += [0x2A, 0x01, 0x6E]                                  // name "n"
+        span += try entry("a", "1") + entry("b", "2")              // two entries next to each other
+        span += [0x30, 0x02]                                        // kind between attributes
+        span += try entry("c", "3") + entry("d", "4", paddedLength: true) + entry("e", "5")
+        span += [0x80, 0x01, 0x05]                                  // field 16 as a varint: a two-byte tag, kept unknown
+
+        var model = try Span(serializedBytes: span)
+        #expect(model.attributes.map(\.key) == ["a", "b", "c", "d", "e"])
+        let encoded: [UInt8] = try span.withUnsafeBytes { raw in
+            var list = WireAttributeList(try WireFields(raw, 0..<raw.count), field: 9)
+            list.set(keyUTF8: Array("c".utf8), encodedValue: AnyValue.encoded(string: "changed"))
+            list.set(keyUTF8: Array("f".utf8), encodedValue: AnyValue.encoded(int: 6))
+            let encoded = try list.messageEncoding()
+            #expect(list.messageSize() == encoded.count)
+            return encoded
+        }
+        model.attributes[2].value.stringValue = "changed"
+        model.attributes.append(.with { $0.key = "f"; $0.value.intValue = 6 })
+        #expect(try Span(serializedBytes: encoded) == model)
+        // Unchanged, the list writes the same span (the padded length made minimal).
+        let unchanged: [UInt8] = try span.withUnsafeBytes { raw in
+            let list = WireAttributeList(try WireFields(raw, 0..<raw.count), field: 9)
+            let encoded = try list.messageEncoding()
+            #expect(list.messageSize() == encoded.count)
+            return encoded
+        }
+        #expect(try Span(serializedBytes: unchanged) == (try Span(serializedBytes: span)))
+        #expect(unchanged.count == span.count - 1)
+    }
 }

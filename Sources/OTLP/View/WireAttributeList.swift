@@ -195,41 +195,80 @@ public struct WireAttributeList {
     /// end when it did not).
     public func messageEncoding() throws(OTLPDecodingError) -> [UInt8] {
         var out = WireWriter()
-        // Room for what changed, so that the bytes are allocated once.
-        var added = 0
-        for entry in entries where entry.original == nil { added += withBytes(entry.key) { $0.count } + withBytes(entry.value) { $0.count } + 12 }
-        out.bytes.reserveCapacity(message.range.count + added)
+        out.bytes.reserveCapacity(messageSize())
+        try writeMessage(into: &out)
+        return out.bytes
+    }
+
+    /// The size of `messageEncoding()`, computed without writing it.
+    public func messageSize() -> Int {
+        var size = message.range.count
+        message.forEachOccurrence(field) { start, value in
+            size -= value.upperBound - start
+            return true
+        }
+        let tagSize = WireWriter.varintSize(UInt64(field) << 3 | 2)
+        for entry in entries {
+            let body = entry.original?.count ?? Self.keyValueSize(withBytes(entry.key) { $0.count }, withBytes(entry.value) { $0.count })
+            size += tagSize + WireWriter.varintSize(UInt64(body)) + body
+        }
+        return size
+    }
+
+    /// Appends `messageEncoding()` to `out`.
+    public func writeMessage(into out: inout WireWriter) throws(OTLPDecodingError) {
         var written = false
+        // Other fields are copied in runs: consecutive ones in one append.
+        var run = message.range.lowerBound
         var reader = WireReader(message.buffer, range: message.range)
         while !reader.isAtEnd {
             let start = reader.offset
             let (number, wireType) = try reader.tag()
             try reader.skip(wireType)
-            if Int(number) == field {
-                if !written { writeEntries(&out); written = true }
-                continue
-            }
-            out.bytes.append(contentsOf: message.buffer[start..<reader.offset])
+            // As `messageSize` and `init` count them: occurrences that are length-delimited.
+            guard Int(number) == field, wireType == .lengthDelimited else { continue }
+            out.bytes.append(contentsOf: message.buffer[run..<start])
+            run = reader.offset
+            if !written { writeEntries(&out); written = true }
         }
+        out.bytes.append(contentsOf: message.buffer[run..<message.range.upperBound])
         if !written { writeEntries(&out) }
-        return out.bytes
+    }
+
+    /// A KeyValue's body size: the key (1) and the value (2), each length-delimited.
+    private static func keyValueSize(_ keyLength: Int, _ valueLength: Int) -> Int {
+        2 + WireWriter.varintSize(UInt64(keyLength)) + keyLength + WireWriter.varintSize(UInt64(valueLength)) + valueLength
     }
 
     private func writeEntries(_ out: inout WireWriter) {
+        // Unchanged entries that lay next to each other are copied as one run of bytes; the run
+        // grows while the gap to the next entry is exactly that entry's (shortest) tag and length.
+        var run: Range<Int>?
+        let tagSize = WireWriter.varintSize(UInt64(field) << 3 | 2)
         for entry in entries {
             if let original = entry.original {
-                out.lengthDelimited(field: UInt64(field), message.buffer[original])
+                if let current = run, original.lowerBound - current.upperBound == tagSize + WireWriter.varintSize(UInt64(original.count)) {
+                    run = current.lowerBound..<original.upperBound
+                    continue
+                }
+                if let current = run { out.bytes.append(contentsOf: message.buffer[current]) }
+                out.header(field: UInt64(field), size: original.count)
+                run = original
                 continue
+            }
+            if let current = run {
+                out.bytes.append(contentsOf: message.buffer[current])
+                run = nil
             }
             let keyLength = withBytes(entry.key) { $0.count }
             let valueLength = withBytes(entry.value) { $0.count }
-            // KeyValue: the key (1) and the value (2), each length-delimited.
-            let body = 1 + WireWriter.varintSize(UInt64(keyLength)) + keyLength + 1 + WireWriter.varintSize(UInt64(valueLength)) + valueLength
+            let body = Self.keyValueSize(keyLength, valueLength)
             out.varint(UInt64(field) << 3 | 2)
             out.varint(UInt64(body))
             withBytes(entry.key) { out.lengthDelimited(field: 1, $0) }
             withBytes(entry.value) { out.lengthDelimited(field: 2, $0) }
         }
+        if let current = run { out.bytes.append(contentsOf: message.buffer[current]) }
     }
 }
 
