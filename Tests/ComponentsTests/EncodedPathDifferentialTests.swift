@@ -282,10 +282,43 @@ extension EncodedPathDifferentialTests {
         """, false),
     ]
 
-    @Test(arguments: transformConfigs.indices)
+    /// Log record statements on the encoding, and a log group the encoding cannot run (it writes
+    /// the body) beside one it can.
+    static let logTransformConfigs: [(config: String, encoded: Bool)] = [
+        ("""
+        error_mode: ignore
+        log_statements:
+          - context: log
+            statements:
+              - set(attributes["env"], "prod") where severity_number >= SEVERITY_NUMBER_WARN
+              - delete_key(attributes, "host") where severity_text == "INFO" or event_name != ""
+              - replace_pattern(attributes["url.path"], "/[0-9]+", "/{id}")
+              - set(attributes["copied"], attributes["k"]) where IsString(body) and resource.attributes["host"] == nil
+              - truncate_all(attributes, 2) where flags == 1 and log.time_unix_nano > 0
+              - set(cache["n"], 1)
+              - set(attributes["cached"], cache["n"]) where attributes["env"] == "prod"
+          - context: log
+            statements:
+              - keep_keys(attributes, ["env", "k", "m"]) where scope.name == "cpu"
+        """, true),
+        ("""
+        log_statements:
+          - context: log
+            statements:
+              - set(attributes["env"], "prod")
+          - context: log
+            statements:
+              - set(body, "replaced") where severity_text == "ERROR"
+        """, false),
+    ]
+
+    static let everyTransformConfig: [(Signal, config: String, encoded: Bool)] =
+        transformConfigs.map { (.traces, $0.config, $0.encoded) } + logTransformConfigs.map { (.logs, $0.config, $0.encoded) }
+
+    @Test(arguments: everyTransformConfig.indices)
     func transformGivesTheSameResultOnBytesAndOnTheModel(_ index: Int) async throws {
-        let (config, encoded) = Self.transformConfigs[index]
-        try await compare(TransformProcessor.factory, TransformProcessorConfig.self, config, .traces,
+        let (signal, config, encoded) = Self.everyTransformConfig[index]
+        try await compare(TransformProcessor.factory, TransformProcessorConfig.self, config, signal,
                           seed: UInt64(index) &* 15_485_863, encodedStaysEncoded: encoded)
     }
 

@@ -1,33 +1,57 @@
 import OTLP
 import OTTL
 
-/// Running span statements on an encoded batch: when every trace group is a span group whose
-/// statements write only the span's attributes (or `cache`), each span's attributes become a
-/// `WireAttributeList`, the statements read everything else where it lies, and only spans whose
-/// attributes changed are written again (`WireRewrite`). Any other configuration, a decoded
-/// batch, or an irregular encoding takes the model path.
+/// Running span and log record statements on an encoded batch: when every group of the signal
+/// is an item group whose statements write only the item's attributes (or `cache`), each item's
+/// attributes become a `WireAttributeList`, the statements read everything else where it lies,
+/// and only items whose attributes changed are written again (`WireRewrite`). Any other
+/// configuration, a decoded batch, or an irregular encoding takes the model path.
 struct TransformEncodedPlan: Sendable {
-    let spans: [OTTLGroup<WireSpanEditContext>]
+    let spans: [OTTLGroup<WireSpanEditContext>]?
+    let logs: [OTTLGroup<WireLogEditContext>]?
 
-    /// Nil when the trace groups need the model.
-    init?(_ plan: TransformPlan) {
-        var spans: [OTTLGroup<WireSpanEditContext>] = []
-        for group in plan.traces {
-            guard case .span(let statements) = group, statements.program.writesOnlyItemAttributes else { return nil }
-            spans.append(OTTLGroup(statements))
-        }
-        guard !spans.isEmpty else { return nil }
-        self.spans = spans
+    init(_ plan: TransformPlan) {
+        spans = Self.itemGroups(plan.traces) { if case .span(let group) = $0 { group } else { nil } }
+        logs = Self.itemGroups(plan.logs) { if case .log(let group) = $0 { group } else { nil } }
     }
 
-    /// The request with the changed spans written again, or nil when no span changed.
-    func run(_ bytes: [UInt8], itemCount: Int, _ report: (OTTLRuntimeError) -> Void) throws -> (bytes: [UInt8], items: Int)? {
-        try WireRewrite.rewrite(.traces, bytes, itemCount: itemCount, dropsEmpty: false,
-                                keepResource: { _ in true }, keepScope: { _, _ in true }) { span, scope, resource in
-            var attributes = WireAttributeList(span, field: 9)
+    /// The signal's groups for the encoded context, or nil when one of them needs the model.
+    private static func itemGroups<Group, Model: OTTLContext, Fields>(
+        _ groups: [Group], _ item: (Group) -> OTTLGroup<Model>?
+    ) -> [OTTLGroup<WireItemEditContext<Fields>>]? {
+        var encoded: [OTTLGroup<WireItemEditContext<Fields>>] = []
+        for group in groups {
+            guard let group = item(group), group.program.writesOnlyItemAttributes else { return nil }
+            encoded.append(OTTLGroup(group))
+        }
+        return encoded.isEmpty ? nil : encoded
+    }
+
+    func handles(_ signal: Signal) -> Bool {
+        switch signal {
+        case .traces: spans != nil
+        case .logs: logs != nil
+        case .metrics: false
+        }
+    }
+
+    /// The request with the changed items written again, or nil when no item changed.
+    func run(_ signal: Signal, _ bytes: [UInt8], itemCount: Int, _ report: (OTTLRuntimeError) -> Void) throws -> (bytes: [UInt8], items: Int)? {
+        switch signal {
+        case .traces: try Self.run(spans ?? [], signal, bytes, itemCount, report)
+        case .logs: try Self.run(logs ?? [], signal, bytes, itemCount, report)
+        case .metrics: nil
+        }
+    }
+
+    private static func run<Fields>(_ groups: [OTTLGroup<WireItemEditContext<Fields>>], _ signal: Signal, _ bytes: [UInt8],
+                                    _ itemCount: Int, _ report: (OTTLRuntimeError) -> Void) throws -> (bytes: [UInt8], items: Int)? {
+        try WireRewrite.rewrite(signal, bytes, itemCount: itemCount, dropsEmpty: false,
+                                keepResource: { _ in true }, keepScope: { _, _ in true }) { item, scope, resource in
+            var attributes = WireAttributeList(item, field: Fields.attributesField)
             // Each group sees the attributes as the groups before it left them, with its own cache.
-            for group in spans {
-                var context = WireSpanEditContext(span, scope: scope, resource: resource, attributes: attributes)
+            for group in groups {
+                var context = WireItemEditContext<Fields>(item, scope: scope, resource: resource, attributes: attributes)
                 try group.execute(&context, report: report)
                 attributes = context.attributes
             }

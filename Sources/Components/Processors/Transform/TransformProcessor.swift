@@ -5,7 +5,7 @@ import Pipeline
 /// `processors.transform`: runs OTTL statement groups, in order, on every item of each group's
 /// context. Writing `resource.*` or `scope.*` from a lower context changes the resource or scope
 /// every sibling shares, as in the Go collector. A batch with no groups for its signal passes
-/// untouched. Span statements that change only the span's attributes run on the encoding
+/// untouched. Span and log statements that change only the item's attributes run on the encoding
 /// (`TransformEncodedPath.swift`); everything else on the decoded model.
 public final class TransformProcessor: Processor {
     public static let factory = ProcessorFactory(type: "transform", stability: .alpha, config: TransformProcessorConfig.self) { settings, config, _, next in
@@ -14,7 +14,7 @@ public final class TransformProcessor: Processor {
 
     private let settings: ComponentSettings
     private let plan: TransformPlan
-    private let encodedPlan: TransformEncodedPlan?
+    private let encodedPlan: TransformEncodedPlan
     private let next: any Consumer
 
     init(settings: ComponentSettings, plan: TransformPlan, next: any Consumer) {
@@ -32,7 +32,7 @@ public final class TransformProcessor: Processor {
         }
         guard hasGroups else { return try await next.consume(batch) }
         var batch = batch
-        if batch.signal == .traces, !batch.isDecoded, let encodedPlan, try transformEncoded(&batch, encodedPlan) {
+        if encodedPlan.handles(batch.signal), !batch.isDecoded, try transformEncoded(&batch) {
             return try await next.consume(batch)
         }
         var request = try batch.requestForProcessing()
@@ -54,11 +54,11 @@ public final class TransformProcessor: Processor {
     }
 
     /// False when the encoding has a shape only the decoded path reads right.
-    private func transformEncoded(_ batch: inout TelemetryBatch, _ encodedPlan: TransformEncodedPlan) throws -> Bool {
-        let bytes = batch.encoded(), count = batch.itemCount
+    private func transformEncoded(_ batch: inout TelemetryBatch) throws -> Bool {
+        let bytes = batch.encoded(), count = batch.itemCount, signal = batch.signal
         return try runOnEncoding {
             try runOTTL("transform statement", ignoredAs: "skipped", logger: settings.logger) { report in
-                if let changed = try encodedPlan.run(bytes, itemCount: count, report) {
+                if let changed = try encodedPlan.run(signal, bytes, itemCount: count, report) {
                     batch.replace(withTrustedProtobuf: changed.bytes, itemCount: changed.items)
                 }
             }

@@ -38,6 +38,7 @@ enum WireUpperLevels {
 public enum WireSpanFields: WireItemFields {
     public static let name = SpanFields.name
     public static let names = SpanFields.names
+    public static let attributesField = 9
 
     public static func get(_ span: WireFields, _ path: OTTLPath) throws(OTTLRuntimeError) -> OTTLValue {
         switch path.field {
@@ -74,6 +75,7 @@ public enum WireSpanFields: WireItemFields {
 public enum WireMetricFields: WireItemFields {
     public static let name = MetricFields.name
     public static let names = MetricFields.names
+    public static let attributesField = 0
 
     /// The data member of the metric (the last present, as a oneof decodes): 5 gauge, 7 sum,
     /// 9 histogram, 10 exponential histogram, 11 summary; 0 when none.
@@ -108,6 +110,7 @@ public enum WireMetricFields: WireItemFields {
 public enum WireLogFields: WireItemFields {
     public static let name = LogFields.name
     public static let names = LogFields.names
+    public static let attributesField = 6
 
     public static func get(_ log: WireFields, _ path: OTTLPath) throws(OTTLRuntimeError) -> OTTLValue {
         switch path.field {
@@ -148,5 +151,7 @@ enum WireSpanEventFields {
 public protocol WireItemFields {
     static var name: String { get }
     static var names: Set<String> { get }
+    /// The number of the item's repeated KeyValue attributes field (0: it has none).
+    static var attributesField: Int { get }
     static func get(_ item: WireFields, _ path: OTTLPath) throws(OTTLRuntimeError) -> OTTLValue
 }

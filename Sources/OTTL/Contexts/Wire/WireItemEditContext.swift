@@ -1,21 +1,21 @@
 import OTLP
 
-/// A span context for statements that change only the span's own attributes (and `cache`): every
-/// path reads from the encoding, and the attributes are a `WireAttributeList` that the map editors
-/// and `set` change in place. Statements that write anything else stay on the model
-/// (`writesOnlyItemAttributes`).
-public struct WireSpanEditContext: OTTLContext {
-    public static let name = SpanContext.name
-    public static let reachable = SpanContext.reachable
-    public static let fields = SpanContext.fields
-    public let span: WireFields
+/// A span or log record context for statements that change only the item's own attributes (and
+/// `cache`): every path reads from the encoding, and the attributes are a `WireAttributeList`
+/// that the map editors and `set` change in place. Statements that write anything else stay on
+/// the model (`writesOnlyItemAttributes`).
+public struct WireItemEditContext<Fields: WireItemFields>: OTTLContext {
+    public static var name: String { Fields.name }
+    public static var reachable: [String] { [Fields.name, "scope", "resource"] }
+    public static var fields: Set<String> { Fields.names }
+    public let item: WireFields
     public let scope: WireFields
     public let resource: WireFields
     public var attributes: WireAttributeList
     var cache = OTTLCache()
 
-    public init(_ span: WireFields, scope: WireFields, resource: WireFields, attributes: WireAttributeList) {
-        self.span = span
+    public init(_ item: WireFields, scope: WireFields, resource: WireFields, attributes: WireAttributeList) {
+        self.item = item
         self.scope = scope
         self.resource = resource
         self.attributes = attributes
@@ -27,7 +27,7 @@ public struct WireSpanEditContext: OTTLContext {
         switch path.field {
         case "cache": return try cache.get(path)
         case "attributes": return try WireEditedAttributes.get(attributes, path)
-        default: return try WireSpanFields.get(span, path)
+        default: return try Fields.get(item, path)
         }
     }
 
@@ -51,15 +51,15 @@ public struct WireSpanEditContext: OTTLContext {
     }
 
     /// The statement with its condition reading fields where they lie (the attributes it reads
-    /// from the edited list) and, where its editor changes the span's attributes with constants,
+    /// from the edited list) and, where its editor changes the item's attributes with constants,
     /// that change made once.
     public static func compile(_ statement: OTTLStatement) -> OTTLCompiledStatement<Self>? {
         let condition = statement.condition.map { WireCondition($0) { WireRead.resolve($0, context: name, itemAttributes: false) } }
-        let edit = WireAttributeEdit(statement)
+        let edit = WireAttributeEdit(statement, context: name)
         guard edit != nil || condition.map({ !$0.isGeneral }) == true else { return nil }
         return OTTLCompiledStatement { (context: inout Self) throws(OTTLRuntimeError) in
             if let condition {
-                let levels = WireLevels(item: context.span, scope: context.scope, resource: context.resource)
+                let levels = WireLevels(item: context.item, scope: context.scope, resource: context.resource)
                 let holds = try condition.test(levels) { (condition) throws(OTTLRuntimeError) -> Bool in
                     try OTTLEvaluator.test(condition, &context)
                 }
@@ -74,7 +74,7 @@ public struct WireSpanEditContext: OTTLContext {
     }
 }
 
-/// A change to a span's own attributes whose arguments are literals: `set(attributes["k"], v)`,
+/// A change to an item's own attributes whose arguments are literals: `set(attributes["k"], v)`,
 /// `delete_key(attributes, "k")`, `truncate_all(attributes, n)`, `replace_pattern` on one
 /// attribute, prepared when compiled.
 enum WireAttributeEdit: Sendable {
@@ -83,11 +83,11 @@ enum WireAttributeEdit: Sendable {
     /// `replace_pattern(attributes["k"], pattern, replacement)` with both literal.
     case replacePattern(key: [UInt8], GoRegex, replacement: String)
 
-    init?(_ statement: OTTLStatement) {
+    init?(_ statement: OTTLStatement, context: String) {
         guard case .path(let target)? = statement.arguments.first?.value, let editor = statement.function,
               statement.slots.count >= 1, case .literal(let argument)? = statement.slots[0] else { return nil }
         let path = target.normalized()
-        guard path.context == nil || path.context == SpanContext.name, path.fields == ["attributes"] else { return nil }
+        guard path.context == nil || path.context == context, path.fields == ["attributes"] else { return nil }
         switch (editor, argument) {
         case (.replacePattern, _):
             guard path.keys.count == 1, case .string(let key) = path.keys[0], let regex = statement.regex, regex.index == 0,
@@ -125,6 +125,9 @@ enum WireAttributeEdit: Sendable {
     }
 }
 
+public typealias WireSpanEditContext = WireItemEditContext<WireSpanFields>
+public typealias WireLogEditContext = WireItemEditContext<WireLogFields>
+
 /// Reads and writes of `attributes` paths on a `WireAttributeList`, with the model's results.
 enum WireEditedAttributes {
     static func get(_ list: WireAttributeList, _ path: OTTLPath) throws(OTTLRuntimeError) -> OTTLValue {
@@ -159,7 +162,7 @@ enum WireEditedAttributes {
 
 extension OTTLProgram {
     /// Whether every statement writes only the item's own `attributes` or `cache` (so that it can
-    /// run on `WireSpanEditContext`).
+    /// run on `WireItemEditContext`).
     public var writesOnlyItemAttributes: Bool {
         statements.allSatisfy { statement in
             guard case .path(let target)? = statement.arguments.first?.value else { return false }
