@@ -85,17 +85,6 @@ enum OTTLComparison {
     enum Operator: String, Sendable {
         case equal = "==", notEqual = "!=", less = "<", lessOrEqual = "<=", greater = ">", greaterOrEqual = ">="
 
-        /// The operator with its operands swapped: `a < b` is `b > a`.
-        var mirrored: Operator {
-            switch self {
-            case .equal, .notEqual: self
-            case .less: .greater
-            case .lessOrEqual: .greaterOrEqual
-            case .greater: .less
-            case .greaterOrEqual: .lessOrEqual
-            }
-        }
-
         /// Whether the operator holds for operands whose order is `order` (negative, 0, positive).
         func holds(order: Int) -> Bool {
             switch self {

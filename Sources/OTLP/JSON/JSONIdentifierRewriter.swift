@@ -126,10 +126,15 @@ public func hexString(_ bytes: some Sequence<UInt8>) -> String {
 /// Written straight into the string's storage: ids and hashes are hex-encoded per item.
 public func hexString(_ bytes: UnsafeRawBufferPointer) -> String {
     String(unsafeUninitializedCapacity: bytes.count * 2) { out in
-        for (index, b) in bytes.enumerated() {
-            out[2 * index] = JSONIdentifierRewriter.hexDigit(b >> 4)
-            out[2 * index + 1] = JSONIdentifierRewriter.hexDigit(b & 0x0F)
-        }
+        writeHex(bytes, into: UnsafeMutableRawBufferPointer(out))
         return bytes.count * 2
+    }
+}
+
+/// Lower-case hex of `bytes` written into the first `2 × bytes.count` bytes of `out`.
+public func writeHex(_ bytes: UnsafeRawBufferPointer, into out: UnsafeMutableRawBufferPointer) {
+    for (index, b) in bytes.enumerated() {
+        out[2 * index] = JSONIdentifierRewriter.hexDigit(b >> 4)
+        out[2 * index + 1] = JSONIdentifierRewriter.hexDigit(b & 0x0F)
     }
 }

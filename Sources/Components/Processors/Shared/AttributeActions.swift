@@ -167,13 +167,7 @@ struct AttributeActions: Sendable {
     /// Writes the lowercase hex of the SHA-256 of `bytes` (64 bytes) into `hex`, for the encoded
     /// path to store without making a String.
     static func writeHash(of bytes: UnsafeRawBufferPointer, into hex: UnsafeMutableRawBufferPointer) {
-        let digits: StaticString = "0123456789abcdef"
-        SHA256.hash(data: bytes).withUnsafeBytes { raw in
-            for (i, byte) in raw.enumerated() {
-                hex[2 * i] = digits.utf8Start[Int(byte >> 4)]
-                hex[2 * i + 1] = digits.utf8Start[Int(byte & 0xF)]
-            }
-        }
+        SHA256.hash(data: bytes).withUnsafeBytes { writeHex($0, into: hex) }
     }
 
     static func convert(_ value: AnyValue, to type: String) -> AnyValue? {

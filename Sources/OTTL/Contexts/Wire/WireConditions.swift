@@ -14,10 +14,8 @@ indirect enum WireCondition: Sendable {
     case stringEquals(WireRead, [UInt8], equal: Bool)
     /// An attribute compared with `nil`; `equal` false for `!= nil`.
     case isNil(WireRead, equal: Bool)
-    /// A read compared with a literal on its right.
-    case compare(WireRead, OTTLComparison.Operator, OTTLValue)
-    /// Two operands compared, where one is arithmetic or neither is a literal.
-    case compareOperands(WireOperand, OTTLComparison.Operator, WireOperand)
+    /// Two operands compared: reads, literals, arithmetic.
+    case compare(WireOperand, OTTLComparison.Operator, WireOperand)
     /// `IsMatch` on a read, with the call's compiled pattern; `original` decides for a value
     /// that is no string (IsMatch matches its text).
     case matches(WireRead, GoRegex, original: OTTLCondition)
@@ -30,32 +28,28 @@ indirect enum WireCondition: Sendable {
         case .and(let parts): self = .and(parts.map { WireCondition($0, resolve: resolve) })
         case .or(let parts): self = .or(parts.map { WireCondition($0, resolve: resolve) })
         case .comparison(let left, let opText, let right):
-            guard let op = OTTLComparison.Operator(rawValue: opText) else { self = .general(condition); return }
-            let (read, op2, literal): (WireRead, OTTLComparison.Operator, OTTLValue)
-            switch (left, right) {
-            case (.path(let path), .literal(let value)):
-                guard let r = resolve(path) else { self = .general(condition); return }
-                (read, op2, literal) = (r, op, value)
-            case (.literal(let value), .path(let path)):
-                guard let r = resolve(path) else { self = .general(condition); return }
-                (read, op2, literal) = (r, op.mirrored, value)
-            default:
-                guard let l = WireOperand(left, resolve: resolve), let r = WireOperand(right, resolve: resolve) else {
-                    self = .general(condition)
-                    return
-                }
-                self = .compareOperands(l, op, r)
+            guard let op = OTTLComparison.Operator(rawValue: opText), let l = WireOperand(left, resolve: resolve),
+                  let r = WireOperand(right, resolve: resolve) else {
+                self = .general(condition)
                 return
             }
-            switch (literal, op2) {
-            // A literal holding U+FFFD could equal the replacement of invalid UTF-8 on the model.
-            case (.string(let text), .equal), (.string(let text), .notEqual) where !text.unicodeScalars.contains("\u{FFFD}"):
-                self = .stringEquals(read, Array(text.utf8), equal: op2 == .equal)
-            case (.none, .equal), (.none, .notEqual) where read.isAttribute:
-                self = .isNil(read, equal: op2 == .equal)
-            default:
-                self = .compare(read, op2, literal)
+            // == and != against a literal (either side) have forms that read no value.
+            switch (l, r, op) {
+            case (.read(let read), .literal(let literal), .equal), (.read(let read), .literal(let literal), .notEqual),
+                 (.literal(let literal), .read(let read), .equal), (.literal(let literal), .read(let read), .notEqual):
+                switch literal {
+                // A literal holding U+FFFD could equal the replacement of invalid UTF-8 on the model.
+                case .string(let text) where !text.unicodeScalars.contains("\u{FFFD}"):
+                    self = .stringEquals(read, Array(text.utf8), equal: op == .equal)
+                    return
+                case .none where read.isAttribute:
+                    self = .isNil(read, equal: op == .equal)
+                    return
+                default: break
+                }
+            default: break
             }
+            self = .compare(l, op, r)
         case .value(.converter(let call)):
             guard call.converter == .isMatch, call.keys.isEmpty, let regex = call.regex, regex.index == 1,
                   call.slots.count == 2, case .path(let path)? = call.slots[0], let read = resolve(path) else {
@@ -88,19 +82,22 @@ indirect enum WireCondition: Sendable {
             return false
         case .stringEquals(let read, let literal, let equal):
             let message = levels[read.level]
-            guard let range = try read.stringRange(message) else { return !equal }
+            guard case .string(let range) = try read.found(message) else { return !equal }
             let same = literal.withUnsafeBytes { UnsafeRawBufferPointer(rebasing: message.buffer[range]).sameBytes(as: $0) }
             return same == equal
         case .isNil(let read, let equal):
-            return try read.isNil(levels[read.level]) == equal
-        case .compare(let read, let op, let literal):
-            return OTTLComparison.compare(try read.value(levels[read.level]), op, literal)
-        case .compareOperands(let left, let op, let right):
+            if case .none = try read.found(levels[read.level]) { return equal }
+            return !equal
+        case .compare(let left, let op, let right):
             return OTTLComparison.compare(try left.value(levels), op, try right.value(levels))
         case .matches(let read, let regex, let original):
             let message = levels[read.level]
-            if read.isAttribute, try read.isNil(message) { return false }
-            guard let range = try read.stringRange(message) else { return try general(original) }
+            let range: Range<Int>
+            switch try read.found(message) {
+            case .none: return false
+            case .other: return try general(original)
+            case .string(let found): range = found
+            }
             let bytes = UnsafeRawBufferPointer(rebasing: message.buffer[range])
             // PCRE2 in UTF mode needs valid UTF-8; other text matches as the model has it, with
             // replacement characters.
@@ -176,24 +173,27 @@ struct WireRead: Sendable {
         return false
     }
 
-    /// The range of the string read, or nil when it is not a string (an attribute absent or of
-    /// another type).
-    func stringRange(_ message: WireFields) throws(OTTLRuntimeError) -> Range<Int>? {
-        switch kind {
-        case .string(let field): return message.bytesRange(field)
-        case .attribute(let field, let key):
-            guard let body = key.withUnsafeBytes({ message.attribute(field, utf8: $0) }) else { return nil }
-            let value = try Self.fields(message.buffer, body)
-            return value.lastPresent(1...7) == 1 ? value.bytesRange(1) : nil
-        default: return nil
-        }
+    /// What a read finds, in one look-up: nil (an attribute absent, or a value with no member),
+    /// a string (its range), or a value of another type.
+    enum Found {
+        case none
+        case string(Range<Int>)
+        case other
     }
 
-    /// Whether an attribute read is nil: absent, or an AnyValue with no member set.
-    func isNil(_ message: WireFields) throws(OTTLRuntimeError) -> Bool {
-        guard case .attribute(let field, let key) = kind else { return false }
-        guard let body = key.withUnsafeBytes({ message.attribute(field, utf8: $0) }) else { return true }
-        return try Self.fields(message.buffer, body).lastPresent(1...7) == nil
+    func found(_ message: WireFields) throws(OTTLRuntimeError) -> Found {
+        switch kind {
+        case .string(let field): return .string(message.bytesRange(field))
+        case .attribute(let field, let key):
+            guard let body = key.withUnsafeBytes({ message.attribute(field, utf8: $0) }) else { return .none }
+            let value = try Self.fields(message.buffer, body)
+            switch value.lastPresent(1...7) {
+            case nil: return .none
+            case 1: return .string(value.bytesRange(1))
+            default: return .other
+            }
+        default: return .other
+        }
     }
 
     func value(_ message: WireFields) throws(OTTLRuntimeError) -> OTTLValue {
