@@ -20,6 +20,8 @@ public enum Components {
         registry.register(OTLPGRPCExporter.factory)
         registry.register(ElasticsearchExporter.factory)
         registry.alias(exporter: "otlp_http", of: "otlphttp")
+        // The Go collector's current name for the OTLP/gRPC exporter; `otlp` stays for older configs.
+        registry.alias(exporter: "otlp_grpc", of: "otlp")
         registry.register(HealthCheckExtension.factory)
         registry.register(EmbeddedKafkaExtension.factory)
         registry.register(FileStorageExtension.factory)

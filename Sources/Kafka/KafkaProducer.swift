@@ -31,6 +31,17 @@ public struct KafkaMessage: Sendable {
     public var value: [UInt8] { valueParts.count == 1 ? valueParts[0] : Array(valueParts.joined()) }
 }
 
+/// How a producer picks a record's partition.
+public enum KafkaPartitioner: Sendable {
+    /// Keyed records by Sarama's FNV-1a hash, as the Go collector; others at random.
+    case saramaCompatible
+    /// Keyed records by murmur2, as the Java client; others at random (librdkafka's
+    /// `murmur2_random`).
+    case murmur2
+    /// Every record to the next partition in turn, keys ignored.
+    case roundRobin
+}
+
 /// An asynchronous producer over librdkafka: `produce` returns when the broker acknowledged every
 /// message (per `acks`), or says per message why not. A dedicated thread serves librdkafka's
 /// delivery reports and logs; keyed messages are partitioned like the Go collector's producer
@@ -41,7 +52,8 @@ public final class KafkaProducer: Sendable {
     private let poll = PollState()
 
     /// `onStatistics` receives librdkafka's statistics (every `statistics.interval.ms`, when set).
-    public init(config: KafkaClientConfig, logger: Logger, onStatistics: (@Sendable (KafkaStatistics) -> Void)? = nil) throws(KafkaError) {
+    public init(config: KafkaClientConfig, logger: Logger, partitioner: KafkaPartitioner = .saramaCompatible,
+                onStatistics: (@Sendable (KafkaStatistics) -> Void)? = nil) throws(KafkaError) {
         let conf = try config.make()
         let sink = Unmanaged.passRetained(LogSink(logger: logger, onStatistics: onStatistics))
         rd_kafka_conf_set_opaque(conf, sink.toOpaque())
@@ -50,11 +62,17 @@ public final class KafkaProducer: Sendable {
         if onStatistics != nil { rd_kafka_conf_set_stats_cb(conf, librdkafkaStatistics) }
         // Topic-level properties given above (message.timeout.ms, acks, ...) live in the default
         // topic configuration; the partitioner is added to it rather than replacing it.
-        if let topicConf = rd_kafka_conf_get_default_topic_conf(conf) {
-            rd_kafka_topic_conf_set_partitioner_cb(topicConf, saramaCompatiblePartitioner)
-        } else if let topicConf = rd_kafka_topic_conf_new() {
-            rd_kafka_topic_conf_set_partitioner_cb(topicConf, saramaCompatiblePartitioner)
-            rd_kafka_conf_set_default_topic_conf(conf, topicConf)
+        var topicConf = rd_kafka_conf_get_default_topic_conf(conf)
+        if topicConf == nil, let made = rd_kafka_topic_conf_new() {
+            rd_kafka_conf_set_default_topic_conf(conf, made)
+            topicConf = rd_kafka_conf_get_default_topic_conf(conf)
+        }
+        if let topicConf {
+            switch partitioner {
+            case .saramaCompatible: rd_kafka_topic_conf_set_partitioner_cb(topicConf, saramaCompatiblePartitioner)
+            case .roundRobin: rd_kafka_topic_conf_set_partitioner_cb(topicConf, roundRobinPartitioner)
+            case .murmur2: _ = rd_kafka_topic_conf_set(topicConf, "partitioner", "murmur2_random", nil, 0)
+            }
         }
         let rk: OpaquePointer
         do {
@@ -266,6 +284,14 @@ private let saramaCompatiblePartitioner: @convention(c) (OpaquePointer?, UnsafeR
         return rd_kafka_msg_partitioner_random(topic, key, length, partitions, topicOpaque, messageOpaque)
     }
     return saramaPartition(UnsafeRawBufferPointer(start: key, count: length), partitions: partitions)
+}
+
+/// Shared by every round-robin producer of the process: spreading is all it promises.
+private let roundRobinNext = Atomic<UInt32>(0)
+
+private let roundRobinPartitioner: @convention(c) (OpaquePointer?, UnsafeRawPointer?, Int, Int32, UnsafeMutableRawPointer?, UnsafeMutableRawPointer?) -> Int32 = { _, _, _, partitions, _, _ in
+    guard partitions > 0 else { return 0 }
+    return Int32(roundRobinNext.wrappingAdd(1, ordering: .relaxed).oldValue % UInt32(partitions))
 }
 
 public func saramaPartition(_ key: UnsafeRawBufferPointer, partitions: Int32) -> Int32 {

@@ -20,7 +20,7 @@ struct OtelcolSwift: AsyncParsableCommand {
 
 /// `--config` and `--set`, as the Go collector takes them.
 struct ConfigOptions: ParsableArguments {
-    @Option(name: .customLong("config"), help: "A YAML config file; repeat to merge several (later files win).")
+    @Option(name: .customLong("config"), help: "A YAML config file (PATH or file:PATH) or env:NAME for YAML in a variable; repeat to merge several (later ones win).")
     var files: [String] = []
 
     @Option(name: .customLong("set"), help: "Override one key: --set processors.batch.timeout=2s")
@@ -30,7 +30,7 @@ struct ConfigOptions: ParsableArguments {
         var sources = ConfigSources()
         do {
             if files.isEmpty { throw ConfigError(path: "", message: "no config given: use --config FILE") }
-            for file in files { try sources.addFile(file) }
+            for file in files { try sources.add(uri: file) }
             for assignment in sets { try sources.addSet(assignment) }
         } catch let error as ConfigError {
             throw ConfigErrors([error])

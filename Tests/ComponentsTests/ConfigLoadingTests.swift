@@ -151,6 +151,41 @@ import Testing
         #expect(otlp.protocols.grpc?.endpoint == "${literal}:4317")
     }
 
+    @Test func fileReferencesReadTheFileWithoutItsLineBreak() throws {
+        let secret = try write("edge-collector:4317\n", name: "endpoint.txt")
+        let sizes = try write("[1, 2]\n", name: "list.yaml")
+        let text = Self.valid
+            .replacingOccurrences(of: "      grpc:", with: "      grpc:\n        endpoint: ${file:\(secret)}")
+            .replacingOccurrences(of: "exporters:\n  debug:", with: "exporters:\n  kafka:\n    brokers: ${file:\(sizes)}\n    client_id: id-${file:\(secret)}\n  debug:")
+            .replacingOccurrences(of: "exporters: [debug]", with: "exporters: [debug, kafka]")
+        let config = try load([text])
+        let otlp = try #require(config.receivers[ComponentID(type: "otlp")]?.config as? OTLPReceiverConfig)
+        #expect(otlp.protocols.grpc?.endpoint == "edge-collector:4317")
+        let kafka = try #require(config.exporters[ComponentID(type: "kafka")]?.config as? KafkaExporterConfig)
+        #expect(kafka.client.brokers == ["1", "2"]) // a whole-value reference is read as YAML
+        #expect(kafka.client.client_id == "id-edge-collector:4317")
+
+        let missing = Self.valid.replacingOccurrences(of: "      grpc:", with: "      grpc:\n        endpoint: ${file:/nonexistent/endpoint.txt}")
+        var sources = ConfigSources()
+        let path = try write(missing)
+        #expect(throws: ConfigError.self) { try sources.addFile(path) }
+        do { try sources.addFile(path) } catch {
+            #expect(error.file == path)
+            #expect(error.path == "receivers.otlp.protocols.grpc.endpoint")
+            #expect(error.message.hasPrefix("cannot read ${file:/nonexistent/endpoint.txt}"))
+        }
+    }
+
+    @Test func configURIsAsGoTakesThem() throws {
+        var sources = ConfigSources()
+        try sources.add(uri: "file:" + write(Self.valid))
+        try sources.add(uri: "env:EXTRA", environment: ["EXTRA": "processors:\n  batch:\n    timeout: 4s\n"])
+        let config = try CollectorConfig.load(sources, registry: Components.registry)
+        let batch = try #require(config.processors[ComponentID(type: "batch")]?.config as? BatchConfig)
+        #expect(batch.timeout == .seconds(4))
+        #expect(throws: ConfigError.self) { try sources.add(uri: "env:UNSET_FOR_TEST", environment: [:]) }
+    }
+
     @Test func memoryLimiterDefaultConfigIsRejectedLikeGo() throws {
         let text = Self.valid.replacingOccurrences(of: "  batch:\n    timeout: 1s\n", with: "  batch:\n  memory_limiter:\n")
             .replacingOccurrences(of: "processors: [batch]", with: "processors: [memory_limiter, batch]")

@@ -294,7 +294,7 @@ def test_an_unwritable_storage_directory_is_reported_with_its_path(ports, kafka)
     result = subprocess.run(["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", str(BINARY), "--config", str(config)],
                             capture_output=True, text=True, timeout=60)
     assert result.returncode != 0
-    assert f"directory {storage} is not writable" in result.stderr
+    assert f"failed to start extension file_storage: extensions.file_storage.directory: {storage} is not writable: permission denied" in result.stderr
     missing = place / "absent"
     config.write_text(edge_config(ports, kafka.bootstrap, missing).replace("    create_directory: true\n", ""))
     result = subprocess.run([str(BINARY), "validate", "--config", str(config)], capture_output=True, text=True, timeout=60)

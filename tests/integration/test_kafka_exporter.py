@@ -229,3 +229,29 @@ def test_broker_outage_during_load_loses_nothing(make_collector, ports, kafka):
     status = open(f"/proc/{collector.process.pid}/status").read()
     peak_mib = int(next(l for l in status.splitlines() if l.startswith("VmHWM:")).split()[1]) / 1024
     assert peak_mib < 256
+
+
+def murmur2_partition(key: bytes, partitions: int) -> int:
+    """The Java client's choice for a key, by kafka-python's murmur2 (an independent port)."""
+    from kafka.partitioner.default import murmur2
+    return (murmur2(key) & 0x7FFFFFFF) % partitions
+
+
+@pytest.mark.parametrize("partitioner", ["sticky_key: {hasher: murmur2}", "round_robin: {}"])
+def test_record_partitioner(make_collector, ports, kafka, partitioner):
+    make_collector(config=edge_config(ports, kafka.bootstrap, f"    partition_traces_by_id: true\n    record_partitioner:\n      {partitioner}"))
+    spans = make_traces(traces=40, children=1)
+    exporter = OTLPSpanExporter(endpoint=f"127.0.0.1:{ports['grpc']}", insecure=True)
+    assert exporter.export(spans).name == "SUCCESS"
+    exporter.shutdown()
+    records = consume_all(kafka.bootstrap, "otlp_spans", len(spans), lambda v: len(spans_of(v)))
+    assert sum(len(spans_of(r.value())) for r in records) == len(spans)
+    assert len(records) == 40
+    if "murmur2" in partitioner:
+        for record in records:
+            assert record.partition() == murmur2_partition(record.key(), 4)
+        assert any(r.partition() != sarama_partition(r.key(), 4) for r in records), "murmur2 and Sarama agreed on every key"
+    else:
+        # Keys are ignored: the 40 records go to the 4 partitions in turn.
+        counts = [sum(1 for r in records if r.partition() == p) for p in range(4)]
+        assert counts == [10, 10, 10, 10]

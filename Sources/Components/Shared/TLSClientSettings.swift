@@ -7,10 +7,13 @@ public struct TLSClientSettings: ConfigSection {
     public var ca_file = ""
     public var cert_file = ""
     public var key_file = ""
-    public var server_name_override = ""
     public var min_version = ""
     public var max_version = ""
     public init() {}
+
+    public static let inertKeys = [
+        InertKey("server_name_override", "the server name checked is the endpoint's host"),
+    ]
 
     public func validate() throws(ConfigError) {
         if cert_file.isEmpty != key_file.isEmpty {

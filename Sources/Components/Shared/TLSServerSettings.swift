@@ -13,16 +13,17 @@ public struct TLSServerSettings: ConfigSection {
     public var client_ca_file = ""
     public var min_version = ""
     public var max_version = ""
-    // Accepted without effect (docs/COMPATIBILITY.md): a server does not verify with `ca_file`,
-    // and certificates are read once, at start.
-    public var ca_file = ""
-    public var ca_pem = ""
-    public var include_system_ca_certs_pool = false
-    public var reload_interval: ConfigDuration?
-    public var client_ca_file_reload = false
-    public var cipher_suites: [String] = []
-    public var curve_preferences: [String] = []
     public init() {}
+
+    public static let inertKeys = [
+        InertKey("ca_file", "a server verifies clients with client_ca_file only"),
+        InertKey("ca_pem", "a server verifies clients with client_ca_file only"),
+        InertKey("include_system_ca_certs_pool", "a server verifies clients with client_ca_file only"),
+        InertKey("reload_interval", "certificates are read once, at start; a restart picks up new ones"),
+        InertKey("client_ca_file_reload", "certificates are read once, at start; a restart picks up new ones"),
+        InertKey("cipher_suites", "BoringSSL's default cipher suites are offered"),
+        InertKey("curve_preferences", "BoringSSL's default curves are offered"),
+    ]
 
     /// The TLS context of this block, offering `alpn` protocols. Files are read here, so a bad
     /// path or key fails validation and start-up with the key's path (below `path`).

@@ -44,6 +44,7 @@ public struct FactoryInfo: Sendable {
     public let kind: ComponentKind
     public let stability: Stability
     public let signals: [Signal]
+    public let inertKeys: [InertKey]
     let decode: @Sendable (ConfigNode) throws(ConfigError) -> any ComponentConfig
 
     init<C: ComponentConfig>(type: String, kind: ComponentKind, stability: Stability, signals: [Signal], config: C.Type) {
@@ -51,8 +52,9 @@ public struct FactoryInfo: Sendable {
         self.kind = kind
         self.stability = stability
         self.signals = signals
+        self.inertKeys = C.inertKeys
         self.decode = { node throws(ConfigError) in
-            let config = try ConfigDecoder().decode(C.self, from: node)
+            let config = try ConfigDecoder().decode(C.self, from: node, inert: C.inertKeys)
             try config.validate()
             return config
         }

@@ -30,9 +30,14 @@ public protocol ComponentConfig: ConfigSection {
     /// Keys that are accepted but not acted on, each said once at start (paths relative to the
     /// component).
     func warnings() -> [String]
+    /// Keys Go accepts that this component does not act on: the decoder accepts them without a
+    /// field, and each one the user set is named in a warning. A section the config embeds lists
+    /// its own (`TLSClientSettings.inertKeys`), and the component adds them under its key.
+    static var inertKeys: [InertKey] { get }
 }
 
 extension ComponentConfig {
     public func validate() throws(ConfigError) {}
     public func warnings() -> [String] { [] }
+    public static var inertKeys: [InertKey] { [] }
 }

@@ -34,6 +34,8 @@ public struct CollectorConfig: Sendable {
         var service: ServiceConfig?
     }
 
+    private static let telemetryInert = TelemetryConfig.inertKeys.under("service.telemetry")
+
     public static func load(_ sources: ConfigSources, registry: ComponentRegistry) throws(ConfigErrors) -> CollectorConfig {
         var errors: [ConfigError] = []
         var config = CollectorConfig()
@@ -48,10 +50,11 @@ public struct CollectorConfig: Sendable {
 
         let top: TopLevel
         do {
-            top = try ConfigDecoder().decode(TopLevel.self, from: sources.merged)
+            top = try ConfigDecoder().decode(TopLevel.self, from: sources.merged, inert: telemetryInert)
         } catch {
             throw ConfigErrors([locate(error)])
         }
+        config.warnings += sources.merged.warnings(for: telemetryInert)
         guard let service = top.service else {
             throw ConfigErrors([locate(ConfigError(path: "service", message: "the service section is required"))])
         }
@@ -76,6 +79,7 @@ public struct CollectorConfig: Sendable {
                     }
                     let decoded = try info(found).decode(node)
                     entries[id] = Entry(id: id, factory: found, config: decoded)
+                    config.warnings += node.warnings(for: info(found).inertKeys).map { "\(path).\($0)" }
                 } catch let error as ConfigError {
                     errors.append(locate(error.under(path)))
                 } catch {

@@ -5,9 +5,10 @@ public struct ConfigDecoder {
     public init() {}
 
     /// Decodes `type` from `node`, merging the type's defaults beneath it when it is a section,
-    /// and fails on keys the type does not know. Errors carry paths relative to `node`.
-    public func decode<T: Decodable>(_ type: T.Type, from node: ConfigNode) throws(ConfigError) -> T {
-        let recorder = KeyRecorder()
+    /// and fails on keys the type does not know, except `inert` ones, which are accepted unread.
+    /// Errors carry paths relative to `node`.
+    public func decode<T: Decodable>(_ type: T.Type, from node: ConfigNode, inert: [InertKey] = []) throws(ConfigError) -> T {
+        let recorder = KeyRecorder(inert: inert)
         let value: T
         do {
             value = try NodeDecoder(node: node, codingPath: [], recorder: recorder).decodeValue(T.self, at: [])
@@ -25,12 +26,16 @@ final class KeyRecorder {
     var requested: [String: Set<String>] = [:]
     var present: [String: [String]] = [:]
     var openMaps: Set<String> = []
+    let inert: [InertKey]
+
+    init(inert: [InertKey]) { self.inert = inert }
 
     func unknownKeys() -> [ConfigError] {
         var errors: [ConfigError] = []
         for (path, keys) in present.sorted(by: { $0.key < $1.key }) where !openMaps.contains(path) {
             let known = requested[path] ?? []
-            for key in keys where !known.contains(key) {
+            let parent = path.isEmpty ? [] : path.split(separator: ".").map(String.init)
+            for key in keys where !known.contains(key) && !inert.contains(where: { $0.matches(parent + [key]) }) {
                 var message = "unknown key \"\(key)\""
                 if let suggestion = closestMatch(to: key, in: known) { message += " (did you mean \"\(suggestion)\"?)" }
                 if !known.isEmpty { message += "; valid keys: \(known.sorted().joined(separator: ", "))" }

@@ -2,7 +2,8 @@ import Foundation
 
 /// Loads the collector's configuration the way the Go collector does: one or more YAML files
 /// merged in order (later ones win), then `--set` overrides, with `${env:VAR}`, `${VAR}`,
-/// `${env:VAR:-default}` expanded in scalar values and `$$` standing for a literal `$`.
+/// `${env:VAR:-default}` and `${file:PATH}` expanded in scalar values and `$$` standing for a
+/// literal `$`.
 public struct ConfigSources: Sendable {
     /// Each source's name (a file path or `--set`) and its tree, in merge order.
     public private(set) var layers: [(origin: String, node: ConfigNode)] = []
@@ -12,6 +13,20 @@ public struct ConfigSources: Sendable {
 
     public var merged: ConfigNode {
         layers.reduce(ConfigNode.emptyMapping) { $0.merging($1.node) }
+    }
+
+    /// A `--config` value as the Go collector reads it: `file:PATH` or a bare path, or
+    /// `env:NAME` for YAML held in an environment variable.
+    public mutating func add(uri: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws(ConfigError) {
+        if uri.hasPrefix("env:") {
+            let name = String(uri.dropFirst(4))
+            guard let text = environment[name] else {
+                throw ConfigError(file: uri, path: "", message: "environment variable \(name) is not set")
+            }
+            try addYAML(text, origin: uri, environment: environment)
+        } else {
+            try addFile(uri.hasPrefix("file:") ? String(uri.dropFirst(5)) : uri, environment: environment)
+        }
     }
 
     public mutating func addFile(_ path: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws(ConfigError) {
@@ -90,6 +105,19 @@ public struct ConfigSources: Sendable {
         }
     }
 
+    /// `${file:PATH}`: the file's content (a path relative to the working directory, as in Go),
+    /// without its final line break, so a secret written by `echo` is the secret.
+    private static func fileContent(_ file: String, origin: String, path: [String]) throws(ConfigError) -> String {
+        do {
+            var text = try String(contentsOfFile: file, encoding: .utf8)
+            while text.last?.isNewline == true { text.removeLast() }
+            return text
+        } catch {
+            throw ConfigError(file: origin, path: path.joined(separator: "."),
+                              message: "cannot read ${file:\(file)}: \(error.localizedDescription)")
+        }
+    }
+
     private mutating func expandText(_ text: String, origin: String, path: [String], environment: [String: String]) throws(ConfigError) -> String {
         var result = ""
         var rest = Substring(text)
@@ -113,10 +141,14 @@ public struct ConfigSources: Sendable {
                 fallback = String(reference[range.upperBound...])
                 reference = String(reference[..<range.lowerBound])
             }
+            if reference.hasPrefix("file:") {
+                result += try Self.fileContent(String(reference.dropFirst(5)), origin: origin, path: path)
+                continue
+            }
             if reference.hasPrefix("env:") { reference.removeFirst(4) }
             guard !reference.isEmpty, !reference.contains(":") else {
                 throw ConfigError(file: origin, path: path.joined(separator: "."),
-                                  message: "unsupported reference \"${\(reference)}\": only ${env:NAME}, ${NAME} and ${env:NAME:-default} are supported")
+                                  message: "unsupported reference \"${\(reference)}\": only ${env:NAME}, ${NAME}, ${env:NAME:-default} and ${file:PATH} are supported")
             }
             if let value = environment[reference] {
                 result += value

@@ -16,28 +16,23 @@ public struct PipelineConfig: ConfigSection {
 }
 
 /// `service.telemetry`. Only `logs.level` and the metrics endpoint take effect; the other Go
-/// collector keys are accepted so existing configs load (docs/COMPATIBILITY.md).
+/// collector keys are accepted so existing configs load, each named in a warning.
 public struct TelemetryConfig: ConfigSection {
     public var logs = LogsConfig()
     public var metrics = MetricsConfig()
-    public var resource: [String: String]?
-    public var traces: ConfigNode?
 
     public init() {}
+
+    public static let inertKeys = [
+        InertKey("resource", "the collector's own metrics carry no resource attributes"),
+        InertKey("traces", "the collector does not trace itself"),
+    ] + ["encoding", "development", "disable_caller", "disable_stacktrace", "output_paths", "error_output_paths",
+         "initial_fields", "sampling", "processors"].map { InertKey("logs.\($0)", "logs go to stderr as text lines") }
 }
 
 public struct LogsConfig: ConfigSection {
     public enum Level: String, ConfigOption { case debug, info, warn, error }
     public var level: Level = .info
-    public var encoding: String = "console"
-    public var development: Bool = false
-    public var disable_caller: Bool = false
-    public var disable_stacktrace: Bool = false
-    public var output_paths: [String]?
-    public var error_output_paths: [String]?
-    public var initial_fields: ConfigNode?
-    public var sampling: ConfigNode?
-    public var processors: ConfigNode?
 
     public init() {}
 }

@@ -100,7 +100,8 @@ public final class Collector: Sendable {
         self.receivers = receivers
 
         if let endpoint = try config.telemetry.metrics.prometheusEndpoint() {
-            metricsServer = HTTPServer(host: endpoint.host, port: endpoint.port, maxBodySize: 1024) { request in
+            let key = config.telemetry.metrics.readers == nil ? "service.telemetry.metrics.address" : "service.telemetry.metrics.readers"
+            metricsServer = HTTPServer(host: endpoint.host, port: endpoint.port, key: key, maxBodySize: 1024) { request in
                 guard request.path == "/metrics" else { return .text(.notFound, "not found; metrics are at /metrics\n") }
                 return HTTPResponse(status: .ok, headers: ["Content-Type": "text/plain; version=0.0.4; charset=utf-8"],
                                     body: Array(telemetry.prometheusText().utf8))
@@ -116,15 +117,17 @@ public final class Collector: Sendable {
         var started: [any Component] = []
         var startedQueues: [QueuedExporter] = []
         do {
-            if let metricsServer { try await metricsServer.start() }
-            for (id, component) in extensions { try await start(component, id, "extension"); started.append(component) }
-            for (id, component) in exporters { try await start(component, id, "exporter"); started.append(component) }
+            if let metricsServer {
+                do { try await metricsServer.start() } catch { throw StartError(message: "failed to start the collector's metrics endpoint: \(error)") }
+            }
+            for (id, component) in extensions { try await start(component, id, .extension); started.append(component) }
+            for (id, component) in exporters { try await start(component, id, .exporter); started.append(component) }
             for (id, queue) in queues {
                 do { try queue.start() } catch { throw StartError(message: "failed to start exporter \(id): \(error)") }
                 startedQueues.append(queue)
             }
-            for (id, component) in processors { try await start(component, id, "processor"); started.append(component) }
-            for (id, component) in receivers { try await start(component, id, "receiver"); started.append(component) }
+            for (id, component) in processors { try await start(component, id, .processor); started.append(component) }
+            for (id, component) in receivers { try await start(component, id, .receiver); started.append(component) }
         } catch {
             for queue in startedQueues { await queue.drain(until: .now) }
             for component in started.reversed() { await component.shutdown() }
@@ -136,11 +139,13 @@ public final class Collector: Sendable {
         logger.info("everything is ready; begin running and processing data")
     }
 
-    private func start(_ component: any Component, _ id: ComponentID, _ kind: String) async throws {
+    private func start(_ component: any Component, _ id: ComponentID, _ kind: ComponentKind) async throws {
         do {
             try await component.start()
+        } catch let failure as StartFailure {
+            throw StartError(message: "failed to start \(kind.rawValue) \(id): \(kind.section).\(id).\(failure.key): \(failure.message)")
         } catch {
-            throw StartError(message: "failed to start \(kind) \(id): \(error)")
+            throw StartError(message: "failed to start \(kind.rawValue) \(id): \(error)")
         }
     }
 

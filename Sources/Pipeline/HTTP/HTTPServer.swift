@@ -35,19 +35,38 @@ public struct HTTPResponse: Sendable {
 public final class HTTPServer: Sendable {
     public typealias Handler = @Sendable (HTTPRequest) async -> HTTPResponse
 
+    /// Connection handling, as Go's http.Server has it (`keep_alives_enabled`, `idle_timeout`).
+    public struct Connections: Sendable {
+        /// When false every response closes its connection.
+        public var keepAlives = true
+        /// A connection with no request in progress and nothing read or written for this long is
+        /// closed; nil keeps it open.
+        public var idleTimeout: TimeAmount?
+        public init(keepAlives: Bool = true, idleTimeout: TimeAmount? = nil) {
+            self.keepAlives = keepAlives
+            self.idleTimeout = idleTimeout
+        }
+    }
+
     private let host: String
     private let port: Int
     private let maxBodySize: Int
+    private let key: String
+    private let connections: Connections
     private let handler: Handler
     private let prepareConnection: @Sendable (any Channel) throws -> Void
     private let channel = Mutex<(any Channel)?>(nil)
 
+    /// `key` is the config key of the address, for the error when it cannot be bound;
     /// `prepareConnection` adds what goes in front of HTTP on each accepted connection (TLS).
-    public init(host: String, port: Int, maxBodySize: Int, prepareConnection: @escaping @Sendable (any Channel) throws -> Void = { _ in },
+    public init(host: String, port: Int, key: String = "endpoint", maxBodySize: Int, connections: Connections = Connections(),
+                prepareConnection: @escaping @Sendable (any Channel) throws -> Void = { _ in },
                 handler: @escaping Handler) {
         self.host = host
         self.port = port
         self.maxBodySize = maxBodySize
+        self.key = key
+        self.connections = connections
         self.prepareConnection = prepareConnection
         self.handler = handler
     }
@@ -65,6 +84,7 @@ public final class HTTPServer: Sendable {
     @discardableResult
     public func start() async throws -> Int {
         let maxBodySize = self.maxBodySize
+        let connections = self.connections
         let handler = self.handler
         let prepareConnection = self.prepareConnection
         let bootstrap = ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
@@ -74,12 +94,15 @@ public final class HTTPServer: Sendable {
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try prepareConnection(channel)
+                    if let idle = connections.idleTimeout {
+                        try channel.pipeline.syncOperations.addHandler(IdleStateHandler(allTimeout: idle))
+                    }
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
                     try channel.pipeline.syncOperations.addHandler(
-                        HTTPServerHandler(maxBodySize: maxBodySize, handler: handler))
+                        HTTPServerHandler(maxBodySize: maxBodySize, keepAlives: connections.keepAlives, handler: handler))
                 }
             }
-        let bound = try await bootstrap.bind(host: host, port: port).get()
+        let bound = try await StartFailure.binding(key: key, host: host, port: port) { try await bootstrap.bind(host: host, port: port).get() }
         channel.withLock { $0 = bound }
         return bound.localAddress?.port ?? port
     }
@@ -101,14 +124,26 @@ final class HTTPServerHandler: ChannelInboundHandler {
     typealias OutboundOut = HTTPServerResponsePart
 
     private let maxBodySize: Int
+    private let keepAlives: Bool
     private let handler: HTTPServer.Handler
     private var head: HTTPRequestHead?
     private var body = ByteBuffer()
     private var tooLarge = false
+    /// Requests read whose answer is not written yet: an idle connection has none.
+    private var answering = 0
 
-    init(maxBodySize: Int, handler: @escaping HTTPServer.Handler) {
+    init(maxBodySize: Int, keepAlives: Bool, handler: @escaping HTTPServer.Handler) {
         self.maxBodySize = maxBodySize
+        self.keepAlives = keepAlives
         self.handler = handler
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is IdleStateHandler.IdleStateEvent {
+            if head == nil, answering == 0 { context.close(promise: nil) }
+        } else {
+            context.fireUserInboundEventTriggered(event)
+        }
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -131,7 +166,7 @@ final class HTTPServerHandler: ChannelInboundHandler {
         case .end:
             guard let requestHead = head else { return }
             head = nil
-            let keepAlive = requestHead.isKeepAlive
+            let keepAlive = keepAlives && requestHead.isKeepAlive
             let channel = context.channel
             if tooLarge {
                 let response = HTTPResponse.text(.payloadTooLarge, "request body is larger than the limit of \(maxBodySize) bytes")
@@ -140,21 +175,27 @@ final class HTTPServerHandler: ChannelInboundHandler {
             }
             let request = HTTPRequest(method: requestHead.method, uri: requestHead.uri, headers: requestHead.headers, body: body)
             body = ByteBuffer()
-            Self.answer(request, with: handler, keepAlive: keepAlive, version: requestHead.version, on: channel)
+            answering += 1
+            let this = NIOLoopBound(self, eventLoop: context.eventLoop)
+            Self.answer(request, with: handler, keepAlive: keepAlive, version: requestHead.version, on: channel) {
+                this.value.answering -= 1
+            }
         }
     }
 
+    /// `written` runs on the channel's event loop once the response is out.
     private static func answer(
         _ request: HTTPRequest, with handler: @escaping HTTPServer.Handler, keepAlive: Bool,
-        version: HTTPVersion, on channel: any Channel
+        version: HTTPVersion, on channel: any Channel, written: @escaping @Sendable () -> Void
     ) {
         Task {
             let response = await handler(request)
-            write(response, keepAlive: keepAlive, version: version, on: channel)
+            write(response, keepAlive: keepAlive, version: version, on: channel).whenComplete { _ in written() }
         }
     }
 
-    private static func write(_ response: HTTPResponse, keepAlive: Bool, version: HTTPVersion, on channel: any Channel) {
+    @discardableResult
+    private static func write(_ response: HTTPResponse, keepAlive: Bool, version: HTTPVersion, on channel: any Channel) -> EventLoopFuture<Void> {
         var headers = response.headers
         headers.replaceOrAdd(name: "Content-Length", value: String(response.body.count))
         if !keepAlive { headers.replaceOrAdd(name: "Connection", value: "close") }
@@ -167,5 +208,6 @@ final class HTTPServerHandler: ChannelInboundHandler {
         if !keepAlive {
             done.whenComplete { _ in channel.close(promise: nil) }
         }
+        return done
     }
 }

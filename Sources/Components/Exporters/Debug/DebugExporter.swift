@@ -8,10 +8,13 @@ import Pipeline
 public struct DebugExporterConfig: ComponentConfig {
     public enum Verbosity: String, ConfigOption { case basic, normal, detailed }
     public var verbosity: Verbosity = .basic
-    public var sampling_initial: Int = 2
-    public var sampling_thereafter: Int = 1
-    public var use_internal_logger: Bool = true
     public init() {}
+
+    public static let inertKeys = [
+        InertKey("sampling_initial", "every batch is written; none are sampled away"),
+        InertKey("sampling_thereafter", "every batch is written; none are sampled away"),
+        InertKey("use_internal_logger", "output always goes to the collector's log on stderr"),
+    ]
 }
 
 public final class DebugExporter: Exporter {

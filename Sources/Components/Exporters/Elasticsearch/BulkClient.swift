@@ -37,7 +37,7 @@ final class BulkClient: Sendable {
     private let server = Mutex<ElasticsearchServer?>(nil)
 
     init(config: ElasticsearchExporterConfig) throws(ConfigError) {
-        client = try HTTPClients.make(tls: config.tls, timeout: config.timeout)
+        client = try HTTPClients.make(tls: config.tls, timeout: config.timeout, connections: config.connections)
         var authorization: String?
         if !config.api_key.isEmpty { authorization = "ApiKey \(config.api_key)" }
         if !config.user.isEmpty { authorization = Self.basic(config.user, config.password) }

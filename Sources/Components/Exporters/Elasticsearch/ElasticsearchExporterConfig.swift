@@ -9,9 +9,6 @@ public struct ElasticsearchExporterConfig: QueuedExporterConfig {
 
     public struct Mapping: ConfigSection {
         public var mode = "otel"
-        public var allowed_modes: [String]?
-        public var dedot: Bool?
-        public var dedup: Bool?
         public init() {}
     }
 
@@ -40,7 +37,6 @@ public struct ElasticsearchExporterConfig: QueuedExporterConfig {
 
     public struct Flush: ConfigSection {
         public var bytes = 5_000_000
-        public var interval: ConfigDuration = .seconds(10)
         public init() {}
     }
 
@@ -60,30 +56,42 @@ public struct ElasticsearchExporterConfig: QueuedExporterConfig {
     public var metrics_index = ""
     public var traces_index = ""
     public var index: String?
-    public var logs_dynamic_index: ConfigNode?
-    public var metrics_dynamic_index: ConfigNode?
-    public var traces_dynamic_index: ConfigNode?
     public var logstash_format = LogstashFormat()
     public var logs_dynamic_id = Toggle()
     public var traces_dynamic_id = Toggle()
     public var logs_dynamic_pipeline = Toggle()
     public var pipeline = ""
     public var include_source_on_error: Bool?
-    public var bulk_response_filter_path: ConfigNode?
-    public var suppress_conflict_errors = false
     public var retry = Retry()
     public var flush = Flush()
     /// The Go factory's defaults for this exporter: 10 requests, and callers wait for room.
     public var sending_queue = SendingQueueSettings(queueSize: 10, blockOnOverflow: true)
-    public var batcher: ConfigNode?
     public var num_workers: Int?
-    public var discover: ConfigNode?
-    public var telemetry: ConfigNode?
-    public var metadata_keys: [String] = []
     public var auth: ConfigNode?
     public var proxy_url: String?
+    public var idle_conn_timeout: ConfigDuration = .seconds(90)
+    /// 0 keeps AsyncHTTPClient's 8 (Go's net/http keeps 2).
+    public var max_idle_conns_per_host = 0
 
     public init() {}
+
+    var connections: HTTPClientConnections {
+        HTTPClientConnections(proxyURL: proxy_url, idleConnTimeout: idle_conn_timeout, maxIdleConnsPerHost: max_idle_conns_per_host)
+    }
+
+    public static let inertKeys = [
+        InertKey("flush.interval", "documents are sent when the export arrives; batch with the batch processor"),
+        InertKey("batcher", "documents are sent when the export arrives; batch with the batch processor"),
+        InertKey("discover", "requests go to the configured endpoints only"),
+        InertKey("telemetry", "the exporter's metrics are always on; requests and responses are not logged"),
+        InertKey("metadata_keys", "requests with different metadata are not sent apart"),
+        InertKey("bulk_response_filter_path", "the whole bulk response is read"),
+        InertKey("suppress_conflict_errors", "a version conflict on a document is reported like any other document error"),
+        InertKey("*_dynamic_index", "documents are routed by data_stream.* attributes (always on in otel mode)"),
+        InertKey("mapping.allowed_modes", "the mapping mode is mapping.mode; it cannot be chosen per request"),
+        InertKey("mapping.dedot", "otel mode keeps dots in field names"),
+        InertKey("mapping.dedup", "otel mode has no duplicate fields to remove"),
+    ] + HTTPClientConnections.inertKeys + TLSClientSettings.inertKeys.under("tls")
 
     /// The deprecated `num_workers` seeds `num_consumers` when that is left at its default.
     public var sendingQueue: SendingQueueSettings {
@@ -165,6 +173,6 @@ public struct ElasticsearchExporterConfig: QueuedExporterConfig {
         if !user.isEmpty, !api_key.isEmpty { throw ConfigError(path: "api_key", message: "cannot be combined with user/password") }
         try tls.validate()
         if let auth, auth != .null { throw ConfigError(path: "auth", message: "authenticator extensions are not supported yet; use api_key, user/password or headers") }
-        if let proxy_url, !proxy_url.isEmpty { throw ConfigError(path: "proxy_url", message: "not supported yet") }
+        _ = try connections.proxy(key: "proxy_url")
     }
 }

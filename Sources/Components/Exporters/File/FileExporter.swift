@@ -25,17 +25,35 @@ public final class FileExporter: Exporter {
         file.withLock { $0 = (handle, size) }
     }
 
-    private func open(truncate: Bool) throws -> FileHandle {
+    /// Foundation's errors wrap the POSIX one; its text is what the user needs.
+    private static func reason(_ error: any Error) -> String {
+        let outer = error as NSError
+        let posix = (outer.userInfo[NSUnderlyingErrorKey] as? any Error).map { $0 as NSError } ?? outer
+        guard posix.domain == NSPOSIXErrorDomain else { return outer.localizedDescription }
+        return String(cString: strerror(Int32(posix.code))).lowercased()
+    }
+
+    /// Failures name the `path` key and say whether the folder or the file could not be made.
+    private func open(truncate: Bool) throws(StartFailure) -> FileHandle {
         let url = URL(fileURLWithPath: config.path)
-        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-        if truncate || !FileManager.default.fileExists(atPath: config.path) {
-            guard FileManager.default.createFile(atPath: config.path, contents: nil) else {
-                throw PipelineError.permanent("cannot create \(config.path)")
-            }
+        let directory = url.deletingLastPathComponent()
+        do {
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        } catch {
+            throw StartFailure(key: "path", message: "cannot create the directory \(directory.path): \(Self.reason(error))")
         }
-        let handle = try FileHandle(forWritingTo: url)
-        _ = try handle.seekToEnd()
-        return handle
+        do {
+            if truncate || !FileManager.default.fileExists(atPath: config.path) {
+                guard FileManager.default.createFile(atPath: config.path, contents: nil) else {
+                    throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO)
+                }
+            }
+            let handle = try FileHandle(forWritingTo: url)
+            _ = try handle.seekToEnd()
+            return handle
+        } catch {
+            throw StartFailure(key: "path", message: "cannot open \(config.path) for writing: \(Self.reason(error))")
+        }
     }
 
     public func consume(_ batch: TelemetryBatch) async throws {

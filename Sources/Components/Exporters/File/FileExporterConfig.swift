@@ -8,20 +8,23 @@ public struct FileExporterConfig: ComponentConfig {
     public var format: Format = .json
     public var append: Bool = false
     public var rotation: Rotation?
-    public var flush_interval: ConfigDuration = .seconds(1)
     public var compression: String?
     public var encoding: String?
     public var group_by: ConfigNode?
 
     public struct Rotation: ConfigSection {
         public var max_megabytes: Int = 100
-        public var max_days: Int = 0
         public var max_backups: Int = 100
-        public var localtime: Bool = false
         public init() {}
     }
 
     public init() {}
+
+    public static let inertKeys = [
+        InertKey("flush_interval", "every batch is written before the export returns"),
+        InertKey("rotation.max_days", "files are rotated by size only (rotation.max_megabytes, max_backups)"),
+        InertKey("rotation.localtime", "rotated files are named in UTC"),
+    ]
 
     public func validate() throws(ConfigError) {
         if path.isEmpty { throw ConfigError(path: "path", message: "a file path is required") }

@@ -51,7 +51,9 @@ public final class KafkaExporter: Exporter {
     public func start() async throws {
         var properties = librdkafkaConfig
         properties.set("statistics.interval.ms", "10000")
-        let made = try KafkaProducer(config: properties, logger: settings.logger, onStatistics: statisticsRecorder())
+        let made = try KafkaProducer(config: properties, logger: settings.logger,
+                                     partitioner: config.settings.record_partitioner?.partitioner ?? .saramaCompatible,
+                                     onStatistics: statisticsRecorder())
         producer.withLock { $0 = made }
     }
 

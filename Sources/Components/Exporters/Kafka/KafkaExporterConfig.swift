@@ -1,3 +1,4 @@
+import Kafka
 import OTLP
 import Pipeline
 
@@ -27,8 +28,42 @@ public struct KafkaExporterSettings: KafkaComponentSettings {
     public var partition_logs_by_trace_id = false
     public var signal_header = false
     public var producer = Producer()
+    public var record_partitioner: RecordPartitioner?
 
     public init() {}
+
+    /// `record_partitioner`: at most one choice. `least_backup` needs per-partition queue depths
+    /// librdkafka does not expose to a partitioner, so it spreads records in turn instead.
+    public struct RecordPartitioner: ConfigSection {
+        public struct StickyKey: ConfigSection {
+            public enum Hasher: String, ConfigOption { case saramaCompat = "sarama_compat", murmur2 }
+            public var hasher: Hasher = .saramaCompat
+            public init() {}
+        }
+        /// A choice without settings (`round_robin: {}`).
+        public struct Chosen: ConfigSection { public init() {} }
+        public var sticky_key: StickyKey?
+        public var round_robin: Chosen?
+        public var least_backup: Chosen?
+        public var `extension`: String?
+        public init() {}
+
+        var partitioner: KafkaPartitioner {
+            if sticky_key?.hasher == .murmur2 { return .murmur2 }
+            if round_robin != nil || least_backup != nil { return .roundRobin }
+            return .saramaCompatible
+        }
+
+        func validate() throws(ConfigError) {
+            let chosen = [sticky_key != nil, round_robin != nil, least_backup != nil, `extension` != nil].filter { $0 }.count
+            if chosen > 1 {
+                throw ConfigError(path: "record_partitioner", message: "set at most one of sticky_key, round_robin, least_backup, extension")
+            }
+            if let name = `extension` {
+                throw ConfigError(path: "record_partitioner.extension", message: "names \"\(name)\": no extension of otelcol-swift provides a record partitioner; use sticky_key or round_robin")
+            }
+        }
+    }
 
     public struct SignalSettings: ConfigSection {
         public var topic: String?
@@ -57,6 +92,11 @@ public struct KafkaExporterSettings: KafkaComponentSettings {
         }
     }
 
+    public func warnings() -> [String] {
+        record_partitioner?.least_backup == nil ? []
+            : ["record_partitioner.least_backup spreads records in turn (as round_robin): librdkafka does not tell a partitioner how much each partition has waiting"]
+    }
+
     public func settings(_ signal: Signal) -> SignalSettings {
         switch signal { case .traces: traces; case .metrics: metrics; case .logs: logs }
     }
@@ -79,6 +119,7 @@ public struct KafkaExporterSettings: KafkaComponentSettings {
         if producer.max_message_bytes > producer.max_broker_write_bytes {
             throw ConfigError(path: "producer.max_message_bytes", message: "must not be larger than producer.max_broker_write_bytes (\(producer.max_broker_write_bytes))")
         }
+        try record_partitioner?.validate()
         if producer.flush_max_messages < 1 { throw ConfigError(path: "producer.flush_max_messages", message: "must be at least 1") }
         if partition_logs_by_trace_id, partition_logs_by_resource_attributes {
             throw ConfigError(path: "partition_logs_by_trace_id", message: "cannot be combined with partition_logs_by_resource_attributes")

@@ -12,14 +12,19 @@ public struct OTLPGRPCExporterConfig: QueuedExporterConfig {
     public var timeout: ConfigDuration = .seconds(5)
     public var retry_on_failure = RetrySettings()
     public var sending_queue = SendingQueueSettings()
-    public var balancer_name: String?
-    public var keepalive: ConfigNode?
     public var wait_for_ready = false
-    public var read_buffer_size: Int?
-    public var write_buffer_size: Int?
     public var auth: ConfigNode?
 
     public init() {}
+
+    public static let inertKeys = [
+        InertKey("balancer_name", "one connection to the endpoint's first address"),
+        InertKey("keepalive", "no keepalive pings are sent; a dead connection fails the export at timeout"),
+        InertKey("read_buffer_size", "socket buffers are sized by the kernel"),
+        InertKey("write_buffer_size", "socket buffers are sized by the kernel"),
+        InertKey("tls.min_version", "TLS 1.2 or 1.3, as the server offers"),
+        InertKey("tls.max_version", "TLS 1.2 or 1.3, as the server offers"),
+    ] + TLSClientSettings.inertKeys.under("tls")
 
     /// Host and port of `endpoint` (`host:port`, optionally with an http(s):// scheme).
     public var hostAndPort: (host: String, port: Int)? {

@@ -22,7 +22,7 @@ public final class OTLPHTTPExporter: Exporter {
     init(settings: ComponentSettings, config: OTLPHTTPExporterConfig) throws(ConfigError) {
         self.settings = settings
         self.config = config
-        client = try HTTPClients.make(tls: config.tls, timeout: config.timeout)
+        client = try HTTPClients.make(tls: config.tls, timeout: config.timeout, connections: config.connections)
     }
 
     public func shutdown() async {

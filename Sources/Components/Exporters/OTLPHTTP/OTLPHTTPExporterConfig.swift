@@ -16,15 +16,22 @@ public struct OTLPHTTPExporterConfig: QueuedExporterConfig {
     public var compression_params = CompressionParams()
     public var encoding: Encoding = .proto
     public var timeout: ConfigDuration = .seconds(30)
-    public var read_buffer_size = 0
-    public var write_buffer_size = 512 * 1024
     public var retry_on_failure = RetrySettings()
     public var sending_queue = SendingQueueSettings()
     public var tls = TLSClientSettings()
     public var auth: ConfigNode?
     public var proxy_url: String?
+    public var idle_conn_timeout: ConfigDuration = .seconds(90)
+    /// 0 keeps AsyncHTTPClient's 8 (Go's net/http keeps 2).
+    public var max_idle_conns_per_host = 0
 
     public init() {}
+
+    public static let inertKeys = HTTPClientConnections.inertKeys + TLSClientSettings.inertKeys.under("tls")
+
+    var connections: HTTPClientConnections {
+        HTTPClientConnections(proxyURL: proxy_url, idleConnTimeout: idle_conn_timeout, maxIdleConnsPerHost: max_idle_conns_per_host)
+    }
 
     public var sendingQueue: SendingQueueSettings { sending_queue }
     public var retryOnFailure: RetrySettings? { retry_on_failure }
@@ -51,6 +58,6 @@ public struct OTLPHTTPExporterConfig: QueuedExporterConfig {
         try compression_params.validate(for: compression.rawValue)
         try tls.validate()
         if let auth, auth != .null { throw ConfigError(path: "auth", message: "authenticator extensions are not supported yet; use headers") }
-        if let proxy_url, !proxy_url.isEmpty { throw ConfigError(path: "proxy_url", message: "not supported yet") }
+        _ = try connections.proxy(key: "proxy_url")
     }
 }

@@ -12,9 +12,12 @@ public struct FileStorageConfig: ComponentConfig {
     /// **Differs:** true (Go: false), so an acknowledged request survives a power cut, not only a
     /// crash; each group of requests written together shares one sync.
     public var fsync = true
-    public var compaction: ConfigNode?
-    public var recreate: Bool?
     public init() {}
+
+    public static let inertKeys = [
+        InertKey("compaction", "queue files are deleted whole once delivered, so there is nothing to compact"),
+        InertKey("recreate", "a damaged queue record is passed over and counted, the rest is kept"),
+    ]
 
     var permissions: UInt32? { UInt32(directory_permissions, radix: 8).flatMap { $0 <= 0o7777 ? $0 : nil } }
 
@@ -30,16 +33,5 @@ public struct FileStorageConfig: ComponentConfig {
             throw ConfigError(path: "directory", message: "\(directory) does not exist (create it, or set create_directory: true)")
         }
         if !isDirectory.boolValue { throw ConfigError(path: "directory", message: "\(directory) is not a directory") }
-    }
-
-    public func warnings() -> [String] {
-        var warnings: [String] = []
-        if compaction != nil {
-            warnings.append("compaction is accepted but has no effect: queue files are deleted whole once delivered, so there is nothing to compact")
-        }
-        if recreate != nil {
-            warnings.append("recreate is accepted but has no effect: a damaged queue record is passed over and counted, the rest is kept")
-        }
-        return warnings
     }
 }

@@ -23,12 +23,12 @@ public final class FileStorageExtension: QueueStorage {
                 try FileManager.default.createDirectory(atPath: config.directory, withIntermediateDirectories: true,
                                                         attributes: [.posixPermissions: Int(permissions)])
             } catch {
-                throw StartError(message: "file_storage: cannot create directory \(config.directory): \(error.localizedDescription)")
+                throw StartFailure(key: "directory", message: "cannot create \(config.directory): \(error.localizedDescription)")
             }
         }
         let probe = config.directory + "/.otelcol-write-check-\(getpid())"
         guard FileManager.default.createFile(atPath: probe, contents: Data()) else {
-            throw StartError(message: "file_storage: directory \(config.directory) is not writable (\(String(cString: strerror(errno))))")
+            throw StartFailure(key: "directory", message: "\(config.directory) is not writable: \(String(cString: strerror(errno)).lowercased())")
         }
         try? FileManager.default.removeItem(atPath: probe)
     }

@@ -5,9 +5,12 @@ import Synchronization
 public struct HealthCheckConfig: ComponentConfig {
     public var endpoint = "localhost:13133"
     public var path = "/"
-    public var check_collector_pipeline: ConfigNode?
-    public var response_body: ConfigNode?
     public init() {}
+
+    public static let inertKeys = [
+        InertKey("check_collector_pipeline", "the answer reflects the collector's state (starting, running, draining), not exporter failures"),
+        InertKey("response_body", "the body is a fixed JSON status"),
+    ]
 
     public func validate() throws(ConfigError) {
         guard HTTPServer.split(endpoint: endpoint) != nil else {

@@ -8,12 +8,13 @@ public struct MemoryLimiterConfig: ComponentConfig {
     public var spike_limit_mib: Int = 0
     public var limit_percentage: Int = 0
     public var spike_limit_percentage: Int = 0
-    public var min_gc_interval_when_soft_limited: ConfigDuration = .seconds(10)
-    public var min_gc_interval_when_hard_limited: ConfigDuration = .zero
-    public var max_gc_interval_when_soft_limited: ConfigDuration = .seconds(30)
-    public var max_gc_interval_when_hard_limited: ConfigDuration = .seconds(30)
 
     public init() {}
+
+    public static let inertKeys = ["min_gc_interval_when_soft_limited", "min_gc_interval_when_hard_limited",
+                                   "max_gc_interval_when_soft_limited", "max_gc_interval_when_hard_limited"].map {
+        InertKey($0, "there is no garbage collector to run; memory is freed as requests complete")
+    }
 
     public func validate() throws(ConfigError) {
         if check_interval.nanoseconds <= 0 {

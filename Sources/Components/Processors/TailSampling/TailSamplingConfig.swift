@@ -11,13 +11,16 @@ public struct TailSamplingConfig: ComponentConfig {
 
     public var decision_wait: ConfigDuration = .seconds(30)
     public var num_traces = 50_000
-    public var expected_new_traces_per_sec = 0
     public var decision_cache = DecisionCache()
     public var sample_on_first_match = false
     public var drop_pending_traces_on_shutdown = false
     public var policies: [PolicyConfig] = []
 
     public init() {}
+
+    public static let inertKeys = [
+        InertKey("expected_new_traces_per_sec", "the trace table grows as traces arrive, up to num_traces"),
+    ]
 
     public func validate() throws(ConfigError) {
         if decision_wait.nanoseconds <= 0 { throw ConfigError(path: "decision_wait", message: "must be greater than 0") }

@@ -15,13 +15,11 @@ public struct KafkaReceiverSettings: KafkaComponentSettings {
     public var group_rebalance_strategy: String?
     public var group_rebalance_strategies: [String]?
     public var autocommit = Autocommit()
-    public var message_marking = MessageMarking()
     public var header_extraction = HeaderExtraction()
     public var min_fetch_size = 1
     public var max_fetch_size = 1_048_576
     public var max_partition_fetch_size = 1_048_576
     public var max_fetch_wait: ConfigDuration = .milliseconds(250)
-    public var default_fetch_size: Int?
     public var error_backoff = ErrorBackoff()
     public var traces = SignalSettings()
     public var metrics = SignalSettings()
@@ -32,10 +30,15 @@ public struct KafkaReceiverSettings: KafkaComponentSettings {
     /// Beyond Go: where records that cannot be decoded, or that the pipeline rejects permanently,
     /// are written (unchanged, with headers saying where from and why). Empty: they are skipped.
     public var dead_letter_topic = ""
-    public var partition_processing: ConfigNode?
-    public var telemetry: ConfigNode?
 
     public init() {}
+
+    public static let inertKeys = [
+        InertKey("message_marking", "an offset is committed only once the pipeline accepted its record; a record that can never be accepted is skipped, counted and logged"),
+        InertKey("partition_processing", "records of all assigned partitions are processed concurrently, each partition in order"),
+        InertKey("telemetry", "the receiver's metrics are always on"),
+        InertKey("default_fetch_size", "fetches start at max_partition_fetch_size"),
+    ]
 
     public struct SignalSettings: ConfigSection {
         public var topics: [String]?
@@ -48,15 +51,6 @@ public struct KafkaReceiverSettings: KafkaComponentSettings {
     public struct Autocommit: ConfigSection {
         public var enable = true
         public var interval: ConfigDuration = .seconds(1)
-        public init() {}
-    }
-
-    /// Accepted for compatibility. Offsets here are always stored after the pipeline accepted a
-    /// record (docs/COMPATIBILITY.md); a record that can never be accepted is skipped and counted.
-    public struct MessageMarking: ConfigSection {
-        public var after = true
-        public var on_error = false
-        public var on_permanent_error: Bool?
         public init() {}
     }
 

@@ -1,4 +1,5 @@
 import NIOCore
+import Pipeline
 import NIOHPACK
 import NIOHTTP2
 import NIOPosix
@@ -60,7 +61,9 @@ final class OTLPGRPCServer: Sendable {
                     try channel.pipeline.syncOperations.addHandler(OTLPGRPCConnectionHandler(export: export, state: state))
                 }
             }
-        let bound = try await bootstrap.bind(host: host, port: port).get()
+        let bound = try await StartFailure.binding(key: "protocols.grpc.endpoint", host: host, port: port) {
+            try await bootstrap.bind(host: host, port: port).get()
+        }
         listener.withLock { $0 = bound }
         return bound.localAddress?.port ?? port
     }

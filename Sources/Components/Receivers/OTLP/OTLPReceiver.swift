@@ -46,7 +46,8 @@ public final class OTLPReceiver: Receiver {
         // The raw body may be compressed; the decompressed size is limited separately, so the
         // transport limit only bounds what a connection may buffer.
         let tls = try http.tls?.context(path: "protocols.http.tls", alpn: OTLPReceiverConfig.httpALPN)
-        let server = HTTPServer(host: host, port: port, maxBodySize: http.max_request_body_size,
+        let server = HTTPServer(host: host, port: port, key: "protocols.http.endpoint", maxBodySize: http.max_request_body_size,
+                                connections: http.connections,
                                 prepareConnection: { try $0.pipeline.syncOperations.addTLS(tls) }) { request in
             await handler.handle(request)
         }

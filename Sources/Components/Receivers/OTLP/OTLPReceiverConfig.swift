@@ -7,6 +7,16 @@ public struct OTLPReceiverConfig: ComponentConfig {
 
     public init() {}
 
+    public static let inertKeys = [
+        InertKey("protocols.grpc.read_buffer_size", "socket buffers are sized by the kernel"),
+        InertKey("protocols.grpc.write_buffer_size", "socket buffers are sized by the kernel"),
+        InertKey("protocols.grpc.keepalive", "connections are kept until the client closes them; no pings are sent"),
+        InertKey("protocols.http.compression_algorithms", "gzip, deflate, zstd and identity bodies are always accepted"),
+        InertKey("protocols.http.read_timeout", "a request is read for as long as it arrives; idle_timeout closes silent connections"),
+        InertKey("protocols.http.read_header_timeout", "a request is read for as long as it arrives; idle_timeout closes silent connections"),
+        InertKey("protocols.http.write_timeout", "a response is written for as long as the client reads it"),
+    ] + TLSServerSettings.inertKeys.under("protocols.grpc.tls") + TLSServerSettings.inertKeys.under("protocols.http.tls")
+
     public struct Protocols: ConfigSection {
         public var grpc: GRPCSettings?
         public var http: HTTPSettings?
@@ -18,10 +28,7 @@ public struct OTLPReceiverConfig: ComponentConfig {
         public var transport = "tcp"
         public var max_recv_msg_size_mib: Int = 4
         public var max_concurrent_streams: Int = 0
-        public var read_buffer_size: Int = 512 * 1024
-        public var write_buffer_size: Int = 0
         public var include_metadata = false
-        public var keepalive: ConfigNode?
         public var tls: TLSServerSettings?
         public var auth: ConfigNode?
         public init() {}
@@ -36,10 +43,18 @@ public struct OTLPReceiverConfig: ComponentConfig {
         public var include_metadata = false
         public var cors: CORSSettings?
         public var response_headers: [String: String]?
-        public var compression_algorithms: [String]?
         public var tls: TLSServerSettings?
         public var auth: ConfigNode?
+        // Go's http.Server settings, with confighttp's defaults.
+        public var keep_alives_enabled = true
+        public var idle_timeout: ConfigDuration = .seconds(60)
         public init() {}
+
+        /// A zero `idle_timeout` means no limit, as in Go.
+        var connections: HTTPServer.Connections {
+            HTTPServer.Connections(keepAlives: keep_alives_enabled,
+                                   idleTimeout: idle_timeout.nanoseconds > 0 ? .nanoseconds(idle_timeout.nanoseconds) : nil)
+        }
     }
 
     public struct CORSSettings: ConfigSection {

@@ -17,17 +17,23 @@ extension Signal {
 /// metadata), and their mapping to librdkafka properties.
 public struct KafkaClientSettings: ConfigSection {
     public var brokers: [String] = ["localhost:9092"]
-    public var resolve_canonical_bootstrap_servers_only = false
     public var client_id = "otel-collector"
     public var protocol_version = ""
     public var conn_idle_timeout: ConfigDuration = .seconds(540)
     public var rack_id = ""
-    public var use_leader_epoch = true
     public var tls: TLSClientSettings?
     public var auth: Auth?
     public var metadata = Metadata()
 
     public init() {}
+
+    public static let inertKeys = [
+        InertKey("resolve_canonical_bootstrap_servers_only", "bootstrap servers are dialled as written (as in the current Go collector)"),
+        InertKey("use_leader_epoch", "librdkafka validates leader epochs itself"),
+        InertKey("metadata.full", "metadata is asked for the topics in use (as in the current Go collector)"),
+        InertKey("tls.min_version", "librdkafka negotiates the highest version both sides offer"),
+        InertKey("tls.max_version", "librdkafka negotiates the highest version both sides offer"),
+    ] + TLSClientSettings.inertKeys.under("tls") + TLSClientSettings.inertKeys.under("auth.tls")
 
     public struct Auth: ConfigSection {
         public var sasl: SASL?
@@ -58,7 +64,6 @@ public struct KafkaClientSettings: ConfigSection {
     }
 
     public struct Metadata: ConfigSection {
-        public var full = true
         public var refresh_interval: ConfigDuration = .seconds(600)
         public var retry = Retry()
         public init() {}
@@ -159,14 +164,18 @@ public struct KafkaComponentConfig<Settings: KafkaComponentSettings>: ComponentC
     }
 
     public func warnings() -> [String] { settings.warnings() }
+
+    public static var inertKeys: [InertKey] { KafkaClientSettings.inertKeys + Settings.inertKeys }
 }
 
 /// The component-specific half of a `KafkaComponentConfig`.
 public protocol KafkaComponentSettings: ConfigSection {
     func validate() throws(ConfigError)
     func warnings() -> [String]
+    static var inertKeys: [InertKey] { get }
 }
 
 extension KafkaComponentSettings {
     public func warnings() -> [String] { [] }
+    public static var inertKeys: [InertKey] { [] }
 }
