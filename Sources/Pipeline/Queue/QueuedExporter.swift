@@ -221,8 +221,7 @@ public final class QueuedExporter: Consumer, Sendable {
     private func deliver(_ batch: TelemetryBatch, durable: Bool, lane: Lane? = nil) async -> Result<Void, Failure> {
         let policy = retry ?? (durable ? RetrySettings() : nil)
         let keep = durable && (retry.map { $0.enabled && $0.keepsUndeliveredData } ?? true)
-        let started = ContinuousClock.now
-        var attempt = 0
+        var waits = policy?.backoff(unbounded: keep).start()
         while true {
             do {
                 try await exporter.consume(batch)
@@ -232,22 +231,21 @@ public final class QueuedExporter: Consumer, Sendable {
                     return .failure(Failure(error: .retryable("the collector is shutting down"), reason: "shutdown"))
                 }
                 let failure = PipelineError(classifying: error)
-                guard failure.isRetryable, let policy, policy.enabled else {
+                guard failure.isRetryable, policy?.enabled == true, var run = waits else {
                     return .failure(Failure(error: failure, reason: failure.isRetryable ? "export_failed" : "rejected_permanently"))
                 }
-                let wait = failure.retryAfter ?? policy.backoff(attempt: attempt)
-                let limit = keep ? .zero : policy.maxElapsed
-                if limit.nanoseconds > 0, ContinuousClock.now - started + wait > limit.duration {
-                    return .failure(Failure(error: failure, reason: "retries_exhausted"))
+                let outcome = await run.wait(hint: failure.retryAfter, before: { _ in
+                    if let lane, !lane.filling.exchange(true, ordering: .relaxed) {
+                        logger.warning("sending queue for \(batch.signal) is filling: exports fail and are retried: \(failure.message)",
+                                       metadata: ["queue_size": "\(lane.queue.used)", "queue_capacity": "\(settings.queue_size)"])
+                    }
+                })
+                waits = run
+                switch outcome {
+                case .waited: continue
+                case .expired: return .failure(Failure(error: failure, reason: "retries_exhausted"))
+                case .stopped: return .failure(Failure(error: failure, reason: "shutdown"))
                 }
-                if let lane, !lane.filling.exchange(true, ordering: .relaxed) {
-                    logger.warning("sending queue for \(batch.signal) is filling: exports fail and are retried: \(failure.message)",
-                                   metadata: ["queue_size": "\(lane.queue.used)", "queue_capacity": "\(settings.queue_size)"])
-                }
-                do { try await Task.sleep(for: wait) } catch {
-                    return .failure(Failure(error: failure, reason: "shutdown"))
-                }
-                attempt += 1
             }
         }
     }

@@ -39,14 +39,12 @@ public enum ExportAttempt: Sendable {
 }
 
 extension RetrySettings {
-    /// The wait before retry number `attempt` (0 for the first retry), with jitter.
-    public func backoff(attempt: Int) -> Duration {
-        var interval = initial_interval.duration
-        for _ in 0..<min(attempt, 64) {
-            interval = min(interval * multiplier, max_interval.duration)
-            if interval == max_interval.duration { break }
-        }
-        return interval * (1 + Double.random(in: -randomization_factor...randomization_factor))
+    /// The waits between an export's attempts; `unbounded` lifts `max_elapsed_time` (a durable
+    /// queue keeping what it could not deliver). A limit of 0 retries for ever, as in Go.
+    public func backoff(unbounded: Bool = false) -> Backoff {
+        let limit = unbounded ? ConfigDuration.zero : maxElapsed
+        return Backoff(initial: initial_interval.duration, maximum: max_interval.duration, multiplier: multiplier,
+                       jitter: .proportional(randomization_factor), maxElapsed: limit.nanoseconds > 0 ? limit.duration : nil)
     }
 }
 

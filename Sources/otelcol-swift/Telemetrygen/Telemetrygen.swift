@@ -4,6 +4,7 @@ import Foundation
 import FoundationNetworking
 #endif
 import OTLP
+import Pipeline
 import Synchronization
 
 struct Telemetrygen: AsyncParsableCommand {
@@ -69,15 +70,11 @@ struct Generate: AsyncParsableCommand {
                         case .logs: .logs(sample.logs(count: count, nextSeq: next))
                         }
                         let body = request.protobufBytes()
-                        var backoff = Duration.milliseconds(100)
+                        var waits = Backoff(initial: .milliseconds(100), maximum: .seconds(2)).start()
                         var outcome = await sender.send(signal, body)
-                        var attempts = 1
-                        while case .retryable = outcome, attempts < 100 {
+                        while case .retryable = outcome, waits.attempt < 99, await waits.wait() == .waited {
                             run.stats.withLock { $0.retries += 1 }
-                            try? await Task.sleep(for: backoff)
-                            backoff = min(backoff * 2, .seconds(2))
                             outcome = await sender.send(signal, body)
-                            attempts += 1
                         }
                         let items = request.itemCount
                         run.stats.withLock { s in

@@ -89,6 +89,7 @@ public final class ElasticsearchExporter: Exporter {
         var rejections: [Rejection] = []
         var retryMessage = ""
         var attempt = 0
+        var waits = config.retry.backoff.start()
         while true {
             var retry: [Int] = []
             var chunks = body.chunks(of: pending, maxBytes: config.flush.bytes)
@@ -134,18 +135,12 @@ public final class ElasticsearchExporter: Exporter {
             }
             attempt += 1
             settings.telemetry.counter("otelcol_elasticsearch_docs_retried_total", [("exporter", settings.id.description)]).increment(by: Int64(retry.count))
-            try await Task.sleep(for: backoff(attempt))
+            guard await waits.wait() == .waited else { throw CancellationError() }
             pending = retry
         }
         guard rejections.isEmpty else { throw reject(rejections, of: body.items.count, signal: signal) }
     }
 
-    /// `min(max_interval, initial_interval · 2^(attempt-1))` with jitter in its upper half.
-    private func backoff(_ attempt: Int) -> Duration {
-        let initial = Double(config.retry.initial_interval.nanoseconds)
-        let ceiling = min(Double(config.retry.max_interval.nanoseconds), initial * pow(2, Double(attempt - 1)))
-        return .nanoseconds(Int64(Double.random(in: (ceiling / 2)...max(ceiling / 2, ceiling))))
-    }
 
     private func reject(_ rejections: [Rejection], of total: Int, signal: Signal) -> PipelineError {
         settings.telemetry.recordDropped(rejections.count, signal: signal, component: settings.id, reason: "rejected_by_elasticsearch")

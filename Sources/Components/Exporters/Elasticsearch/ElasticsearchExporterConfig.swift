@@ -33,6 +33,9 @@ public struct ElasticsearchExporterConfig: QueuedExporterConfig {
         public var retry_on_status = [429, 500, 502, 503, 504]
         public var retry_on_document_status: [Int]?
         public init() {}
+
+        /// `min(max_interval, initial_interval · 2^(n-1))` with jitter in its upper half, as in Go.
+        var backoff: Backoff { Backoff(initial: initial_interval.duration, maximum: max_interval.duration, jitter: .upperHalf) }
     }
 
     public struct Flush: ConfigSection {

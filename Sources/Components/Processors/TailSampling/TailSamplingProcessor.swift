@@ -158,21 +158,18 @@ public final class TailSamplingProcessor: Processor {
     private func send(_ forward: Forward) async {
         guard forward.spans > 0 else { return }
         let batch = TelemetryBatch(signal: .traces, trustedProtobuf: forward.bytes, itemCount: forward.spans, metadata: .empty)
-        var backoff = Duration.milliseconds(100)
-        let deadline = ContinuousClock.now + .seconds(30)
+        var waits = Backoff(initial: .milliseconds(100), maximum: .seconds(5), maxElapsed: .seconds(30)).start()
         while true {
             do {
                 try await next.consume(batch)
                 return
             } catch {
                 let failure = PipelineError(classifying: error)
-                guard failure.isRetryable, ContinuousClock.now + backoff < deadline else {
+                guard failure.isRetryable, await waits.wait() == .waited else {
                     settings.telemetry.recordDropped(batch.itemCount, signal: .traces, component: settings.id, reason: "export_failed")
                     settings.logger.error("dropped \(batch.itemCount) sampled spans: \(failure.message)")
                     return
                 }
-                try? await Task.sleep(for: backoff)
-                backoff = min(backoff * 2, .seconds(5))
             }
         }
     }

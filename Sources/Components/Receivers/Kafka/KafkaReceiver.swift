@@ -256,8 +256,7 @@ public final class KafkaReceiver: Receiver {
                                 message: "undecodable Kafka record \(place) (\(record.value.count) bytes): \(error.message)")
         }
         if config.settings.header_extraction.extract_headers { extractHeaders(record, into: &batch) }
-        var backoff = config.settings.error_backoff.initial_interval.duration
-        let started = ContinuousClock.now
+        var waits = config.settings.error_backoff.backoff.start()
         while true {
             do {
                 try await next.consume(batch)
@@ -265,19 +264,20 @@ public final class KafkaReceiver: Receiver {
                 return true
             } catch {
                 let failure = PipelineError(classifying: error)
-                let policy = config.settings.error_backoff
-                let expired = policy.max_elapsed_time.nanoseconds > 0 && ContinuousClock.now - started > policy.max_elapsed_time.duration
-                if !failure.isRetryable || !policy.enabled || expired {
+                let outcome: Backoff.Run.Outcome = failure.isRetryable && config.settings.error_backoff.enabled
+                    ? await waits.wait(stop: { stopping.isStopped }) { wait in
+                        settings.logger.warning("retrying Kafka record \(place) in \(wait): \(failure.message)")
+                    }
+                    : .expired
+                switch outcome {
+                case .waited: continue
+                case .stopped: return false
+                case .expired:
                     observer.refused(signal, batch.itemCount)
                     return await giveUp(record, signal, items: batch.itemCount,
                                         reason: failure.isRetryable ? "retries_exhausted" : "rejected_permanently",
                                         message: "Kafka record \(place) with \(batch.itemCount) \(signal.itemName): \(failure.message)")
                 }
-                if stopping.isStopped { return false }
-                settings.logger.warning("retrying Kafka record \(place) in \(backoff): \(failure.message)")
-                try? await Task.sleep(for: backoff)
-                if stopping.isStopped { return false }
-                backoff = min(backoff * policy.multiplier, policy.max_interval.duration)
             }
         }
     }
@@ -306,7 +306,7 @@ public final class KafkaReceiver: Receiver {
             ("otelcol.dlq.error", Array(message.utf8)),
         ]
         let letter = KafkaMessage(topic: topic, key: record.key, value: record.value, headers: headers)
-        var backoff = Duration.milliseconds(100)
+        var waits = Backoff(initial: .milliseconds(100), maximum: .seconds(5)).start()
         while true {
             guard let error = await producer.produce([letter])[0] else {
                 settings.telemetry.counter("otelcol_kafka_receiver_dead_lettered_records_total", [("receiver", settings.id.description), ("reason", reason)]).increment()
@@ -318,10 +318,10 @@ public final class KafkaReceiver: Receiver {
                 settings.logger.error("skipping \(message); the dead-letter topic \(topic) refused it: \(error.message)")
                 return true
             }
-            if stopping.isStopped { return false }
-            settings.logger.error("cannot write to dead-letter topic \(topic), retrying: \(error.message)")
-            try? await Task.sleep(for: backoff)
-            backoff = min(backoff * 2, .seconds(5))
+            let outcome = await waits.wait(stop: { stopping.isStopped }) { _ in
+                settings.logger.error("cannot write to dead-letter topic \(topic), retrying: \(error.message)")
+            }
+            if outcome == .stopped { return false }
         }
     }
 

@@ -70,6 +70,11 @@ public struct KafkaReceiverSettings: KafkaComponentSettings {
         public var randomization_factor = 0.1
         public var max_elapsed_time: ConfigDuration = .zero
         public init() {}
+
+        var backoff: Backoff {
+            Backoff(initial: initial_interval.duration, maximum: max_interval.duration, multiplier: multiplier,
+                    jitter: .proportional(randomization_factor), maxElapsed: max_elapsed_time.nanoseconds > 0 ? max_elapsed_time.duration : nil)
+        }
     }
 
     /// Topics and encoding of a signal: its own keys, else the older flat keys, else defaults.
