@@ -21,7 +21,7 @@ public struct KafkaRecord: Sendable {
 /// thread pool.
 public final class KafkaConsumer: Sendable {
     private let handle: RdKafkaHandle
-    private let logSink: Unmanaged<LogSink>
+    private let callbacks: Unmanaged<CallbackContext>
     private let queue: DispatchQueue
     /// Runs metadata requests, which block; `close` waits for the one under way.
     private let metadataQueue = DispatchQueue(label: "rdkafka-consumer-metadata")
@@ -39,7 +39,7 @@ public final class KafkaConsumer: Sendable {
         var config = config
         config.set("enable.auto.offset.store", "false")
         let conf = try config.make()
-        let sink = Unmanaged.passRetained(LogSink(logger: logger, onStatistics: onStatistics, beforeRevoke: beforeRevoke, startTime: startTime))
+        let sink = Unmanaged.passRetained(CallbackContext(logger: logger, onStatistics: onStatistics, beforeRevoke: beforeRevoke, startTime: startTime))
         rd_kafka_conf_set_opaque(conf, sink.toOpaque())
         rd_kafka_conf_set_log_cb(conf, librdkafkaLog)
         if onStatistics != nil { rd_kafka_conf_set_stats_cb(conf, librdkafkaStatistics) }
@@ -58,7 +58,7 @@ public final class KafkaConsumer: Sendable {
             throw error
         }
         handle = RdKafkaHandle(pointer: rk)
-        logSink = sink
+        callbacks = sink
         queue = DispatchQueue(label: "rdkafka-consumer-poll")
     }
 
@@ -82,7 +82,7 @@ public final class KafkaConsumer: Sendable {
         let ms = Self.milliseconds(timeout)
         let handle = self.handle
         let closed = self.closed
-        let sink = logSink
+        let sink = callbacks
         return await withCheckedContinuation { continuation in
             queue.async {
                 var results: [PollResult] = []
@@ -231,7 +231,7 @@ public final class KafkaConsumer: Sendable {
                 _ = rd_kafka_commit(handle.pointer, nil, 0)
                 rd_kafka_consumer_close(handle.pointer)
                 rd_kafka_destroy(handle.pointer)
-                logSink.release()
+                callbacks.release()
             }
         }
     }
@@ -246,7 +246,7 @@ private let rebalance: @convention(c) (OpaquePointer?, rd_kafka_resp_err_t, Unsa
     let cooperative = String(cString: rd_kafka_rebalance_protocol(rk)) == "COOPERATIVE"
     if err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS {
         if let opaque, let partitions {
-            let sink = Unmanaged<LogSink>.fromOpaque(opaque).takeUnretainedValue()
+            let sink = Unmanaged<CallbackContext>.fromOpaque(opaque).takeUnretainedValue()
             if let startTime = sink.startTime { placeUncommitted(rk, partitions, at: startTime(), logger: sink.logger) }
         }
         if cooperative {
@@ -259,7 +259,7 @@ private let rebalance: @convention(c) (OpaquePointer?, rd_kafka_resp_err_t, Unsa
         return
     }
     if let opaque, let partitions {
-        let sink = Unmanaged<LogSink>.fromOpaque(opaque).takeUnretainedValue()
+        let sink = Unmanaged<CallbackContext>.fromOpaque(opaque).takeUnretainedValue()
         var revoked: [(topic: String, partition: Int32)] = []
         for i in 0..<Int(partitions.pointee.cnt) {
             let element = partitions.pointee.elems[i]

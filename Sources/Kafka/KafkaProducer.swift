@@ -27,8 +27,6 @@ public struct KafkaMessage: Sendable {
         self.valueParts = valueParts
         self.headers = headers
     }
-
-    public var value: [UInt8] { valueParts.count == 1 ? valueParts[0] : Array(valueParts.joined()) }
 }
 
 /// How a producer picks a record's partition.
@@ -48,14 +46,14 @@ public enum KafkaPartitioner: Sendable {
 /// (Sarama-compatible FNV-1a), so Go and Swift edges put a trace on the same partition.
 public final class KafkaProducer: Sendable {
     private let handle: RdKafkaHandle
-    private let logSink: Unmanaged<LogSink>
+    private let callbacks: Unmanaged<CallbackContext>
     private let poll = PollState()
 
     /// `onStatistics` receives librdkafka's statistics (every `statistics.interval.ms`, when set).
     public init(config: KafkaClientConfig, logger: Logger, partitioner: KafkaPartitioner = .saramaCompatible,
                 onStatistics: (@Sendable (KafkaStatistics) -> Void)? = nil) throws(KafkaError) {
         let conf = try config.make()
-        let sink = Unmanaged.passRetained(LogSink(logger: logger, onStatistics: onStatistics))
+        let sink = Unmanaged.passRetained(CallbackContext(logger: logger, onStatistics: onStatistics))
         rd_kafka_conf_set_opaque(conf, sink.toOpaque())
         rd_kafka_conf_set_dr_msg_cb(conf, deliveryReport)
         rd_kafka_conf_set_log_cb(conf, librdkafkaLog)
@@ -82,7 +80,7 @@ public final class KafkaProducer: Sendable {
             throw error
         }
         handle = RdKafkaHandle(pointer: rk)
-        logSink = sink
+        callbacks = sink
         let handle = self.handle
         let poll = self.poll
         let thread = Thread {
@@ -176,7 +174,7 @@ public final class KafkaProducer: Sendable {
         rd_kafka_flush(handle.pointer, ms)
         poll.done.wait()
         rd_kafka_destroy(handle.pointer)
-        logSink.release()
+        callbacks.release()
     }
 
     deinit { close(timeout: .seconds(1)) }
@@ -219,38 +217,6 @@ final class DeliveryTicket: Sendable {
     func complete(_ error: KafkaError?) { group.complete(index, error) }
 }
 
-/// What librdkafka's callbacks reach through the handle's opaque pointer: the collector's logger,
-/// and the owner's statistics and rebalance hooks.
-final class LogSink: Sendable {
-    let logger: Logger
-    let onStatistics: (@Sendable (KafkaStatistics) -> Void)?
-    let beforeRevoke: (@Sendable ([(topic: String, partition: Int32)]) -> Void)?
-    let startTime: (@Sendable () -> Int64)?
-    /// Partitions revoked while a poll run gathers records (the run empties it first): records it
-    /// took of them before the revoke must be left to their next owner, which may be this
-    /// consumer again, starting from the committed offset.
-    let revokedDuringRun = Mutex<[(topic: String, partition: Int32)]>([])
-
-    init(logger: Logger, onStatistics: (@Sendable (KafkaStatistics) -> Void)? = nil,
-         beforeRevoke: (@Sendable ([(topic: String, partition: Int32)]) -> Void)? = nil,
-         startTime: (@Sendable () -> Int64)? = nil) {
-        self.logger = logger
-        self.onStatistics = onStatistics
-        self.beforeRevoke = beforeRevoke
-        self.startTime = startTime
-    }
-
-    func log(level: Int32, facility: UnsafePointer<CChar>?, text: UnsafePointer<CChar>?) {
-        let line = "librdkafka \(facility.map { String(cString: $0) } ?? ""): \(text.map { String(cString: $0) } ?? "")"
-        switch level {
-        case ...3: logger.error("\(line)")
-        case 4: logger.warning("\(line)")
-        case 5, 6: logger.info("\(line)")
-        default: logger.debug("\(line)")
-        }
-    }
-}
-
 private let deliveryReport: @convention(c) (OpaquePointer?, UnsafePointer<rd_kafka_message_t>?, UnsafeMutableRawPointer?) -> Void = { _, message, _ in
     guard let message, let opaque = message.pointee._private else { return }
     let ticket = Unmanaged<DeliveryTicket>.fromOpaque(opaque).takeRetainedValue()
@@ -261,19 +227,6 @@ private let deliveryReport: @convention(c) (OpaquePointer?, UnsafePointer<rd_kaf
         let topic = message.pointee.rkt.map { String(cString: rd_kafka_topic_name($0)) } ?? "?"
         ticket.complete(KafkaError(err, "delivery to \(topic) failed"))
     }
-}
-
-let librdkafkaLog: @convention(c) (OpaquePointer?, Int32, UnsafePointer<CChar>?, UnsafePointer<CChar>?) -> Void = { rk, level, facility, text in
-    guard let rk, let opaque = rd_kafka_opaque(rk) else { return }
-    Unmanaged<LogSink>.fromOpaque(opaque).takeUnretainedValue().log(level: level, facility: facility, text: text)
-}
-
-let librdkafkaStatistics: @convention(c) (OpaquePointer?, UnsafeMutablePointer<CChar>?, Int, UnsafeMutableRawPointer?) -> Int32 = { _, json, length, opaque in
-    guard let json, let opaque else { return 0 }
-    let sink = Unmanaged<LogSink>.fromOpaque(opaque).takeUnretainedValue()
-    let data = Data(bytes: json, count: length)
-    if let statistics = KafkaStatistics(json: data) { sink.onStatistics?(statistics) }
-    return 0 // librdkafka frees the JSON
 }
 
 /// Sarama's (and so the Go collector's) hash partitioner: FNV-1a of the key as a signed 32-bit

@@ -59,22 +59,3 @@ public final class MockKafkaCluster: Sendable {
 
     deinit { close() }
 }
-
-/// Embedded clusters started from the config (`extensions: embedded_kafka`), by component id,
-/// so a `brokers:` list can name one instead of an address.
-public enum EmbeddedKafka {
-    private static let clusters = Mutex<[String: String]>([:])
-
-    public static func register(name: String, bootstrapServers: String) {
-        clusters.withLock { $0[name] = bootstrapServers }
-    }
-
-    public static func unregister(name: String) {
-        _ = clusters.withLock { $0.removeValue(forKey: name) }
-    }
-
-    /// Replaces names of embedded clusters in a broker list with their addresses.
-    public static func resolve(_ brokers: [String]) -> [String] {
-        clusters.withLock { known in brokers.map { known[$0] ?? $0 } }
-    }
-}

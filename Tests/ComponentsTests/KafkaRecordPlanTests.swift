@@ -46,9 +46,9 @@ import Testing
         #expect(records.reduce(0) { $0 + $1.items } == 40)
         // Whole requests are kept together and in order: the records' values concatenated are the
         // requests concatenated, except for the cut one, whose spans are all still there.
-        let whole = records.filter { $0.parts.count > 1 }
+        let whole = records.filter { $0.message.valueParts.count > 1 }
         #expect(!whole.isEmpty)
-        #expect(whole.allSatisfy { record in record.parts.allSatisfy { requests.contains($0) } })
+        #expect(whole.allSatisfy { record in record.message.valueParts.allSatisfy { requests.contains($0) } })
         let decoded = try records.flatMap { try ExportTraceServiceRequest(serializedBytes: $0.value).resourceSpans.flatMap(\.scopeSpans).flatMap(\.spans) }
         let expected = try requests.flatMap { try ExportTraceServiceRequest(serializedBytes: $0).resourceSpans.flatMap(\.scopeSpans).flatMap(\.spans) }
         #expect(decoded.map(\.name) == expected.map(\.name))
@@ -65,4 +65,9 @@ import Testing
         resource.scopeSpans = [scope]
         return .with { $0.resourceSpans = [resource] }
     }
+}
+
+extension KafkaRecordPlan.Record {
+    /// The value as the broker gets it.
+    var value: [UInt8] { Array(message.valueParts.joined()) }
 }

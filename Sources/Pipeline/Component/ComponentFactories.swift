@@ -12,15 +12,35 @@ public struct ComponentSettings: Sendable {
     /// Objects shared by all instances of one component id, such as the single memory checker
     /// behind a memory_limiter used in several pipelines.
     public let shared: SharedInstances
+    /// The collector's extensions, as Go's `component.Host` offers them.
+    public let host: ComponentHost
 
     public init(id: ComponentID, kind: ComponentKind, logger: Logger, telemetry: CollectorTelemetry,
-                status: CollectorStatus = CollectorStatus(), shared: SharedInstances = SharedInstances()) {
+                status: CollectorStatus = CollectorStatus(), shared: SharedInstances = SharedInstances(),
+                host: ComponentHost = ComponentHost()) {
         self.id = id
         self.kind = kind
         self.logger = logger
         self.telemetry = telemetry
         self.status = status
         self.shared = shared
+        self.host = host
+    }
+}
+
+/// The extensions of one collector, by id: how a component reaches one its config names (the
+/// embedded broker a kafka component's `brokers` names, the storage of a sending queue).
+public final class ComponentHost: Sendable {
+    private let extensions = Mutex<[String: any CollectorExtension]>([:])
+    public init() {}
+
+    public func add(_ id: ComponentID, _ ext: any CollectorExtension) {
+        extensions.withLock { $0[id.description] = ext }
+    }
+
+    /// The extension configured as `name` (`type` or `type/name`), if there is one.
+    public func `extension`(named name: String) -> (any CollectorExtension)? {
+        extensions.withLock { $0[name] }
     }
 }
 

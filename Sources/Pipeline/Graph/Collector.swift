@@ -23,17 +23,20 @@ public final class Collector: Sendable {
         let logger = telemetry.logger("otelcol")
         self.logger = logger
         let shared = SharedInstances()
+        let host = ComponentHost()
         let status = self.status
         func settings(_ id: ComponentID, _ kind: ComponentKind) -> ComponentSettings {
             var componentLogger = telemetry.logger("\(kind.rawValue)/\(id)")
             componentLogger[metadataKey: "component"] = "\(id)"
-            return ComponentSettings(id: id, kind: kind, logger: componentLogger, telemetry: telemetry, status: status, shared: shared)
+            return ComponentSettings(id: id, kind: kind, logger: componentLogger, telemetry: telemetry, status: status, shared: shared, host: host)
         }
 
         var extensions: [(ComponentID, any CollectorExtension)] = []
         for id in config.serviceExtensions {
             guard let entry = config.extensions[id] else { continue }
-            extensions.append((id, try entry.factory.create(settings(id, .extension), entry.config)))
+            let made = try entry.factory.create(settings(id, .extension), entry.config)
+            host.add(id, made)
+            extensions.append((id, made))
         }
 
         var exporters: [ComponentID: any Exporter] = [:]
@@ -53,8 +56,7 @@ public final class Collector: Sendable {
                 let queue = helper.sendingQueue
                 var storage: (any QueueStorage)?
                 if queue.enabled, let name = queue.storage {
-                    let storageID = try ComponentID(parsing: name)
-                    guard let found = extensions.first(where: { $0.0 == storageID })?.1 as? any QueueStorage else {
+                    guard let found = host.extension(named: name) as? any QueueStorage else {
                         throw StartError(message: "exporters.\(id).sending_queue.storage: \"\(name)\" is not a storage extension listed in service.extensions")
                     }
                     storage = found

@@ -1,4 +1,5 @@
 import Foundation
+import Prometheus
 import OTLP
 import Pipeline
 
@@ -21,12 +22,14 @@ public final class ElasticsearchExporter: Exporter {
     private let config: ElasticsearchExporterConfig
     private let client: BulkClient
     private let documentRetryStatuses: Set<Int>
+    private let docsRetried: Counter
 
     init(settings: ComponentSettings, config: ElasticsearchExporterConfig) throws(ConfigError) {
         self.settings = settings
         self.config = config
         client = try BulkClient(config: config)
         documentRetryStatuses = config.documentRetryStatuses
+        docsRetried = settings.telemetry.counter("otelcol_elasticsearch_docs_retried_total", [("exporter", settings.id.description)])
     }
 
     public func shutdown() async {
@@ -134,7 +137,7 @@ public final class ElasticsearchExporter: Exporter {
                 throw PipelineError.retryable("\(retry.count) of \(body.items.count) documents not stored after \(attempt + 1) attempts: \(retryMessage)")
             }
             attempt += 1
-            settings.telemetry.counter("otelcol_elasticsearch_docs_retried_total", [("exporter", settings.id.description)]).increment(by: Int64(retry.count))
+            docsRetried.increment(by: Int64(retry.count))
             guard await waits.wait() == .waited else { throw CancellationError() }
             pending = retry
         }

@@ -30,7 +30,7 @@ public final class KafkaExporter: Exporter {
     /// librdkafka settings for the producer: the shared client keys plus the producer keys.
     var librdkafkaConfig: KafkaClientConfig {
         let producer = config.settings.producer
-        var client = config.client.librdkafkaProperties()
+        var client = config.client.librdkafkaProperties(host: settings.host)
         client.set("acks", config.settings.acks)
         // Idempotence needs acks from all in-sync replicas; with it, librdkafka's internal
         // retries cannot duplicate or reorder records.
@@ -65,17 +65,17 @@ public final class KafkaExporter: Exporter {
     public func consume(_ batch: TelemetryBatch) async throws {
         guard let producer = producer.withLock({ $0 }) else { throw PipelineError.retryable("kafka exporter is not running") }
         var batch = batch
-        let exporter = config.settings
-        let signalSettings = exporter.settings(batch.signal)
-        var (topic, encoding) = exporter.destination(batch.signal)
-        if !signalSettings.topic_from_metadata_key.isEmpty,
-           let fromMetadata = batch.metadata.headers[signalSettings.topic_from_metadata_key.lowercased()]?.first, !fromMetadata.isEmpty {
+        let keys = config.settings
+        let signalKeys = keys.keys(of: batch.signal)
+        var (topic, encoding) = keys.destination(batch.signal)
+        if !signalKeys.topic_from_metadata_key.isEmpty,
+           let fromMetadata = batch.metadata.headers[signalKeys.topic_from_metadata_key.lowercased()]?.first, !fromMetadata.isEmpty {
             topic = fromMetadata
         }
-        let messageKey = signalSettings.message_key_from_metadata_key.isEmpty ? nil
-            : batch.metadata.headers[signalSettings.message_key_from_metadata_key.lowercased()]?.first.map { Array($0.utf8) }
+        let messageKey = signalKeys.message_key_from_metadata_key.isEmpty ? nil
+            : batch.metadata.headers[signalKeys.message_key_from_metadata_key.lowercased()]?.first.map { Array($0.utf8) }
         let headers = recordHeaders(batch)
-        let plan = KafkaRecordPlan(settings: exporter, signal: batch.signal, topic: topic, encoding: encoding,
+        let plan = KafkaRecordPlan(settings: keys, signal: batch.signal, topic: topic, encoding: encoding,
                                    headerBytes: headers.reduce(0) { $0 + $1.name.utf8.count + $1.value.count })
         let records: [KafkaRecordPlan.Record], refused: [KafkaRecordPlan.Refused]
         do {
@@ -87,7 +87,11 @@ public final class KafkaExporter: Exporter {
             settings.telemetry.recordDropped(item.items, signal: batch.signal, component: settings.id, reason: item.reason)
             settings.logger.error("dropping \(item.items) \(batch.signal.itemName): \(item.detail)")
         }
-        let messages = records.map { KafkaMessage(topic: $0.topic, key: $0.key, valueParts: $0.parts, headers: headers) }
+        let messages = records.map { record in
+            var message = record.message
+            message.headers = headers
+            return message
+        }
         let results = await producer.produce(messages)
         let failures = zip(records, results).compactMap { record, error in error.map { (record, $0) } }
         guard let first = failures.first else { return }

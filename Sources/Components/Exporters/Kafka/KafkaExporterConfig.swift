@@ -97,13 +97,14 @@ public struct KafkaExporterSettings: KafkaComponentSettings {
             : ["record_partitioner.least_backup spreads records in turn (as round_robin): librdkafka does not tell a partitioner how much each partition has waiting"]
     }
 
-    public func settings(_ signal: Signal) -> SignalSettings {
+    /// A signal's own keys (`traces:` …).
+    public func keys(of signal: Signal) -> SignalSettings {
         switch signal { case .traces: traces; case .metrics: metrics; case .logs: logs }
     }
 
     /// The topic and encoding a signal uses: its own keys, else the older flat keys, else defaults.
     public func destination(_ signal: Signal) -> (topic: String, encoding: KafkaEncoding) {
-        let own = settings(signal)
+        let own = keys(of: signal)
         return (own.topic ?? topic ?? signal.defaultKafkaTopic, own.encoding ?? encoding ?? .otlpProto)
     }
 

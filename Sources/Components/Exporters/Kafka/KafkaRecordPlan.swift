@@ -1,3 +1,4 @@
+import Kafka
 import Foundation
 import OTLP
 
@@ -8,11 +9,10 @@ import OTLP
 /// Beyond Go: a record larger than `max_message_bytes` is split along resource, scope and item
 /// boundaries until each piece fits; only a single item that is too large on its own is refused.
 struct KafkaRecordPlan {
+    /// A record to produce (its value as requests written one after another, joined only by the
+    /// producer; headers are the exporter's), and how many items it carries.
     struct Record {
-        var topic: String
-        var key: [UInt8]?
-        /// The value as requests to be written one after another (joined only by the producer).
-        var parts: [[UInt8]]
+        var message: KafkaMessage
         var items: Int
 
         init(topic: String, key: [UInt8]?, value: [UInt8], items: Int) {
@@ -20,13 +20,9 @@ struct KafkaRecordPlan {
         }
 
         init(topic: String, key: [UInt8]?, parts: [[UInt8]], items: Int) {
-            self.topic = topic
-            self.key = key
-            self.parts = parts
+            message = KafkaMessage(topic: topic, key: key, valueParts: parts)
             self.items = items
         }
-
-        var value: [UInt8] { parts.count == 1 ? parts[0] : Array(parts.joined()) }
     }
 
     /// Items no record can carry: counted as dropped with `reason` and logged with `detail`.

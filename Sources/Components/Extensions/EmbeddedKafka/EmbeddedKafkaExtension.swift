@@ -38,12 +38,14 @@ public final class EmbeddedKafkaExtension: CollectorExtension {
         let made = try MockKafkaCluster(brokers: config.brokers)
         for topic in config.topics { try made.createTopic(topic, partitions: config.partitions) }
         cluster.set(made)
-        EmbeddedKafka.register(name: settings.id.description, bootstrapServers: made.bootstrapServers)
         settings.logger.warning("embedded Kafka broker for local use only (in memory, tiny retention) at \(made.bootstrapServers)")
     }
 
     public func shutdown() async {
-        EmbeddedKafka.unregister(name: settings.id.description)
         cluster.take()?.close()
     }
+
+    /// The broker's address while it runs; kafka components whose `brokers` name this extension
+    /// dial it (it starts before them).
+    public var bootstrapServers: String? { cluster.get()?.bootstrapServers }
 }

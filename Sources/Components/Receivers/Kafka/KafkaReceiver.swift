@@ -31,6 +31,7 @@ public final class KafkaReceiver: Receiver {
     private let deadLetters = MutexBox<KafkaProducer>(nil)
     private let stopping = StopFlag()
     private let observer: ReceiverObserver
+    private let metrics: KafkaReceiverMetrics
     private let unroutedLogged = Mutex<Set<String>>([])
 
     init(settings: ComponentSettings, config: KafkaReceiverConfig, consumers: [Signal: any Consumer]) {
@@ -38,11 +39,12 @@ public final class KafkaReceiver: Receiver {
         self.config = config
         self.consumers = consumers
         observer = ReceiverObserver(telemetry: settings.telemetry, receiver: settings.id, transport: "kafka")
+        metrics = KafkaReceiverMetrics(telemetry: settings.telemetry, receiver: settings.id.description)
     }
 
     var librdkafkaConfig: KafkaClientConfig {
         let r = config.settings
-        var client = config.client.librdkafkaProperties()
+        var client = config.client.librdkafkaProperties(host: settings.host)
         client.set("group.id", r.group_id)
         if !r.group_instance_id.isEmpty { client.set("group.instance.id", r.group_instance_id) }
         client.set("auto.offset.reset", r.initial_offset.autoOffsetReset)
@@ -70,7 +72,7 @@ public final class KafkaReceiver: Receiver {
         logShared(routing)
         self.routing.set(routing)
         if !config.settings.dead_letter_topic.isEmpty {
-            var properties = config.client.librdkafkaProperties()
+            var properties = config.client.librdkafkaProperties(host: settings.host)
             properties.set("acks", "-1")
             properties.set("enable.idempotence", "true")
             deadLetters.set(try KafkaProducer(config: properties, logger: settings.logger))
@@ -152,7 +154,6 @@ public final class KafkaReceiver: Receiver {
     static let revokeGrace: Duration = .seconds(10)
 
     private func consume(from consumer: KafkaConsumer, tracker: OffsetTracker) async {
-        let messages = settings.telemetry.counter("otelcol_kafka_receiver_messages_total", [("receiver", settings.id.description)])
         let autocommit = config.settings.autocommit.enable
         // Children are records (true) and the timers that bound waiting for free slots (false).
         await withTaskGroup(of: Bool.self) { group in
@@ -182,11 +183,11 @@ public final class KafkaReceiver: Receiver {
                     case .error(let error):
                         settings.logger.warning("Kafka consumer error: \(error.message)")
                     case .record(let record):
-                        messages.increment()
+                        metrics.messages.increment()
                         guard routing.sources[record.topic] != nil else {
                             // Only subscribed topics are delivered; a record from elsewhere is a librdkafka surprise.
                             settings.logger.error("skipping Kafka record \(record.topic)/\(record.partition)@\(record.offset): no pipeline reads topic \(record.topic)")
-                            settings.telemetry.counter("otelcol_kafka_receiver_unrouted_records_total", [("receiver", settings.id.description), ("signal", "unknown")]).increment()
+                            metrics.unroutedUnknown.increment()
                             continue
                         }
                         tracker.begin(record, consumer)
@@ -218,13 +219,13 @@ public final class KafkaReceiver: Receiver {
         case .notOurs(let signal):
             return notOurs(record, signal)
         case .ambiguous:
-            settings.telemetry.counter("otelcol_kafka_receiver_ambiguous_records_total", [("receiver", settings.id.description)]).increment()
+            metrics.ambiguous.increment()
             settings.logger.warning("Kafka record \(place) fits several signals and carries no items; nothing is delivered")
             return true
         case .poison(let message):
             let fallback = routing.sources[record.topic]?.first?.signal ?? .traces
-            settings.telemetry.counter("otelcol_kafka_receiver_unmarshal_failed_\(fallback.itemName)_total", [("receiver", settings.id.description)]).increment()
-            return await giveUp(record, fallback, items: 1, reason: "undecodable_kafka_record",
+            metrics.unmarshalFailed(fallback).increment()
+            return await giveUp(record, fallback, items: 1, reason: .undecodable,
                                 message: "undecodable Kafka record \(place) (\(record.value.count) bytes): \(message)")
         }
     }
@@ -232,7 +233,7 @@ public final class KafkaReceiver: Receiver {
     /// A sound record of a signal with no pipeline here, on a shared topic: counted, logged once
     /// per topic and signal, and its offset committed (another receiver's data, not a loss of ours).
     private func notOurs(_ record: KafkaRecord, _ signal: Signal) -> Bool {
-        settings.telemetry.counter("otelcol_kafka_receiver_unrouted_records_total", [("receiver", settings.id.description), ("signal", signal.rawValue)]).increment()
+        metrics.unrouted(signal).increment()
         if unroutedLogged.withLock({ $0.insert("\(record.topic)/\(signal)").inserted }) {
             settings.logger.warning("topic \(record.topic) carries \(signal), which no pipeline of this receiver takes; such records are passed over (counted in otelcol_kafka_receiver_unrouted_records_total)")
         }
@@ -251,8 +252,8 @@ public final class KafkaReceiver: Receiver {
             if case .notOurs(let other) = routing.reclassify(topic: record.topic, value: record.value, failure: error.message) {
                 return notOurs(record, other)
             }
-            settings.telemetry.counter("otelcol_kafka_receiver_unmarshal_failed_\(signal.itemName)_total", [("receiver", settings.id.description)]).increment()
-            return await giveUp(record, signal, items: 1, reason: "undecodable_kafka_record",
+            metrics.unmarshalFailed(signal).increment()
+            return await giveUp(record, signal, items: 1, reason: .undecodable,
                                 message: "undecodable Kafka record \(place) (\(record.value.count) bytes): \(error.message)")
         }
         if config.settings.header_extraction.extract_headers { extractHeaders(record, into: &batch) }
@@ -275,7 +276,7 @@ public final class KafkaReceiver: Receiver {
                 case .expired:
                     observer.refused(signal, batch.itemCount)
                     return await giveUp(record, signal, items: batch.itemCount,
-                                        reason: failure.isRetryable ? "retries_exhausted" : "rejected_permanently",
+                                        reason: failure.isRetryable ? .retriesExhausted : .rejectedPermanently,
                                         message: "Kafka record \(place) with \(batch.itemCount) \(signal.itemName): \(failure.message)")
                 }
             }
@@ -291,9 +292,9 @@ public final class KafkaReceiver: Receiver {
 
     /// A record the pipeline will never take: written to the dead-letter topic (retried until
     /// Kafka acknowledges it, so it is never lost), or skipped, counted and logged.
-    private func giveUp(_ record: KafkaRecord, _ signal: Signal, items: Int, reason: String, message: String) async -> Bool {
+    private func giveUp(_ record: KafkaRecord, _ signal: Signal, items: Int, reason: KafkaReceiverMetrics.GiveUp, message: String) async -> Bool {
         guard let producer = deadLetters.get() else {
-            settings.telemetry.recordDropped(items, signal: signal, component: settings.id, reason: reason)
+            settings.telemetry.recordDropped(items, signal: signal, component: settings.id, reason: reason.rawValue)
             settings.logger.error("skipping \(message)")
             return true
         }
@@ -302,19 +303,19 @@ public final class KafkaReceiver: Receiver {
             ("otelcol.dlq.source.topic", Array(record.topic.utf8)),
             ("otelcol.dlq.source.partition", Array(String(record.partition).utf8)),
             ("otelcol.dlq.source.offset", Array(String(record.offset).utf8)),
-            ("otelcol.dlq.reason", Array(reason.utf8)),
+            ("otelcol.dlq.reason", Array(reason.rawValue.utf8)),
             ("otelcol.dlq.error", Array(message.utf8)),
         ]
         let letter = KafkaMessage(topic: topic, key: record.key, value: record.value, headers: headers)
         var waits = Backoff(initial: .milliseconds(100), maximum: .seconds(5)).start()
         while true {
             guard let error = await producer.produce([letter])[0] else {
-                settings.telemetry.counter("otelcol_kafka_receiver_dead_lettered_records_total", [("receiver", settings.id.description), ("reason", reason)]).increment()
+                metrics.deadLettered(reason).increment()
                 settings.logger.warning("sent to dead-letter topic \(topic): \(message)")
                 return true
             }
             if error.isPermanent {
-                settings.telemetry.recordDropped(items, signal: signal, component: settings.id, reason: reason)
+                settings.telemetry.recordDropped(items, signal: signal, component: settings.id, reason: reason.rawValue)
                 settings.logger.error("skipping \(message); the dead-letter topic \(topic) refused it: \(error.message)")
                 return true
             }

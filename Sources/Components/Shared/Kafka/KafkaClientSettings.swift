@@ -93,10 +93,12 @@ public struct KafkaClientSettings: ConfigSection {
         }
     }
 
-    /// librdkafka properties for these settings; embedded cluster names in `brokers` are resolved.
-    public func librdkafkaProperties() -> KafkaClientConfig {
+    /// librdkafka properties for these settings; an entry of `brokers` that names an
+    /// `embedded_kafka` extension of `host` is replaced by its address.
+    public func librdkafkaProperties(host: ComponentHost) -> KafkaClientConfig {
         var config = KafkaClientConfig()
-        config.set("bootstrap.servers", EmbeddedKafka.resolve(brokers).joined(separator: ","))
+        let resolved = brokers.map { (host.extension(named: $0) as? EmbeddedKafkaExtension)?.bootstrapServers ?? $0 }
+        config.set("bootstrap.servers", resolved.joined(separator: ","))
         config.set("client.id", client_id)
         config.set("connections.max.idle.ms", String(conn_idle_timeout.nanoseconds / 1_000_000))
         config.set("topic.metadata.refresh.interval.ms", String(metadata.refresh_interval.nanoseconds / 1_000_000))

@@ -1,0 +1,49 @@
+import CRdKafka
+import Foundation
+import Logging
+import Synchronization
+
+/// What librdkafka's callbacks reach through the handle's opaque pointer: the collector's logger,
+/// and the owner's statistics and rebalance hooks.
+final class CallbackContext: Sendable {
+    let logger: Logger
+    let onStatistics: (@Sendable (KafkaStatistics) -> Void)?
+    let beforeRevoke: (@Sendable ([(topic: String, partition: Int32)]) -> Void)?
+    let startTime: (@Sendable () -> Int64)?
+    /// Partitions revoked while a poll run gathers records (the run empties it first): records it
+    /// took of them before the revoke must be left to their next owner, which may be this
+    /// consumer again, starting from the committed offset.
+    let revokedDuringRun = Mutex<[(topic: String, partition: Int32)]>([])
+
+    init(logger: Logger, onStatistics: (@Sendable (KafkaStatistics) -> Void)? = nil,
+         beforeRevoke: (@Sendable ([(topic: String, partition: Int32)]) -> Void)? = nil,
+         startTime: (@Sendable () -> Int64)? = nil) {
+        self.logger = logger
+        self.onStatistics = onStatistics
+        self.beforeRevoke = beforeRevoke
+        self.startTime = startTime
+    }
+
+    func log(level: Int32, facility: UnsafePointer<CChar>?, text: UnsafePointer<CChar>?) {
+        let line = "librdkafka \(facility.map { String(cString: $0) } ?? ""): \(text.map { String(cString: $0) } ?? "")"
+        switch level {
+        case ...3: logger.error("\(line)")
+        case 4: logger.warning("\(line)")
+        case 5, 6: logger.info("\(line)")
+        default: logger.debug("\(line)")
+        }
+    }
+}
+
+let librdkafkaLog: @convention(c) (OpaquePointer?, Int32, UnsafePointer<CChar>?, UnsafePointer<CChar>?) -> Void = { rk, level, facility, text in
+    guard let rk, let opaque = rd_kafka_opaque(rk) else { return }
+    Unmanaged<CallbackContext>.fromOpaque(opaque).takeUnretainedValue().log(level: level, facility: facility, text: text)
+}
+
+let librdkafkaStatistics: @convention(c) (OpaquePointer?, UnsafeMutablePointer<CChar>?, Int, UnsafeMutableRawPointer?) -> Int32 = { _, json, length, opaque in
+    guard let json, let opaque else { return 0 }
+    let sink = Unmanaged<CallbackContext>.fromOpaque(opaque).takeUnretainedValue()
+    let data = Data(bytes: json, count: length)
+    if let statistics = KafkaStatistics(json: data) { sink.onStatistics?(statistics) }
+    return 0 // librdkafka frees the JSON
+}
