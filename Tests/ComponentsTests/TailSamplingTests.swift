@@ -139,6 +139,43 @@ import Testing
         #expect(composite.decide(big) == .notSampled, "20 spans exceed the 10 spans/s of its sub-policy")
     }
 
+    /// One sample per policy type (the switch in `SamplingPolicies.build` covers every case, so
+    /// this table must too), each sampling a trace made to match it.
+    static let samples: [PolicyConfig.PolicyType: String] = [
+        .alwaysSample: "type: always_sample",
+        .latency: "type: latency\nlatency: {threshold_ms: 5}",
+        .numericAttribute: "type: numeric_attribute\nnumeric_attribute: {key: code, min_value: 500, max_value: 599}",
+        .probabilistic: "type: probabilistic\nprobabilistic: {sampling_percentage: 100}",
+        .statusCode: "type: status_code\nstatus_code: {status_codes: [ERROR]}",
+        .stringAttribute: "type: string_attribute\nstring_attribute: {key: route, values: [\"/(?P<area>orders)\"], enabled_regex_matching: true}",
+        .booleanAttribute: "type: boolean_attribute\nboolean_attribute: {key: retried, value: true}",
+        .rateLimiting: "type: rate_limiting\nrate_limiting: {spans_per_second: 100}",
+        .spanCount: "type: span_count\nspan_count: {min_spans: 1}",
+        .traceState: "type: trace_state\ntrace_state: {key: tenant, values: [a]}",
+        .ottlCondition: "type: ottl_condition\nottl_condition: {span: ['attributes[\"route\"] == \"/orders\"']}",
+        .and: "type: and\nand: {and_sub_policy: [{name: s, type: status_code, status_code: {status_codes: [ERROR]}}]}",
+        .drop: "type: drop\ndrop: {drop_sub_policy: [{name: s, type: status_code, status_code: {status_codes: [ERROR]}}]}",
+        .composite: "type: composite\ncomposite: {max_total_spans_per_second: 100, composite_sub_policy: [{name: all, type: always_sample}]}",
+    ]
+
+    @Test func everyPolicyTypeBuildsAndDecides() throws {
+        #expect(Set(Self.samples.keys) == Set(PolicyConfig.PolicyType.allCases))
+        let matching = trace([span(ms: 0, 10, status: .error, attributes: [kv("route", "/orders"), kv("code", int: 503), kv("retried", bool: true)],
+                                   traceState: "tenant=a")])
+        for (type, yaml) in Self.samples.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
+            let decision = try policy(yaml).decide(matching)
+            #expect(decision == (type == .drop ? .dropped : .sampled), "\(type.rawValue) decided \(decision)")
+        }
+    }
+
+    @Test func anUnknownPolicyTypeListsTheKnownOnes() throws {
+        #expect(throws: ConfigError.self) { try policy("type: sometimes") }
+        do { _ = try policy("type: sometimes") } catch let error as ConfigError {
+            #expect(error.path == "policies[0].type")
+            #expect(error.message.hasPrefix("invalid value \"sometimes\": must be one of always_sample, latency,"))
+        }
+    }
+
     @Test func decisionPrecedence() throws {
         let config = try decodeConfig(TailSamplingConfig.self, """
             policies:

@@ -88,10 +88,11 @@ enum SamplingPolicies {
 
     static func build(_ config: PolicyConfig, path: String) throws(ConfigError) -> SamplingPolicy {
         let name = config.name
-        switch config.type {
-        case "always_sample":
+        guard let type = config.type else { throw ConfigError(path: "\(path).type", message: "is required") }
+        switch type {
+        case .alwaysSample:
             return SamplingPolicy(name: name) { _ in .sampled }
-        case "latency":
+        case .latency:
             let c = config.latency
             guard c.threshold_ms > 0 || c.upper_threshold_ms > 0 else {
                 throw ConfigError(path: "\(path).latency.threshold_ms", message: "must be greater than 0")
@@ -106,7 +107,7 @@ enum SamplingPolicies {
                 if c.upper_threshold_ms == 0 { return milliseconds >= c.threshold_ms ? .sampled : .notSampled }
                 return milliseconds > c.threshold_ms && milliseconds <= c.upper_threshold_ms ? .sampled : .notSampled
             }
-        case "numeric_attribute":
+        case .numericAttribute:
             let c = config.numeric_attribute
             guard !c.key.isEmpty else { throw ConfigError(path: "\(path).numeric_attribute.key", message: "is required") }
             guard c.min_value != 0 || c.max_value != 0 else {
@@ -117,7 +118,7 @@ enum SamplingPolicies {
                 if case .int(let i) = value { return i >= low && i <= high }
                 return false
             }
-        case "probabilistic":
+        case .probabilistic:
             let c = config.probabilistic
             guard c.sampling_percentage >= 0 else {
                 throw ConfigError(path: "\(path).probabilistic.sampling_percentage", message: "must be 0 or more")
@@ -127,7 +128,7 @@ enum SamplingPolicies {
             return SamplingPolicy(name: name) { trace in
                 ProbabilisticHash.hash(salt: salt, traceID: trace.traceID) <= threshold ? .sampled : .notSampled
             }
-        case "status_code":
+        case .statusCode:
             let codes = config.status_code.status_codes
             guard !codes.isEmpty else { throw ConfigError(path: "\(path).status_code.status_codes", message: "at least one status code is required") }
             var wanted: Set<Int> = []
@@ -146,7 +147,7 @@ enum SamplingPolicies {
                     return set.contains(Int(truncatingIfNeeded: code))
                 } ? .sampled : .notSampled
             }
-        case "string_attribute":
+        case .stringAttribute:
             let c = config.string_attribute
             guard !c.key.isEmpty else { throw ConfigError(path: "\(path).string_attribute.key", message: "is required") }
             let values = c.values.filter { !$0.isEmpty }
@@ -172,27 +173,27 @@ enum SamplingPolicies {
                 if case .string(let text) = value, !text.isEmpty { return matcher(text) }
                 return false
             }
-        case "boolean_attribute":
+        case .booleanAttribute:
             let c = config.boolean_attribute
             guard !c.key.isEmpty else { throw ConfigError(path: "\(path).boolean_attribute.key", message: "is required") }
             return attributePolicy(name, key: c.key, invert: c.invert_match) { value in
                 if case .bool(let b) = value { return b == c.value }
                 return false
             }
-        case "rate_limiting":
+        case .rateLimiting:
             let limit = config.rate_limiting.spans_per_second
             guard limit > 0 else { throw ConfigError(path: "\(path).rate_limiting.spans_per_second", message: "must be greater than 0") }
             let budget = SecondBudget()
             return SamplingPolicy(name: name) { trace in
                 budget.take(Int64(trace.spans.count), limit: limit) ? .sampled : .notSampled
             }
-        case "span_count":
+        case .spanCount:
             let c = config.span_count
             guard c.min_spans > 0 else { throw ConfigError(path: "\(path).span_count.min_spans", message: "must be greater than 0") }
             return SamplingPolicy(name: name) { trace in
                 trace.spans.count >= c.min_spans && (c.max_spans == 0 || trace.spans.count <= c.max_spans) ? .sampled : .notSampled
             }
-        case "trace_state":
+        case .traceState:
             let c = config.trace_state
             guard !c.key.isEmpty, !c.values.isEmpty else { throw ConfigError(path: "\(path).trace_state", message: "key and values are required") }
             let values = Set(c.values.filter { c.key.count + $0.count < 256 })
@@ -205,7 +206,7 @@ enum SamplingPolicies {
                 }
                 return .notSampled
             }
-        case "ottl_condition":
+        case .ottlCondition:
             let c = config.ottl_condition
             guard !c.span.isEmpty || !c.spanevent.isEmpty else {
                 throw ConfigError(path: "\(path).ottl_condition", message: "at least one span or spanevent condition is required")
@@ -235,11 +236,11 @@ enum SamplingPolicies {
                     return .error
                 }
             }
-        case "and", "drop":
-            let subs = config.type == "and" ? config.and.and_sub_policy : config.drop.drop_sub_policy
-            guard !subs.isEmpty else { throw ConfigError(path: "\(path).\(config.type)", message: "needs at least one sub-policy") }
-            let policies = try build(subs, path: "\(path).\(config.type).\(config.type)_sub_policy")
-            let isDrop = config.type == "drop"
+        case .and, .drop:
+            let isDrop = type == .drop
+            let subs = isDrop ? config.drop.drop_sub_policy : config.and.and_sub_policy
+            guard !subs.isEmpty else { throw ConfigError(path: "\(path).\(type.rawValue)", message: "needs at least one sub-policy") }
+            let policies = try build(subs, path: "\(path).\(type.rawValue).\(type.rawValue)_sub_policy")
             return SamplingPolicy(name: name, isDrop: isDrop) { trace in
                 for policy in policies {
                     switch policy.decide(trace) {
@@ -250,10 +251,8 @@ enum SamplingPolicies {
                 }
                 return isDrop ? .dropped : .sampled
             }
-        case "composite":
+        case .composite:
             return try composite(config, path: path)
-        default:
-            throw ConfigError(path: "\(path).type", message: "unknown policy type \"\(config.type)\"")
         }
     }
 

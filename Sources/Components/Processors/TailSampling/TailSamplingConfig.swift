@@ -32,6 +32,16 @@ public struct TailSamplingConfig: ComponentConfig {
 
 /// One policy: `name`, `type` and the block named after the type.
 public struct PolicyConfig: ConfigSection {
+    /// Every policy type there is: decoding refuses any other name with the list, and
+    /// `SamplingPolicies.build` switches over all of them, so a type cannot be accepted here and
+    /// missing there.
+    public enum PolicyType: String, ConfigOption {
+        case alwaysSample = "always_sample", latency, numericAttribute = "numeric_attribute", probabilistic
+        case statusCode = "status_code", stringAttribute = "string_attribute", booleanAttribute = "boolean_attribute"
+        case rateLimiting = "rate_limiting", spanCount = "span_count", traceState = "trace_state"
+        case ottlCondition = "ottl_condition", and, drop, composite
+    }
+
     public struct Latency: ConfigSection { public var threshold_ms: Int64 = 0; public var upper_threshold_ms: Int64 = 0; public init() {} }
     public struct NumericAttribute: ConfigSection {
         public var key = ""; public var min_value: Int64 = 0; public var max_value: Int64 = 0; public var invert_match = false
@@ -70,7 +80,7 @@ public struct PolicyConfig: ConfigSection {
     }
 
     public var name = ""
-    public var type = ""
+    public var type: PolicyType?
     public var latency = Latency()
     public var numeric_attribute = NumericAttribute()
     public var probabilistic = Probabilistic()
