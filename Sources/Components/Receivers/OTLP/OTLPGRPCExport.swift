@@ -25,12 +25,12 @@ struct OTLPGRPCExport: Sendable {
         self.paths = paths
     }
 
-    func tooLarge(_ size: Int) -> Outcome {
-        .failed(.resourceExhausted, "message of \(size) bytes is larger than max_recv_msg_size_mib (\(maxMessageSize) bytes)")
+    static func tooLarge(_ size: Int, limit: Int) -> Outcome {
+        .failed(.resourceExhausted, "message of \(size) bytes is larger than max_recv_msg_size_mib (\(limit) bytes)")
     }
 
     func export(_ signal: Signal, _ bytes: [UInt8], headers: [(name: String, value: String)]) async -> Outcome {
-        guard bytes.count <= maxMessageSize else { return tooLarge(bytes.count) }
+        guard bytes.count <= maxMessageSize else { return Self.tooLarge(bytes.count, limit: maxMessageSize) }
         let batch: TelemetryBatch
         do {
             batch = try TelemetryBatch(signal: signal, protobuf: bytes, metadata: includeMetadata ? Self.requestMetadata(headers) : .empty)
