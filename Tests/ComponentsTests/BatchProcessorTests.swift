@@ -22,9 +22,36 @@ import Testing
 
     @Test func timeoutFlushesWhatIsPending() async throws {
         let sink = RecordingConsumer()
-        let batch = try make("send_batch_size: 1000\ntimeout: 50ms", sink)
-        try await batch.consume(traceBatch(spans: 3))
+        let timer = ManualTimer()
+        let batch = BatchProcessor(settings: settings("batch"), config: try decodeConfig(BatchConfig.self, "send_batch_size: 1000\ntimeout: 200ms"),
+                                   signal: .traces, next: sink, sleep: timer.sleep)
+        let caller = Task { try await batch.consume(traceBatch(spans: 3)) }
+        try await waitUntil { timer.armed == [.milliseconds(200)] }
+        #expect(batch.pendingItems == 3)
+        #expect(sink.itemCounts.isEmpty, "sent before the timeout")
+        timer.fire()
+        try await caller.value
         #expect(sink.itemCounts == [3])
+        #expect(batch.pendingItems == 0)
+    }
+
+    @Test func aShardFilledBeforeItsTimeoutCancelsTheTimer() async throws {
+        let sink = RecordingConsumer()
+        let timer = ManualTimer()
+        let batch = BatchProcessor(settings: settings("batch"), config: try decodeConfig(BatchConfig.self, "send_batch_size: 4\ntimeout: 1s"),
+                                   signal: .traces, next: sink, sleep: timer.sleep)
+        let first = Task { try await batch.consume(traceBatch(spans: 3)) }
+        try await waitUntil { timer.armed.count == 1 }
+        try await batch.consume(traceBatch(spans: 1))
+        try await first.value
+        #expect(sink.itemCounts == [4])
+        try await waitUntil { timer.armed.isEmpty }
+        // A new shard fill arms a new timer; only its firing sends the remainder.
+        let second = Task { try await batch.consume(traceBatch(spans: 2)) }
+        try await waitUntil { timer.armed.count == 1 }
+        timer.fire()
+        try await second.value
+        #expect(sink.itemCounts == [4, 2])
     }
 
     @Test func maxSizeSplitsInOrder() async throws {

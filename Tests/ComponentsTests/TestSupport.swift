@@ -61,3 +61,50 @@ func waitUntil(timeout: Duration = .seconds(30), _ condition: () -> Bool) async 
         try await Task.sleep(for: .milliseconds(2))
     }
 }
+
+/// A clock a test moves itself: `sleep` waits until `fire()`, so timer behaviour is tested
+/// without waiting for real time. A cancelled sleep ends at once, as Task.sleep does.
+final class ManualTimer: Sendable {
+    private struct Sleeper {
+        let id: Int
+        let duration: Duration
+        let continuation: CheckedContinuation<Void, any Error>
+    }
+    private struct State {
+        var next = 0
+        var sleepers: [Sleeper] = []
+        var cancelled: Set<Int> = []
+    }
+    private let state = Mutex(State())
+
+    /// The durations of the sleeps in progress.
+    var armed: [Duration] { state.withLock { $0.sleepers.map(\.duration) } }
+
+    @Sendable func sleep(_ duration: Duration) async throws {
+        let id = state.withLock { state in state.next += 1; return state.next }
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+                let cancelledFirst = state.withLock { state in
+                    if state.cancelled.remove(id) != nil { return true }
+                    state.sleepers.append(Sleeper(id: id, duration: duration, continuation: continuation))
+                    return false
+                }
+                if cancelledFirst { continuation.resume(throwing: CancellationError()) }
+            }
+        } onCancel: {
+            let sleeper = state.withLock { state -> Sleeper? in
+                guard let index = state.sleepers.firstIndex(where: { $0.id == id }) else {
+                    state.cancelled.insert(id)
+                    return nil
+                }
+                return state.sleepers.remove(at: index)
+            }
+            sleeper?.continuation.resume(throwing: CancellationError())
+        }
+    }
+
+    /// Ends every sleep in progress, as if its time had passed.
+    func fire() {
+        for sleeper in state.withLock({ state in defer { state.sleepers = [] }; return state.sleepers }) { sleeper.continuation.resume() }
+    }
+}

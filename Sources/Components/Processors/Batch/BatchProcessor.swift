@@ -31,11 +31,15 @@ public final class BatchProcessor: Processor {
     private let sendSize: ValueHistogram
     private let sizeTriggers: Counter
     private let timeoutTriggers: Counter
+    /// How a shard's timeout is waited out; tests pass a clock they move themselves.
+    private let sleep: @Sendable (Duration) async throws -> Void
 
-    init(settings: ComponentSettings, config: BatchConfig, signal: Signal, next: any Consumer) {
+    init(settings: ComponentSettings, config: BatchConfig, signal: Signal, next: any Consumer,
+         sleep: @escaping @Sendable (Duration) async throws -> Void = { try await Task.sleep(for: $0) }) {
         self.settings = settings
         self.config = config
         self.next = next
+        self.sleep = sleep
         let labels = [("processor", settings.id.description)]
         sendSize = settings.telemetry.histogram("otelcol_processor_batch_batch_send_size", labels, buckets: [10, 25, 50, 75, 100, 250, 500, 750, 1000, 2000, 3000, 4000, 5000, 6000, 7000, 8000, 9000, 10000, 20000, 30000, 50000, 100000])
         sizeTriggers = settings.telemetry.counter("otelcol_processor_batch_batch_size_trigger_send_total", labels)
@@ -104,8 +108,9 @@ public final class BatchProcessor: Processor {
 
     private func armTimer(_ key: [String]) -> Task<Void, Never> {
         let timeout = config.timeout.duration
+        let sleep = self.sleep
         return Task { [weak self] in
-            try? await Task.sleep(for: timeout)
+            try? await sleep(timeout)
             guard !Task.isCancelled, let self else { return }
             await self.flush(key, cause: .timeout)
         }
