@@ -136,7 +136,7 @@ public struct ExporterFactory: Sendable {
 
 public struct ExtensionFactory: Sendable {
     public let info: FactoryInfo
-    let create: @Sendable (ComponentSettings, any ComponentConfig) throws -> any CollectorExtension
+    public let create: @Sendable (ComponentSettings, any ComponentConfig) throws -> any CollectorExtension
 
     public init<C: ComponentConfig>(
         type: String, stability: Stability, config: C.Type,

@@ -1,0 +1,72 @@
+import Components
+import Foundation
+import Pipeline
+
+/// The least config of each registered component type, and a whole collector config around one
+/// component, for the tests that go over every component.
+enum ComponentSamples {
+    /// The least each component type needs to pass validation.
+    static var minimal: [String: [String: Any]] { [
+        "otlp": ["protocols": ["grpc": [String: Any]()]],
+        "memory_limiter": ["check_interval": "1s", "limit_mib": 100],
+        "attributes": ["actions": [["key": "a", "action": "delete"]]],
+        "resource": ["attributes": [["key": "a", "action": "delete"]]],
+        "tail_sampling": ["policies": [["name": "all", "type": "always_sample"]]],
+        "file": ["path": FileManager.default.temporaryDirectory.appendingPathComponent("otelcol-swift-samples/out.json").path],
+        "exporter/otlp": ["endpoint": "localhost:4317"],
+        "otlp_grpc": ["endpoint": "localhost:4317"],
+        "otlphttp": ["endpoint": "http://localhost:4318"],
+        "otlp_http": ["endpoint": "http://localhost:4318"],
+        "elasticsearch": ["endpoint": "http://localhost:9200"],
+        "file_storage": ["directory": FileManager.default.temporaryDirectory.path],
+    ] }
+
+    static func minimal(_ kind: ComponentKind, _ type: String) -> [String: Any] {
+        minimal["\(kind.rawValue)/\(type)"] ?? minimal[type] ?? [:]
+    }
+
+    /// A whole config with one component of `kind` and `type` in a traces pipeline (JSON is YAML).
+    static func config(_ kind: ComponentKind, _ type: String, _ component: [String: Any]) throws -> String {
+        var top: [String: Any] = [
+            "receivers": ["otlp": ["protocols": ["grpc": [String: Any]()]]],
+            "exporters": ["debug": [String: Any]()],
+        ]
+        var pipeline: [String: Any] = ["receivers": ["otlp"], "exporters": ["debug"]]
+        var service: [String: Any] = [:]
+        switch kind {
+        case .receiver:
+            top["receivers"] = [type: component]
+            pipeline["receivers"] = [type]
+        case .processor:
+            top["processors"] = [type: component]
+            pipeline["processors"] = [type]
+        case .exporter:
+            top["exporters"] = [type: component]
+            pipeline["exporters"] = [type]
+        case .extension:
+            top["extensions"] = [type: component]
+            service["extensions"] = [type]
+        }
+        service["pipelines"] = ["traces": pipeline]
+        top["service"] = service
+        return String(decoding: try JSONSerialization.data(withJSONObject: top), as: UTF8.self)
+    }
+
+    static func load(_ text: String) throws -> CollectorConfig {
+        var sources = ConfigSources()
+        try sources.addYAML(text, origin: "go.yaml")
+        return try CollectorConfig.load(sources, registry: Components.registry)
+    }
+
+    /// `component` with `value` at `path`, keeping what is there.
+    static func setting(_ path: ArraySlice<String>, to value: Any, in component: [String: Any]) -> [String: Any] {
+        guard let key = path.first else { return component }
+        var out = component
+        if path.count == 1 {
+            out[key] = value
+        } else {
+            out[key] = setting(path.dropFirst(), to: value, in: component[key] as? [String: Any] ?? [:])
+        }
+        return out
+    }
+}
