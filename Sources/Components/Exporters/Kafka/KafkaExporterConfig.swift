@@ -16,7 +16,6 @@ public struct KafkaExporterSettings: KafkaComponentSettings {
     public var traces = SignalSettings()
     public var metrics = SignalSettings()
     public var logs = SignalSettings()
-    public var profiles: ConfigNode?
     public var topic: String?
     public var encoding: KafkaEncoding?
     public var topic_from_attribute = ""
@@ -31,6 +30,8 @@ public struct KafkaExporterSettings: KafkaComponentSettings {
     public var record_partitioner: RecordPartitioner?
 
     public init() {}
+
+    public static let inertKeys = [InertKey("profiles", "profiles are not a signal of this collector; nothing is written for them")]
 
     /// `record_partitioner`: at most one choice. `least_backup` needs per-partition queue depths
     /// librdkafka does not expose to a partitioner, so it spreads records in turn instead.

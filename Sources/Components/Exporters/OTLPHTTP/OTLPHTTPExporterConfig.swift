@@ -10,7 +10,6 @@ public struct OTLPHTTPExporterConfig: QueuedExporterConfig {
     public var traces_endpoint = ""
     public var metrics_endpoint = ""
     public var logs_endpoint = ""
-    public var profiles_endpoint: String?
     public var headers: [String: String] = [:]
     public var compression: Compression = .gzip
     public var compression_params = CompressionParams()
@@ -27,7 +26,8 @@ public struct OTLPHTTPExporterConfig: QueuedExporterConfig {
 
     public init() {}
 
-    public static let inertKeys = HTTPClientConnections.inertKeys + TLSClientSettings.inertKeys.under("tls")
+    public static let inertKeys = [InertKey("profiles_endpoint", "profiles are not a signal of this collector; nothing is sent there")]
+        + HTTPClientConnections.inertKeys + TLSClientSettings.inertKeys.under("tls")
 
     var connections: HTTPClientConnections {
         HTTPClientConnections(proxyURL: proxy_url, idleConnTimeout: idle_conn_timeout, maxIdleConnsPerHost: max_idle_conns_per_host)

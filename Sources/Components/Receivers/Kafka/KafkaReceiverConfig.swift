@@ -24,7 +24,6 @@ public struct KafkaReceiverSettings: KafkaComponentSettings {
     public var traces = SignalSettings()
     public var metrics = SignalSettings()
     public var logs = SignalSettings()
-    public var profiles: ConfigNode?
     public var topic: String?
     public var encoding: Encoding?
     /// Beyond Go: where records that cannot be decoded, or that the pipeline rejects permanently,
@@ -38,6 +37,7 @@ public struct KafkaReceiverSettings: KafkaComponentSettings {
         InertKey("partition_processing", "records of all assigned partitions are processed concurrently, each partition in order"),
         InertKey("telemetry", "the receiver's metrics are always on"),
         InertKey("default_fetch_size", "fetches start at max_partition_fetch_size"),
+        InertKey("profiles", "profiles are not a signal of this collector; their topic is not read"),
     ]
 
     public struct SignalSettings: ConfigSection {
