@@ -61,6 +61,55 @@ import Testing
         #expect(config.telemetry.logs.level == .debug)
     }
 
+    /// One config in today's Go spelling, with every key of the issue at once.
+    @Test func aCurrentGoConfigLoads() throws {
+        let secret = FileManager.default.temporaryDirectory.appendingPathComponent("go-config-\(UUID().uuidString).txt").path
+        try "Bearer abc\n".write(toFile: secret, atomically: true, encoding: .utf8)
+        let config = try ComponentSamples.load("""
+            receivers:
+              otlp:
+                protocols:
+                  http:
+                    endpoint: 127.0.0.1:4318
+                    read_timeout: 30s
+                    read_header_timeout: 10s
+                    write_timeout: 30s
+                    idle_timeout: 2m
+                    keep_alives_enabled: true
+            exporters:
+              otlp_grpc:
+                endpoint: backend:4317
+                headers: {authorization: "${file:\(secret)}"}
+              otlphttp:
+                endpoint: https://backend:4318
+                max_idle_conns: 100
+                max_idle_conns_per_host: 10
+                idle_conn_timeout: 90s
+                http2_read_idle_timeout: 10s
+                http2_ping_timeout: 5s
+                proxy_url: http://proxy:3128
+                cookies: {enabled: true}
+              kafka:
+                brokers: [kafka:9092]
+                record_partitioner: {sticky_key: {hasher: murmur2}}
+            service:
+              pipelines:
+                traces:
+                  receivers: [otlp]
+                  exporters: [otlp_grpc, otlphttp, kafka]
+            """)
+        let grpc = try #require(config.exporters[ComponentID(type: "otlp_grpc")]?.config as? OTLPGRPCExporterConfig)
+        #expect(grpc.headers["authorization"] == "Bearer abc")
+        let http = try #require(config.receivers[ComponentID(type: "otlp")]?.config as? OTLPReceiverConfig)
+        #expect(http.protocols.http?.idle_timeout == .seconds(120))
+        let prefix = "is accepted but has no effect"
+        #expect(Set(config.warnings.filter { $0.contains(prefix) }.map { String($0.prefix(while: { $0 != " " })) }) == [
+            "receivers.otlp.protocols.http.read_timeout", "receivers.otlp.protocols.http.read_header_timeout",
+            "receivers.otlp.protocols.http.write_timeout", "exporters.otlphttp.max_idle_conns",
+            "exporters.otlphttp.http2_read_idle_timeout", "exporters.otlphttp.http2_ping_timeout", "exporters.otlphttp.cookies",
+        ])
+    }
+
     @Test func anUnknownKeyBesideAnInertOneIsStillAnError() throws {
         let text = try ComponentSamples.config(.exporter, "otlp", ["endpoint": "localhost:4317", "keepalive": ["time": "10s"], "keepalives": true])
         #expect(throws: ConfigErrors.self) { try ComponentSamples.load(text) }
