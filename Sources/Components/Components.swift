@@ -25,6 +25,9 @@ public enum Components {
         registry.register(HealthCheckExtension.factory)
         registry.register(EmbeddedKafkaExtension.factory)
         registry.register(FileStorageExtension.factory)
+        registry.register(BearerTokenAuthExtension.factory)
+        registry.register(BasicAuthExtension.factory)
+        registry.register(HeadersSetterExtension.factory)
         return registry
     }()
 }

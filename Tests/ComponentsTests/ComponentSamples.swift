@@ -19,6 +19,9 @@ enum ComponentSamples {
         "otlp_http": ["endpoint": "http://localhost:4318"],
         "elasticsearch": ["endpoint": "http://localhost:9200"],
         "file_storage": ["directory": FileManager.default.temporaryDirectory.path],
+        "bearertokenauth": ["token": "sample-token"],
+        "basicauth": ["client_auth": ["username": "user", "password": "sample-password"]],
+        "headers_setter": ["headers": [["key": "X-Tenant", "from_context": "tenant"]]],
     ] }
 
     static func minimal(_ kind: ComponentKind, _ type: String) -> [String: Any] {
@@ -58,15 +61,35 @@ enum ComponentSamples {
         return try CollectorConfig.load(sources, registry: Components.registry)
     }
 
-    /// `component` with `value` at `path`, keeping what is there.
+    /// `component` with `value` at `path`, keeping what is there; a list on the way gets it in
+    /// its first entry.
     static func setting(_ path: ArraySlice<String>, to value: Any, in component: [String: Any]) -> [String: Any] {
         guard let key = path.first else { return component }
         var out = component
         if path.count == 1 {
             out[key] = value
+        } else if var list = component[key] as? [[String: Any]], !list.isEmpty {
+            list[0] = setting(path.dropFirst(), to: value, in: list[0])
+            out[key] = list
         } else {
             out[key] = setting(path.dropFirst(), to: value, in: component[key] as? [String: Any] ?? [:])
         }
         return out
+    }
+
+    /// `path` as the config's warnings name it: `[0]` after a segment that is a list in `component`.
+    static func concrete(_ path: [String], in component: [String: Any]) -> String {
+        var out: [String] = [], level: Any? = component
+        for key in path {
+            let next = (level as? [String: Any])?[key]
+            if let list = next as? [[String: Any]] {
+                out.append(key + "[0]")
+                level = list.first
+            } else {
+                out.append(key)
+                level = next
+            }
+        }
+        return out.joined(separator: ".")
     }
 }

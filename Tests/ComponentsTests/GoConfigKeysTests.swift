@@ -41,7 +41,7 @@ import Testing
                         component = ComponentSamples.setting(path[...tls] + ["key_file"], to: key, in: component)
                     }
                     let config = try ComponentSamples.load(try ComponentSamples.config(kind, type, ComponentSamples.setting(path[...], to: "1.2", in: component)))
-                    let name = "\(kind.section).\(type).\(path.joined(separator: ".")) is accepted but has no effect: \(key.instead)"
+                    let name = "\(kind.section).\(type).\(ComponentSamples.concrete(path, in: component)) is accepted but has no effect: \(key.instead)"
                     #expect(config.warnings.filter { $0 == name }.count == 1, "\(name) in \(config.warnings)")
                     checked += 1
                 }

@@ -34,10 +34,14 @@ public protocol ComponentConfig: ConfigSection {
     /// field, and each one the user set is named in a warning. A section the config embeds lists
     /// its own (`TLSClientSettings.inertKeys`), and the component adds them under its key.
     static var inertKeys: [InertKey] { get }
+    /// Extensions the config names (`auth.authenticator`), with the key naming each: loading
+    /// checks each is configured and listed in `service.extensions`.
+    var extensionReferences: [(key: String, name: String)] { get }
 }
 
 extension ComponentConfig {
     public func validate() throws(ConfigError) {}
     public func warnings() -> [String] { [] }
     public static var inertKeys: [InertKey] { [] }
+    public var extensionReferences: [(key: String, name: String)] { [] }
 }

@@ -159,6 +159,11 @@ public struct CollectorConfig: Sendable {
                 }
             }
             config.warnings += warnings.map { "\(kind.section).\(id).\($0)" }
+            for (key, name) in component.extensionReferences
+                where !config.serviceExtensions.contains(where: { $0.description == name }) {
+                errors.append(locate(ConfigError(path: "\(kind.section).\(id).\(key)",
+                                                 message: "names extension \"\(name)\", which is not configured and listed in service.extensions")))
+            }
         }
         for kind in ComponentKind.allCases {
             for name in (defined[kind] ?? []).subtracting(used[kind] ?? []).sorted() {

@@ -17,9 +17,11 @@ public struct InertKey: Sendable {
         self.instead = instead
     }
 
-    /// Whether `keys` (a path from the section's top) names this key.
+    /// Whether `keys` (a path from the section's top) names this key; list indexes (`headers[0]`)
+    /// do not count, so `headers.from_attribute` names the key in every entry of the list.
     func matches(_ keys: [String]) -> Bool {
-        keys.count == path.count && zip(keys, path).allSatisfy { ConfigNode.matches($0, $1) }
+        let keys = keys.map { key in key.firstIndex(of: "[").map { String(key[..<$0]) } ?? key }
+        return keys.count == path.count && zip(keys, path).allSatisfy { ConfigNode.matches($0, $1) }
     }
 
     /// The same key as seen from the section that holds `prefix`.
@@ -48,9 +50,18 @@ extension ConfigNode {
             if self != .null { found.append("\(path.joined(separator: ".")) is accepted but has no effect: \(instead)") }
             return
         }
-        guard case .mapping(let pairs) = self else { return }
-        for (key, value) in pairs where Self.matches(key, segment) {
-            value.collect(rest.dropFirst(), at: path + [key], into: &found, instead: instead)
+        switch self {
+        case .mapping(let pairs):
+            for (key, value) in pairs where Self.matches(key, segment) {
+                value.collect(rest.dropFirst(), at: path + [key], into: &found, instead: instead)
+            }
+        case .sequence(let items):
+            // A list's entries are looked into with the same key: `headers.from_attribute`.
+            for (index, item) in items.enumerated() {
+                item.collect(rest, at: path.dropLast() + [(path.last ?? "") + "[\(index)]"], into: &found, instead: instead)
+            }
+        default:
+            break
         }
     }
 

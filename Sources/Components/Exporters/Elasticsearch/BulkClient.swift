@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOHTTP1
+import OTLP
 import Pipeline
 import Synchronization
 
@@ -28,7 +29,9 @@ final class BulkClient: Sendable {
     private let client: HTTPClient
     private let endpoints: [Endpoint]
     private let query: [(String, String)]
-    private let headers: [(String, String)]
+    private let headers: [(name: String, value: String)]
+    /// `auth.authenticator`, set when the exporter starts.
+    let authenticator: ExporterAuthenticator
     /// The gzip level of request bodies; nil sends them uncompressed.
     private let gzipLevel: Int32?
     private let timeout: TimeAmount
@@ -38,6 +41,7 @@ final class BulkClient: Sendable {
 
     init(config: ElasticsearchExporterConfig) throws(ConfigError) {
         client = try HTTPClients.make(tls: config.tls, timeout: config.timeout, connections: config.connections)
+        authenticator = ExporterAuthenticator(config.auth)
         var authorization: String?
         if !config.api_key.isEmpty { authorization = "ApiKey \(config.api_key)" }
         if !config.user.isEmpty { authorization = Self.basic(config.user, config.password) }
@@ -80,7 +84,7 @@ final class BulkClient: Sendable {
         endpoints[turn.add(1, ordering: .relaxed).oldValue % endpoints.count]
     }
 
-    private func request(_ path: String, query: [(String, String)] = []) -> HTTPClientRequest {
+    private func request(_ path: String, query: [(String, String)] = [], metadata: RequestMetadata = .empty) -> HTTPClientRequest {
         let endpoint = nextEndpoint()
         var components = URLComponents()
         components.queryItems = query.map { URLQueryItem(name: $0.0, value: $0.1) }
@@ -88,7 +92,7 @@ final class BulkClient: Sendable {
         var request = HTTPClientRequest(url: endpoint.base + path + suffix)
         request.headers.add(name: "User-Agent", value: "otelcol-swift")
         if let authorization = endpoint.authorization { request.headers.add(name: "Authorization", value: authorization) }
-        for (name, value) in headers { request.headers.replaceOrAdd(name: name, value: value) }
+        for (name, value) in authenticator.headers(headers, for: metadata).fields { request.headers.replaceOrAdd(name: name, value: value) }
         return request
     }
 
@@ -112,10 +116,10 @@ final class BulkClient: Sendable {
         }
     }
 
-    func post(_ body: ArraySlice<UInt8>, items: Int, requireDataStream: Bool) async -> Outcome {
+    func post(_ body: ArraySlice<UInt8>, items: Int, requireDataStream: Bool, metadata: RequestMetadata) async -> Outcome {
         var parameters = query
         if requireDataStream { parameters.append(("require_data_stream", "true")) }
-        var request = request("/_bulk", query: parameters)
+        var request = request("/_bulk", query: parameters, metadata: metadata)
         request.method = .POST
         request.headers.add(name: "Content-Type", value: "application/json")
         request.headers.add(name: "X-Elastic-Event-Count", value: String(items))

@@ -32,6 +32,10 @@ public final class ElasticsearchExporter: Exporter {
         docsRetried = settings.telemetry.counter("otelcol_elasticsearch_docs_retried_total", [("exporter", settings.id.description)])
     }
 
+    public func start() async throws {
+        try client.authenticator.start(host: settings.host)
+    }
+
     public func shutdown() async {
         await client.shutdown()
     }
@@ -71,7 +75,7 @@ public final class ElasticsearchExporter: Exporter {
             settings.logger.warning("\(drop.count) \(batch.signal.itemName) not indexed: \(drop.example)")
         }
         guard !encoder.body.isEmpty else { return }
-        try await send(encoder.body, signal: batch.signal)
+        try await send(encoder.body, signal: batch.signal, metadata: batch.metadata)
     }
 
     private func unsupportedInBodymap(_ batch: TelemetryBatch) -> PipelineError {
@@ -87,7 +91,7 @@ public final class ElasticsearchExporter: Exporter {
 
     /// Sends every item, retrying what the server did not take, until all are stored, some are
     /// rejected for good, or retries run out.
-    private func send(_ body: BulkBody, signal: Signal) async throws {
+    private func send(_ body: BulkBody, signal: Signal, metadata: RequestMetadata) async throws {
         var pending = Array(body.items.indices)
         var rejections: [Rejection] = []
         var retryMessage = ""
@@ -100,7 +104,7 @@ public final class ElasticsearchExporter: Exporter {
                 let chunk = chunks.removeFirst()
                 let requireDataStream = await client.serverInfo().acceptsRequireDataStream
                     && chunk.allSatisfy { body.items[$0].dataStream }
-                switch await client.post(body.body(of: chunk), items: chunk.count, requireDataStream: requireDataStream) {
+                switch await client.post(body.body(of: chunk), items: chunk.count, requireDataStream: requireDataStream, metadata: metadata) {
                 case .results(let results):
                     for (position, result) in zip(chunk, results) {
                         switch result.status {

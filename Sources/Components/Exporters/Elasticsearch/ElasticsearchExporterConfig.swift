@@ -70,7 +70,7 @@ public struct ElasticsearchExporterConfig: QueuedExporterConfig {
     /// The Go factory's defaults for this exporter: 10 requests, and callers wait for room.
     public var sending_queue = SendingQueueSettings(queueSize: 10, blockOnOverflow: true)
     public var num_workers: Int?
-    public var auth: ConfigNode?
+    public var auth: AuthSettings?
     public var proxy_url: String?
     public var idle_conn_timeout: ConfigDuration = .seconds(90)
     /// 0 keeps AsyncHTTPClient's 8 (Go's net/http keeps 2).
@@ -159,6 +159,8 @@ public struct ElasticsearchExporterConfig: QueuedExporterConfig {
         return "https://\(parts[1]).\(parts[0])"
     }
 
+    public var extensionReferences: [(key: String, name: String)] { AuthSettings.references(auth) }
+
     public func validate() throws(ConfigError) {
         try sendingQueue.validate(under: "sending_queue")
         if let num_workers, num_workers < 1 { throw ConfigError(path: "num_workers", message: "must be at least 1") }
@@ -175,7 +177,7 @@ public struct ElasticsearchExporterConfig: QueuedExporterConfig {
         if flush.bytes <= 0 { throw ConfigError(path: "flush.bytes", message: "must be greater than 0") }
         if !user.isEmpty, !api_key.isEmpty { throw ConfigError(path: "api_key", message: "cannot be combined with user/password") }
         try tls.validate()
-        if let auth, auth != .null { throw ConfigError(path: "auth", message: "authenticator extensions are not supported yet; use api_key, user/password or headers") }
+        try AuthSettings.check(auth)
         _ = try connections.proxy(key: "proxy_url")
     }
 }

@@ -17,13 +17,22 @@ public final class OTLPGRPCExporter: Exporter {
     private let settings: ComponentSettings
     private let config: OTLPGRPCExporterConfig
     private let connection = MutexBox<(client: GRPCClient<HTTP2ClientTransport.Posix>, task: Task<Void, Never>)>(nil)
+    private let authenticator: ExporterAuthenticator
+    private let fixedHeaders: [(name: String, value: String)]
 
     init(settings: ComponentSettings, config: OTLPGRPCExporterConfig) {
         self.settings = settings
         self.config = config
+        authenticator = ExporterAuthenticator(config.auth)
+        fixedHeaders = config.headers.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
     }
 
     public func start() async throws {
+        try authenticator.start(host: settings.host)
+        if config.auth != nil, config.plaintext {
+            // grpc-go refuses per-call credentials without TLS; they are sent here, with a warning.
+            settings.logger.warning("auth.authenticator's credentials are sent over a plaintext connection (tls.insecure or http://); anyone on the path can read them")
+        }
         guard let (host, port) = config.hostAndPort else { return }
         let security: HTTP2ClientTransport.Posix.TransportSecurity
         if config.plaintext {
@@ -74,7 +83,7 @@ public final class OTLPGRPCExporter: Exporter {
         options.compression = config.compression == .gzip ? .gzip : CompressionAlgorithm.none
         options.waitForReady = config.wait_for_ready
         var metadata = Metadata()
-        for (name, value) in config.headers { metadata.addString(value, forKey: name.lowercased()) }
+        for (name, value) in authenticator.headers(fixedHeaders, for: batch.metadata).fields { metadata.addString(value, forKey: name.lowercased()) }
         let request = ClientRequest(message: body, metadata: metadata)
         let target = config.endpoint
         let attempt: ExportAttempt

@@ -13,7 +13,7 @@ public struct OTLPGRPCExporterConfig: QueuedExporterConfig {
     public var retry_on_failure = RetrySettings()
     public var sending_queue = SendingQueueSettings()
     public var wait_for_ready = false
-    public var auth: ConfigNode?
+    public var auth: AuthSettings?
 
     public init() {}
 
@@ -40,6 +40,8 @@ public struct OTLPGRPCExporterConfig: QueuedExporterConfig {
     public var sendingQueue: SendingQueueSettings { sending_queue }
     public var retryOnFailure: RetrySettings? { retry_on_failure }
 
+    public var extensionReferences: [(key: String, name: String)] { AuthSettings.references(auth) }
+
     public func validate() throws(ConfigError) {
         try sending_queue.validate(under: "sending_queue")
         try retry_on_failure.validate(under: "retry_on_failure")
@@ -47,7 +49,7 @@ public struct OTLPGRPCExporterConfig: QueuedExporterConfig {
         try tls.validate()
         // Reads the certificate files now, so a bad one is reported with its key.
         if !plaintext { _ = try tls.nioConfiguration() }
-        if let auth, auth != .null { throw ConfigError(path: "auth", message: "authenticator extensions are not supported yet; use headers") }
+        try AuthSettings.check(auth)
         if timeout.nanoseconds <= 0 { throw ConfigError(path: "timeout", message: "must be greater than 0") }
     }
 }

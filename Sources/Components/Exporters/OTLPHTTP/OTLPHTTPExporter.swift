@@ -18,11 +18,19 @@ public final class OTLPHTTPExporter: Exporter {
     private let settings: ComponentSettings
     private let config: OTLPHTTPExporterConfig
     private let client: HTTPClient
+    private let authenticator: ExporterAuthenticator
+    private let fixedHeaders: [(name: String, value: String)]
 
     init(settings: ComponentSettings, config: OTLPHTTPExporterConfig) throws(ConfigError) {
         self.settings = settings
         self.config = config
         client = try HTTPClients.make(tls: config.tls, timeout: config.timeout, connections: config.connections)
+        authenticator = ExporterAuthenticator(config.auth)
+        fixedHeaders = config.headers.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+    }
+
+    public func start() async throws {
+        try authenticator.start(host: settings.host)
     }
 
     public func shutdown() async {
@@ -54,20 +62,20 @@ public final class OTLPHTTPExporter: Exporter {
             payload = compressed
         }
         let url = config.url(for: batch.signal)
-        let (rejected, message) = try await attempt(url, payload).settled()
+        let (rejected, message) = try await attempt(url, payload, headers: authenticator.headers(fixedHeaders, for: batch.metadata)).settled()
         if rejected > 0 || !message.isEmpty {
             settings.telemetry.recordDropped(Int(rejected), signal: batch.signal, component: settings.id, reason: "rejected_by_destination")
             settings.logger.warning("partial success from \(url): \(rejected) \(batch.signal.itemName) rejected: \(message)")
         }
     }
 
-    private func attempt(_ url: String, _ payload: ByteBuffer) async -> ExportAttempt {
+    private func attempt(_ url: String, _ payload: ByteBuffer, headers: RequestHeaders) async -> ExportAttempt {
         var request = HTTPClientRequest(url: url)
         request.method = .POST
         request.headers.add(name: "Content-Type", value: config.encoding == .json ? "application/json" : "application/x-protobuf")
         request.headers.add(name: "User-Agent", value: "otelcol-swift")
         if config.compression != .none { request.headers.add(name: "Content-Encoding", value: config.compression.rawValue) }
-        for (name, value) in config.headers { request.headers.add(name: name, value: value) }
+        for (name, value) in headers.fields { request.headers.add(name: name, value: value) }
         request.body = .bytes(payload)
         do {
             let response = try await client.execute(request, timeout: .nanoseconds(config.timeout.nanoseconds))

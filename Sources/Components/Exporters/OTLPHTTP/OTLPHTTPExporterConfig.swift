@@ -18,7 +18,7 @@ public struct OTLPHTTPExporterConfig: QueuedExporterConfig {
     public var retry_on_failure = RetrySettings()
     public var sending_queue = SendingQueueSettings()
     public var tls = TLSClientSettings()
-    public var auth: ConfigNode?
+    public var auth: AuthSettings?
     public var proxy_url: String?
     public var idle_conn_timeout: ConfigDuration = .seconds(90)
     /// 0 keeps AsyncHTTPClient's 8 (Go's net/http keeps 2).
@@ -44,6 +44,8 @@ public struct OTLPHTTPExporterConfig: QueuedExporterConfig {
         return base + signal.defaultHTTPPath
     }
 
+    public var extensionReferences: [(key: String, name: String)] { AuthSettings.references(auth) }
+
     public func validate() throws(ConfigError) {
         try sending_queue.validate(under: "sending_queue")
         try retry_on_failure.validate(under: "retry_on_failure")
@@ -57,7 +59,7 @@ public struct OTLPHTTPExporterConfig: QueuedExporterConfig {
         if timeout.nanoseconds <= 0 { throw ConfigError(path: "timeout", message: "must be greater than 0") }
         try compression_params.validate(for: compression.rawValue)
         try tls.validate()
-        if let auth, auth != .null { throw ConfigError(path: "auth", message: "authenticator extensions are not supported yet; use headers") }
+        try AuthSettings.check(auth)
         _ = try connections.proxy(key: "proxy_url")
     }
 }

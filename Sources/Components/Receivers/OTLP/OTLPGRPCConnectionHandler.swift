@@ -2,6 +2,7 @@ import NIOCore
 import NIOHPACK
 import NIOHTTP2
 import OTLP
+import Pipeline
 
 /// One HTTP/2 connection of the OTLP/gRPC server: feeds each frame to the connection's state
 /// machine (which collects each stream's request and keeps the client's flow-control windows
@@ -18,8 +19,11 @@ final class OTLPGRPCConnectionHandler: ChannelInboundHandler {
     init(export: OTLPGRPCExport, state: OTLPGRPCServerState) {
         self.export = export
         self.state = state
+        var authenticate: (@Sendable (RequestHeaders) -> String?)?
+        if let authenticator = export.authenticator { authenticate = { authenticator.authenticate($0) } }
         machine = OTLPGRPCConnectionStateMachine(paths: export.paths, maxMessageSize: export.maxMessageSize,
-                                                 streamWindow: OTLPGRPCServer.streamWindow, connectionWindow: OTLPGRPCServer.connectionWindow)
+                                                 streamWindow: OTLPGRPCServer.streamWindow, connectionWindow: OTLPGRPCServer.connectionWindow,
+                                                 authenticate: authenticate)
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {

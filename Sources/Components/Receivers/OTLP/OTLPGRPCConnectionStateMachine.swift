@@ -2,6 +2,7 @@ import NIOCore
 import NIOHPACK
 import NIOHTTP2
 import OTLP
+import Pipeline
 
 /// What one HTTP/2 connection of the OTLP/gRPC server decides, as a value: each frame read is an
 /// event, and the answer is the list of actions to take (window updates to send, calls to answer,
@@ -37,6 +38,8 @@ struct OTLPGRPCConnectionStateMachine {
         var tooLarge = false
         /// Bytes read since the last stream-level window update.
         var credit = 0
+        /// Why the authenticator refused the call; its data is dropped unread.
+        var unauthenticated: String?
     }
 
     /// `/<service>/Export` of each signal that has a pipeline.
@@ -44,15 +47,18 @@ struct OTLPGRPCConnectionStateMachine {
     let maxMessageSize: Int
     let streamWindow: Int
     let connectionWindow: Int
+    let authenticate: (@Sendable (RequestHeaders) -> String?)?
     private var calls: [HTTP2StreamID: Call] = [:]
     private var connectionCredit = 0
     private var windowRaised = false
 
-    init(paths: [String: Signal], maxMessageSize: Int, streamWindow: Int, connectionWindow: Int) {
+    init(paths: [String: Signal], maxMessageSize: Int, streamWindow: Int, connectionWindow: Int,
+         authenticate: (@Sendable (RequestHeaders) -> String?)? = nil) {
         self.paths = paths
         self.maxMessageSize = maxMessageSize
         self.streamWindow = streamWindow
         self.connectionWindow = connectionWindow
+        self.authenticate = authenticate
     }
 
     var openCalls: Int { calls.count }
@@ -67,7 +73,11 @@ struct OTLPGRPCConnectionStateMachine {
         }
         switch payload {
         case .headers(let headers):
-            if calls[stream] == nil { calls[stream] = Self.call(headers.headers) }
+            if calls[stream] == nil {
+                var call = Self.call(headers.headers)
+                call.unauthenticated = authenticate?(RequestHeaders(call.headers.map { ($0.name, $0.value) }))
+                calls[stream] = call
+            }
             if headers.endStream { finish(stream, into: &actions) }
         case .data(let data):
             guard case .byteBuffer(var bytes) = data.data else { break }
@@ -105,7 +115,7 @@ struct OTLPGRPCConnectionStateMachine {
 
     /// Keeps the bytes of the call's message, up to the receiver's limit (plus the 5-byte prefix).
     private func append(_ bytes: inout ByteBuffer, to call: inout Call) {
-        guard !call.tooLarge else { return }
+        guard !call.tooLarge, call.unauthenticated == nil else { return }
         if call.body.readableBytes == 0, bytes.readableBytes >= 5,
            let length = bytes.getInteger(at: bytes.readerIndex + 1, as: UInt32.self) {
             call.announced = Int(length)
@@ -145,6 +155,7 @@ struct OTLPGRPCConnectionStateMachine {
         guard let signal = paths[call.path] else {
             return actions.append(.respond(stream, .failed(.unimplemented, "unknown method \(call.path)")))
         }
+        if let reason = call.unauthenticated { return actions.append(.respond(stream, .failed(.unauthenticated, "authentication failed: \(reason)"))) }
         if call.tooLarge { return actions.append(.respond(stream, OTLPGRPCExport.tooLarge(call.announced ?? maxMessageSize + 1, limit: maxMessageSize))) }
         do {
             let message = try Self.message(in: &call.body, encoding: call.encoding, limit: maxMessageSize)

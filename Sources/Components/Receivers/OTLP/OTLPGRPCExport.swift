@@ -15,11 +15,14 @@ struct OTLPGRPCExport: Sendable {
     let maxMessageSize: Int
     /// `/<service>/Export` of each signal that has a pipeline.
     let paths: [String: Signal]
+    /// `auth.authenticator`: a call it refuses is answered UNAUTHENTICATED and its data dropped unread.
+    let authenticator: (any ServerAuthenticator)?
 
-    init(ingest: OTLPIngest, includeMetadata: Bool, maxMessageSize: Int) {
+    init(ingest: OTLPIngest, includeMetadata: Bool, maxMessageSize: Int, authenticator: (any ServerAuthenticator)? = nil) {
         self.ingest = ingest
         self.includeMetadata = includeMetadata
         self.maxMessageSize = maxMessageSize
+        self.authenticator = authenticator
         var paths: [String: Signal] = [:]
         for signal in ingest.consumers.keys { paths["/\(signal.grpcService)/Export"] = signal }
         self.paths = paths
@@ -93,4 +96,5 @@ enum GRPCStatusCode: Int, Sendable {
     case unimplemented = 12
     case `internal` = 13
     case unavailable = 14
+    case unauthenticated = 16
 }

@@ -10,10 +10,13 @@ struct OTLPHTTPHandler: Sendable {
     let ingest: OTLPIngest
     let settings: OTLPReceiverConfig.HTTPSettings
     let paths: [String: Signal]
+    /// `auth.authenticator`: a request it refuses is answered 401 and its body dropped unread.
+    let authenticator: (any ServerAuthenticator)?
 
-    init(ingest: OTLPIngest, settings: OTLPReceiverConfig.HTTPSettings) {
+    init(ingest: OTLPIngest, settings: OTLPReceiverConfig.HTTPSettings, authenticator: (any ServerAuthenticator)? = nil) {
         self.ingest = ingest
         self.settings = settings
+        self.authenticator = authenticator
         var paths: [String: Signal] = [:]
         if ingest.consumers[.traces] != nil { paths[settings.traces_url_path] = .traces }
         if ingest.consumers[.metrics] != nil { paths[settings.metrics_url_path] = .metrics }
@@ -43,6 +46,9 @@ struct OTLPHTTPHandler: Sendable {
             var response = HTTPResponse.text(.methodNotAllowed, "405 method not allowed, supported: [POST]\n")
             response.headers.add(name: "Allow", value: "POST")
             return response
+        }
+        if let authenticator, let reason = authenticator.authenticate(RequestHeaders(request.headers.map { ($0.name, $0.value) })) {
+            return .text(.unauthorized, "401 unauthorized: authentication failed: \(reason)\n")
         }
         let contentType = request.headers.first(name: "content-type")?.split(separator: ";").first?
             .trimmingCharacters(in: .whitespaces).lowercased() ?? ""

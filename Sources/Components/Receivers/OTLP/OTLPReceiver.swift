@@ -28,8 +28,12 @@ public final class OTLPReceiver: Receiver {
     private func startGRPC(_ grpc: OTLPReceiverConfig.GRPCSettings) async throws {
         guard let (host, port) = HTTPServer.split(endpoint: grpc.endpoint) else { return }
         let observer = ReceiverObserver(telemetry: settings.telemetry, receiver: settings.id, transport: "grpc")
+        let authenticator = try grpc.auth.map { auth throws(StartFailure) in
+            try settings.host.serverAuthenticator(auth, key: "protocols.grpc.auth.authenticator")
+        }
         let export = OTLPGRPCExport(ingest: OTLPIngest(consumers: consumers, observer: observer, settings: settings),
-                                    includeMetadata: grpc.include_metadata, maxMessageSize: grpc.max_recv_msg_size_mib * 1024 * 1024)
+                                    includeMetadata: grpc.include_metadata, maxMessageSize: grpc.max_recv_msg_size_mib * 1024 * 1024,
+                                    authenticator: authenticator)
         let tls = try grpc.tls?.context(path: "protocols.grpc.tls", alpn: OTLPReceiverConfig.grpcALPN)
         let server = OTLPGRPCServer(host: host == "localhost" ? "127.0.0.1" : host, port: port, export: export,
                                     maxConcurrentStreams: grpc.max_concurrent_streams > 0 ? grpc.max_concurrent_streams : 4096, tls: tls)
@@ -42,7 +46,11 @@ public final class OTLPReceiver: Receiver {
     private func startHTTP(_ http: OTLPReceiverConfig.HTTPSettings) async throws {
         guard let (host, port) = HTTPServer.split(endpoint: http.endpoint) else { return }
         let observer = ReceiverObserver(telemetry: settings.telemetry, receiver: settings.id, transport: "http")
-        let handler = OTLPHTTPHandler(ingest: OTLPIngest(consumers: consumers, observer: observer, settings: settings), settings: http)
+        let authenticator = try http.auth.map { auth throws(StartFailure) in
+            try settings.host.serverAuthenticator(auth, key: "protocols.http.auth.authenticator")
+        }
+        let handler = OTLPHTTPHandler(ingest: OTLPIngest(consumers: consumers, observer: observer, settings: settings), settings: http,
+                                      authenticator: authenticator)
         // The raw body may be compressed; the decompressed size is limited separately, so the
         // transport limit only bounds what a connection may buffer.
         let tls = try http.tls?.context(path: "protocols.http.tls", alpn: OTLPReceiverConfig.httpALPN)

@@ -30,7 +30,7 @@ public struct OTLPReceiverConfig: ComponentConfig {
         public var max_concurrent_streams: Int = 0
         public var include_metadata = false
         public var tls: TLSServerSettings?
-        public var auth: ConfigNode?
+        public var auth: AuthSettings?
         public init() {}
     }
 
@@ -44,7 +44,7 @@ public struct OTLPReceiverConfig: ComponentConfig {
         public var cors: CORSSettings?
         public var response_headers: [String: String]?
         public var tls: TLSServerSettings?
-        public var auth: ConfigNode?
+        public var auth: AuthSettings?
         // Go's http.Server settings, with confighttp's defaults.
         public var keep_alives_enabled = true
         public var idle_timeout: ConfigDuration = .seconds(60)
@@ -77,7 +77,7 @@ public struct OTLPReceiverConfig: ComponentConfig {
                 throw ConfigError(path: "protocols.grpc.max_recv_msg_size_mib", message: "must be greater than 0")
             }
             _ = try grpc.tls?.context(path: "protocols.grpc.tls", alpn: Self.grpcALPN)
-            try Self.unsupported(grpc.auth, "protocols.grpc.auth")
+            try Self.check(grpc.auth, "protocols.grpc.auth")
         }
         if let http = protocols.http {
             try Self.checkEndpoint(http.endpoint, "protocols.http.endpoint")
@@ -88,7 +88,7 @@ public struct OTLPReceiverConfig: ComponentConfig {
                 throw ConfigError(path: "protocols.http.max_request_body_size", message: "must be greater than 0")
             }
             _ = try http.tls?.context(path: "protocols.http.tls", alpn: Self.httpALPN)
-            try Self.unsupported(http.auth, "protocols.http.auth")
+            try Self.check(http.auth, "protocols.http.auth")
         }
     }
 
@@ -103,10 +103,14 @@ public struct OTLPReceiverConfig: ComponentConfig {
     static let grpcALPN = ["h2"]
     static let httpALPN = ["http/1.1"]
 
-    /// Serving without authentication when it was asked for would be a silent downgrade: refuse.
-    static func unsupported(_ node: ConfigNode?, _ path: String) throws(ConfigError) {
-        if let node, node != .null {
-            throw ConfigError(path: path, message: "not supported yet by otelcol-swift; authenticate in front of the collector")
-        }
+    /// An `auth` block without an authenticator would serve without authentication when it was
+    /// asked for: refused.
+    static func check(_ auth: AuthSettings?, _ path: String) throws(ConfigError) {
+        if let auth, auth.authenticator.isEmpty { throw ConfigError(path: "\(path).authenticator", message: "is required") }
+    }
+
+    public var extensionReferences: [(key: String, name: String)] {
+        [("protocols.grpc.auth.authenticator", protocols.grpc?.auth), ("protocols.http.auth.authenticator", protocols.http?.auth)]
+            .compactMap { key, auth in auth.map { (key, $0.authenticator) } }
     }
 }

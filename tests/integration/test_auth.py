@@ -1,0 +1,227 @@
+"""Authentication through the real binary: bearertokenauth and basicauth as server
+authenticators on the OTLP receiver (requests and grpcio as clients, htpasswd entries from
+Apache's htpasswd), as client authenticators of the otlphttp, otlp and elasticsearch exporters
+(a second collector checking them, and a recording stand-in for Elasticsearch, since only a server
+we control shows the headers it got), headers_setter copying a tenant header from the incoming
+request, and no secret in any log line at debug level."""
+import json
+import subprocess
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import grpc
+import pytest
+import requests
+from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
+from conftest import Collector, collector_config, free_port, otlp_http_to, read_length_prefixed, service_section
+from test_grpc_receiver import EXPORT, request
+from test_kafka_exporter import make_traces
+
+TOKEN = "edge-token-5f1c9e"
+WRONG = "guessed-token-77aa"
+PASSWORD = "pa55-w0rd-e1d"
+
+
+def secured_receiver(ports, out, extensions, authenticator):
+    """A collector whose OTLP receiver (both protocols) requires `authenticator`, logging at debug."""
+    config = collector_config(ports, out, processors="[]",
+                              grpc_extra=f"        auth:\n          authenticator: {authenticator}",
+                              http_extra=f"        auth:\n          authenticator: {authenticator}")
+    config = config.replace("extensions:\n  health_check:", "extensions:" + extensions + "\n  health_check:")
+    config = config.replace("  extensions: [health_check]", f"  extensions: [health_check, {authenticator}]")
+    return config.replace("  telemetry:\n    metrics:", "  telemetry:\n    logs:\n      level: debug\n    metrics:")
+
+
+def post(ports, body, **headers):
+    return requests.post(f"http://127.0.0.1:{ports['http']}/v1/traces", data=body,
+                         headers={"Content-Type": "application/x-protobuf", **headers}, timeout=10)
+
+
+def names(out):
+    messages = read_length_prefixed(out / "traces.out", ExportTraceServiceRequest) if (out / "traces.out").exists() else []
+    return sorted(s.name for m in messages for rs in m.resource_spans for ss in rs.scope_spans for s in ss.spans)
+
+
+def test_bearer_token_required_on_http_and_grpc(make_collector, ports, tmp_path):
+    collector = make_collector(config=secured_receiver(ports, tmp_path, f"\n  bearertokenauth:\n    token: {TOKEN}", "bearertokenauth"))
+    missing = post(ports, request("missing", 1))
+    assert missing.status_code == 401
+    assert missing.text == "401 unauthorized: authentication failed: no Authorization header\n"
+    wrong = post(ports, request("wrong", 1), Authorization=f"Bearer {WRONG}")
+    assert wrong.status_code == 401
+    assert post(ports, request("http", 2), Authorization=f"Bearer {TOKEN}").status_code == 200
+    with grpc.insecure_channel(f"127.0.0.1:{ports['grpc']}") as channel:
+        export = channel.unary_unary(EXPORT, request_serializer=lambda b: b, response_deserializer=lambda b: b)
+        with pytest.raises(grpc.RpcError) as refused:
+            export(request("grpc-wrong", 1), metadata=[("authorization", f"Bearer {WRONG}")], timeout=10)
+        assert refused.value.code() == grpc.StatusCode.UNAUTHENTICATED
+        assert refused.value.details() == "authentication failed: the Authorization header does not hold an accepted token"
+        assert export(request("grpc", 3), metadata=[("authorization", f"Bearer {TOKEN}")], timeout=10) == b""
+    assert names(tmp_path) == ["grpc-0", "grpc-1", "grpc-2", "http-0", "http-1"]
+    collector.stop()
+    log = collector.log()
+    assert "debug" in log, "the collector did not log at debug level"
+    assert TOKEN not in log and WRONG not in log
+
+
+def test_basic_auth_htpasswd_on_the_receiver(make_collector, ports, tmp_path):
+    entry = subprocess.run(["htpasswd", "-nbm", "edge", PASSWORD], capture_output=True, text=True, check=True).stdout.strip()
+    collector = make_collector(config=secured_receiver(
+        ports, tmp_path, f"\n  basicauth/server:\n    htpasswd:\n      inline: |\n        {entry}", "basicauth/server"))
+    assert requests.post(f"http://127.0.0.1:{ports['http']}/v1/traces", data=request("bad", 1), auth=("edge", "nope"),
+                         headers={"Content-Type": "application/x-protobuf"}, timeout=10).status_code == 401
+    assert requests.post(f"http://127.0.0.1:{ports['http']}/v1/traces", data=request("ok", 1), auth=("edge", PASSWORD),
+                         headers={"Content-Type": "application/x-protobuf"}, timeout=10).status_code == 200
+    assert names(tmp_path) == ["ok-0"]
+    collector.stop()
+    assert PASSWORD not in collector.log() and "nope" not in collector.log()
+
+
+def test_exporters_authenticate_to_a_secured_backend(make_collector, ports, tmp_path):
+    """Edge (otlphttp with basicauth, otlp with bearertokenauth) → backend requiring each."""
+    backend_ports = {k: free_port() for k in ("grpc", "http", "health", "metrics")}
+    backend_dir = tmp_path / "backend"
+    backend_dir.mkdir()
+    entry = subprocess.run(["htpasswd", "-nbs", "edge", PASSWORD], capture_output=True, text=True, check=True).stdout.strip()
+    backend_config = collector_config(backend_ports, backend_dir, processors="[]",
+                                      grpc_extra="        auth:\n          authenticator: bearertokenauth",
+                                      http_extra="        auth:\n          authenticator: basicauth")
+    backend_config = backend_config.replace("extensions:\n  health_check:", f"""extensions:
+  bearertokenauth:
+    token: {TOKEN}
+  basicauth:
+    htpasswd:
+      inline: "{entry}"
+  health_check:""").replace("  extensions: [health_check]", "  extensions: [health_check, bearertokenauth, basicauth]")
+    backend = Collector(backend_dir, backend_config, **backend_ports).start()
+    try:
+        exporters = f"""
+  otlphttp:
+    endpoint: http://127.0.0.1:{backend_ports['http']}
+    auth:
+      authenticator: basicauth/client
+    sending_queue:
+      wait_for_result: true
+  otlp:
+    endpoint: 127.0.0.1:{backend_ports['grpc']}
+    tls:
+      insecure: true
+    auth:
+      authenticator: bearertokenauth/client
+    sending_queue:
+      wait_for_result: true"""
+        config = otlp_http_to(ports, exporters, "otlphttp, otlp")
+        config = config.replace("extensions:\n  health_check:", f"""extensions:
+  basicauth/client:
+    client_auth:
+      username: edge
+      password: {PASSWORD}
+  bearertokenauth/client:
+    token: {TOKEN}
+  health_check:""").replace("  extensions: [health_check]", "  extensions: [health_check, basicauth/client, bearertokenauth/client]")
+        edge = make_collector(config=config.replace("  telemetry:\n    metrics:", "  telemetry:\n    logs:\n      level: debug\n    metrics:"))
+        spans = make_traces(traces=3, children=1)
+        assert post(ports, encode_spans(spans).SerializeToString()).status_code == 200
+        # Each span arrives twice: once over HTTP with Basic credentials, once over gRPC with the token.
+        assert len(names(backend_dir)) == 2 * len(spans)
+        edge.stop()
+        assert TOKEN not in edge.log() and PASSWORD not in edge.log()
+    finally:
+        backend.stop()
+    assert TOKEN not in backend.log() and PASSWORD not in backend.log()
+
+
+class FakeElasticsearch(BaseHTTPRequestHandler):
+    """A stand-in for Elasticsearch that records each request's headers and stores nothing: only a
+    server we control shows the headers an exporter sent."""
+    received = []
+
+    def do_GET(self):
+        body = json.dumps({"version": {"number": "8.17.0"}, "tagline": "You Know, for Search"}).encode()
+        self.respond(body)
+
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        FakeElasticsearch.received.append(dict(self.headers))
+        lines = [line for line in body.split(b"\n") if line]
+        items = [{"create": {"_index": json.loads(action)["create"]["_index"], "status": 201}} for action in lines[0::2]]
+        self.respond(json.dumps({"errors": False, "items": items}).encode())
+
+    def respond(self, body):
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("X-Elastic-Product", "Elasticsearch")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+def test_headers_setter_and_bearer_token_on_the_elasticsearch_exporter(make_collector, ports, tmp_path):
+    server = ThreadingHTTPServer(("127.0.0.1", 0), FakeElasticsearch)
+    FakeElasticsearch.received = []
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        config = f"""
+receivers:
+  otlp:
+    protocols:
+      http:
+        endpoint: 127.0.0.1:{ports['http']}
+        include_metadata: true
+exporters:
+  elasticsearch/tenant:
+    endpoint: http://127.0.0.1:{server.server_port}
+    compression: none
+    auth:
+      authenticator: headers_setter
+    sending_queue:
+      wait_for_result: true
+  elasticsearch/token:
+    endpoint: http://127.0.0.1:{server.server_port}
+    compression: none
+    auth:
+      authenticator: bearertokenauth
+    sending_queue:
+      wait_for_result: true
+extensions:
+  headers_setter:
+    headers:
+      - key: X-Scope-OrgID
+        from_context: x-tenant
+        default_value: unknown
+  bearertokenauth:
+    token: {TOKEN}
+  health_check:
+    endpoint: 127.0.0.1:{ports['health']}
+service:
+  extensions: [health_check, headers_setter, bearertokenauth]
+  telemetry:
+    metrics:
+      address: 127.0.0.1:{ports['metrics']}
+  pipelines:
+    traces:
+      receivers: [otlp]
+      exporters: [elasticsearch/tenant, elasticsearch/token]
+"""
+        make_collector(config=config)
+        body = encode_spans(make_traces(traces=1, children=1)).SerializeToString()
+        assert post(ports, body, **{"X-Tenant": "acme"}).status_code == 200
+        assert post(ports, body).status_code == 200
+        seen = [(h.get("X-Scope-OrgID"), h.get("Authorization")) for h in FakeElasticsearch.received]
+        assert sorted(seen, key=str) == sorted([("acme", None), ("unknown", None), (None, f"Bearer {TOKEN}"), (None, f"Bearer {TOKEN}")], key=str)
+    finally:
+        server.shutdown()
+
+
+def test_an_authenticator_that_is_not_configured_is_a_config_error(tmp_path, ports):
+    config = tmp_path / "c.yaml"
+    config.write_text(collector_config(ports, tmp_path, processors="[]", http_extra="        auth:\n          authenticator: oidc"))
+    from conftest import BINARY
+    result = subprocess.run([str(BINARY), "validate", "--config", str(config)], capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0
+    assert "receivers.otlp.protocols.http.auth.authenticator: names extension \"oidc\", which is not configured and listed in service.extensions" in result.stdout + result.stderr
