@@ -24,8 +24,15 @@ final class CallbackContext: Sendable {
         self.startTime = startTime
     }
 
+    /// Lines logged lately, by their text with numbers left out: librdkafka repeats a failing
+    /// connection's error on every reconnect, which would bury everything else in the log.
+    let repeats = Mutex(LogRepeats())
+
     func log(level: Int32, facility: UnsafePointer<CChar>?, text: UnsafePointer<CChar>?) {
-        let line = "librdkafka \(facility.map { String(cString: $0) } ?? ""): \(text.map { String(cString: $0) } ?? "")"
+        var line = "librdkafka \(facility.map { String(cString: $0) } ?? ""): \(text.map { String(cString: $0) } ?? "")"
+        guard level <= 6 else { return logger.debug("\(line)") }
+        guard let suppressed = repeats.withLock({ $0.admit(line, now: .now) }) else { return }
+        if suppressed > 0 { line += " (\(suppressed) more like this in the last \(LogRepeats.window) not shown)" }
         switch level {
         case ...3: logger.error("\(line)")
         case 4: logger.warning("\(line)")
@@ -46,4 +53,24 @@ let librdkafkaStatistics: @convention(c) (OpaquePointer?, UnsafeMutablePointer<C
     let data = Data(bytes: json, count: length)
     if let statistics = KafkaStatistics(json: data) { sink.onStatistics?(statistics) }
     return 0 // librdkafka frees the JSON
+}
+
+/// Admits a line once per `window` for each shape of text (its digits left out), counting the
+/// ones it holds back so the next admitted one can say how many there were.
+struct LogRepeats {
+    static let window: Duration = .seconds(60)
+    private var seen: [String: (since: ContinuousClock.Instant, suppressed: Int)] = [:]
+
+    /// nil when the line is held back; else how many like it were held back before it.
+    mutating func admit(_ line: String, now: ContinuousClock.Instant) -> Int? {
+        let shape = String(line.unicodeScalars.filter { !("0"..."9").contains($0) })
+        if let entry = seen[shape], now - entry.since < Self.window {
+            seen[shape]?.suppressed += 1
+            return nil
+        }
+        if seen.count > 1000 { seen.removeAll() }
+        let suppressed = seen[shape]?.suppressed ?? 0
+        seen[shape] = (now, 0)
+        return suppressed
+    }
 }

@@ -12,7 +12,35 @@ import Testing
         return Dictionary(exporter.librdkafkaConfig.properties, uniquingKeysWith: { _, last in last })
     }
 
+    /// Files the tls keys name; validation reads them, so they must exist.
+    static func tlsFiles() throws -> String {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("kafka-tls-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        for name in ["ca.pem", "client.pem", "client.key"] { try "PEM\n".write(toFile: "\(dir)/\(name)", atomically: true, encoding: .utf8) }
+        return dir
+    }
+
+    @Test func tlsAsPEMTextAndWithTheSystemPool() throws {
+        let p = try properties("tls:\n  ca_pem: \"CA PEM\"\n  cert_pem: \"CERT PEM\"\n  key_pem: \"KEY PEM\"")
+        #expect(p["security.protocol"] == "ssl")
+        #expect(p["ssl.ca.pem"] == "CA PEM" && p["ssl.certificate.pem"] == "CERT PEM" && p["ssl.key.pem"] == "KEY PEM")
+        #expect(p["ssl.ca.location"] == nil && p["ssl.certificate.location"] == nil)
+
+        let dir = try Self.tlsFiles()
+        let pooled = try properties("tls:\n  ca_file: \(dir)/ca.pem\n  include_system_ca_certs_pool: true")
+        let system = try String(contentsOfFile: TLSClientSettings.systemBundle, encoding: .utf8)
+        #expect(pooled["ssl.ca.pem"] == "PEM\n" + system)
+        #expect(pooled["ssl.ca.location"] == nil)
+
+        #expect(throws: ConfigError.self) { try properties("tls:\n  ca_file: \(dir)/ca.pem\n  ca_pem: x") }
+        let unpaired = #expect(throws: ConfigError.self) { try properties("auth:\n  tls:\n    cert_pem: x") }
+        #expect(unpaired?.path == "auth.tls.key_file")
+        let unreadable = #expect(throws: ConfigError.self) { try properties("tls:\n  ca_file: /nonexistent/ca.pem") }
+        #expect(unreadable?.path == "tls.ca_file" && unreadable?.message == "cannot read /nonexistent/ca.pem")
+    }
+
     @Test func saslOverTLSMapsToLibrdkafka() throws {
+        let dir = try Self.tlsFiles()
         let p = try properties("""
         brokers: [k1:9093, k2:9093]
         client_id: edge-7
@@ -22,9 +50,9 @@ import Testing
             username: edge
             password: s3cret
         tls:
-          ca_file: /etc/ca.pem
-          cert_file: /etc/client.pem
-          key_file: /etc/client.key
+          ca_file: \(dir)/ca.pem
+          cert_file: \(dir)/client.pem
+          key_file: \(dir)/client.key
         producer:
           compression: zstd
           compression_params:
@@ -36,9 +64,9 @@ import Testing
         #expect(p["sasl.mechanisms"] == "SCRAM-SHA-512")
         #expect(p["sasl.username"] == "edge")
         #expect(p["sasl.password"] == "s3cret")
-        #expect(p["ssl.ca.location"] == "/etc/ca.pem")
-        #expect(p["ssl.certificate.location"] == "/etc/client.pem")
-        #expect(p["ssl.key.location"] == "/etc/client.key")
+        #expect(p["ssl.ca.location"] == "\(dir)/ca.pem")
+        #expect(p["ssl.certificate.location"] == "\(dir)/client.pem")
+        #expect(p["ssl.key.location"] == "\(dir)/client.key")
         #expect(p["compression.codec"] == "zstd")
         #expect(p["compression.level"] == "3")
         #expect(p["acks"] == "-1")

@@ -8,10 +8,22 @@ extension TLSClientSettings {
     /// collector's start-up, naming the key.
     func nioConfiguration() throws(ConfigError) -> TLSConfiguration {
         var configuration = TLSConfiguration.makeClientConfiguration()
-        if !ca_file.isEmpty { configuration.trustRoots = .certificates(try TLSFiles.certificates(ca_file, key: "tls.ca_file")) }
-        if !cert_file.isEmpty {
-            configuration.certificateChain = try TLSFiles.certificates(cert_file, key: "tls.cert_file").map { .certificate($0) }
-            configuration.privateKey = .privateKey(try TLSFiles.privateKey(key_file, key: "tls.key_file"))
+        if !ca_file.isEmpty || !ca_pem.isEmpty {
+            let own = try TLSFiles.fileOrPEM("ca", file: ca_file, pem: ca_pem, below: "tls", missing: "",
+                                             fromFile: NIOSSLCertificate.fromPEMFile, fromPEM: NIOSSLCertificate.fromPEMBytes)
+            if include_system_ca_certs_pool {
+                configuration.additionalTrustRoots = [.certificates(own)]
+            } else {
+                configuration.trustRoots = .certificates(own)
+            }
+        }
+        if !cert_file.isEmpty || !cert_pem.isEmpty {
+            configuration.certificateChain = try TLSFiles.fileOrPEM("cert", file: cert_file, pem: cert_pem, below: "tls", missing: "",
+                                                                    fromFile: NIOSSLCertificate.fromPEMFile,
+                                                                    fromPEM: NIOSSLCertificate.fromPEMBytes).map { .certificate($0) }
+            configuration.privateKey = .privateKey(try TLSFiles.fileOrPEM("key", file: key_file, pem: key_pem, below: "tls", missing: "",
+                                                                          fromFile: { try NIOSSLPrivateKey(file: $0, format: .pem) },
+                                                                          fromPEM: { try NIOSSLPrivateKey(bytes: $0, format: .pem) }))
         }
         if insecure_skip_verify { configuration.certificateVerification = .none }
         configuration.minimumTLSVersion = try TLSFiles.version(min_version, key: "tls.min_version") ?? .tlsv12

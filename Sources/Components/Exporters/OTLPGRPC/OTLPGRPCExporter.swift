@@ -40,12 +40,12 @@ public final class OTLPGRPCExporter: Exporter {
         } else {
             let tls = config.tls
             security = .tls { settings in
-                if !tls.ca_file.isEmpty { settings.trustRoots = .certificates([.file(path: tls.ca_file, format: .pem)]) }
+                if let pem = try? tls.caPEM() { settings.trustRoots = .certificates([.bytes(Array(pem.utf8), format: .pem)]) }
                 if tls.insecure_skip_verify { settings.serverCertificateVerification = .noVerification }
-                if !tls.cert_file.isEmpty {
-                    settings.certificateChain = [.file(path: tls.cert_file, format: .pem)]
-                    settings.privateKey = .file(path: tls.key_file, format: .pem)
-                }
+                if !tls.cert_file.isEmpty { settings.certificateChain = [.file(path: tls.cert_file, format: .pem)] }
+                if !tls.cert_pem.isEmpty { settings.certificateChain = [.bytes(Array(tls.cert_pem.utf8), format: .pem)] }
+                if !tls.key_file.isEmpty { settings.privateKey = .file(path: tls.key_file, format: .pem) }
+                if !tls.key_pem.isEmpty { settings.privateKey = .bytes(Array(tls.key_pem.utf8), format: .pem) }
             }
         }
         let transport = try HTTP2ClientTransport.Posix(

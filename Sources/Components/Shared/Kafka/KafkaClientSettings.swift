@@ -91,6 +91,10 @@ public struct KafkaClientSettings: ConfigSection {
         if let kerberos = auth?.kerberos, kerberos != .null {
             throw ConfigError(path: "auth.kerberos", message: "not supported yet")
         }
+        for (block, path) in [(tls, "tls"), (auth?.tls, "auth.tls")] {
+            try block?.validate(path: path)
+            _ = try block?.caPEM(path: path)
+        }
     }
 
     /// librdkafka properties for these settings; an entry of `brokers` that names an
@@ -125,9 +129,17 @@ public struct KafkaClientSettings: ConfigSection {
         case (true, true): config.set("security.protocol", "sasl_ssl")
         }
         if let tls, useTLS {
-            if !tls.ca_file.isEmpty { config.set("ssl.ca.location", tls.ca_file) }
+            // A CA of one's own beside the system's exists only as one PEM text for librdkafka.
+            if tls.include_system_ca_certs_pool, let pem = try? tls.caPEM() {
+                config.set("ssl.ca.pem", pem)
+            } else {
+                if !tls.ca_file.isEmpty { config.set("ssl.ca.location", tls.ca_file) }
+                if !tls.ca_pem.isEmpty { config.set("ssl.ca.pem", tls.ca_pem) }
+            }
             if !tls.cert_file.isEmpty { config.set("ssl.certificate.location", tls.cert_file) }
+            if !tls.cert_pem.isEmpty { config.set("ssl.certificate.pem", tls.cert_pem) }
             if !tls.key_file.isEmpty { config.set("ssl.key.location", tls.key_file) }
+            if !tls.key_pem.isEmpty { config.set("ssl.key.pem", tls.key_pem) }
             if tls.insecure_skip_verify {
                 config.set("enable.ssl.certificate.verification", "false")
                 config.set("ssl.endpoint.identification.algorithm", "none")
