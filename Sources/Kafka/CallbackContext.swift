@@ -9,7 +9,8 @@ final class CallbackContext: Sendable {
     let logger: Logger
     let onStatistics: (@Sendable (KafkaStatistics) -> Void)?
     let beforeRevoke: (@Sendable ([(topic: String, partition: Int32)]) -> Void)?
-    let startTime: (@Sendable () -> Int64)?
+    let start: KafkaStartPosition
+    let onRetentionLoss: (@Sendable (KafkaRetentionLoss) -> Void)?
     /// Partitions revoked while a poll run gathers records (the run empties it first): records it
     /// took of them before the revoke must be left to their next owner, which may be this
     /// consumer again, starting from the committed offset.
@@ -17,11 +18,12 @@ final class CallbackContext: Sendable {
 
     init(logger: Logger, onStatistics: (@Sendable (KafkaStatistics) -> Void)? = nil,
          beforeRevoke: (@Sendable ([(topic: String, partition: Int32)]) -> Void)? = nil,
-         startTime: (@Sendable () -> Int64)? = nil) {
+         start: KafkaStartPosition = .beginning, onRetentionLoss: (@Sendable (KafkaRetentionLoss) -> Void)? = nil) {
         self.logger = logger
         self.onStatistics = onStatistics
         self.beforeRevoke = beforeRevoke
-        self.startTime = startTime
+        self.start = start
+        self.onRetentionLoss = onRetentionLoss
     }
 
     /// Lines logged lately, by their text with numbers left out: librdkafka repeats a failing

@@ -30,16 +30,22 @@ public final class KafkaConsumer: Sendable {
     /// `config` must set `group.id`; offset storing is always manual. `beforeRevoke` runs when
     /// partitions are about to be taken away, on librdkafka's poll thread: it may block (briefly)
     /// until work on them has finished; stored offsets are committed right after it returns.
-    /// `startTime` (epoch milliseconds) places assigned partitions without a committed offset
-    /// at the first record written at or after that time.
+    /// `start` places assigned partitions the group never committed. A partition whose committed
+    /// offset is below its log start (retention deleted records nobody read) starts at the log
+    /// start, and `onRetentionLoss` hears of the records lost; `auto.offset.reset` is always
+    /// `earliest`, so a fetch that falls off the log later also resumes at what is left, never at
+    /// the end.
     public init(config: KafkaClientConfig, topics: [String], logger: Logger,
                 onStatistics: (@Sendable (KafkaStatistics) -> Void)? = nil,
-                startTime: (@Sendable () -> Int64)? = nil,
+                start: KafkaStartPosition = .beginning,
+                onRetentionLoss: (@Sendable (KafkaRetentionLoss) -> Void)? = nil,
                 beforeRevoke: (@Sendable ([(topic: String, partition: Int32)]) -> Void)? = nil) throws(KafkaError) {
         var config = config
         config.set("enable.auto.offset.store", "false")
+        config.set("auto.offset.reset", "earliest")
         let conf = try config.make()
-        let sink = Unmanaged.passRetained(CallbackContext(logger: logger, onStatistics: onStatistics, beforeRevoke: beforeRevoke, startTime: startTime))
+        let sink = Unmanaged.passRetained(CallbackContext(logger: logger, onStatistics: onStatistics, beforeRevoke: beforeRevoke,
+                                                          start: start, onRetentionLoss: onRetentionLoss))
         rd_kafka_conf_set_opaque(conf, sink.toOpaque())
         rd_kafka_conf_set_log_cb(conf, librdkafkaLog)
         if onStatistics != nil { rd_kafka_conf_set_stats_cb(conf, librdkafkaStatistics) }
@@ -222,6 +228,12 @@ public final class KafkaConsumer: Sendable {
         return err == RD_KAFKA_RESP_ERR_NO_ERROR || err == RD_KAFKA_RESP_ERR__NO_OFFSET ? nil : KafkaError(err, "commit")
     }
 
+    /// `close()` on a thread of its own: leaving the group can take seconds, and a thread of
+    /// Swift's cooperative pool (one per core) held that long stalls every task.
+    public func closeOffPool() async {
+        await offPool { self.close() }
+    }
+
     /// Commits what was stored, leaves the group and releases the handle.
     public func close() {
         // Inside the metadata queue, so no metadata request runs while or after the handle goes.
@@ -243,11 +255,12 @@ public final class KafkaConsumer: Sendable {
 /// the next owner starts after it instead of repeating it.
 private let rebalance: @convention(c) (OpaquePointer?, rd_kafka_resp_err_t, UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?, UnsafeMutableRawPointer?) -> Void = { rk, err, partitions, opaque in
     guard let rk else { return }
-    let cooperative = String(cString: rd_kafka_rebalance_protocol(rk)) == "COOPERATIVE"
+    // NULL while the consumer closes (a rebalance can still be delivered then).
+    let cooperative = rd_kafka_rebalance_protocol(rk).map { String(cString: $0) } == "COOPERATIVE"
     if err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS {
         if let opaque, let partitions {
             let sink = Unmanaged<CallbackContext>.fromOpaque(opaque).takeUnretainedValue()
-            if let startTime = sink.startTime { placeUncommitted(rk, partitions, at: startTime(), logger: sink.logger) }
+            place(rk, partitions, sink)
         }
         if cooperative {
             if let error = rd_kafka_incremental_assign(rk, partitions) { rd_kafka_error_destroy(error) }
@@ -279,24 +292,71 @@ private let rebalance: @convention(c) (OpaquePointer?, rd_kafka_resp_err_t, Unsa
     }
 }
 
-/// Sets the start offset of assigned partitions the group never committed to the first record
-/// at or after `milliseconds` (the end when there is none); the others keep their committed
-/// offset. On a broker error the partitions are left to `auto.offset.reset`.
-private func placeUncommitted(_ rk: OpaquePointer, _ partitions: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>,
-                              at milliseconds: Int64, logger: Logger) {
+/// Where a partition the group never committed starts.
+public enum KafkaStartPosition: Sendable {
+    case beginning
+    case end
+    /// The first record at or after this time (epoch milliseconds, worked out at assignment).
+    case time(@Sendable () -> Int64)
+}
+
+/// Records of a partition deleted by retention before the group read them: offsets `from`
+/// (the committed offset) up to `to` (the log start), exclusive.
+public struct KafkaRetentionLoss: Sendable, Equatable {
+    public let topic: String
+    public let partition: Int32
+    public let from: Int64
+    public let to: Int64
+    public var records: Int64 { to - from }
+}
+
+/// Sets the start offset of assigned partitions: those never committed per `start`; those whose
+/// committed offset retention has passed at the log start, reporting the loss. On a broker error
+/// the partitions are left to `auto.offset.reset` (earliest).
+private func place(_ rk: OpaquePointer, _ partitions: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>, _ context: CallbackContext) {
     guard let committed = rd_kafka_topic_partition_list_copy(partitions) else { return }
     defer { rd_kafka_topic_partition_list_destroy(committed) }
     let err = rd_kafka_committed(rk, committed, 10_000)
-    guard err == RD_KAFKA_RESP_ERR_NO_ERROR, let times = rd_kafka_topic_partition_list_new(committed.pointee.cnt) else {
-        logger.warning("cannot read committed offsets to place new partitions by time: \(String(cString: rd_kafka_err2str(err)))")
+    guard err == RD_KAFKA_RESP_ERR_NO_ERROR else {
+        context.logger.warning("cannot read committed offsets of assigned partitions (they start at the earliest record): \(String(cString: rd_kafka_err2str(err)))")
         return
     }
-    defer { rd_kafka_topic_partition_list_destroy(times) }
-    for i in 0..<Int(committed.pointee.cnt) where committed.pointee.elems[i].offset < 0 {
+    var uncommitted: [(topic: String, partition: Int32)] = []
+    for i in 0..<Int(committed.pointee.cnt) {
         let element = committed.pointee.elems[i]
-        rd_kafka_topic_partition_list_add(times, element.topic, element.partition)?.pointee.offset = milliseconds
+        let topic = String(cString: element.topic)
+        guard element.offset >= 0 else {
+            uncommitted.append((topic, element.partition))
+            continue
+        }
+        var low: Int64 = -1, high: Int64 = -1
+        guard rd_kafka_query_watermark_offsets(rk, element.topic, element.partition, &low, &high, 5_000) == RD_KAFKA_RESP_ERR_NO_ERROR,
+              element.offset < low, let target = rd_kafka_topic_partition_list_find(partitions, element.topic, element.partition) else { continue }
+        target.pointee.offset = low
+        context.onRetentionLoss?(KafkaRetentionLoss(topic: topic, partition: element.partition, from: element.offset, to: low))
     }
-    guard times.pointee.cnt > 0 else { return }
+    switch context.start {
+    case .beginning:
+        set(uncommitted, in: partitions, to: Int64(RD_KAFKA_OFFSET_BEGINNING))
+    case .end:
+        set(uncommitted, in: partitions, to: Int64(RD_KAFKA_OFFSET_END))
+    case .time(let milliseconds):
+        placeByTime(rk, uncommitted, in: partitions, at: milliseconds(), logger: context.logger)
+    }
+}
+
+private func set(_ chosen: [(topic: String, partition: Int32)], in partitions: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>, to offset: Int64) {
+    for (topic, partition) in chosen {
+        rd_kafka_topic_partition_list_find(partitions, topic, partition)?.pointee.offset = offset
+    }
+}
+
+/// Places `chosen` at the first record at or after `milliseconds` (the end when there is none).
+private func placeByTime(_ rk: OpaquePointer, _ chosen: [(topic: String, partition: Int32)],
+                         in partitions: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>, at milliseconds: Int64, logger: Logger) {
+    guard !chosen.isEmpty, let times = rd_kafka_topic_partition_list_new(Int32(chosen.count)) else { return }
+    defer { rd_kafka_topic_partition_list_destroy(times) }
+    for (topic, partition) in chosen { rd_kafka_topic_partition_list_add(times, topic, partition)?.pointee.offset = milliseconds }
     let found = rd_kafka_offsets_for_times(rk, times, 10_000)
     guard found == RD_KAFKA_RESP_ERR_NO_ERROR else {
         logger.warning("cannot find offsets for time \(milliseconds): \(String(cString: rd_kafka_err2str(found)))")

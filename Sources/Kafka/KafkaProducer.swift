@@ -166,6 +166,11 @@ public final class KafkaProducer: Sendable {
         return KafkaError(code, "produce to \(message.topic) failed (\(text))")
     }
 
+    /// `close(timeout:)` on a thread of its own, as `KafkaConsumer.closeOffPool` does.
+    public func closeOffPool(timeout: Duration = .seconds(10)) async {
+        await offPool { self.close(timeout: timeout) }
+    }
+
     /// Waits up to `timeout` for queued messages, then stops the poll thread and destroys the
     /// handle. Messages still undelivered then fail with a timeout report.
     public func close(timeout: Duration = .seconds(10)) {
@@ -256,4 +261,14 @@ public func saramaPartition(_ key: UnsafeRawBufferPointer, partitions: Int32) ->
     var partition = Int32(bitPattern: hash) % partitions
     if partition < 0 { partition = -partition }
     return partition
+}
+
+/// Runs `work`, which blocks, on a thread outside Swift's cooperative pool, and waits for it.
+func offPool(_ work: @escaping @Sendable () -> Void) async {
+    await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+        Thread {
+            work()
+            continuation.resume()
+        }.start()
+    }
 }

@@ -116,16 +116,17 @@ import Testing
             try decodeConfig(KafkaReceiverConfig.self, "initial_offset: \"\(text)\"\n").settings.initial_offset
         }
         #expect(try offset("earliest") == .earliest)
-        #expect(try offset("latest").autoOffsetReset == "latest")
+        #expect(try offset("latest") == .latest)
         #expect(try offset("-1h") == .ago(.seconds(3600)))
         #expect(try offset("90m") == .ago(.seconds(5400)))
         #expect(try offset("2026-11-23T10:00:00Z") == .at(millisecondsSinceEpoch: 1_795_428_000_000))
         #expect(try offset("1795428000000") == .at(millisecondsSinceEpoch: 1_795_428_000_000))
         let before = Int64(Date().timeIntervalSince1970 * 1000) - 3_600_000
-        let startTime = try #require(try offset("-1h").startTime)
-        let start = startTime()
-        #expect(abs(start - before) < 5_000)
-        #expect(try offset("earliest").startTime == nil)
+        guard case .time(let startTime) = try offset("-1h").start else { return #expect(Bool(false), "not a time") }
+        #expect(abs(startTime() - before) < 5_000)
+        guard case .beginning = try offset("earliest").start, case .end = try offset("latest").start else {
+            return #expect(Bool(false), "earliest and latest start at the beginning and the end")
+        }
         let bad = #expect(throws: ConfigError.self) { try decodeConfig(KafkaReceiverConfig.self, "initial_offset: yesterday\n") }
         #expect(bad?.path == "initial_offset")
     }

@@ -11,7 +11,7 @@ from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Sp
 
 import pytest
 
-from conftest import service_section, BINARY, ROOT, read_length_prefixed, wait_until
+from conftest import service_section, BINARY, Collector, ROOT, read_length_prefixed, wait_until
 from kafka_support import KafkaDev
 
 SEQ = "telemetrygen.seq"
@@ -308,3 +308,48 @@ exporters:
     finally:
         gate.stop()
 
+
+
+def padded(seq):
+    """One span of about 100 kB: the embedded broker keeps about 5 MB per partition."""
+    span = Span(trace_id=os.urandom(16), span_id=os.urandom(8), name=f"s{seq}",
+                attributes=[KeyValue(key=SEQ, value=AnyValue(int_value=seq)), KeyValue(key="pad", value=AnyValue(string_value="x" * 100_000))])
+    return ExportTraceServiceRequest(resource_spans=[ResourceSpans(scope_spans=[ScopeSpans(spans=[span])])]).SerializeToString()
+
+
+def test_records_deleted_by_retention_before_the_backend_read_them_are_counted_and_logged(make_collector, ports, tmp_path):
+    broker = KafkaDev(partitions=1, topics=("otlp_spans",))
+    try:
+        producer = Producer({"bootstrap.servers": broker.bootstrap, "linger.ms": 5})
+        for seq in range(10):
+            producer.produce("otlp_spans", request(seq, 1))
+        assert producer.flush(10) == 0
+        out = tmp_path / "traces.out"
+        backend = make_collector(config=backend_config(ports, broker.bootstrap, tmp_path))
+        wait_until(lambda: seqs(written(out)) == list(range(10)), what="the first ten records")
+        backend.stop()
+        # While the backend is down, more than the broker keeps: the oldest unread records go.
+        for seq in range(10, 130):
+            producer.produce("otlp_spans", padded(seq))
+            producer.poll(0)
+        assert producer.flush(30) == 0
+        reader = Consumer({"bootstrap.servers": broker.bootstrap, "group.id": "watermarks"})
+        low, high = reader.get_watermark_offsets(TopicPartition("otlp_spans", 0), timeout=10)
+        reader.close()
+        assert high == 130 and low > 10, (low, high)
+        # The file exporter starts its file afresh: the second run writes its own.
+        second = tmp_path / "second"
+        second.mkdir()
+        again = Collector(second, backend_config(ports, broker.bootstrap, second), **ports).start()
+        try:
+            wait_until(lambda: len(seqs(written(second / "traces.out"))) == 130 - low, timeout=60, what="the records still retained")
+            assert seqs(written(second / "traces.out")) == list(range(low, 130)), "each retained record exactly once"
+            metrics = again.metrics()
+            lost = low - 10
+            assert metrics['otelcol_kafka_receiver_records_lost_total{receiver="kafka",topic="otlp_spans",partition="0"}'] == lost
+            assert metrics['otelcol_dropped_items_total{component="kafka",signal="traces",reason="deleted_by_retention"}'] == lost
+            assert f"{lost} records of otlp_spans/0 (offsets 10 to {low - 1}) were deleted by the topic's retention" in again.log()
+        finally:
+            again.stop()
+    finally:
+        broker.stop()

@@ -59,7 +59,7 @@ public final class KafkaExporter: Exporter {
 
     public func shutdown() async {
         let current = producer.withLock { p -> KafkaProducer? in defer { p = nil }; return p }
-        current?.close(timeout: .seconds(10))
+        await current?.closeOffPool(timeout: .seconds(10))
     }
 
     public func consume(_ batch: TelemetryBatch) async throws {

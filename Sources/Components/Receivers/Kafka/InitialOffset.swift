@@ -1,4 +1,5 @@
 import Foundation
+import Kafka
 import Pipeline
 
 /// `initial_offset`: where a partition the group has never committed starts. Beyond the Go
@@ -37,16 +38,13 @@ public enum InitialOffset: Codable, Sendable, Equatable {
         return formatter.date(from: text)
     }
 
-    /// librdkafka's `auto.offset.reset`; a time falls back to the earliest offset when the one
-    /// found is no longer in the log.
-    var autoOffsetReset: String { self == .latest ? "latest" : "earliest" }
-
-    /// The start time in epoch milliseconds, worked out when a partition is assigned.
-    var startTime: (@Sendable () -> Int64)? {
+    /// Where a partition the group never committed starts.
+    var start: KafkaStartPosition {
         switch self {
-        case .earliest, .latest: nil
-        case .at(let milliseconds): { milliseconds }
-        case .ago(let duration): { Int64(Date().timeIntervalSince1970 * 1000) - duration.nanoseconds / 1_000_000 }
+        case .earliest: .beginning
+        case .latest: .end
+        case .at(let milliseconds): .time { milliseconds }
+        case .ago(let duration): .time { Int64(Date().timeIntervalSince1970 * 1000) - duration.nanoseconds / 1_000_000 }
         }
     }
 

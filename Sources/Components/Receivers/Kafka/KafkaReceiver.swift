@@ -47,7 +47,6 @@ public final class KafkaReceiver: Receiver {
         var client = config.client.librdkafkaProperties(host: settings.host)
         client.set("group.id", r.group_id)
         if !r.group_instance_id.isEmpty { client.set("group.instance.id", r.group_instance_id) }
-        client.set("auto.offset.reset", r.initial_offset.autoOffsetReset)
         client.set("session.timeout.ms", String(r.session_timeout.nanoseconds / 1_000_000))
         client.set("heartbeat.interval.ms", String(r.heartbeat_interval.nanoseconds / 1_000_000))
         client.set("enable.auto.commit", r.autocommit.enable ? "true" : "false")
@@ -82,7 +81,8 @@ public final class KafkaReceiver: Receiver {
         var properties = librdkafkaConfig
         properties.set("statistics.interval.ms", "5000")
         let consumer = try KafkaConsumer(config: properties, topics: subscription.usesPatterns ? [] : routing.topics, logger: settings.logger,
-                                         onStatistics: lagRecorder(), startTime: config.settings.initial_offset.startTime) { revoked in
+                                         onStatistics: lagRecorder(), start: config.settings.initial_offset.start,
+                                         onRetentionLoss: { [self] loss in self.lostToRetention(loss) }) { revoked in
             // Let records of revoked partitions finish, so their offsets are committed before the
             // partitions move to another member; bounded, since the group waits for us.
             logger.info("partitions revoked: \(revoked.map { "\($0.topic)/\($0.partition)" }.joined(separator: ", "))")
@@ -135,9 +135,9 @@ public final class KafkaReceiver: Receiver {
         }
         if let (consumer, loop) = running.take() {
             await loop.value
-            consumer.close()
+            await consumer.closeOffPool()
         }
-        deadLetters.take()?.close()
+        await deadLetters.take()?.closeOffPool()
     }
 
     /// Records handled at once; bounds the memory a receiver holds.
@@ -281,6 +281,17 @@ public final class KafkaReceiver: Receiver {
                 }
             }
         }
+    }
+
+    /// Records retention deleted before the group read them: counted per partition and among the
+    /// dropped items (as records: how many items they held is not known), and logged with the range.
+    private func lostToRetention(_ loss: KafkaRetentionLoss) {
+        let signal = routing.get()?.sources[loss.topic]?.first?.signal ?? .traces
+        settings.telemetry.counter("otelcol_kafka_receiver_records_lost_total",
+                                   [("receiver", settings.id.description), ("topic", loss.topic), ("partition", String(loss.partition))])
+            .increment(by: loss.records)
+        settings.telemetry.recordDropped(Int(loss.records), signal: signal, component: settings.id, reason: "deleted_by_retention")
+        settings.logger.error("\(loss.records) records of \(loss.topic)/\(loss.partition) (offsets \(loss.from) to \(loss.to - 1)) were deleted by the topic's retention before this group read them; reading resumes at offset \(loss.to)")
     }
 
     /// Publishes per-partition `otelcol_kafka_receiver_offset_lag` and `_current_offset` from
