@@ -11,6 +11,20 @@ public struct KafkaRecord: Sendable {
     public let key: [UInt8]?
     public let value: [UInt8]
     public let headers: [(name: String, value: [UInt8])]
+    /// When the record was written (epoch milliseconds; the producer's or the broker's clock,
+    /// per the topic's timestamp type), nil when the broker gives none.
+    public let timestamp: Int64?
+
+    public init(topic: String, partition: Int32, offset: Int64, key: [UInt8]?, value: [UInt8],
+                headers: [(name: String, value: [UInt8])], timestamp: Int64? = nil) {
+        self.topic = topic
+        self.partition = partition
+        self.offset = offset
+        self.key = key
+        self.value = value
+        self.headers = headers
+        self.timestamp = timestamp
+    }
 }
 
 /// A consumer-group member over librdkafka. Offsets are stored only when the caller says a
@@ -152,7 +166,10 @@ public final class KafkaConsumer: Sendable {
                 index += 1
             }
         }
-        return KafkaRecord(topic: topic, partition: m.partition, offset: m.offset, key: key, value: value, headers: headers)
+        var type = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE
+        let timestamp = rd_kafka_message_timestamp(message, &type)
+        return KafkaRecord(topic: topic, partition: m.partition, offset: m.offset, key: key, value: value, headers: headers,
+                           timestamp: type == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE || timestamp < 0 ? nil : timestamp)
     }
 
     private static func milliseconds(_ duration: Duration) -> Int32 {

@@ -48,6 +48,26 @@ import Testing
         #expect(control.stores(0) == [12, 14])
     }
 
+    @Test func theOldestRecordNotYetCommittedIsTheFirstPending() {
+        let tracker = OffsetTracker(perPartition: 64)
+        let control = Control()
+        func timed(_ offset: Int64) -> KafkaRecord {
+            KafkaRecord(topic: "t", partition: 0, offset: offset, key: nil, value: [], headers: [], timestamp: 1_000 + offset)
+        }
+        let key = OffsetTracker.PartitionKey(topic: "t", partition: 0)
+        for offset in Int64(0)...3 { tracker.begin(timed(offset), control) }
+        #expect(tracker.oldestPending()[key] == 1_000)
+        tracker.finish(timed(1), control)
+        #expect(tracker.oldestPending()[key] == 1_000, "offset 0 still holds the partition back")
+        tracker.finish(timed(0), control)
+        #expect(tracker.oldestPending()[key] == 1_002)
+        tracker.finish(timed(3), control)
+        tracker.finish(timed(2), control)
+        #expect(tracker.oldestPending()[key] == .some(nil), "caught up")
+        tracker.begin(timed(4), control)
+        #expect(tracker.oldestPending()[key] == 1_004)
+    }
+
     @Test func partitionsAreIndependent() {
         let tracker = OffsetTracker(perPartition: 64)
         let control = Control()

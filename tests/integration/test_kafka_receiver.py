@@ -353,3 +353,45 @@ def test_records_deleted_by_retention_before_the_backend_read_them_are_counted_a
             again.stop()
     finally:
         broker.stop()
+
+
+def test_lag_in_seconds_grows_while_the_destination_refuses_and_returns_to_zero(make_collector, ports, tmp_path):
+    from conftest import collector_config, free_port
+    broker = KafkaDev(partitions=1, topics=("otlp_spans",))
+    sink_ports = {name: free_port() for name in ("grpc", "http", "health", "metrics")}
+    sink = None
+    try:
+        config = f"""
+receivers:
+  kafka:
+    brokers: [{broker.bootstrap}]
+    group_id: lagging
+    initial_offset: earliest
+exporters:
+  otlphttp:
+    endpoint: http://127.0.0.1:{sink_ports['http']}
+    retry_on_failure:
+      initial_interval: 200ms
+      max_interval: 500ms
+""" + service_section(ports, """    traces:
+      receivers: [kafka]
+      exporters: [otlphttp]
+""")
+        backend = make_collector(config=config)
+        producer = Producer({"bootstrap.servers": broker.bootstrap})
+        for seq in range(3):
+            producer.produce("otlp_spans", request(seq, 1))
+        assert producer.flush(10) == 0
+        key = 'otelcol_kafka_receiver_lag_seconds{receiver="kafka",topic="otlp_spans",partition="0"}'
+        first = wait_until(lambda: backend.metrics().get(key, 0) > 0 and backend.metrics()[key], timeout=30, what="a lag in seconds")
+        wait_until(lambda: backend.metrics()[key] > first + 2, timeout=30, what="the lag to grow while the destination is down")
+        # The destination comes up: the records are delivered and the lag returns to 0.
+        sink_dir = tmp_path / "sink"
+        sink_dir.mkdir()
+        sink = Collector(sink_dir, collector_config(sink_ports, sink_dir, processors="[]"), **sink_ports).start()
+        wait_until(lambda: seqs(written(sink_dir / "traces.out")) == [0, 1, 2], timeout=30, what="delivery after recovery")
+        wait_until(lambda: backend.metrics()[key] == 0, timeout=30, what="the lag to return to 0")
+    finally:
+        if sink:
+            sink.stop()
+        broker.stop()

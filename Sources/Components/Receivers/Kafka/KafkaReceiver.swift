@@ -81,7 +81,7 @@ public final class KafkaReceiver: Receiver {
         var properties = librdkafkaConfig
         properties.set("statistics.interval.ms", "5000")
         let consumer = try KafkaConsumer(config: properties, topics: subscription.usesPatterns ? [] : routing.topics, logger: settings.logger,
-                                         onStatistics: lagRecorder(), start: config.settings.initial_offset.start,
+                                         onStatistics: lagRecorder(tracker), start: config.settings.initial_offset.start,
                                          onRetentionLoss: { [self] loss in self.lostToRetention(loss) }) { revoked in
             // Let records of revoked partitions finish, so their offsets are committed before the
             // partitions move to another member; bounded, since the group waits for us.
@@ -296,9 +296,9 @@ public final class KafkaReceiver: Receiver {
 
     /// Publishes per-partition `otelcol_kafka_receiver_offset_lag` and `_current_offset` from
     /// librdkafka's statistics (every 5 s).
-    private func lagRecorder() -> @Sendable (KafkaStatistics) -> Void {
+    private func lagRecorder(_ tracker: OffsetTracker) -> @Sendable (KafkaStatistics) -> Void {
         let gauges = PartitionLagGauges(telemetry: settings.telemetry, receiver: settings.id.description)
-        return { statistics in gauges.publish(statistics.partitions) }
+        return { statistics in gauges.publish(statistics.partitions, oldest: tracker.oldestPending()) }
     }
 
     /// A record the pipeline will never take: written to the dead-letter topic (retried until

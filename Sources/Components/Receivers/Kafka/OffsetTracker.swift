@@ -16,7 +16,7 @@ import Synchronization
 /// (records committed again after a restart, lag that never reaches zero); a pause and a resume
 /// so reordered would leave a partition paused for good.
 final class OffsetTracker: Sendable {
-    private struct PartitionKey: Hashable {
+    struct PartitionKey: Hashable, Sendable {
         let topic: String
         let partition: Int32
     }
@@ -26,6 +26,10 @@ final class OffsetTracker: Sendable {
         var pending: [Int64] = []
         var done: Set<Int64> = []
         var paused = false
+        /// The write time of the first pending record: the oldest record not yet committed.
+        var oldestTimestamp: Int64?
+        /// Write times of pending records, kept while they are pending.
+        var timestamps: [Int64: Int64] = [:]
     }
 
     private let lanes = Mutex<[PartitionKey: Lane]>([:])
@@ -41,6 +45,10 @@ final class OffsetTracker: Sendable {
             let key = PartitionKey(topic: record.topic, partition: record.partition)
             var lane = lanes[key, default: Lane()]
             lane.pending.append(record.offset)
+            if let timestamp = record.timestamp {
+                lane.timestamps[record.offset] = timestamp
+                if lane.pending.count == 1 { lane.oldestTimestamp = timestamp }
+            }
             if !lane.paused && lane.pending.count >= perPartition {
                 lane.paused = true
                 control.setPaused(true, topic: record.topic, partition: record.partition)
@@ -76,6 +84,12 @@ final class OffsetTracker: Sendable {
         lanes.withLock { lanes in for key in keys { lanes[key] = nil } }
     }
 
+    /// Per partition with records begun: the write time (epoch milliseconds) of the oldest one
+    /// not yet committable, nil when every record begun is done or its time is unknown.
+    func oldestPending() -> [PartitionKey: Int64?] {
+        lanes.withLock { lanes in lanes.mapValues { $0.pending.isEmpty ? nil : $0.oldestTimestamp } }
+    }
+
     /// Records `record` as done: stores the offset up to which its partition is now done, if
     /// that moved (true then), and resumes the partition when it was paused and half empties.
     @discardableResult
@@ -89,9 +103,11 @@ final class OffsetTracker: Sendable {
             while advanced < lane.pending.count, lane.done.contains(lane.pending[advanced]) {
                 watermark = lane.pending[advanced]
                 lane.done.remove(lane.pending[advanced])
+                lane.timestamps[lane.pending[advanced]] = nil
                 advanced += 1
             }
             lane.pending.removeFirst(advanced)
+            lane.oldestTimestamp = lane.pending.first.flatMap { lane.timestamps[$0] }
             if let watermark { control.markDone(topic: record.topic, partition: record.partition, offset: watermark) }
             if lane.paused && lane.pending.count <= perPartition / 2 {
                 lane.paused = false
