@@ -53,12 +53,14 @@ import Testing
     @Test func inertTelemetryKeysWarnOnce() throws {
         var top = try JSONSerialization.jsonObject(with: Data(try ComponentSamples.config(.exporter, "debug", [:]).utf8)) as? [String: Any] ?? [:]
         var service = top["service"] as? [String: Any] ?? [:]
-        service["telemetry"] = ["logs": ["level": "debug", "encoding": "json"], "resource": ["service.name": "edge"]]
+        service["telemetry"] = ["logs": ["level": "debug", "encoding": "json"], "resource": ["service.name": "edge"],
+                                "metrics": ["readers": [["periodic": ["exporter": ["otlp": ["protocol": "http/protobuf", "endpoint": "http://backend:4318"]]]]]]]
         top["service"] = service
         let config = try ComponentSamples.load(String(decoding: try JSONSerialization.data(withJSONObject: top), as: UTF8.self))
         #expect(config.warnings.filter { $0.hasPrefix("service.telemetry.logs.encoding is accepted but has no effect") }.count == 1)
         #expect(config.warnings.filter { $0.hasPrefix("service.telemetry.resource is accepted but has no effect") }.count == 1)
         #expect(config.telemetry.logs.level == .debug)
+        #expect(config.warnings.filter { $0.hasPrefix("service.telemetry.metrics.readers[0] is accepted but has no effect") }.count == 1)
     }
 
     /// One config in today's Go spelling, with every key of the issue at once.

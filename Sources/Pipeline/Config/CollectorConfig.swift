@@ -141,6 +141,7 @@ public struct CollectorConfig: Sendable {
         }
         do {
             _ = try service.telemetry.metrics.prometheusEndpoint()
+            config.warnings += service.telemetry.metrics.readerWarnings.map { "service.telemetry.metrics.\($0)" }
         } catch {
             errors.append(locate(error.under("service.telemetry.metrics")))
         }

@@ -47,6 +47,15 @@ public struct MetricsConfig: ConfigSection {
 
     public init() {}
 
+    /// Readers other than a Prometheus pull reader (a `periodic` push to OTLP), which are not run.
+    public var readerWarnings: [String] {
+        (readers ?? []).enumerated().compactMap { index, reader in
+            reader.node(at: ["pull", "exporter", "prometheus"]) == nil
+                ? "readers[\(index)] is accepted but has no effect: the collector serves its metrics only through a pull reader with a prometheus exporter"
+                : nil
+        }
+    }
+
     /// Where the Prometheus endpoint listens, or nil when metrics are off.
     public func prometheusEndpoint() throws(ConfigError) -> (host: String, port: Int)? {
         if level == .none { return nil }
