@@ -13,7 +13,7 @@ struct OtelcolSwift: AsyncParsableCommand {
         commandName: "otelcol-swift",
         abstract: "An OpenTelemetry Collector for Kafka-buffered telemetry pipelines.",
         version: version,
-        subcommands: [Run.self, Validate.self, ListComponents.self, PrintVersion.self, Telemetrygen.self, KafkaDev.self],
+        subcommands: [Run.self, Validate.self, ListComponents.self, PrintVersion.self, Telemetrygen.self, KafkaDev.self, KafkaPlanCommand.self],
         defaultSubcommand: Run.self
     )
 }

@@ -69,28 +69,39 @@ struct TopicRouting: Sendable {
             guard let found = Self.jsonSignal(value) else { return .poison("an OTLP/JSON record without resourceSpans, resourceMetrics or resourceLogs") }
             signal = found
         case .otlpProto:
-            var fits: [(Signal, Int)] = []
-            for candidate in Signal.allCases {
-                if let items = try? WireScan.itemCount(candidate, in: value) { fits.append((candidate, items)) }
-            }
-            var withItems = fits.filter { $0.1 > 0 }
-            if withItems.count > 1, !Self.spansHaveIdentifiers(value) {
-                fits.removeAll { $0.0 == .traces }
-                withItems.removeAll { $0.0 == .traces }
-            }
-            if withItems.count == 1 {
-                (signal, items) = (withItems[0].0, withItems[0].1)
-            } else if withItems.count > 1 || fits.count > 1 {
-                return .ambiguous
-            } else if let only = fits.first {
-                (signal, items) = only
-            } else {
-                return .poison("a record that is not an OTLP export request of any signal")
+            switch Self.wireSignal(value) {
+            case .one(let found, let count): (signal, items) = (found, count)
+            case .ambiguous: return .ambiguous
+            case .none: return .poison("a record that is not an OTLP export request of any signal")
             }
         }
         guard let source = configured.first(where: { $0.signal == signal }) else { return .notOurs(signal) }
         if let items { return .deliverValidated(signal, items: items) }
         return .deliver(signal, source.encoding)
+    }
+
+    enum WireSignal: Equatable {
+        case one(Signal, items: Int)
+        /// It fits several signals' schemas (carrying no items, or spans without identifiers).
+        case ambiguous
+        case none
+    }
+
+    /// Which signal's wire schema an encoded export request fits, and its item count.
+    static func wireSignal(_ value: [UInt8]) -> WireSignal {
+        var fits: [(Signal, Int)] = []
+        for candidate in Signal.allCases {
+            if let items = try? WireScan.itemCount(candidate, in: value) { fits.append((candidate, items)) }
+        }
+        var withItems = fits.filter { $0.1 > 0 }
+        if withItems.count > 1, !spansHaveIdentifiers(value) {
+            fits.removeAll { $0.0 == .traces }
+            withItems.removeAll { $0.0 == .traces }
+        }
+        if withItems.count == 1 { return .one(withItems[0].0, items: withItems[0].1) }
+        if withItems.count > 1 || fits.count > 1 { return .ambiguous }
+        if let only = fits.first { return .one(only.0, items: only.1) }
+        return .none
     }
 
     /// Whether every span of a record that fits the span schema has a 16-byte trace and an 8-byte
