@@ -69,7 +69,9 @@ struct Run: AsyncParsableCommand {
         for warning in config.warnings { logger.warning("\(warning)") }
         Allocator.keepLargeBuffersForReuse()
         let collector = try Collector(config: config, telemetry: telemetry)
-        let service = CollectorService(collector: collector, drainLimit: .seconds(shutdownTimeout), logger: logger)
+        let readers = PeriodicOTLPReader.readers(config.telemetry.metrics)
+        let pusher = readers.isEmpty ? nil : SelfTelemetryPusher(telemetry: telemetry, readers: readers, logger: telemetry.logger("otelcol"))
+        let service = CollectorService(collector: collector, pusher: pusher, drainLimit: .seconds(shutdownTimeout), logger: logger)
         let group = ServiceGroup(configuration: .init(
             services: [.init(service: service)],
             gracefulShutdownSignals: [.sigterm, .sigint],
@@ -81,11 +83,14 @@ struct Run: AsyncParsableCommand {
 /// Runs the collector until SIGTERM/SIGINT, then drains within a bound.
 struct CollectorService: Service {
     let collector: Collector
+    /// The collector's own metrics over OTLP, when a periodic reader asks for it.
+    let pusher: SelfTelemetryPusher?
     let drainLimit: Duration
     let logger: Logger
 
     func run() async throws {
         try await collector.start()
+        pusher?.start()
         try? await gracefulShutdown()
         let finished = await withTaskGroup(of: Bool.self) { group in
             group.addTask { await collector.shutdown(within: drainLimit); return true }
@@ -95,6 +100,8 @@ struct CollectorService: Service {
             return first
         }
         if !finished { logger.error("shutdown did not finish within \(drainLimit); exiting with work in flight") }
+        // After the drain, so the last push holds the final counts.
+        await pusher?.shutdown()
     }
 }
 

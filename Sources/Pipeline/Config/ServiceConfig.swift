@@ -47,12 +47,14 @@ public struct MetricsConfig: ConfigSection {
 
     public init() {}
 
-    /// Readers other than a Prometheus pull reader (a `periodic` push to OTLP), which are not run.
+    /// Readers this collector does not run: only a Prometheus pull reader and a `periodic` reader
+    /// with an `otlp` exporter over `http/protobuf` are.
     public var readerWarnings: [String] {
         (readers ?? []).enumerated().compactMap { index, reader in
-            reader.node(at: ["pull", "exporter", "prometheus"]) == nil
-                ? "readers[\(index)] is accepted but has no effect: the collector serves its metrics only through a pull reader with a prometheus exporter"
-                : nil
+            if reader.node(at: ["pull", "exporter", "prometheus"]) != nil { return nil }
+            if let otlp = reader.node(at: ["periodic", "exporter", "otlp"]), otlp["endpoint"] != nil,
+               otlp["protocol"] == nil || otlp["protocol"] == .scalar("http/protobuf", quoted: false) { return nil }
+            return "readers[\(index)] is accepted but has no effect: the collector's metrics go out only through a Prometheus pull reader or a periodic reader with an otlp exporter over http/protobuf"
         }
     }
 

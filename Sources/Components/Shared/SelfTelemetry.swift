@@ -1,0 +1,226 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import NIOCore
+import OTLP
+import Pipeline
+
+/// The collector's own metrics pushed over OTLP/HTTP, as Go's `service.telemetry.metrics.readers`
+/// with a `periodic` reader and an `otlp` exporter: every interval, everything the Prometheus
+/// endpoint shows, as OTLP metrics named as the Go collector names them over OTLP (counters
+/// without Prometheus' `_total`).
+public final class SelfTelemetryPusher: Sendable {
+    private let telemetry: CollectorTelemetry
+    private let readers: [PeriodicOTLPReader]
+    private let logger: Logger
+    private let client: HTTPClient
+    private let started = UInt64(Date().timeIntervalSince1970 * 1e9)
+    private let loops = MutexBox<[Task<Void, Never>]>(nil)
+
+    public init(telemetry: CollectorTelemetry, readers: [PeriodicOTLPReader], logger: Logger) {
+        self.telemetry = telemetry
+        self.readers = readers
+        self.logger = logger
+        var configuration = HTTPClient.Configuration()
+        configuration.timeout = .init(connect: .seconds(5), read: .seconds(10))
+        client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }
+
+    public func start() {
+        loops.set(readers.map { reader in
+            Task { [self] in
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: reader.interval)
+                    if Task.isCancelled { break }
+                    await push(to: reader)
+                }
+            }
+        })
+    }
+
+    /// Stops the loops after one last push, so the final counts are not lost.
+    public func shutdown() async {
+        for loop in loops.take() ?? [] { loop.cancel() }
+        for reader in readers { await push(to: reader) }
+        try? await client.shutdown()
+    }
+
+    private func push(to reader: PeriodicOTLPReader) async {
+        let request = Self.request(fromPrometheus: telemetry.prometheusText(), start: started,
+                                   now: UInt64(Date().timeIntervalSince1970 * 1e9))
+        guard let body = try? request.serializedBytes() as [UInt8] else { return }
+        var http = HTTPClientRequest(url: reader.url)
+        http.method = .POST
+        http.headers.add(name: "Content-Type", value: "application/x-protobuf")
+        for (name, value) in reader.headers { http.headers.add(name: name, value: value) }
+        http.body = .bytes(ByteBuffer(bytes: body))
+        do {
+            let response = try await client.execute(http, timeout: .seconds(10))
+            if !(200..<300).contains(response.status.code) {
+                logger.warning("the collector's own metrics were refused by \(reader.url): HTTP \(response.status.code)")
+            }
+        } catch {
+            logger.warning("cannot push the collector's own metrics to \(reader.url): \(error)")
+        }
+    }
+
+    /// The Prometheus text exposition as one OTLP metrics request: counters as cumulative
+    /// monotonic sums, gauges as gauges, histograms with their bucket bounds.
+    static func request(fromPrometheus text: String, start: UInt64, now: UInt64) -> ExportMetricsServiceRequest {
+        var types: [String: String] = [:]
+        var metrics: [String: Metric] = [:]
+        var order: [String] = []
+        var histograms: [String: [String: HistogramDataPoint]] = [:]
+        for line in text.split(separator: "\n") {
+            if line.hasPrefix("# TYPE ") {
+                let parts = line.dropFirst(7).split(separator: " ")
+                if parts.count == 2 { types[String(parts[0])] = String(parts[1]) }
+                continue
+            }
+            guard !line.hasPrefix("#"), let sample = PrometheusSample(line) else { continue }
+            if let (family, suffix) = Self.histogramFamily(sample.name, types) {
+                var points = histograms[family] ?? [:]
+                var point = points[sample.labelKey] ?? HistogramDataPoint.with {
+                    $0.startTimeUnixNano = start
+                    $0.timeUnixNano = now
+                    $0.attributes = sample.attributes
+                }
+                switch suffix {
+                case "_bucket" where sample.le != "+Inf":
+                    if let bound = sample.le.flatMap(Double.init) { point.explicitBounds.append(bound) }
+                    point.bucketCounts.append(UInt64(sample.value))
+                case "_bucket": point.bucketCounts.append(UInt64(sample.value))
+                case "_sum": point.sum = sample.value
+                default: point.count = UInt64(sample.value)
+                }
+                points[sample.labelKey] = point
+                if histograms[family] == nil { order.append(family) }
+                histograms[family] = points
+                continue
+            }
+            let type = types[sample.name] ?? "gauge"
+            let name = type == "counter" && sample.name.hasSuffix("_total") ? String(sample.name.dropLast(6)) : sample.name
+            if metrics[name] == nil { order.append(name) }
+            var metric = metrics[name] ?? Metric.with { $0.name = name }
+            let point = NumberDataPoint.with {
+                $0.startTimeUnixNano = start
+                $0.timeUnixNano = now
+                $0.asDouble = sample.value
+                $0.attributes = sample.attributes
+            }
+            if type == "counter" {
+                metric.sum.isMonotonic = true
+                metric.sum.aggregationTemporality = .cumulative
+                metric.sum.dataPoints.append(point)
+            } else {
+                metric.gauge.dataPoints.append(point)
+            }
+            metrics[name] = metric
+        }
+        let all: [Metric] = order.compactMap { name in
+            if let metric = metrics[name] { return metric }
+            guard let points = histograms[name] else { return nil }
+            return Metric.with {
+                $0.name = name
+                $0.histogram.aggregationTemporality = .cumulative
+                $0.histogram.dataPoints = Array(points.values).map(Self.nonCumulative)
+            }
+        }
+        return ExportMetricsServiceRequest.with {
+            $0.resourceMetrics = [.with {
+                $0.resource.attributes = [.with { $0.key = "service.name"; $0.value.stringValue = "otelcol-swift" }]
+                $0.scopeMetrics = [.with {
+                    $0.scope.name = "otelcol-swift"
+                    $0.metrics = all
+                }]
+            }]
+        }
+    }
+
+    /// Prometheus buckets count everything up to their bound; OTLP's count each bucket alone.
+    private static func nonCumulative(_ point: HistogramDataPoint) -> HistogramDataPoint {
+        var point = point
+        var previous: UInt64 = 0
+        point.bucketCounts = point.bucketCounts.map { cumulative in
+            defer { previous = cumulative }
+            return cumulative >= previous ? cumulative - previous : 0
+        }
+        return point
+    }
+
+    private static func histogramFamily(_ name: String, _ types: [String: String]) -> (String, String)? {
+        for suffix in ["_bucket", "_sum", "_count"] where name.hasSuffix(suffix) {
+            let family = String(name.dropLast(suffix.count))
+            if types[family] == "histogram" { return (family, suffix) }
+        }
+        return nil
+    }
+}
+
+/// One sample line of the Prometheus text format: `name{label="value",…} value`.
+private struct PrometheusSample {
+    var name: String
+    var labels: [(String, String)] = []
+    var value: Double
+
+    init?(_ line: Substring) {
+        guard let space = line.lastIndex(of: " "), let value = Double(line[line.index(after: space)...]) else { return nil }
+        self.value = value
+        let head = line[..<space]
+        guard let brace = head.firstIndex(of: "{") else {
+            name = String(head)
+            return
+        }
+        name = String(head[..<brace])
+        var rest = head[head.index(after: brace)...].dropLast()
+        while let equals = rest.firstIndex(of: "=") {
+            let key = String(rest[..<equals]).trimmingCharacters(in: CharacterSet(charactersIn: ", "))
+            rest = rest[rest.index(after: equals)...]
+            guard rest.first == "\"" else { return nil }
+            rest = rest.dropFirst()
+            var text = "", escaped = false
+            while let character = rest.first {
+                rest = rest.dropFirst()
+                if escaped { text.append(character == "n" ? "\n" : character); escaped = false; continue }
+                if character == "\\" { escaped = true; continue }
+                if character == "\"" { break }
+                text.append(character)
+            }
+            labels.append((key, text))
+        }
+    }
+
+    var le: String? { labels.first { $0.0 == "le" }?.1 }
+    var labelKey: String { labels.filter { $0.0 != "le" }.map { "\($0.0)=\($0.1)" }.joined(separator: ",") }
+    var attributes: [KeyValue] {
+        labels.filter { $0.0 != "le" }.map { label in .with { $0.key = label.0; $0.value.stringValue = label.1 } }
+    }
+}
+
+/// A `periodic` reader with an `otlp` exporter of `service.telemetry.metrics.readers`.
+public struct PeriodicOTLPReader: Sendable {
+    public var interval: Duration
+    public var url: String
+    public var headers: [(String, String)]
+
+    /// The readers this collector runs: `periodic` ones with an `otlp` exporter over
+    /// `http/protobuf` (the endpoint as the base URL or with its `/v1/metrics` path).
+    public static func readers(_ config: MetricsConfig) -> [PeriodicOTLPReader] {
+        (config.readers ?? []).compactMap { reader in
+            guard let otlp = reader.node(at: ["periodic", "exporter", "otlp"]),
+                  case .scalar(let endpoint, _)? = otlp["endpoint"] else { return nil }
+            if case .scalar(let proto, _)? = otlp["protocol"], proto != "http/protobuf" { return nil }
+            var interval = Duration.milliseconds(60_000)
+            if case .scalar(let text, _)? = reader.node(at: ["periodic", "interval"]), let ms = Int64(text), ms > 0 { interval = .milliseconds(ms) }
+            var url = endpoint.hasSuffix("/") ? String(endpoint.dropLast()) : endpoint
+            if let path = URL(string: url)?.path, path.isEmpty { url += "/v1/metrics" }
+            var headers: [(String, String)] = []
+            if case .sequence(let entries)? = otlp["headers"] {
+                for entry in entries {
+                    if case .scalar(let name, _)? = entry["name"], case .scalar(let value, _)? = entry["value"] { headers.append((name, value)) }
+                }
+            }
+            return PeriodicOTLPReader(interval: interval, url: url, headers: headers)
+        }
+    }
+}
