@@ -16,7 +16,7 @@ import Testing
         switch (kind, type) {
         case (.receiver, "otlp"):
             config = ["protocols": ["grpc": ["endpoint": "127.0.0.1:0"], "http": ["endpoint": "127.0.0.1:0"]]]
-        case (.extension, "health_check"):
+        case (.extension, "health_check"), (.extension, "zpages"):
             config["endpoint"] = "127.0.0.1:0"
         case (_, "kafka"):
             config["brokers"] = [brokers]

@@ -67,48 +67,42 @@ public final class SelfTelemetryPusher: Sendable {
     /// The Prometheus text exposition as one OTLP metrics request: counters as cumulative
     /// monotonic sums, gauges as gauges, histograms with their bucket bounds.
     static func request(fromPrometheus text: String, start: UInt64, now: UInt64) -> ExportMetricsServiceRequest {
-        var types: [String: String] = [:]
         var metrics: [String: Metric] = [:]
         var order: [String] = []
         var histograms: [String: [String: HistogramDataPoint]] = [:]
-        for line in text.split(separator: "\n") {
-            if line.hasPrefix("# TYPE ") {
-                let parts = line.dropFirst(7).split(separator: " ")
-                if parts.count == 2 { types[String(parts[0])] = String(parts[1]) }
-                continue
-            }
-            guard !line.hasPrefix("#"), let sample = PrometheusSample(line) else { continue }
-            if let (family, suffix) = Self.histogramFamily(sample.name, types) {
+        for sample in PrometheusText.parse(text) {
+            let attributes: [KeyValue] = sample.labels.filter { $0.0 != "le" }.map { label in .with { $0.key = label.0; $0.value.stringValue = label.1 } }
+            if sample.type == "histogram", let suffix = ["_bucket", "_sum", "_count"].first(where: sample.name.hasSuffix) {
+                let family = String(sample.name.dropLast(suffix.count))
+                let key = attributes.map { "\($0.key)=\($0.value.stringValue)" }.joined(separator: ",")
                 var points = histograms[family] ?? [:]
-                var point = points[sample.labelKey] ?? HistogramDataPoint.with {
+                var point = points[key] ?? HistogramDataPoint.with {
                     $0.startTimeUnixNano = start
                     $0.timeUnixNano = now
-                    $0.attributes = sample.attributes
+                    $0.attributes = attributes
                 }
                 switch suffix {
-                case "_bucket" where sample.le != "+Inf":
-                    if let bound = sample.le.flatMap(Double.init) { point.explicitBounds.append(bound) }
+                case "_bucket":
+                    if let bound = sample.label("le").flatMap(Double.init), bound.isFinite { point.explicitBounds.append(bound) }
                     point.bucketCounts.append(UInt64(sample.value))
-                case "_bucket": point.bucketCounts.append(UInt64(sample.value))
                 case "_sum": point.sum = sample.value
                 default: point.count = UInt64(sample.value)
                 }
-                points[sample.labelKey] = point
+                points[key] = point
                 if histograms[family] == nil { order.append(family) }
                 histograms[family] = points
                 continue
             }
-            let type = types[sample.name] ?? "gauge"
-            let name = type == "counter" && sample.name.hasSuffix("_total") ? String(sample.name.dropLast(6)) : sample.name
+            let name = sample.type == "counter" && sample.name.hasSuffix("_total") ? String(sample.name.dropLast(6)) : sample.name
             if metrics[name] == nil { order.append(name) }
             var metric = metrics[name] ?? Metric.with { $0.name = name }
             let point = NumberDataPoint.with {
                 $0.startTimeUnixNano = start
                 $0.timeUnixNano = now
                 $0.asDouble = sample.value
-                $0.attributes = sample.attributes
+                $0.attributes = attributes
             }
-            if type == "counter" {
+            if sample.type == "counter" {
                 metric.sum.isMonotonic = true
                 metric.sum.aggregationTemporality = .cumulative
                 metric.sum.dataPoints.append(point)
@@ -146,54 +140,6 @@ public final class SelfTelemetryPusher: Sendable {
             return cumulative >= previous ? cumulative - previous : 0
         }
         return point
-    }
-
-    private static func histogramFamily(_ name: String, _ types: [String: String]) -> (String, String)? {
-        for suffix in ["_bucket", "_sum", "_count"] where name.hasSuffix(suffix) {
-            let family = String(name.dropLast(suffix.count))
-            if types[family] == "histogram" { return (family, suffix) }
-        }
-        return nil
-    }
-}
-
-/// One sample line of the Prometheus text format: `name{label="value",…} value`.
-private struct PrometheusSample {
-    var name: String
-    var labels: [(String, String)] = []
-    var value: Double
-
-    init?(_ line: Substring) {
-        guard let space = line.lastIndex(of: " "), let value = Double(line[line.index(after: space)...]) else { return nil }
-        self.value = value
-        let head = line[..<space]
-        guard let brace = head.firstIndex(of: "{") else {
-            name = String(head)
-            return
-        }
-        name = String(head[..<brace])
-        var rest = head[head.index(after: brace)...].dropLast()
-        while let equals = rest.firstIndex(of: "=") {
-            let key = String(rest[..<equals]).trimmingCharacters(in: CharacterSet(charactersIn: ", "))
-            rest = rest[rest.index(after: equals)...]
-            guard rest.first == "\"" else { return nil }
-            rest = rest.dropFirst()
-            var text = "", escaped = false
-            while let character = rest.first {
-                rest = rest.dropFirst()
-                if escaped { text.append(character == "n" ? "\n" : character); escaped = false; continue }
-                if character == "\\" { escaped = true; continue }
-                if character == "\"" { break }
-                text.append(character)
-            }
-            labels.append((key, text))
-        }
-    }
-
-    var le: String? { labels.first { $0.0 == "le" }?.1 }
-    var labelKey: String { labels.filter { $0.0 != "le" }.map { "\($0.0)=\($0.1)" }.joined(separator: ",") }
-    var attributes: [KeyValue] {
-        labels.filter { $0.0 != "le" }.map { label in .with { $0.key = label.0; $0.value.stringValue = label.1 } }
     }
 }
 

@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import OTLP
 import Synchronization
@@ -31,8 +32,30 @@ public struct ComponentSettings: Sendable {
 /// The extensions of one collector, by id: how a component reaches one its config names (the
 /// embedded broker a kafka component's `brokers` names, the storage of a sending queue).
 public final class ComponentHost: Sendable {
+    /// A pipeline as the status pages show it.
+    public struct PipelineSummary: Sendable {
+        public let id: String
+        public let receivers: [String]
+        public let processors: [String]
+        public let exporters: [String]
+        public init(id: String, receivers: [String], processors: [String], exporters: [String]) {
+            self.id = id
+            self.receivers = receivers
+            self.processors = processors
+            self.exporters = exporters
+        }
+    }
+
     private let extensions = Mutex<[String: any CollectorExtension]>([:])
+    private let described = Mutex<[PipelineSummary]>([])
+    public let started = Date()
     public init() {}
+
+    /// The pipelines of the collector, as its config lists them.
+    public var pipelines: [PipelineSummary] {
+        get { described.withLock { $0 } }
+        set { described.withLock { $0 = newValue } }
+    }
 
     public func add(_ id: ComponentID, _ ext: any CollectorExtension) {
         extensions.withLock { $0[id.description] = ext }

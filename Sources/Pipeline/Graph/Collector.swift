@@ -24,6 +24,10 @@ public final class Collector: Sendable {
         self.logger = logger
         let shared = SharedInstances()
         let host = ComponentHost()
+        host.pipelines = config.pipelines.map {
+            ComponentHost.PipelineSummary(id: $0.id.description, receivers: $0.receivers.map(\.description),
+                                          processors: $0.processors.map(\.description), exporters: $0.exporters.map(\.description))
+        }
         let status = self.status
         func settings(_ id: ComponentID, _ kind: ComponentKind) -> ComponentSettings {
             var componentLogger = telemetry.logger("\(kind.rawValue)/\(id)")

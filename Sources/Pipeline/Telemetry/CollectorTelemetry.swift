@@ -9,13 +9,20 @@ import Synchronization
 public final class CollectorTelemetry: Sendable {
     public let registry = PrometheusCollectorRegistry()
     public let logLevel: Logger.Level
+    /// Error lines of every component's logger, for the status page.
+    public let recentErrors = RecentErrors()
 
     public init(logLevel: Logger.Level = .info) {
         self.logLevel = logLevel
     }
 
+    /// A logger writing to the collector's log (the handler `LoggingSystem` was set up with) and
+    /// keeping its error lines in `recentErrors`.
     public func logger(_ label: String) -> Logger {
-        var logger = Logger(label: label)
+        let errors = recentErrors
+        var logger = Logger(label: label) { label in
+            MultiplexLogHandler([Logger(label: label).handler, RecentErrors.Handler(store: errors, label: label)])
+        }
         logger.logLevel = logLevel
         return logger
     }
