@@ -245,6 +245,46 @@ public final class KafkaConsumer: Sendable {
         return err == RD_KAFKA_RESP_ERR_NO_ERROR || err == RD_KAFKA_RESP_ERR__NO_OFFSET ? nil : KafkaError(err, "commit")
     }
 
+    /// Each topic's `retention.ms` as the brokers report it (DescribeConfigs): nil for a topic
+    /// kept without a time limit (-1); topics the brokers did not describe are left out.
+    public func retentionMilliseconds(of topics: [String], timeout: Duration = .seconds(10)) async -> [String: Int64?] {
+        let handle = self.handle
+        let milliseconds = Int32(min(Int64(Int32.max), timeout.components.seconds * 1000))
+        return await withCheckedContinuation { (continuation: CheckedContinuation<[String: Int64?], Never>) in
+            Thread {
+                continuation.resume(returning: Self.describeRetention(handle.pointer, topics, timeoutMilliseconds: milliseconds))
+            }.start()
+        }
+    }
+
+    private static func describeRetention(_ rk: OpaquePointer, _ topics: [String], timeoutMilliseconds: Int32) -> [String: Int64?] {
+        guard !topics.isEmpty, let queue = rd_kafka_queue_new(rk) else { return [:] }
+        defer { rd_kafka_queue_destroy(queue) }
+        var resources: [OpaquePointer?] = topics.map { rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, $0) }
+        defer { for resource in resources { if let resource { rd_kafka_ConfigResource_destroy(resource) } } }
+        resources.withUnsafeMutableBufferPointer { buffer in
+            rd_kafka_DescribeConfigs(rk, buffer.baseAddress, buffer.count, nil, queue)
+        }
+        guard let event = rd_kafka_queue_poll(queue, timeoutMilliseconds) else { return [:] }
+        defer { rd_kafka_event_destroy(event) }
+        guard rd_kafka_event_error(event) == RD_KAFKA_RESP_ERR_NO_ERROR, let result = rd_kafka_event_DescribeConfigs_result(event) else { return [:] }
+        var count = 0
+        guard let described = rd_kafka_DescribeConfigs_result_resources(result, &count) else { return [:] }
+        var found: [String: Int64?] = [:]
+        for index in 0..<count {
+            guard let resource = described[index], rd_kafka_ConfigResource_error(resource) == RD_KAFKA_RESP_ERR_NO_ERROR else { continue }
+            let topic = String(cString: rd_kafka_ConfigResource_name(resource))
+            var entries = 0
+            guard let configs = rd_kafka_ConfigResource_configs(resource, &entries) else { continue }
+            for entry in 0..<entries {
+                guard let config = configs[entry], String(cString: rd_kafka_ConfigEntry_name(config)) == "retention.ms",
+                      let value = rd_kafka_ConfigEntry_value(config).flatMap({ Int64(String(cString: $0)) }) else { continue }
+                found[topic] = value < 0 ? .some(nil) : .some(value)
+            }
+        }
+        return found
+    }
+
     /// `close()` on a thread of its own: leaving the group can take seconds, and a thread of
     /// Swift's cooperative pool (one per core) held that long stalls every task.
     public func closeOffPool() async {

@@ -105,3 +105,32 @@ def test_plain(make_collector, ports, tmp_path, newer_librdkafka):
     finally:
         tansu.stop()
 
+
+
+def test_retention_headroom_from_the_brokers_topic_config(make_collector, ports, tmp_path, newer_librdkafka):
+    """tansu answers DescribeConfigs (the embedded broker does not): the backend reads the topic's
+    retention.ms and shows how long its oldest unread record has before retention deletes it."""
+    from conftest import service_section
+    tansu = Tansu(tmp_path)
+    try:
+        subprocess.run([str(tansu_binary()), "topic", "create", "otlp_spans", "--broker", tansu.url, "--partitions", "1",
+                        "--config", "retention.ms=3600000"], check=True, capture_output=True)
+        config = f"""
+receivers:
+  kafka:
+    brokers: [{tansu.bootstrap}]
+    initial_offset: earliest
+    retention_headroom_warning: 2h
+exporters:
+  debug:
+""" + service_section(ports, """    traces:
+      receivers: [kafka]
+      exporters: [debug]
+""")
+        collector = make_collector(config=config, env=newer_librdkafka)
+        key = 'otelcol_kafka_receiver_retention_headroom_seconds{receiver="kafka",topic="otlp_spans",partition="0"}'
+        # Caught up: the whole hour is left, under the 2 h warning threshold.
+        wait_until(lambda: collector.metrics().get(key) == 3600, timeout=60, what="the headroom gauge")
+        wait_until(lambda: "retention headroom of otlp_spans/0 is 3600 s" in collector.log(), what="the warning")
+    finally:
+        tansu.stop()

@@ -69,6 +69,7 @@ extensions:
 
         dom = rendered(f"{base}/debug/status")
         assert '<td>otlp_spans/0</td>' in dom and '<td>otlp_spans/1</td>' in dom, dom[-3000:]
+        assert 'retention headroom (seconds)' in dom
         assert dom.count('<polyline stroke="#') == 4 and 'points="0.0,' in dom  # two plots per partition, drawn
         assert "receiver kafka" in dom and "exporter otlphttp" in dom
 

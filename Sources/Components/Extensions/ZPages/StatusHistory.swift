@@ -21,6 +21,8 @@ final class StatusHistory: Sendable {
         var partition: String
         var lagRecords: Double
         var lagSeconds: Double
+        /// Time left before retention deletes an unread record; nil without a time limit.
+        var headroomSeconds: Double?
         /// One entry per sample, oldest first: lag in records and in seconds.
         var records: [Double]
         var seconds: [Double]
@@ -79,11 +81,16 @@ final class StatusHistory: Sendable {
                     rates["\(kind)/\(id)"] = component
                 }
                 switch sample.name {
-                case "otelcol_kafka_receiver_offset_lag", "otelcol_kafka_receiver_lag_seconds":
+                case "otelcol_kafka_receiver_offset_lag", "otelcol_kafka_receiver_lag_seconds", "otelcol_kafka_receiver_retention_headroom_seconds":
                     let receiver = sample.label("receiver") ?? "", topic = sample.label("topic") ?? "", partition = sample.label("partition") ?? ""
                     let key = "\(receiver)/\(topic)/\(partition)"
-                    var entry = state.partitions[key] ?? Partition(receiver: receiver, topic: topic, partition: partition, lagRecords: 0, lagSeconds: 0, records: [], seconds: [])
-                    if sample.name.hasSuffix("offset_lag") { entry.lagRecords = sample.value } else { entry.lagSeconds = sample.value }
+                    var entry = state.partitions[key] ?? Partition(receiver: receiver, topic: topic, partition: partition, lagRecords: 0, lagSeconds: 0,
+                                                                   headroomSeconds: nil, records: [], seconds: [])
+                    switch sample.name {
+                    case "otelcol_kafka_receiver_offset_lag": entry.lagRecords = sample.value
+                    case "otelcol_kafka_receiver_lag_seconds": entry.lagSeconds = sample.value
+                    default: entry.headroomSeconds = sample.value
+                    }
                     state.partitions[key] = entry
                     seen.insert(key)
                 case "otelcol_exporter_queue_size":

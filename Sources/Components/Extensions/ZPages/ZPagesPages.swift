@@ -66,8 +66,8 @@ enum ZPagesPages {
           s.components.map(c=>'<tr>'+cell(esc(c.kind+' '+c.id))+cell(num(c.accepted))+cell(num(c.refused))+cell(num(c.sent))+cell(num(c.failed))+cell(num(c.dropped))+'</tr>').join('');
         document.getElementById('queues').innerHTML='<tr><th>exporter</th><th>signal</th><th>size</th><th>capacity</th></tr>'+
           s.queues.map(q=>'<tr>'+cell(esc(q.exporter))+cell(esc(q.signal))+cell(q.size)+cell(q.capacity)+'</tr>').join('');
-        document.getElementById('partitions').innerHTML='<tr><th>topic/partition</th><th>lag (records)</th><th>lag (seconds)</th></tr>'+
-          s.partitions.map(p=>'<tr class="partition">'+cell(esc(p.topic+'/'+p.partition))+cell(p.lagRecords)+cell(num(p.lagSeconds))+'</tr>').join('');
+        document.getElementById('partitions').innerHTML='<tr><th>topic/partition</th><th>lag (records)</th><th>lag (seconds)</th><th>retention headroom (seconds)</th></tr>'+
+          s.partitions.map(p=>'<tr class="partition">'+cell(esc(p.topic+'/'+p.partition))+cell(p.lagRecords)+cell(num(p.lagSeconds))+cell(p.headroomSeconds==null?'no limit':num(p.headroomSeconds))+'</tr>').join('');
         document.getElementById('plots').innerHTML=s.partitions.map(p=>plot(p.records,'#36c',p.topic+'/'+p.partition+' lag, records')+plot(p.seconds,'#c63',p.topic+'/'+p.partition+' lag, seconds')).join('');
         document.getElementById('errors').innerHTML=s.errors.length?s.errors.map(e=>'<div class="err">'+esc(e)+'</div>').join(''):'none';
       }catch(e){document.getElementById('uptime').textContent='cannot reach the collector: '+e}

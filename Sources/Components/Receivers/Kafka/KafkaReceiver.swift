@@ -29,6 +29,9 @@ public final class KafkaReceiver: Receiver {
     /// Which pipeline each subscribed topic feeds; replaced when an expression matches new topics.
     private let routing = MutexBox<TopicRouting>(nil)
     private let deadLetters = MutexBox<KafkaProducer>(nil)
+    /// `retention.ms` of each consumed topic (nil: no limit), read from the brokers.
+    private let retention = MutexBox<[String: Int64?]>(nil)
+    private let retentionWatch = MutexBox<Task<Void, Never>>(nil)
     private let stopping = StopFlag()
     private let observer: ReceiverObserver
     private let metrics: KafkaReceiverMetrics
@@ -90,6 +93,7 @@ public final class KafkaReceiver: Receiver {
         }
         let loop = Task { [self] in await self.consume(from: consumer, tracker: tracker) }
         running.set((consumer, loop))
+        retentionWatch.set(Task { [self] in await self.watchRetention(consumer) })
         if subscription.usesPatterns {
             let interval = config.client.metadata.refresh_interval.duration
             discovery.set(Task { [self] in await self.follow(subscription, consumer: consumer, every: interval) })
@@ -133,6 +137,7 @@ public final class KafkaReceiver: Receiver {
             task.cancel()
             await task.value
         }
+        if let watch = retentionWatch.take() { await watch.value }
         if let (consumer, loop) = running.take() {
             await loop.value
             await consumer.closeOffPool()
@@ -298,7 +303,25 @@ public final class KafkaReceiver: Receiver {
     /// librdkafka's statistics (every 5 s).
     private func lagRecorder(_ tracker: OffsetTracker) -> @Sendable (KafkaStatistics) -> Void {
         let gauges = PartitionLagGauges(telemetry: settings.telemetry, receiver: settings.id.description)
-        return { statistics in gauges.publish(statistics.partitions, oldest: tracker.oldestPending()) }
+        let retention = self.retention, logger = settings.logger
+        let warnBelow = config.settings.retention_headroom_warning.seconds
+        return { statistics in
+            let short = gauges.publish(statistics.partitions, oldest: tracker.oldestPending(), retention: retention.get() ?? [:], warnBelow: warnBelow)
+            for (partition, headroom) in short {
+                logger.warning("retention headroom of \(partition.topic)/\(partition.partition) is \(Int(max(0, headroom))) s: a record of it not read within that time is deleted by the topic's retention.ms (warning below retention_headroom_warning)")
+            }
+        }
+    }
+
+    /// Reads the consumed topics' `retention.ms` now and every five minutes.
+    private func watchRetention(_ consumer: KafkaConsumer) async {
+        while !stopping.isStopped {
+            if let topics = routing.get()?.topics, !topics.isEmpty {
+                let found = await consumer.retentionMilliseconds(of: topics)
+                if !found.isEmpty { retention.set(found) }
+            }
+            for _ in 0..<300 where !stopping.isStopped { try? await Task.sleep(for: .seconds(1)) }
+        }
     }
 
     /// A record the pipeline will never take: written to the dead-letter topic (retried until

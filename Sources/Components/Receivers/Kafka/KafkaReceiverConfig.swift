@@ -29,6 +29,9 @@ public struct KafkaReceiverSettings: KafkaComponentSettings {
     /// Beyond Go: where records that cannot be decoded, or that the pipeline rejects permanently,
     /// are written (unchanged, with headers saying where from and why). Empty: they are skipped.
     public var dead_letter_topic = ""
+    /// Beyond Go: a warning is logged when a partition's oldest unread record is this close to
+    /// being deleted by the topic's `retention.ms`. 0 turns the warning off.
+    public var retention_headroom_warning: ConfigDuration = .seconds(3600)
 
     public init() {}
 
