@@ -202,18 +202,21 @@ def make_collector(tmp_path, ports):
         collector.stop()
 
 
-def read_length_prefixed(path: Path, message_type):
-    """Reads the file exporter's proto format: 4-byte big-endian length, then the message."""
+def read_length_prefixed(path: Path, message_type, while_writing=False):
+    """Reads the file exporter's proto format: 4-byte big-endian length, then the message.
+    `while_writing` leaves out a last record the exporter is still writing."""
     data = path.read_bytes()
     messages, offset = [], 0
     while offset < len(data):
         length = int.from_bytes(data[offset:offset + 4], "big")
+        if while_writing and offset + 4 + length > len(data):
+            break
         offset += 4
         message = message_type()
         message.ParseFromString(data[offset:offset + length])
         messages.append(message)
         offset += length
-    assert offset == len(data), "trailing bytes in the output file"
+    assert offset == len(data) or while_writing, "trailing bytes in the output file"
     return messages
 
 

@@ -26,7 +26,7 @@ def record(name):
 def span_names(path):
     if not path.exists():
         return []
-    return [s.name for r in read_length_prefixed(path, ExportTraceServiceRequest)
+    return [s.name for r in read_length_prefixed(path, ExportTraceServiceRequest, while_writing=True)
             for rs in r.resource_spans for ss in rs.scope_spans for s in ss.spans]
 
 

@@ -12,7 +12,7 @@ def accepted_spans(path):
     if not path.exists():
         return None
     value = None
-    for request in read_length_prefixed(path, ExportMetricsServiceRequest):
+    for request in read_length_prefixed(path, ExportMetricsServiceRequest, while_writing=True):
         for rm in request.resource_metrics:
             for sm in rm.scope_metrics:
                 for metric in sm.metrics:

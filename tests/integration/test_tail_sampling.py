@@ -63,7 +63,7 @@ def request(spans):
 def written(path):
     if not path.exists():
         return []
-    return [s for m in read_length_prefixed(path, ExportTraceServiceRequest)
+    return [s for m in read_length_prefixed(path, ExportTraceServiceRequest, while_writing=True)
             for rs in m.resource_spans for ss in rs.scope_spans for s in ss.spans]
 
 
