@@ -250,11 +250,7 @@ public final class KafkaConsumer: Sendable {
     public func retentionMilliseconds(of topics: [String], timeout: Duration = .seconds(10)) async -> [String: Int64?] {
         let handle = self.handle
         let milliseconds = Int32(min(Int64(Int32.max), timeout.components.seconds * 1000))
-        return await withCheckedContinuation { (continuation: CheckedContinuation<[String: Int64?], Never>) in
-            Thread {
-                continuation.resume(returning: Self.describeRetention(handle.pointer, topics, timeoutMilliseconds: milliseconds))
-            }.start()
-        }
+        return await offPool { Self.describeRetention(handle.pointer, topics, timeoutMilliseconds: milliseconds) }
     }
 
     private static func describeRetention(_ rk: OpaquePointer, _ topics: [String], timeoutMilliseconds: Int32) -> [String: Int64?] {

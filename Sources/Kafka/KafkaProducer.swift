@@ -264,11 +264,8 @@ public func saramaPartition(_ key: UnsafeRawBufferPointer, partitions: Int32) ->
 }
 
 /// Runs `work`, which blocks, on a thread outside Swift's cooperative pool, and waits for it.
-func offPool(_ work: @escaping @Sendable () -> Void) async {
-    await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-        Thread {
-            work()
-            continuation.resume()
-        }.start()
+func offPool<Result: Sendable>(_ work: @escaping @Sendable () -> Result) async -> Result {
+    await withCheckedContinuation { (continuation: CheckedContinuation<Result, Never>) in
+        Thread { continuation.resume(returning: work()) }.start()
     }
 }

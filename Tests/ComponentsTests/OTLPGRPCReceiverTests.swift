@@ -1,4 +1,5 @@
 import Testing
+import Pipeline
 @testable import Components
 
 @Suite struct OTLPGRPCReceiverTests {
@@ -21,7 +22,7 @@ import Testing
     }
 
     @Test func metadataLeavesOutPseudoHeaders() {
-        let metadata = OTLPGRPCExport.requestMetadata([(":path", "/x"), ("Tenant", "a"), ("tenant", "b"), ("te", "trailers")])
+        let metadata = OTLPGRPCExport.requestMetadata(RequestHeaders([(":path", "/x"), ("Tenant", "a"), ("tenant", "b"), ("te", "trailers")]))
         #expect(metadata.headers == ["tenant": ["a", "b"], "te": ["trailers"]])
     }
 }

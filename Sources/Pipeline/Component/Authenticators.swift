@@ -35,6 +35,8 @@ public struct RequestHeaders: Sendable, Equatable {
 
     public func contains(_ name: String) -> Bool { first(name) != nil }
 
+    public mutating func add(_ name: String, _ value: String) { fields.append((name, value)) }
+
     /// Replaces every value of `name` with `value`.
     public mutating func set(_ name: String, _ value: String) {
         remove(name)
@@ -57,8 +59,10 @@ public func credentialsEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
 }
 
 extension String {
+    /// ASCII case folded byte by byte: header names are ASCII, and this runs per request.
     fileprivate func caseInsensitiveEquals(_ other: String) -> Bool {
-        utf8.count == other.utf8.count && lowercased() == other.lowercased()
+        guard utf8.count == other.utf8.count else { return false }
+        return zip(utf8, other.utf8).allSatisfy { a, b in a == b || (a | 0x20 == b | 0x20 && (0x61...0x7A).contains(a | 0x20)) }
     }
 }
 

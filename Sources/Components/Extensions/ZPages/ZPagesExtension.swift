@@ -33,7 +33,7 @@ public final class ZPagesExtension: CollectorExtension {
             case "/debug/status":
                 return ZPagesPages.html(ZPagesPages.status)
             case "/debug/status.json":
-                let errors = telemetry.recentErrors.all.suffix(20).map { "\(ISO8601DateFormatter().string(from: $0.time)) \($0.source): \($0.message)" }
+                let errors = telemetry.recentErrors.all.suffix(20).map { "\($0.time.ISO8601Format()) \($0.source): \($0.message)" }
                 let snapshot = history.snapshot(uptime: uptime, errors: Array(errors))
                 let body = (try? JSONEncoder().encode(snapshot)).map(Array.init) ?? Array("{}".utf8)
                 return HTTPResponse(status: .ok, headers: ["Content-Type": "application/json", "Cache-Control": "no-store"], body: body)

@@ -23,7 +23,7 @@ enum ZPagesPages {
     static func servicez(started: Date, uptime: Double, pipelines: [ComponentHost.PipelineSummary]) -> String {
         page("Service", """
         <h2>Build Info</h2><table><tr><td>Command</td><td>otelcol-swift</td></tr><tr><td>Description</td><td>OpenTelemetry Collector in Swift</td></tr></table>
-        <h2>Runtime Info</h2><table><tr><td>StartTimestamp</td><td>\(ISO8601DateFormatter().string(from: started))</td></tr>
+        <h2>Runtime Info</h2><table><tr><td>StartTimestamp</td><td>\(started.ISO8601Format())</td></tr>
         <tr><td>Uptime</td><td>\(Int(uptime))s</td></tr></table>
         <h2>Pipelines</h2><p>\(pipelines.count) pipeline(s): \(pipelines.map { escape($0.id) }.joined(separator: ", ")) (<a href="/debug/pipelinez">details</a>)</p>
         """)

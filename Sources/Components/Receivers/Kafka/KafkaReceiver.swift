@@ -137,7 +137,10 @@ public final class KafkaReceiver: Receiver {
             task.cancel()
             await task.value
         }
-        if let watch = retentionWatch.take() { await watch.value }
+        if let watch = retentionWatch.take() {
+            watch.cancel()
+            await watch.value
+        }
         if let (consumer, loop) = running.take() {
             await loop.value
             await consumer.closeOffPool()
@@ -313,15 +316,14 @@ public final class KafkaReceiver: Receiver {
         }
     }
 
-    /// Reads the consumed topics' `retention.ms` now and every five minutes.
+    /// Reads the consumed topics' `retention.ms` now and every five minutes, until cancelled.
     private func watchRetention(_ consumer: KafkaConsumer) async {
-        while !stopping.isStopped {
+        repeat {
             if let topics = routing.get()?.topics, !topics.isEmpty {
                 let found = await consumer.retentionMilliseconds(of: topics)
                 if !found.isEmpty { retention.set(found) }
             }
-            for _ in 0..<300 where !stopping.isStopped { try? await Task.sleep(for: .seconds(1)) }
-        }
+        } while (try? await Task.sleep(for: .seconds(300))) != nil
     }
 
     /// A record the pipeline will never take: written to the dead-letter topic (retried until

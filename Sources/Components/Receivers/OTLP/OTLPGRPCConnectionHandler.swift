@@ -37,7 +37,7 @@ final class OTLPGRPCConnectionHandler: ChannelInboundHandler {
             case .respondHTTP(let stream, let status):
                 Self.respond(httpStatus: status, on: stream, context.channel)
             case .export(let stream, let signal, let message, let headers):
-                Self.export(message, of: signal, headers: headers.map { ($0.name, $0.value) }, on: stream, context.channel, export, state)
+                Self.export(message, of: signal, headers: headers, on: stream, context.channel, export, state)
             }
         }
     }
@@ -52,7 +52,7 @@ final class OTLPGRPCConnectionHandler: ChannelInboundHandler {
         context.fireChannelInactive()
     }
 
-    private static func export(_ message: [UInt8], of signal: Signal, headers: [(name: String, value: String)], on stream: HTTP2StreamID,
+    private static func export(_ message: [UInt8], of signal: Signal, headers: RequestHeaders, on stream: HTTP2StreamID,
                                _ channel: any Channel, _ export: OTLPGRPCExport, _ state: OTLPGRPCServerState) {
         state.callStarted()
         Task {

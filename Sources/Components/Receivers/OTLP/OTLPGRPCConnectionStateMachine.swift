@@ -17,12 +17,7 @@ struct OTLPGRPCConnectionStateMachine {
         /// Answer with an HTTP status only: the request was not gRPC.
         case respondHTTP(HTTP2StreamID, status: String)
         /// Hand the call's message to the pipeline and answer with its outcome.
-        case export(HTTP2StreamID, Signal, message: [UInt8], headers: [HeaderField])
-    }
-
-    struct HeaderField: Equatable, Sendable {
-        var name: String
-        var value: String
+        case export(HTTP2StreamID, Signal, message: [UInt8], headers: RequestHeaders)
     }
 
     private struct Call {
@@ -30,7 +25,7 @@ struct OTLPGRPCConnectionStateMachine {
         var method = ""
         var contentType = ""
         var encoding = "identity"
-        var headers: [HeaderField] = []
+        var headers = RequestHeaders()
         var body = ByteBuffer()
         /// The length the message's prefix announced, once seen.
         var announced: Int?
@@ -75,7 +70,7 @@ struct OTLPGRPCConnectionStateMachine {
         case .headers(let headers):
             if calls[stream] == nil {
                 var call = Self.call(headers.headers)
-                call.unauthenticated = authenticate?(RequestHeaders(call.headers.map { ($0.name, $0.value) }))
+                call.unauthenticated = authenticate?(call.headers)
                 calls[stream] = call
             }
             if headers.endStream { finish(stream, into: &actions) }
@@ -108,7 +103,7 @@ struct OTLPGRPCConnectionStateMachine {
             case "grpc-encoding": call.encoding = value
             default: break
             }
-            call.headers.append(HeaderField(name: name, value: value))
+            call.headers.add(name, value)
         }
         return call
     }

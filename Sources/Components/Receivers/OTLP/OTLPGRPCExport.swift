@@ -32,7 +32,7 @@ struct OTLPGRPCExport: Sendable {
         .failed(.resourceExhausted, "message of \(size) bytes is larger than max_recv_msg_size_mib (\(limit) bytes)")
     }
 
-    func export(_ signal: Signal, _ bytes: [UInt8], headers: [(name: String, value: String)]) async -> Outcome {
+    func export(_ signal: Signal, _ bytes: [UInt8], headers: RequestHeaders) async -> Outcome {
         guard bytes.count <= maxMessageSize else { return Self.tooLarge(bytes.count, limit: maxMessageSize) }
         let batch: TelemetryBatch
         do {
@@ -47,7 +47,8 @@ struct OTLPGRPCExport: Sendable {
             case .rejected(let failure): return .failed(.invalidArgument, failure.message)
             }
         }
-        guard let timeout = headers.first(where: { $0.name == "grpc-timeout" }).flatMap({ Self.timeout($0.value) }) else {
+        // HTTP/2 header names are lower case, so they are compared as they are.
+        guard let timeout = headers.fields.first(where: { $0.name == "grpc-timeout" }).flatMap({ Self.timeout($0.value) }) else {
             return await deliver()
         }
         // The client gives up at its deadline; holding the call longer only holds its memory.
@@ -80,9 +81,9 @@ struct OTLPGRPCExport: Sendable {
     }
 
     /// Request headers other than HTTP/2's pseudo-headers, names lower-cased.
-    static func requestMetadata(_ headers: [(name: String, value: String)]) -> RequestMetadata {
+    static func requestMetadata(_ headers: RequestHeaders) -> RequestMetadata {
         var out: [String: [String]] = [:]
-        for (name, value) in headers where !name.hasPrefix(":") { out[name.lowercased(), default: []].append(value) }
+        for (name, value) in headers.fields where !name.hasPrefix(":") { out[name.lowercased(), default: []].append(value) }
         return RequestMetadata(headers: out)
     }
 }
