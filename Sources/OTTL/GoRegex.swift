@@ -55,7 +55,22 @@ public final class GoRegex: @unchecked Sendable {
 
     /// Whether the expression matches anywhere in the UTF-8 `bytes`, which must be valid UTF-8.
     public func matches(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
-        withMatchData { data in first(bytes, from: 0, data) != nil }
+        // Only whether: no group offsets are read out.
+        withMatchData { data in
+            guard let data else { return false }
+            if let base = bytes.baseAddress { return otelcol_pcre2_match(code, base, bytes.count, 0, data) > 0 }
+            // An empty subject may have no address; PCRE2 wants one all the same.
+            var empty: UInt8 = 0
+            return otelcol_pcre2_match(code, &empty, 0, 0, data) > 0
+        }
+    }
+
+    /// Whether the expression matches bytes that may not be valid UTF-8: ASCII as it lies, other
+    /// text as the model reads it (invalid sequences replaced), since PCRE2 in UTF mode needs
+    /// valid UTF-8.
+    public func matches(received bytes: UnsafeRawBufferPointer) -> Bool {
+        guard bytes.allSatisfy({ $0 < 0x80 }) else { return matches(String(decoding: bytes, as: UTF8.self)) }
+        return matches(bytes.assumingMemoryBound(to: UInt8.self))
     }
 
     /// The byte ranges of the whole first match (index 0) and of each group (nil where a group
@@ -77,7 +92,7 @@ public final class GoRegex: @unchecked Sendable {
                 var searchFrom = 0
                 var replaced = false
                 while searchFrom <= utf8.count, let groups = first(utf8, from: searchFrom, data), let whole = groups[0] {
-                    out.append(contentsOf: utf8[lastMatchEnd..<whole.lowerBound])
+                    out.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[lastMatchEnd..<whole.lowerBound]))
                     if whole.upperBound > lastMatchEnd || whole.lowerBound == 0 {
                         expand(template, groups, utf8, into: &out)
                         replaced = true
@@ -88,7 +103,7 @@ public final class GoRegex: @unchecked Sendable {
                     searchFrom = max(searchFrom + width, whole.upperBound)
                 }
                 guard replaced || lastMatchEnd > 0 else { return text }
-                out.append(contentsOf: utf8[lastMatchEnd...])
+                out.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[lastMatchEnd...]))
                 return String(decoding: out, as: UTF8.self)
             }
         }

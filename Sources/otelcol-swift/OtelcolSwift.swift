@@ -13,7 +13,7 @@ struct OtelcolSwift: AsyncParsableCommand {
         commandName: "otelcol-swift",
         abstract: "An OpenTelemetry Collector for Kafka-buffered telemetry pipelines.",
         version: version,
-        subcommands: [Run.self, Validate.self, ListComponents.self, PrintVersion.self, Telemetrygen.self, KafkaDev.self, KafkaPlanCommand.self],
+        subcommands: [Run.self, Validate.self, ListComponents.self, PrintVersion.self, Telemetrygen.self, KafkaDev.self, KafkaPlanCommand.self, BenchPipeline.self],
         defaultSubcommand: Run.self
     )
 }
@@ -39,6 +39,16 @@ struct ConfigOptions: ParsableArguments {
         }
         return try CollectorConfig.load(sources, registry: Components.registry)
     }
+
+    /// The config, or every problem printed and exit code 2.
+    func loadOrExit() throws -> CollectorConfig {
+        do {
+            return try load()
+        } catch {
+            FileHandle.standardError.write(Data("invalid configuration:\n\(error)\n".utf8))
+            throw ExitCode(2)
+        }
+    }
 }
 
 struct Run: AsyncParsableCommand {
@@ -50,13 +60,7 @@ struct Run: AsyncParsableCommand {
     var shutdownTimeout: Int = 30
 
     func run() async throws {
-        let config: CollectorConfig
-        do {
-            config = try options.load()
-        } catch {
-            FileHandle.standardError.write(Data("invalid configuration:\n\(error)\n".utf8))
-            throw ExitCode(2)
-        }
+        let config = try options.loadOrExit()
         LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
         let level: Logger.Level = switch config.telemetry.logs.level {
         case .debug: .debug

@@ -165,6 +165,18 @@ import Testing
           - {key: k, action: convert, converted_type: string}
           - {key: db.system, action: convert, converted_type: double}
         """,
+        // Values written by one action and read by the next (hashing a hash, deleting what was
+        // added): edits of bytes the list holds itself rather than the request.
+        """
+        actions:
+          - {key: client.address, value: "10.0.0.1", action: upsert}
+          - {key: client.address, action: hash}
+          - {key: client.address, action: hash}
+          - {key: db.system, value: x, action: insert}
+          - {key: added, value: 7, action: insert}
+          - {pattern: "^(db|m|h)", action: delete}
+          - {key: added, action: hash}
+        """,
     ]
 
     @Test(arguments: attributesConfigs.indices, [Signal.traces, .logs])

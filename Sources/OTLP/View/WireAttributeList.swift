@@ -7,42 +7,78 @@ import SwiftProtobuf
 ///
 /// Invariant: like `WireFields`, it lives inside the `withUnsafeBytes` of its buffer.
 public struct WireAttributeList {
+    // Entries are plain offsets, so that copying, reordering and dropping them is a memory copy
+    // without reference counting: statements touch every entry of every item. Bytes set by an
+    // edit go into `owned`, one buffer per list that `reset` keeps for the next item.
+    @usableFromInline
+    struct Bytes {
+        /// Where the bytes start: in the message's buffer at `start`, or in `owned` at `~start`
+        /// when negative. Offsets fit 32 bits, as `WireFields` assumes of every buffer.
+        @usableFromInline var start: Int32
+        @usableFromInline var count: Int32
+
+        @inlinable init(start: Int32, count: Int32) {
+            self.start = start
+            self.count = count
+        }
+
+        @inlinable init(_ range: Range<Int>) { self.init(start: Int32(range.lowerBound), count: Int32(range.count)) }
+    }
+
     @usableFromInline
     struct Entry {
-        /// The whole KeyValue as received, until the entry changes: written back as it is, with
-        /// whatever else it held (an absent value, unknown fields).
-        @usableFromInline var original: Range<Int>?
+        /// Where the whole KeyValue lies as received, until the entry changes (`originalStart`
+        /// -1 after): written back as it is, with whatever else it held (an absent value,
+        /// unknown fields).
+        @usableFromInline var originalStart: Int32
+        @usableFromInline var originalEnd: Int32
         /// The key, where it lies or written anew.
         @usableFromInline var key: Bytes
         /// The AnyValue's encoding (its body, without tag and length).
         @usableFromInline var value: Bytes
+
+        @inlinable var original: Range<Int>? { originalStart >= 0 ? Int(originalStart)..<Int(originalEnd) : nil }
     }
 
-    // Inlinable, with what they read: the OTTL map editors call these for every attribute of
-    // every item from another module, where an unspecialized generic call costs more than the
-    // work inside it.
-    @usableFromInline
-    enum Bytes {
-        case range(Range<Int>)
-        case owned([UInt8])
-    }
-
-    public let message: WireFields
-    public let field: Int
+    public private(set) var message: WireFields
+    public private(set) var field: Int
     @usableFromInline var entries: [Entry] = []
+    @usableFromInline var owned: [UInt8] = []
     /// Whether any entry was set, added or removed.
     public private(set) var isChanged = false
 
     public init(_ message: WireFields, field: Int) {
         self.message = message
         self.field = field
-        let buffer = message.buffer
         // One allocation for the common sizes: growing from empty cost four per item.
         entries.reserveCapacity(16)
+        readEntries()
+    }
+
+    /// An empty list of no message, to `reset` to each item's: its storage is kept from one item
+    /// to the next.
+    public init() {
+        message = WireFields.empty
+        field = 0
+    }
+
+    /// The list of `message`'s `field`, in the storage this one had.
+    public mutating func reset(_ message: WireFields, field: Int) {
+        self.message = message
+        self.field = field
+        entries.removeAll(keepingCapacity: true)
+        owned.removeAll(keepingCapacity: true)
+        isChanged = false
+        readEntries()
+    }
+
+    private mutating func readEntries() {
+        let buffer = message.buffer
         message.forEach(field) { entry in
             let (key, value) = WireFields.keyValue(buffer, entry)
-            let absent = entry.upperBound..<entry.upperBound
-            entries.append(Entry(original: entry, key: .range(key ?? absent), value: .range(value ?? absent)))
+            let absent = Bytes(start: Int32(entry.upperBound), count: 0)
+            entries.append(Entry(originalStart: Int32(entry.lowerBound), originalEnd: Int32(entry.upperBound),
+                                 key: key.map(Bytes.init) ?? absent, value: value.map(Bytes.init) ?? absent))
             return true
         }
     }
@@ -51,15 +87,23 @@ public struct WireAttributeList {
 
     @inlinable
     func withBytes<T, E: Error>(_ bytes: Bytes, _ body: (UnsafeRawBufferPointer) throws(E) -> T) throws(E) -> T {
-        switch bytes {
-        case .range(let range): return try body(UnsafeRawBufferPointer(rebasing: message.buffer[range]))
-        case .owned(let owned):
-            // Result-wrapped: Array.withUnsafeBytes rethrows untyped errors.
-            let result: Result<T, E> = owned.withUnsafeBytes { raw in
-                do throws(E) { return .success(try body(raw)) } catch { return .failure(error) }
-            }
-            return try result.get()
+        if bytes.start >= 0 {
+            return try body(UnsafeRawBufferPointer(rebasing: message.buffer[Int(bytes.start)..<Int(bytes.start + bytes.count)]))
         }
+        let start = Int(~bytes.start), end = start + Int(bytes.count)
+        // Result-wrapped: Array.withUnsafeBytes rethrows untyped errors.
+        let result: Result<T, E> = owned.withUnsafeBytes { raw in
+            do throws(E) { return .success(try body(UnsafeRawBufferPointer(rebasing: raw[start..<end]))) } catch { return .failure(error) }
+        }
+        return try result.get()
+    }
+
+    /// Keeps `bytes` in `owned`.
+    @usableFromInline
+    mutating func own(_ bytes: some Collection<UInt8>) -> Bytes {
+        let start = owned.count
+        owned.append(contentsOf: bytes)
+        return Bytes(start: ~Int32(start), count: Int32(owned.count - start))
     }
 
     /// The entry's key as UTF-8.
@@ -80,7 +124,9 @@ public struct WireAttributeList {
 
     /// Whether the entry's key is the UTF-8 `key`.
     public func keyEquals(at index: Int, _ key: UnsafeRawBufferPointer) -> Bool {
-        withKey(at: index) { $0.sameBytes(as: key) }
+        // Most keys differ in length: no need to reach the bytes.
+        guard Int(entries[index].key.count) == key.count else { return false }
+        return withKey(at: index) { $0.sameBytes(as: key) }
     }
 
     /// The encoding of the entry's AnyValue (its body).
@@ -99,6 +145,10 @@ public struct WireAttributeList {
     /// counts (the last present), else nil, as also for an encoding that does not parse. One
     /// pass over the few bytes: `truncate_all` asks this of every attribute.
     public static func stringMember(_ value: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer? {
+        // The usual shape, a string and nothing else, read directly.
+        if value.count >= 2, value[0] == 0x0A, value[1] < 0x80, Int(value[1]) + 2 == value.count {
+            return UnsafeRawBufferPointer(rebasing: value[2...])
+        }
         var reader = WireReader(value)
         var string: Range<Int>?
         var last: UInt64 = 0
@@ -127,66 +177,77 @@ public struct WireAttributeList {
 
     /// Sets the value of the first entry with `key`, or adds one at the end.
     public mutating func set(_ key: String, encodedValue: [UInt8]) {
-        isChanged = true
-        if let index = index(of: key) {
-            setValue(at: index, encodedValue: encodedValue)
-        } else {
-            entries.append(Entry(key: .owned(Array(key.utf8)), value: .owned(encodedValue)))
-        }
+        set(keyUTF8: Array(key.utf8), encodedValue: encodedValue)
     }
 
-    /// `set(_:encodedValue:)` with the key's UTF-8 given; both arrays are kept as they are (a
-    /// constant prepared once is shared by every item, not copied).
+    /// `set(_:encodedValue:)` with the key's UTF-8 given.
     public mutating func set(keyUTF8: [UInt8], encodedValue: [UInt8]) {
         isChanged = true
         if let index = keyUTF8.withUnsafeBytes({ index(ofUTF8: $0) }) {
             setValue(at: index, encodedValue: encodedValue)
         } else {
-            entries.append(Entry(key: .owned(keyUTF8), value: .owned(encodedValue)))
+            let key = own(keyUTF8)
+            entries.append(Entry(originalStart: -1, originalEnd: -1, key: key, value: own(encodedValue)))
         }
     }
 
     /// Replaces a string value by the `length` bytes of UTF-8 that `write` makes of its UTF-8,
-    /// encoded in one allocation; false when the value is no string.
+    /// written straight into `owned`; false when the value is no string.
     public mutating func replaceString(at index: Int, length: Int,
                                        _ write: (_ old: UnsafeRawBufferPointer, _ new: UnsafeMutableRawBufferPointer) -> Void) -> Bool {
-        // The old bytes stay alive through this copy of the entry while the entry changes.
         let old = entries[index].value
+        // The old text where it lies when that is the message's buffer, which `owned` growing
+        // does not move; copied out of `owned` otherwise.
+        let text: UnsafeRawBufferPointer?
+        var copied: [UInt8] = []
+        if old.start >= 0 {
+            text = withBytes(old) { Self.stringMember($0) }
+        } else {
+            text = withBytes(old) { value in Self.stringMember(value).map { copied = Array($0); return UnsafeRawBufferPointer(start: nil, count: 0) } }
+        }
+        guard let text else { return false }
         var header = WireWriter()
         header.varint(1 << 3 | 2)
         header.varint(UInt64(length))
-        let encoded: [UInt8]? = withBytes(old) { value in
-            guard let text = Self.stringMember(value) else { return nil }
-            return [UInt8](unsafeUninitializedCapacity: header.bytes.count + length) { out, count in
-                for (i, byte) in header.bytes.enumerated() { out[i] = byte }
-                write(text, UnsafeMutableRawBufferPointer(rebasing: UnsafeMutableRawBufferPointer(out)[header.bytes.count...]))
-                count = header.bytes.count + length
-            }
+        let start = owned.count
+        owned.append(contentsOf: header.bytes)
+        withUnsafeTemporaryAllocation(byteCount: length, alignment: 1) { new in
+            if old.start >= 0 { write(text, new) } else { copied.withUnsafeBytes { write($0, new) } }
+            owned.append(contentsOf: UnsafeRawBufferPointer(new).assumingMemoryBound(to: UInt8.self))
         }
-        guard let encoded else { return false }
-        setValue(at: index, encodedValue: encoded)
+        replaceValue(at: index, Bytes(start: ~Int32(start), count: Int32(owned.count - start)))
         return true
     }
 
     public mutating func setValue(at index: Int, encodedValue: [UInt8]) {
+        replaceValue(at: index, own(encodedValue))
+    }
+
+    private mutating func replaceValue(at index: Int, _ value: Bytes) {
         isChanged = true
-        entries[index].value = .owned(encodedValue)
-        entries[index].original = nil
+        entries[index].value = value
+        entries[index].originalStart = -1
     }
 
     /// Every entry replaced by `entries`, in order.
     public mutating func replaceAll(with entries: [KeyValue]) {
         isChanged = true
-        self.entries = entries.map { Entry(key: .owned(Array($0.key.utf8)), value: .owned($0.value.encodedBody)) }
+        self.entries.removeAll(keepingCapacity: true)
+        for entry in entries {
+            let key = own(entry.key.utf8)
+            self.entries.append(Entry(originalStart: -1, originalEnd: -1, key: key, value: own(entry.value.encodedBody)))
+        }
     }
 
-    public mutating func removeAll(where remove: (Int) -> Bool) {
-        // Most calls remove nothing (a key the item does not have): then nothing is allocated.
-        guard let first = entries.indices.first(where: remove) else { return }
-        var kept = Array(entries[..<first])
-        kept.reserveCapacity(entries.count - 1)
-        for index in (first + 1)..<entries.count where !remove(index) { kept.append(entries[index]) }
-        entries = kept
+    public mutating func removeAll(whereKey remove: (UnsafeRawBufferPointer) -> Bool) {
+        // Most calls remove nothing (a key the item does not have): then nothing is written.
+        guard let first = entries.indices.first(where: { withKey(at: $0, remove) }) else { return }
+        var next = first
+        for index in (first + 1)..<entries.count where !withKey(at: index, remove) {
+            entries[next] = entries[index]
+            next += 1
+        }
+        entries.removeSubrange(next...)
         isChanged = true
     }
 
@@ -198,6 +259,15 @@ public struct WireAttributeList {
         out.bytes.reserveCapacity(messageSize())
         try writeMessage(into: &out)
         return out.bytes
+    }
+
+    /// The item written with this list into a rewrite's item buffer (`WireRewrite.rewrite`), or
+    /// `.keep` when nothing changed.
+    public func decision(writingInto bodies: inout WireWriter) throws(OTLPDecodingError) -> WireItemDecision {
+        guard isChanged else { return .keep }
+        let start = bodies.bytes.count
+        try writeMessage(into: &bodies)
+        return .written(start..<bodies.bytes.count)
     }
 
     /// The size of `messageEncoding()`, computed without writing it.
@@ -227,11 +297,11 @@ public struct WireAttributeList {
             try reader.skip(wireType)
             // As `messageSize` and `init` count them: occurrences that are length-delimited.
             guard Int(number) == field, wireType == .lengthDelimited else { continue }
-            out.bytes.append(contentsOf: message.buffer[run..<start])
+            out.bytes.append(bytesOf: message.buffer[run..<start])
             run = reader.offset
             if !written { writeEntries(&out); written = true }
         }
-        out.bytes.append(contentsOf: message.buffer[run..<message.range.upperBound])
+        out.bytes.append(bytesOf: message.buffer[run..<message.range.upperBound])
         if !written { writeEntries(&out) }
     }
 
@@ -251,13 +321,13 @@ public struct WireAttributeList {
                     run = current.lowerBound..<original.upperBound
                     continue
                 }
-                if let current = run { out.bytes.append(contentsOf: message.buffer[current]) }
+                if let current = run { out.bytes.append(bytesOf: message.buffer[current]) }
                 out.header(field: UInt64(field), size: original.count)
                 run = original
                 continue
             }
             if let current = run {
-                out.bytes.append(contentsOf: message.buffer[current])
+                out.bytes.append(bytesOf: message.buffer[current])
                 run = nil
             }
             let keyLength = withBytes(entry.key) { $0.count }
@@ -268,7 +338,7 @@ public struct WireAttributeList {
             withBytes(entry.key) { out.lengthDelimited(field: 1, $0) }
             withBytes(entry.value) { out.lengthDelimited(field: 2, $0) }
         }
-        if let current = run { out.bytes.append(contentsOf: message.buffer[current]) }
+        if let current = run { out.bytes.append(bytesOf: message.buffer[current]) }
     }
 }
 

@@ -8,10 +8,11 @@ import Darwin
 /// One encoded message with its fields indexed in a single pass, so that reading a field is a
 /// jump to where it lies instead of a walk over the message.
 ///
-/// For each field number below `WireFields.indexed` the index keeps where its first and its last
-/// occurrence start (their tags): the last occurrence is the value of a singular scalar field, as
-/// protobuf decoders take it; a walk over a repeated field starts at the first. Field numbers above
-/// are walked to and read as unknown fields; OTLP defines none that processors read.
+/// For each field number below `WireFields.indexed` the index keeps where its last occurrence
+/// starts (its tag): that is the value of a singular scalar field, as protobuf decoders take it,
+/// and where a walk over a repeated field can stop. Field numbers above are walked to and read as
+/// unknown fields; OTLP defines none that processors read. Only the last occurrence is kept so
+/// that the value stays small: processors copy it into every context they make.
 ///
 /// A singular sub-message that appears more than once is merged by protobuf decoders; reading the
 /// last occurrence would not give the decoded value. `isIrregular` tells callers so, and they take
@@ -24,7 +25,6 @@ public struct WireFields {
 
     public let buffer: UnsafeRawBufferPointer
     public let range: Range<Int>
-    private var first: InlineArray<20, Int32>
     private var last: InlineArray<20, Int32>
     public private(set) var isIrregular = false
 
@@ -33,7 +33,6 @@ public struct WireFields {
     public init(_ buffer: UnsafeRawBufferPointer, _ range: Range<Int>, singularMessages: UInt32 = 0) throws(OTLPDecodingError) {
         self.buffer = buffer
         self.range = range
-        first = InlineArray(repeating: -1)
         last = InlineArray(repeating: -1)
         var reader = WireReader(buffer, range: range)
         while !reader.isAtEnd {
@@ -42,14 +41,19 @@ public struct WireFields {
             try reader.skip(wireType)
             guard field < Self.indexed else { continue }
             let n = Int(field)
-            if first[n] < 0 {
-                first[n] = at
-            } else if singularMessages & (1 << UInt32(n)) != 0 {
-                isIrregular = true
-            }
+            if last[n] >= 0, singularMessages & (1 << UInt32(n)) != 0 { isIrregular = true }
             last[n] = at
         }
     }
+
+    private init() {
+        buffer = UnsafeRawBufferPointer(start: nil, count: 0)
+        range = 0..<0
+        last = InlineArray(repeating: -1)
+    }
+
+    /// A message of no fields in no buffer: a placeholder for a value reset before it is read.
+    public static var empty: WireFields { WireFields() }
 
     public func has(_ field: Int) -> Bool { last[field] >= 0 }
 
@@ -103,8 +107,8 @@ public struct WireFields {
 
     /// `forEach` with where each occurrence starts (its tag), for callers that need its whole size.
     public func forEachOccurrence<E: Error>(_ field: Int, _ body: (_ start: Int, _ value: Range<Int>) throws(E) -> Bool) throws(E) {
-        guard first[field] >= 0 else { return }
-        var reader = WireReader(buffer, range: Int(first[field])..<range.upperBound)
+        guard last[field] >= 0 else { return }
+        var reader = WireReader(buffer, range: range)
         let end = Int(last[field])
         while !reader.isAtEnd, reader.offset <= end {
             let start = reader.offset
@@ -135,7 +139,7 @@ extension WireFields {
                 defer { index += 1 }
                 if drop(index) { continue }
             }
-            out.append(contentsOf: buffer[start..<reader.offset])
+            out.append(bytesOf: buffer[start..<reader.offset])
         }
         return out
     }
@@ -182,8 +186,18 @@ extension WireFields {
     }
 
     /// The key (field 1) and value (field 2) of the encoded KeyValue in `entry`, the last of each;
-    /// nil where absent.
+    /// nil where absent. Entries are almost always written as the key then the value, each once
+    /// with a one-byte length: that shape is read directly, anything else field by field.
     public static func keyValue(_ buffer: UnsafeRawBufferPointer, _ entry: Range<Int>) -> (key: Range<Int>?, value: Range<Int>?) {
+        let end = entry.upperBound
+        let at = entry.lowerBound
+        if end - at >= 4, buffer[at] == 0x0A, buffer[at + 1] < 0x80 {
+            let key = (at + 2)..<(at + 2 + Int(buffer[at + 1]))
+            let next = key.upperBound
+            if end - next >= 2, buffer[next] == 0x12, buffer[next + 1] < 0x80, next + 2 + Int(buffer[next + 1]) == end {
+                return (key, (next + 2)..<end)
+            }
+        }
         var reader = WireReader(buffer, range: entry)
         var key: Range<Int>?, value: Range<Int>?
         while !reader.isAtEnd {

@@ -4,6 +4,9 @@ public enum WireItemDecision {
     case drop
     /// The item's new encoding: its body, without tag and length.
     case replace([UInt8])
+    /// The item's new body, written by the decision at this range of the rewrite's item buffer
+    /// (the `inout WireWriter` each decision is given): one buffer for every item changed.
+    case written(Range<Int>)
 }
 
 /// A message the wire path would not read as protobuf decoders do (a singular sub-message that
@@ -40,6 +43,19 @@ public enum WireRewrite {
         keepScope: (_ scope: WireFields, _ resource: WireFields) throws -> Bool,
         item: (_ item: WireFields, _ scope: WireFields, _ resource: WireFields) throws -> WireItemDecision
     ) throws -> (bytes: [UInt8], items: Int)? {
+        try rewrite(signal, bytes, itemCount: before, dropsEmpty: dropsEmpty, keepResource: keepResource, keepScope: keepScope) {
+            fields, scope, resource, _ in try item(fields, scope, resource)
+        }
+    }
+
+    /// `rewrite` whose item decisions may write new bodies into the buffer they are given and
+    /// answer `.written` with where.
+    public static func rewrite(
+        _ signal: Signal, _ bytes: [UInt8], itemCount before: Int, dropsEmpty: Bool = true,
+        keepResource: (WireFields) throws -> Bool,
+        keepScope: (_ scope: WireFields, _ resource: WireFields) throws -> Bool,
+        item: (_ item: WireFields, _ scope: WireFields, _ resource: WireFields, _ bodies: inout WireWriter) throws -> WireItemDecision
+    ) throws -> (bytes: [UInt8], items: Int)? {
         try bytes.withUnsafeBytes { buffer in
             var plan = Plan()
             let itemMessage: WireMessage = signal == .metrics ? .metric : .span
@@ -66,7 +82,7 @@ public enum WireRewrite {
                     try scopeEntry.forEachOccurrence(2) { itemStart, itemBody in
                         let fields = try WireFields(buffer, itemBody, singularMessages: itemSingularMessages(signal))
                         guard !fields.isIrregular else { throw WireIrregularMessage() }
-                        let decision = try item(fields, scope, resource)
+                        let decision = try item(fields, scope, resource, &plan.bodies)
                         scopeSize -= itemBody.upperBound - itemStart
                         switch decision {
                         case .keep:
@@ -78,6 +94,11 @@ public enum WireRewrite {
                             plan.replaced = true
                             kept += try body.withUnsafeBytes { try itemCount(itemMessage, $0, 0..<$0.count) }
                             scopeSize += fieldSize(body.count)
+                            items += 1
+                        case .written(let range):
+                            plan.replaced = true
+                            kept += try plan.bodies.bytes.withUnsafeBytes { try itemCount(itemMessage, $0, range) }
+                            scopeSize += fieldSize(range.count)
                             items += 1
                         }
                         plan.items.append(decision)
@@ -132,13 +153,13 @@ public enum WireRewrite {
                 let (field, wireType) = try reader.tag()
                 guard field == 1, wireType == .lengthDelimited else {
                     try reader.skip(wireType)
-                    out.bytes.append(contentsOf: buffer[start..<reader.offset])
+                    out.bytes.append(bytesOf: buffer[start..<reader.offset])
                     continue
                 }
                 let entryBody = try reader.lengthDelimited()
                 defer { next += 1 }
                 guard let resource = edits[next] else {
-                    out.bytes.append(contentsOf: buffer[start..<reader.offset])
+                    out.bytes.append(bytesOf: buffer[start..<reader.offset])
                     continue
                 }
                 entryOut.bytes.removeAll(keepingCapacity: true)
@@ -152,7 +173,7 @@ public enum WireRewrite {
                         entryOut.lengthDelimited(field: 1, resource)
                         written = true
                     } else {
-                        entryOut.bytes.append(contentsOf: buffer[fieldStart..<entry.offset])
+                        entryOut.bytes.append(bytesOf: buffer[fieldStart..<entry.offset])
                     }
                 }
                 if !written {
@@ -194,20 +215,23 @@ public enum WireRewrite {
         static let dropped = -1
         var containers: [Int] = []
         var items: [WireItemDecision] = []
+        /// The bodies of `.written` items.
+        var bodies = WireWriter()
         var replaced = false
         private var nextContainer = 0
         private var nextItem = 0
 
         mutating func write(_ buffer: UnsafeRawBufferPointer) throws(OTLPDecodingError) -> [UInt8] {
             var out = WireWriter()
-            out.bytes.reserveCapacity(buffer.count)
+            out.bytes.reserveCapacity(buffer.count + bodies.bytes.count)
+            let bodies = self.bodies
             var reader = WireReader(buffer)
             while !reader.isAtEnd {
                 let start = reader.offset
                 let (field, wireType) = try reader.tag()
                 guard field == 1, wireType == .lengthDelimited else {
                     try reader.skip(wireType)
-                    out.bytes.append(contentsOf: buffer[start..<reader.offset])
+                    out.bytes.append(bytesOf: buffer[start..<reader.offset])
                     continue
                 }
                 let entryBody = try reader.lengthDelimited()
@@ -223,6 +247,7 @@ public enum WireRewrite {
                         case .keep: out.lengthDelimited(field: 2, buffer[itemBody])
                         case .drop: break
                         case .replace(let body): out.lengthDelimited(field: 2, body)
+                        case .written(let range): out.lengthDelimited(field: 2, bodies.bytes[range])
                         }
                     }
                 }
@@ -242,7 +267,7 @@ public enum WireRewrite {
                     try child(try reader.lengthDelimited(), &out)
                 } else {
                     try reader.skip(wireType)
-                    out.bytes.append(contentsOf: buffer[start..<reader.offset])
+                    out.bytes.append(bytesOf: buffer[start..<reader.offset])
                 }
             }
         }

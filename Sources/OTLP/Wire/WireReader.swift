@@ -69,24 +69,32 @@ public struct WireReader {
         return start..<offset
     }
 
-    @inlinable
+    // Inlined into every walk over fields; the errors are made out of line.
+    @inlinable @inline(__always)
     public mutating func skip(_ wireType: WireType) throws(OTLPDecodingError) {
         switch wireType {
         case .varint: _ = try varint()
         case .fixed64: try advance(8)
         case .lengthDelimited: _ = try lengthDelimited()
         case .fixed32: try advance(4)
-        case .startGroup, .endGroup:
-            throw OTLPDecodingError("invalid protobuf: group wire type at offset \(offset) is not used by OTLP")
+        case .startGroup, .endGroup: throw groupError()
         }
     }
 
-    @inlinable
+    @inlinable @inline(__always)
     public mutating func advance(_ count: Int) throws(OTLPDecodingError) {
-        guard end - offset >= count else {
-            throw OTLPDecodingError("invalid protobuf: truncated fixed-size field at offset \(offset)")
-        }
+        guard end - offset >= count else { throw truncatedError() }
         offset += count
+    }
+
+    @usableFromInline @inline(never)
+    func groupError() -> OTLPDecodingError {
+        OTLPDecodingError("invalid protobuf: group wire type at offset \(offset) is not used by OTLP")
+    }
+
+    @usableFromInline @inline(never)
+    func truncatedError() -> OTLPDecodingError {
+        OTLPDecodingError("invalid protobuf: truncated fixed-size field at offset \(offset)")
     }
 
     /// A little-endian 64-bit field (fixed64, sfixed64, double).
@@ -137,5 +145,21 @@ public struct WireWriter {
         varint(field << 3 | 2)
         varint(UInt64(body.count))
         bytes.append(contentsOf: body)
+    }
+
+    /// `lengthDelimited` with a body that lies in a raw buffer, copied at once.
+    public mutating func lengthDelimited(field: UInt64, _ body: Slice<UnsafeRawBufferPointer>) {
+        varint(field << 3 | 2)
+        varint(UInt64(body.count))
+        bytes.append(bytesOf: body)
+    }
+}
+
+extension Array where Element == UInt8 {
+    /// Appends the bytes of a slice of a raw buffer with one copy; appended as a `Slice`, they
+    /// would go through its iterator one byte at a time.
+    @inlinable
+    public mutating func append(bytesOf slice: Slice<UnsafeRawBufferPointer>) {
+        append(contentsOf: UnsafeRawBufferPointer(rebasing: slice).assumingMemoryBound(to: UInt8.self))
     }
 }

@@ -108,11 +108,11 @@ extension WireScan {
             var writer = WireWriter()
             for resource in part.resources {
                 var resourceBody = WireWriter()
-                for range in resource.envelope { resourceBody.bytes.append(contentsOf: buffer[range]) }
+                for range in resource.envelope { resourceBody.bytes.append(bytesOf: buffer[range]) }
                 for scope in resource.scopes {
                     var scopeBody: [UInt8] = []
-                    for range in scope.envelope { scopeBody.append(contentsOf: buffer[range]) }
-                    for range in scope.items { scopeBody.append(contentsOf: buffer[range]) }
+                    for range in scope.envelope { scopeBody.append(bytesOf: buffer[range]) }
+                    for range in scope.items { scopeBody.append(bytesOf: buffer[range]) }
                     resourceBody.lengthDelimited(field: 2, scopeBody)
                 }
                 writer.lengthDelimited(field: 1, resourceBody.bytes)

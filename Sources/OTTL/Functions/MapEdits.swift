@@ -7,6 +7,10 @@ public protocol OTTLMap {
     var count: Int { get }
     func key(at index: Int) -> String
     func keyEquals(at index: Int, _ key: String) -> Bool
+    /// Whether the entry's key is these UTF-8 bytes, compared byte for byte as Go compares keys.
+    func keyEquals(at index: Int, _ key: UnsafeRawBufferPointer) -> Bool
+    /// The first entry whose key is these UTF-8 bytes.
+    func index(ofUTF8 key: UnsafeRawBufferPointer) -> Int?
     func keyMatches(at index: Int, _ pattern: GoRegex) -> Bool
     /// The first entry with `key`.
     func index(of key: String) -> Int?
@@ -24,7 +28,8 @@ public protocol OTTLMap {
     /// false (and nothing changes) when the value is no string.
     mutating func replaceString(at index: Int, length: Int,
                                 _ write: (_ old: UnsafeRawBufferPointer, _ new: UnsafeMutableRawBufferPointer) -> Void) -> Bool
-    mutating func removeAll(where remove: (Int) -> Bool)
+    /// Removes the entries whose key (UTF-8) `remove` holds for.
+    mutating func removeAll(whereKey remove: (UnsafeRawBufferPointer) -> Bool)
 }
 
 extension OTTLMap {
@@ -33,8 +38,8 @@ extension OTTLMap {
 }
 
 /// A key and value that many items are given (an action's constant), with the encodings an
-/// encoded map stores, made once.
-public struct OTTLPreparedEntry: Sendable {
+/// encoded map stores, made once. A class, so that handing it to each item is one reference.
+public final class OTTLPreparedEntry: Sendable {
     public let key: String
     public let value: AnyValue
     let keyUTF8: [UInt8]
@@ -51,6 +56,13 @@ public struct OTTLPreparedEntry: Sendable {
 extension Array: OTTLMap where Element == KeyValue {
     public func key(at index: Int) -> String { self[index].key }
     public func keyEquals(at index: Int, _ key: String) -> Bool { self[index].key == key }
+
+    public func keyEquals(at index: Int, _ key: UnsafeRawBufferPointer) -> Bool {
+        var own = self[index].key
+        return own.withUTF8 { UnsafeRawBufferPointer($0).sameBytes(as: key) }
+    }
+
+    public func index(ofUTF8 key: UnsafeRawBufferPointer) -> Int? { indices.first { keyEquals(at: $0, key) } }
     public func index(of key: String) -> Int? { firstIndex { $0.key == key } }
     public func value(at index: Int) -> AnyValue { self[index].value }
     public func stringByteCount(at index: Int) -> Int? { stringValue(at: index)?.utf8.count }
@@ -73,11 +85,11 @@ extension Array: OTTLMap where Element == KeyValue {
         return true
     }
 
-    public mutating func removeAll(where remove: (Int) -> Bool) {
-        var kept: [KeyValue] = []
-        kept.reserveCapacity(count)
-        for index in indices where !remove(index) { kept.append(self[index]) }
-        self = kept
+    public mutating func removeAll(whereKey remove: (UnsafeRawBufferPointer) -> Bool) {
+        removeAll { entry in
+            var key = entry.key
+            return key.withUTF8 { remove(UnsafeRawBufferPointer($0)) }
+        }
     }
 }
 
@@ -88,7 +100,7 @@ extension WireAttributeList: OTTLMap {
     }
 
     public func keyMatches(at index: Int, _ pattern: GoRegex) -> Bool {
-        withKey(at: index) { pattern.matches($0.assumingMemoryBound(to: UInt8.self)) }
+        withKey(at: index) { pattern.matches(received: $0) }
     }
 
     public func stringByteCount(at index: Int) -> Int? { withString(at: index) { $0?.count } }
@@ -118,13 +130,13 @@ public enum OTTLMapEdit: Sendable {
     case replaceAllMatches(String, String)
 
     public func apply<M: OTTLMap>(to map: inout M) {
-        // Removals read the entries as they were (a copy that shares their storage).
-        let current = map
         switch self {
-        case .deleteKey(let key): map.removeAll { current.keyEquals(at: $0, key) }
-        case .deleteMatchingKeys(let regex): map.removeAll { current.keyMatches(at: $0, regex) }
-        case .keepKeys(let keys): map.removeAll { !keys.contains(current.key(at: $0)) }
-        case .keepMatchingKeys(let regex): map.removeAll { !current.keyMatches(at: $0, regex) }
+        case .deleteKey(var key):
+            // Keys compare as bytes, as Go compares strings.
+            key.withUTF8 { key in map.removeAll { $0.sameBytes(as: UnsafeRawBufferPointer(key)) } }
+        case .deleteMatchingKeys(let regex): map.removeAll { regex.matches(received: $0) }
+        case .keepKeys(let keys): map.removeAll { !keys.contains(String(decoding: $0, as: UTF8.self)) }
+        case .keepMatchingKeys(let regex): map.removeAll { !regex.matches(received: $0) }
         case .truncateAll(let limit):
             for index in 0..<map.count {
                 // A string of at most `limit` bytes has at most `limit` scalars: nothing to read.

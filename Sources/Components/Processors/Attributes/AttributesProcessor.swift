@@ -76,11 +76,13 @@ public final class AttributesProcessor: Processor {
         let metadata = batch.metadata, actions = self.actions
         let bytes = batch.encoded(), count = batch.itemCount, signal = batch.signal
         return try runOnEncoding {
+            // One list whose storage every item reuses.
+            var attributes = WireAttributeList()
             let changed = try WireRewrite.rewrite(signal, bytes, itemCount: count, dropsEmpty: false,
-                                                  keepResource: { _ in true }, keepScope: { _, _ in true }) { item, _, _ in
-                var attributes = WireAttributeList(item, field: field)
+                                                  keepResource: { _ in true }, keepScope: { _, _ in true }) { item, _, _, bodies in
+                attributes.reset(item, field: field)
                 actions.apply(to: &attributes, metadata: metadata)
-                return attributes.isChanged ? .replace(try attributes.messageEncoding()) : .keep
+                return try attributes.decision(writingInto: &bodies)
             }
             if let changed { batch.replace(withTrustedProtobuf: changed.bytes, itemCount: changed.items) }
         }

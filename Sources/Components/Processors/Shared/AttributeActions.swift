@@ -35,6 +35,15 @@ struct AttributeActions: Sendable {
         var key: String
         var kind: Kind
         var pattern: GoRegex?
+        /// The key's UTF-8, which every lookup compares with.
+        var keyUTF8: [UInt8]
+
+        init(key: String, kind: Kind, pattern: GoRegex?) {
+            self.key = key
+            self.kind = kind
+            self.pattern = pattern
+            keyUTF8 = Array(key.utf8)
+        }
     }
 
     let actions: [Action]
@@ -100,30 +109,35 @@ struct AttributeActions: Sendable {
     }
 
     func apply<L: OTTLMap>(to attributes: inout L, metadata: RequestMetadata) {
-        for action in actions {
-            switch action.kind {
-            case .insert(let source):
-                if !attributes.contains(action.key) { set(action.key, source, &attributes, metadata) }
-            case .update(let source):
-                if attributes.contains(action.key) { set(action.key, source, &attributes, metadata) }
-            case .upsert(let source):
-                set(action.key, source, &attributes, metadata)
-            case .delete:
-                attributes.remove(key: action.key, pattern: action.pattern)
-            case .hash:
-                attributes.hashValues(key: action.key, pattern: action.pattern)
-            case .extract:
-                guard let pattern = action.pattern, case .stringValue(let text)? = attributes.value(action.key)?.value,
-                      let groups = pattern.firstMatch(text) else { continue }
-                let utf8 = Array(text.utf8)
-                for (name, number) in pattern.groupNames {
-                    guard number < groups.count, let range = groups[number] else { continue }
-                    attributes.set(name, .with { $0.stringValue = String(decoding: utf8[range], as: UTF8.self) })
-                }
-            case .convert(let type):
-                guard let value = attributes.value(action.key), let converted = Self.convert(value, to: type) else { continue }
-                attributes.set(action.key, converted)
+        // By index: the actions are read where they lie, not copied for each item.
+        for index in actions.indices {
+            actions[index].keyUTF8.withUnsafeBytes { key in apply(actions[index], key, to: &attributes, metadata: metadata) }
+        }
+    }
+
+    private func apply<L: OTTLMap>(_ action: borrowing Action, _ key: UnsafeRawBufferPointer, to attributes: inout L, metadata: RequestMetadata) {
+        switch action.kind {
+        case .insert(let source):
+            if attributes.index(ofUTF8: key) == nil { set(action.key, source, &attributes, metadata) }
+        case .update(let source):
+            if attributes.index(ofUTF8: key) != nil { set(action.key, source, &attributes, metadata) }
+        case .upsert(let source):
+            set(action.key, source, &attributes, metadata)
+        case .delete:
+            attributes.remove(utf8: key, pattern: action.pattern)
+        case .hash:
+            attributes.hashValues(utf8: key, pattern: action.pattern)
+        case .extract:
+            guard let pattern = action.pattern, case .stringValue(let text)? = attributes.value(utf8: key)?.value,
+                  let groups = pattern.firstMatch(text) else { return }
+            let utf8 = Array(text.utf8)
+            for (name, number) in pattern.groupNames {
+                guard number < groups.count, let range = groups[number] else { continue }
+                attributes.set(name, .with { $0.stringValue = String(decoding: utf8[range], as: UTF8.self) })
             }
+        case .convert(let type):
+            guard let value = attributes.value(utf8: key), let converted = Self.convert(value, to: type) else { return }
+            attributes.set(action.key, converted)
         }
     }
 

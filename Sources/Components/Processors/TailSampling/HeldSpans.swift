@@ -291,12 +291,12 @@ enum HeldSpans {
                     let place = request.scopes[Int(span.scope)]
                     if current?.entry != place.resourceEntry {
                         if current != nil { closeEntry() }
-                        for range in place.resourceEnvelope { entry.bytes.append(contentsOf: buffer[range]) }
+                        for range in place.resourceEnvelope { entry.bytes.append(bytesOf: buffer[range]) }
                     } else if current?.scope != Int(span.scope) {
                         closeScope()
                     }
                     if current?.entry != place.resourceEntry || current?.scope != Int(span.scope) {
-                        for range in place.scopeEnvelope { scopeBody.bytes.append(contentsOf: buffer[range]) }
+                        for range in place.scopeEnvelope { scopeBody.bytes.append(bytesOf: buffer[range]) }
                         current = (place.resourceEntry, Int(span.scope))
                     }
                     scopeBody.lengthDelimited(field: 2, buffer[span.body])

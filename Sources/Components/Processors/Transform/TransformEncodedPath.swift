@@ -46,16 +46,17 @@ struct TransformEncodedPlan: Sendable {
 
     private static func run<Fields>(_ groups: [OTTLGroup<WireItemEditContext<Fields>>], _ signal: Signal, _ bytes: [UInt8],
                                     _ itemCount: Int, _ report: (OTTLRuntimeError) -> Void) throws -> (bytes: [UInt8], items: Int)? {
-        try WireRewrite.rewrite(signal, bytes, itemCount: itemCount, dropsEmpty: false,
-                                keepResource: { _ in true }, keepScope: { _, _ in true }) { item, scope, resource in
-            var attributes = WireAttributeList(item, field: Fields.attributesField)
+        // One context for every item, holding one attribute list whose storage every item reuses.
+        var context = WireItemEditContext<Fields>(.empty, scope: .empty, resource: .empty, attributes: WireAttributeList())
+        return try WireRewrite.rewrite(signal, bytes, itemCount: itemCount, dropsEmpty: false,
+                                       keepResource: { _ in true }, keepScope: { _, _ in true }) { item, scope, resource, bodies in
+            context.reset(item, scope: scope, resource: resource)
             // Each group sees the attributes as the groups before it left them, with its own cache.
             for group in groups {
-                var context = WireItemEditContext<Fields>(item, scope: scope, resource: resource, attributes: attributes)
+                context.clearCache()
                 try group.execute(&context, report: report)
-                attributes = context.attributes
             }
-            return attributes.isChanged ? .replace(try attributes.messageEncoding()) : .keep
+            return try context.attributes.decision(writingInto: &bodies)
         }
     }
 }

@@ -62,6 +62,21 @@ indirect enum WireCondition: Sendable {
         }
     }
 
+    /// Whether evaluating it may hand a part to `general` (a part not compiled, or `IsMatch` on an
+    /// attribute, which may hold no string).
+    var mayEvaluateGeneral: Bool {
+        switch self {
+        case .constant, .stringEquals, .isNil, .compare: false
+        case .not(let inner): inner.mayEvaluateGeneral
+        case .and(let parts), .or(let parts): parts.contains { $0.mayEvaluateGeneral }
+        case .matches(let read, _, _): read.isAttribute
+        case .general: true
+        }
+    }
+
+    /// The `general` of a condition that never calls it.
+    static func noGeneral(_ condition: OTTLCondition) throws(OTTLRuntimeError) -> Bool { false }
+
     /// Whether nothing of the condition was compiled.
     var isGeneral: Bool {
         if case .general = self { return true }
@@ -98,11 +113,7 @@ indirect enum WireCondition: Sendable {
             case .other: return try general(original)
             case .string(let found): range = found
             }
-            let bytes = UnsafeRawBufferPointer(rebasing: message.buffer[range])
-            // PCRE2 in UTF mode needs valid UTF-8; other text matches as the model has it, with
-            // replacement characters.
-            guard bytes.allSatisfy({ $0 < 0x80 }) else { return regex.matches(String(decoding: bytes, as: UTF8.self)) }
-            return regex.matches(bytes.bindMemory(to: UInt8.self))
+            return regex.matches(received: UnsafeRawBufferPointer(rebasing: message.buffer[range]))
         case .general(let condition):
             return try general(condition)
         }
@@ -139,9 +150,9 @@ indirect enum WireOperand: Sendable {
 
 /// The messages a compiled condition reads from.
 struct WireLevels {
-    let item: WireFields
-    let scope: WireFields
-    let resource: WireFields
+    var item: WireFields
+    var scope: WireFields
+    var resource: WireFields
 
     subscript(level: WireRead.Level) -> WireFields {
         switch level {

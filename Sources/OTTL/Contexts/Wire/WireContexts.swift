@@ -51,21 +51,22 @@ public struct WireItemContext<Fields: WireItemFields>: OTTLContext {
     public static var name: String { Fields.name }
     public static var reachable: [String] { [Fields.name, "scope", "resource"] }
     public static var fields: Set<String> { Fields.names }
-    public let item: WireFields
-    public let scope: WireFields
-    public let resource: WireFields
+    /// The three messages in one value, which compiled conditions read in place.
+    let levels: WireLevels
     let cache = OTTLCache()
 
+    public var item: WireFields { levels.item }
+    public var scope: WireFields { levels.scope }
+    public var resource: WireFields { levels.resource }
+
     public init(_ item: WireFields, scope: WireFields, resource: WireFields) {
-        self.item = item
-        self.scope = scope
-        self.resource = resource
+        levels = WireLevels(item: item, scope: scope, resource: resource)
     }
 
     public mutating func get(_ path: OTTLPath) throws(OTTLRuntimeError) -> OTTLValue {
         let path = path.normalized()
-        if let upper = try WireUpperLevels.get(path, scope, resource) { return upper }
-        return path.field == "cache" ? try cache.get(path) : try Fields.get(item, path)
+        if let upper = try WireUpperLevels.get(path, levels.scope, levels.resource) { return upper }
+        return path.field == "cache" ? try cache.get(path) : try Fields.get(levels.item, path)
     }
 
     public mutating func set(_ path: OTTLPath, _ value: OTTLValue) throws(OTTLRuntimeError) { throw readOnly(path) }
@@ -73,10 +74,14 @@ public struct WireItemContext<Fields: WireItemFields>: OTTLContext {
     public static func compile(_ condition: OTTLCondition) -> OTTLCompiledCondition<Self>? {
         let compiled = WireCondition(condition) { WireRead.resolve($0, context: Fields.name) }
         guard !compiled.isGeneral else { return nil }
-        return OTTLCompiledCondition { (context: inout Self) throws(OTTLRuntimeError) -> Bool in
-            try compiled.test(WireLevels(item: context.item, scope: context.scope, resource: context.resource)) {
-                (condition) throws(OTTLRuntimeError) -> Bool in try OTTLEvaluator.test(condition, &context)
+        guard compiled.mayEvaluateGeneral else {
+            // Nothing falls back to the context: the messages are read where the context holds them.
+            return OTTLCompiledCondition { (context: inout Self) throws(OTTLRuntimeError) -> Bool in
+                try compiled.test(context.levels, general: WireCondition.noGeneral)
             }
+        }
+        return OTTLCompiledCondition { (context: inout Self) throws(OTTLRuntimeError) -> Bool in
+            try compiled.test(context.levels) { (condition) throws(OTTLRuntimeError) -> Bool in try OTTLEvaluator.test(condition, &context) }
         }
     }
 }

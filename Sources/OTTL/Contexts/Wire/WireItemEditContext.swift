@@ -8,26 +8,42 @@ public struct WireItemEditContext<Fields: WireItemFields>: OTTLContext {
     public static var name: String { Fields.name }
     public static var reachable: [String] { [Fields.name, "scope", "resource"] }
     public static var fields: Set<String> { Fields.names }
-    public let item: WireFields
-    public let scope: WireFields
-    public let resource: WireFields
+    /// The three messages in one value, which compiled conditions read in place.
+    var levels: WireLevels
     public var attributes: WireAttributeList
     var cache = OTTLCache()
 
+    public var item: WireFields { levels.item }
+    public var scope: WireFields { levels.scope }
+    public var resource: WireFields { levels.resource }
+
     public init(_ item: WireFields, scope: WireFields, resource: WireFields, attributes: WireAttributeList) {
-        self.item = item
-        self.scope = scope
-        self.resource = resource
+        levels = WireLevels(item: item, scope: scope, resource: resource)
         self.attributes = attributes
+    }
+
+    /// The context of another item, its attributes read into the storage the list has, with an
+    /// empty cache.
+    public mutating func reset(_ item: WireFields, scope: WireFields, resource: WireFields) {
+        levels.item = item
+        levels.scope = scope
+        levels.resource = resource
+        attributes.reset(item, field: Fields.attributesField)
+        cache = OTTLCache()
+    }
+
+    /// An empty cache, for the next group of statements.
+    public mutating func clearCache() {
+        if !cache.entries.isEmpty { cache = OTTLCache() }
     }
 
     public mutating func get(_ path: OTTLPath) throws(OTTLRuntimeError) -> OTTLValue {
         let path = path.normalized()
-        if let upper = try WireUpperLevels.get(path, scope, resource) { return upper }
+        if let upper = try WireUpperLevels.get(path, levels.scope, levels.resource) { return upper }
         switch path.field {
         case "cache": return try cache.get(path)
         case "attributes": return try WireEditedAttributes.get(attributes, path)
-        default: return try Fields.get(item, path)
+        default: return try Fields.get(levels.item, path)
         }
     }
 
@@ -59,9 +75,14 @@ public struct WireItemEditContext<Fields: WireItemFields>: OTTLContext {
         guard edit != nil || condition.map({ !$0.isGeneral }) == true else { return nil }
         return OTTLCompiledStatement { (context: inout Self) throws(OTTLRuntimeError) in
             if let condition {
-                let levels = WireLevels(item: context.item, scope: context.scope, resource: context.resource)
-                let holds = try condition.test(levels) { (condition) throws(OTTLRuntimeError) -> Bool in
-                    try OTTLEvaluator.test(condition, &context)
+                let holds: Bool
+                if condition.mayEvaluateGeneral {
+                    holds = try condition.test(context.levels) { (condition) throws(OTTLRuntimeError) -> Bool in
+                        try OTTLEvaluator.test(condition, &context)
+                    }
+                } else {
+                    // Nothing falls back to the context: the messages are read where it holds them.
+                    holds = try condition.test(context.levels, general: WireCondition.noGeneral)
                 }
                 guard holds else { return }
             }

@@ -1,0 +1,96 @@
+import ArgumentParser
+import Components
+import Foundation
+import Logging
+import OTLP
+import Pipeline
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `otelcol-swift bench-pipeline`: the processors of one pipeline of a config, run in this process
+/// over requests shaped as telemetrygen sends them, into a sink that keeps nothing. It measures
+/// what the processors alone cost per item, without the receiver, the exporter or a load
+/// generator sharing the cores; the whole process is measured by scripts/bench-processors.
+struct BenchPipeline: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench-pipeline",
+        abstract: "CPU per item of a pipeline's processors, run in this process over sample requests.")
+
+    @OptionGroup var options: ConfigOptions
+
+    @Option(help: "The pipeline whose processors run (traces, logs, traces/name, ...).")
+    var pipeline = "traces"
+
+    @Option(help: "Requests per round (100 items each).")
+    var requests = 400
+
+    @Option(help: "Rounds; the fastest and the median are reported.")
+    var rounds = 9
+
+    @Option(help: "Child spans per trace.")
+    var childSpans = 3
+
+    @Option(help: "Attributes per span or log record.")
+    var spanAttributes = 8
+
+    func run() async throws {
+        let config = try options.loadOrExit()
+        guard let chosen = config.pipelines.first(where: { $0.id.description == pipeline }) else {
+            throw ValidationError("no pipeline \(pipeline) in the config")
+        }
+        let signal = chosen.id.signal
+        guard signal != .metrics else { throw ValidationError("bench-pipeline runs traces and logs pipelines") }
+        let telemetry = CollectorTelemetry(logLevel: .error)
+        let sink = DiscardingConsumer()
+        var next: any Consumer = sink
+        var processors: [any Processor] = []
+        for id in chosen.processors.reversed() {
+            guard let entry = config.processors[id] else { continue }
+            let settings = ComponentSettings(id: id, kind: .processor, logger: telemetry.logger(id.description), telemetry: telemetry)
+            let processor = try entry.factory.create(settings, entry.config, signal, next)
+            processors.append(processor)
+            next = processor
+        }
+        for processor in processors.reversed() { try await processor.start() }
+
+        let sample = SampleTelemetry(service: "bench", childSpans: childSpans, attributes: spanAttributes)
+        var seq: Int64 = 0
+        let perRequest = signal == .traces ? 100 / (childSpans + 1) : 100
+        let bodies: [[UInt8]] = try (0..<requests).map { _ in
+            switch signal {
+            case .traces: try sample.traces(count: perRequest, nextSeq: { seq += 1; return seq }).serializedBytes()
+            default: try sample.logs(count: perRequest, nextSeq: { seq += 1; return seq }).serializedBytes()
+            }
+        }
+        let batches = try bodies.map { try TelemetryBatch(signal: signal, protobuf: $0) }
+        let items = batches.reduce(0) { $0 + $1.itemCount }
+
+        var perItem: [Double] = []
+        for _ in 0..<rounds {
+            let before = Self.processCPUSeconds()
+            for batch in batches { try await next.consume(batch) }
+            perItem.append((Self.processCPUSeconds() - before) / Double(items) * 1e9)
+        }
+        for processor in processors { await processor.shutdown() }
+        perItem.sort()
+        let names = chosen.processors.map(\.description).joined(separator: ", ")
+        print(String(format: "%@ [%@]: %.0f ns per item (fastest of %d rounds), median %.0f; %d items a round, %d reached the end",
+                     pipeline, names.isEmpty ? "no processors" : names, perItem[0], rounds, perItem[perItem.count / 2],
+                     items, sink.items.withLock { $0 } / rounds))
+    }
+
+    /// CPU time of the whole process: consume may continue on any thread of the pool.
+    static func processCPUSeconds() -> Double {
+        var spec = timespec()
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &spec)
+        return Double(spec.tv_sec) + Double(spec.tv_nsec) / 1e9
+    }
+}
+
+/// The end of the measured pipeline: counts what arrived and keeps nothing.
+final class DiscardingConsumer: Consumer {
+    let items = Mutex(0)
+    func consume(_ batch: TelemetryBatch) async throws { items.withLock { $0 += batch.itemCount } }
+}
