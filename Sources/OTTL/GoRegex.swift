@@ -56,13 +56,7 @@ public final class GoRegex: @unchecked Sendable {
     /// Whether the expression matches anywhere in the UTF-8 `bytes`, which must be valid UTF-8.
     public func matches(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
         // Only whether: no group offsets are read out.
-        withMatchData { data in
-            guard let data else { return false }
-            if let base = bytes.baseAddress { return otelcol_pcre2_match(code, base, bytes.count, 0, data) > 0 }
-            // An empty subject may have no address; PCRE2 wants one all the same.
-            var empty: UInt8 = 0
-            return otelcol_pcre2_match(code, &empty, 0, 0, data) > 0
-        }
+        withMatchData { data in data.map { match(bytes, from: 0, $0) > 0 } ?? false }
     }
 
     /// Whether the expression matches bytes that may not be valid UTF-8: ASCII as it lies, other
@@ -84,29 +78,112 @@ public final class GoRegex: @unchecked Sendable {
     /// `$1`, `${1}`, `$name` and `${name}` insert a group (empty when it did not take part or does
     /// not exist), `$$` a dollar; an empty match right after a match is not replaced.
     public func replaceAll(in text: String, with template: String) -> String {
+        replaceAll(in: text, with: self.template(template))
+    }
+
+    /// `replaceAll` with a template read once.
+    public func replaceAll(in text: String, with template: Template) -> String {
         var subject = text
         return subject.withUTF8 { utf8 in
-            withMatchData { data in
-                var out: [UInt8] = []
-                var lastMatchEnd = 0
-                var searchFrom = 0
-                var replaced = false
-                while searchFrom <= utf8.count, let groups = first(utf8, from: searchFrom, data), let whole = groups[0] {
-                    out.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[lastMatchEnd..<whole.lowerBound]))
-                    if whole.upperBound > lastMatchEnd || whole.lowerBound == 0 {
-                        expand(template, groups, utf8, into: &out)
-                        replaced = true
-                    }
-                    lastMatchEnd = whole.upperBound
-                    // Past this match, and at least one character further.
-                    let width = searchFrom < utf8.count ? Self.characterWidth(utf8[searchFrom]) : 1
-                    searchFrom = max(searchFrom + width, whole.upperBound)
+            var out: [UInt8] = []
+            guard replaceAll(in: utf8, with: template, into: &out) else { return text }
+            return String(decoding: out, as: UTF8.self)
+        }
+    }
+
+    /// Appends to `out` the valid UTF-8 `subject` with every match replaced by `template`
+    /// expanded; false, with nothing appended, when nothing matches (the text stays as it is).
+    public func replaceAll(in subject: UnsafeBufferPointer<UInt8>, with template: Template, into out: inout [UInt8]) -> Bool {
+        withMatchData { data in
+            guard let data else { return false }
+            var lastMatchEnd = 0
+            var searchFrom = 0
+            var replaced = false
+            while searchFrom <= subject.count {
+                let pairs = match(subject, from: searchFrom, data)
+                guard pairs > 0, let vector = otelcol_pcre2_ovector(data) else { break }
+                let whole = vector[0]..<vector[1]
+                out.append(contentsOf: UnsafeBufferPointer(rebasing: subject[lastMatchEnd..<whole.lowerBound]))
+                if whole.upperBound > lastMatchEnd || whole.lowerBound == 0 {
+                    template.expand(pairs: Int(pairs), vector, subject, into: &out)
+                    replaced = true
                 }
-                guard replaced || lastMatchEnd > 0 else { return text }
-                out.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[lastMatchEnd...]))
-                return String(decoding: out, as: UTF8.self)
+                lastMatchEnd = whole.upperBound
+                // Past this match, and at least one character further.
+                let width = searchFrom < subject.count ? Self.characterWidth(subject[searchFrom]) : 1
+                searchFrom = max(searchFrom + width, whole.upperBound)
+            }
+            guard replaced || lastMatchEnd > 0 else { return false }
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: subject[lastMatchEnd...]))
+            return true
+        }
+    }
+
+    /// A replacement template read once: its literal text and the groups it inserts, by number
+    /// (names resolved against this expression).
+    public struct Template: Sendable {
+        enum Part: Sendable {
+            case literal([UInt8])
+            /// nil: a name the expression does not have, which inserts nothing.
+            case group(Int?)
+        }
+
+        let parts: [Part]
+
+        /// Appends the template with the groups of a match (`pairs` offset pairs in `vector`).
+        func expand(pairs: Int, _ vector: UnsafeMutablePointer<Int>, _ subject: UnsafeBufferPointer<UInt8>, into out: inout [UInt8]) {
+            for part in parts {
+                switch part {
+                case .literal(let bytes): out.append(contentsOf: bytes)
+                case .group(let number):
+                    guard let number, number < pairs else { continue }
+                    let low = vector[2 * number], high = vector[2 * number + 1]
+                    // An unset group has both offsets PCRE2_UNSET (all bits set: -1 as Swift imports size_t).
+                    guard low >= 0, high >= low else { continue }
+                    out.append(contentsOf: UnsafeBufferPointer(rebasing: subject[low..<high]))
+                }
             }
         }
+    }
+
+    /// `text` read as a replacement template of this expression (Go's `Expand` rules).
+    public func template(_ text: String) -> Template {
+        let chars = Array(text.utf8)
+        var parts: [Template.Part] = []
+        var literal: [UInt8] = []
+        func reference(_ name: [UInt8]) {
+            if !literal.isEmpty { parts.append(.literal(literal)); literal = [] }
+            let text = String(decoding: name, as: UTF8.self)
+            parts.append(.group(Int(text) ?? groupNames.first { $0.name == text }?.number))
+        }
+        var i = 0
+        while i < chars.count {
+            guard chars[i] == UInt8(ascii: "$"), i + 1 < chars.count else {
+                literal.append(chars[i])
+                i += 1
+                continue
+            }
+            if chars[i + 1] == UInt8(ascii: "$") {
+                literal.append(UInt8(ascii: "$"))
+                i += 2
+                continue
+            }
+            // A name is the longest run of letters, digits and underscores, or `{…}` around one.
+            let braced = chars[i + 1] == UInt8(ascii: "{")
+            var j = braced ? i + 2 : i + 1
+            while j < chars.count, Self.isNameByte(chars[j]) { j += 1 }
+            let name = Array(chars[(braced ? i + 2 : i + 1)..<j])
+            if name.isEmpty || (braced && (j >= chars.count || chars[j] != UInt8(ascii: "}"))) {
+                // Not a reference: the dollar is text.
+                literal.append(UInt8(ascii: "$"))
+                i += 1
+                continue
+            }
+            reference(name)
+            i = braced ? j + 1 : j
+        }
+        if !literal.isEmpty { parts.append(.literal(literal)) }
+        return Template(parts: parts)
     }
 
     // MARK: Matching
@@ -119,58 +196,23 @@ public final class GoRegex: @unchecked Sendable {
         return body(data)
     }
 
+    /// One match from `start`: PCRE2's count of offset pairs set (0 or less for none), which are
+    /// in the match data's vector.
+    private func match(_ subject: UnsafeBufferPointer<UInt8>, from start: Int, _ data: OpaquePointer) -> Int32 {
+        if let base = subject.baseAddress { return otelcol_pcre2_match(code, base, subject.count, start, data) }
+        // An empty subject may have no address; PCRE2 wants one all the same.
+        var empty: UInt8 = 0
+        return otelcol_pcre2_match(code, &empty, 0, start, data)
+    }
+
     private func first(_ subject: UnsafeBufferPointer<UInt8>, from start: Int, _ data: OpaquePointer?) -> [Range<Int>?]? {
         guard let data else { return nil }
-        let pairs: Int32
-        if let base = subject.baseAddress {
-            pairs = otelcol_pcre2_match(code, base, subject.count, start, data)
-        } else {
-            // An empty subject may have no address; PCRE2 wants one all the same.
-            var empty: UInt8 = 0
-            pairs = otelcol_pcre2_match(code, &empty, 0, start, data)
-        }
+        let pairs = match(subject, from: start, data)
         guard pairs > 0, let vector = otelcol_pcre2_ovector(data) else { return nil }
         return (0..<Int(pairs)).map { group in
             let low = vector[2 * group], high = vector[2 * group + 1]
             // An unset group has both offsets PCRE2_UNSET (all bits set: -1 as Swift imports size_t).
             return low < 0 || high < low ? nil : low..<high
-        }
-    }
-
-    /// Appends `template` with its group references expanded.
-    private func expand(_ template: String, _ groups: [Range<Int>?], _ subject: UnsafeBufferPointer<UInt8>, into out: inout [UInt8]) {
-        let chars = Array(template.utf8)
-        var i = 0
-        func group(_ reference: [UInt8]) -> Range<Int>? {
-            let name = String(decoding: reference, as: UTF8.self)
-            let number = Int(name).map { $0 } ?? groupNames.first { $0.name == name }?.number
-            guard let number, number < groups.count else { return nil }
-            return groups[number]
-        }
-        while i < chars.count {
-            guard chars[i] == UInt8(ascii: "$"), i + 1 < chars.count else {
-                out.append(chars[i])
-                i += 1
-                continue
-            }
-            if chars[i + 1] == UInt8(ascii: "$") {
-                out.append(UInt8(ascii: "$"))
-                i += 2
-                continue
-            }
-            // A name is the longest run of letters, digits and underscores, or `{…}` around one.
-            let braced = chars[i + 1] == UInt8(ascii: "{")
-            var j = braced ? i + 2 : i + 1
-            while j < chars.count, Self.isNameByte(chars[j]) { j += 1 }
-            let name = Array(chars[(braced ? i + 2 : i + 1)..<j])
-            if name.isEmpty || (braced && (j >= chars.count || chars[j] != UInt8(ascii: "}"))) {
-                // Not a reference: the dollar is text.
-                out.append(UInt8(ascii: "$"))
-                i += 1
-                continue
-            }
-            if let range = group(name) { out.append(contentsOf: subject[range]) }
-            i = braced ? j + 1 : j
         }
     }
 

@@ -86,7 +86,14 @@ import Testing
     @Test(arguments: 0..<replacements.count)
     func replacesAsGoDoes(_ row: Int) throws {
         let (pattern, text, template, result) = Self.replacements[row]
-        #expect(try GoRegex.compile(pattern).replaceAll(in: text, with: template) == result, "\(pattern) on \(text) with \(template)")
+        let regex = try GoRegex.compile(pattern)
+        #expect(regex.replaceAll(in: text, with: template) == result, "\(pattern) on \(text) with \(template)")
+        // The bytes entry point (encoded attributes) appends the same text after what `out` held,
+        // and says when nothing matched.
+        var out: [UInt8] = [0x2A]
+        let matched = Array(text.utf8).withUnsafeBufferPointer { regex.replaceAll(in: $0, with: regex.template(template), into: &out) }
+        #expect(matched == (regex.firstMatch(text) != nil))
+        #expect(out == [0x2A] + (matched ? Array(result.utf8) : []))
     }
 
     @Test(arguments: ["(a)\\1", "(?=a)b", "(?!a)b", "(?<=a)b", "(?<!a)b", "(?>ab)", "a*+", "(?P=name)", "[a", "a\\", "(", "[z-a]"])

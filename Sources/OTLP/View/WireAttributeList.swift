@@ -219,6 +219,38 @@ public struct WireAttributeList {
         return true
     }
 
+    /// Replaces a string value by the UTF-8 that `write` appends to `out`, given the old UTF-8:
+    /// nil when the value is no string, false when `write` declines (and nothing changes).
+    public mutating func rewriteString(at index: Int, _ write: (_ old: UnsafeRawBufferPointer, _ out: inout [UInt8]) -> Bool) -> Bool? {
+        let old = entries[index].value
+        // Text in `owned` is copied out first: `write` appends to it.
+        var copied: [UInt8] = []
+        let text: UnsafeRawBufferPointer? = withBytes(old) { value in
+            guard let text = Self.stringMember(value) else { return nil }
+            guard old.start < 0 else { return text }
+            copied = Array(text)
+            return UnsafeRawBufferPointer(start: nil, count: 0)
+        }
+        guard let text else { return nil }
+        // Room for the longest header a 32-bit length needs; the text moves left over what its
+        // header does not use.
+        let start = owned.count
+        owned.append(contentsOf: Self.reservedHeader)
+        let wrote = old.start >= 0 ? write(text, &owned) : copied.withUnsafeBytes { write($0, &owned) }
+        guard wrote else {
+            owned.removeSubrange(start...)
+            return false
+        }
+        var header = WireWriter()
+        header.varint(1 << 3 | 2)
+        header.varint(UInt64(owned.count - start - Self.reservedHeader.count))
+        owned.replaceSubrange(start..<(start + Self.reservedHeader.count), with: header.bytes)
+        replaceValue(at: index, Bytes(start: ~Int32(start), count: Int32(owned.count - start)))
+        return true
+    }
+
+    private static let reservedHeader: [UInt8] = [0x0A, 0, 0, 0, 0, 0]
+
     public mutating func setValue(at index: Int, encodedValue: [UInt8]) {
         replaceValue(at: index, own(encodedValue))
     }
@@ -297,7 +329,7 @@ public struct WireAttributeList {
             try reader.skip(wireType)
             // As `messageSize` and `init` count them: occurrences that are length-delimited.
             guard Int(number) == field, wireType == .lengthDelimited else { continue }
-            out.bytes.append(bytesOf: message.buffer[run..<start])
+            if start > run { out.bytes.append(bytesOf: message.buffer[run..<start]) }
             run = reader.offset
             if !written { writeEntries(&out); written = true }
         }

@@ -73,7 +73,8 @@ enum OTTLEditor: String, CaseIterable, Sendable {
         case .replaceAllPatterns:
             let mode = try args.string(0, "mode")
             guard mode == "key" || mode == "value" else { throw OTTLRuntimeError("replace_all_patterns: mode is key or value") }
-            let regex = try args.regex(1, "regex"), replacement = try args.string(2, "replacement")
+            let regex = try args.regex(1, "regex")
+            let replacement = regex.template(try args.string(2, "replacement"))
             try context.editThroughValues(target) { map in
                 for index in map.indices {
                     if mode == "key" {

@@ -102,7 +102,7 @@ enum WireAttributeEdit: Sendable {
     case set(OTTLPreparedEntry)
     case map(OTTLMapEdit)
     /// `replace_pattern(attributes["k"], pattern, replacement)` with both literal.
-    case replacePattern(key: [UInt8], GoRegex, replacement: String)
+    case replacePattern(key: [UInt8], GoRegex, GoRegex.Template)
 
     init?(_ statement: OTTLStatement, context: String) {
         guard case .path(let target)? = statement.arguments.first?.value, let editor = statement.function,
@@ -113,7 +113,7 @@ enum WireAttributeEdit: Sendable {
         case (.replacePattern, _):
             guard path.keys.count == 1, case .string(let key) = path.keys[0], let regex = statement.regex, regex.index == 0,
                   statement.slots.count == 2, case .literal(.string(let replacement))? = statement.slots[1] else { return nil }
-            self = .replacePattern(key: Array(key.utf8), regex.compiled, replacement: replacement)
+            self = .replacePattern(key: Array(key.utf8), regex.compiled, regex.compiled.template(replacement))
         case (.set, let value):
             // set with nil changes nothing; the general path says so.
             guard path.keys.count == 1, case .string(let key) = path.keys[0], let stored = value.anyValue else { return nil }
@@ -131,17 +131,17 @@ enum WireAttributeEdit: Sendable {
         switch self {
         case .set(let entry): attributes.set(entry)
         case .map(let edit): edit.apply(to: &attributes)
-        case .replacePattern(let key, let regex, let replacement):
+        case .replacePattern(let key, let regex, let template):
             guard let index = key.withUnsafeBytes({ attributes.index(ofUTF8: $0) }) else { return }
-            let text: String? = attributes.withString(at: index) { bytes in
-                guard let bytes else { return nil }
-                // ASCII text the pattern does not match stays as it is, unread; other text is
-                // written back as the model writes it (invalid UTF-8 replaced).
-                if bytes.allSatisfy({ $0 < 0x80 }), !regex.matches(bytes.bindMemory(to: UInt8.self)) { return nil }
-                return String(decoding: bytes, as: UTF8.self)
+            _ = attributes.rewriteString(at: index) { old, out in
+                // ASCII text is matched where it lies and, when nothing matches, stays as it is;
+                // other text is written back as the model writes it (invalid UTF-8 replaced).
+                guard old.allSatisfy({ $0 < 0x80 }) else {
+                    out.append(contentsOf: regex.replaceAll(in: String(decoding: old, as: UTF8.self), with: template).utf8)
+                    return true
+                }
+                return regex.replaceAll(in: old.assumingMemoryBound(to: UInt8.self), with: template, into: &out)
             }
-            guard let text else { return }
-            attributes.setString(at: index, regex.replaceAll(in: text, with: replacement))
         }
     }
 }
