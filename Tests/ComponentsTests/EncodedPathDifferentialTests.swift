@@ -104,9 +104,13 @@ import Testing
              _ batch: TelemetryBatch) async throws -> (Outcome, isDecoded: Bool?) {
         let decoded = try ConfigDecoder().decode(type, from: ConfigNode.parse(yaml: config, origin: "test"))
         let sink = RecordingConsumer()
-        let filter = try factory.create(settings(factory.info.type), decoded, signal, sink)
+        return try await outcome(of: try factory.create(settings(factory.info.type), decoded, signal, sink), sink, batch)
+    }
+
+    /// What `first` delivers to `sink` of `batch`, or the error it fails with.
+    func outcome(of first: any Processor, _ sink: RecordingConsumer, _ batch: TelemetryBatch) async throws -> (Outcome, isDecoded: Bool?) {
         do {
-            try await filter.consume(batch)
+            try await first.consume(batch)
         } catch {
             return (Outcome(error: "\(error)"), nil)
         }
@@ -334,6 +338,35 @@ extension EncodedPathDifferentialTests {
                           seed: UInt64(index) &* 15_485_863, encodedStaysEncoded: encoded)
     }
 
+    /// A transform processor followed by an attributes processor runs the actions in its own
+    /// rewrite of an encoded batch. The pair must deliver what the two give one after the other
+    /// (a forwarder between them keeps them apart) and what they give on the model, including
+    /// actions that read what the statements wrote.
+    @Test(arguments: everyTransformConfig.indices.filter { everyTransformConfig[$0].encoded }, [0, 2, 4])
+    func transformThenAttributesGiveWhatTheyGiveOneAfterTheOther(_ index: Int, _ actions: Int) async throws {
+        let (signal, transformConfig, _) = Self.everyTransformConfig[index]
+        let attributesConfig = Self.attributesConfigs[actions] + "\n  - {key: env, action: hash}\n  - {key: env, value: again, action: insert}"
+        let transform = try decodeConfig(TransformProcessorConfig.self, transformConfig)
+        let attributes = try decodeConfig(AttributesProcessorConfig.self, attributesConfig)
+        func outcome(_ batch: TelemetryBatch, apart: Bool) async throws -> (Outcome, isDecoded: Bool?) {
+            let sink = RecordingConsumer()
+            let second = try AttributesProcessor.factory.create(settings("attributes"), attributes, signal, sink)
+            let first = try TransformProcessor.factory.create(settings("transform"), transform, signal, apart ? Forwarder(next: second) : second)
+            return try await self.outcome(of: first, sink, batch)
+        }
+        var random = RandomTelemetry(seed: UInt64(index * 10 + actions) &* 7_919)
+        let metadata = RequestMetadata(headers: ["tenant": ["t1"]])
+        for round in 0..<150 {
+            let bytes = random.request(signal)
+            let together = try await outcome(try TelemetryBatch(signal: signal, protobuf: bytes, metadata: metadata), apart: false)
+            let apart = try await outcome(try TelemetryBatch(signal: signal, protobuf: bytes, metadata: metadata), apart: true)
+            let model = try await outcome(TelemetryBatch(try OTLPRequest(signal: signal, protobuf: bytes), metadata: metadata), apart: true)
+            #expect(together.0 == apart.0, "round \(round)")
+            #expect(together.0 == model.0, "round \(round)")
+            #expect(together.isDecoded != true, "the pair decoded the batch")
+        }
+    }
+
     @Test(arguments: [Signal.traces, .metrics, .logs])
     func containersWrittenByHandAreTheBytesSwiftProtobufWrites(_ signal: Signal) throws {
         var random = RandomTelemetry(seed: 42)
@@ -347,4 +380,12 @@ extension EncodedPathDifferentialTests {
             #expect(request.protobufBytes() == reference)
         }
     }
+}
+
+/// Hands batches on unchanged: placed between two processors, it keeps the first from seeing the
+/// second's type.
+final class Forwarder: Consumer {
+    let next: any Consumer
+    init(next: any Consumer) { self.next = next }
+    func consume(_ batch: TelemetryBatch) async throws { try await next.consume(batch) }
 }

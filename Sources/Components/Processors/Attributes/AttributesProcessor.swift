@@ -27,9 +27,11 @@ public final class AttributesProcessor: Processor {
                             selection: try IncludeExclude(include: config.include, exclude: config.exclude, path: ""), next: next)
     }
 
-    private let actions: AttributeActions
-    private let selection: IncludeExclude
-    private let next: any Consumer
+    // Read by a transform processor in front of this one, which runs these actions in its own
+    // rewrite of an encoded batch (`TransformProcessor.followingAttributes`).
+    let actions: AttributeActions
+    let selection: IncludeExclude
+    let next: any Consumer
 
     init(actions: AttributeActions, selection: IncludeExclude, next: any Consumer) {
         self.actions = actions

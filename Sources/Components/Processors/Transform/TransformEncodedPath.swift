@@ -35,17 +35,20 @@ struct TransformEncodedPlan: Sendable {
         }
     }
 
-    /// The request with the changed items written again, or nil when no item changed.
-    func run(_ signal: Signal, _ bytes: [UInt8], itemCount: Int, _ report: (OTTLRuntimeError) -> Void) throws -> (bytes: [UInt8], items: Int)? {
+    /// The request with the changed items written again, or nil when no item changed. `after`
+    /// changes each item's attributes once the statements ran.
+    func run(_ signal: Signal, _ bytes: [UInt8], itemCount: Int, then after: ((inout WireAttributeList) -> Void)? = nil,
+             _ report: (OTTLRuntimeError) -> Void) throws -> (bytes: [UInt8], items: Int)? {
         switch signal {
-        case .traces: try Self.run(spans ?? [], signal, bytes, itemCount, report)
-        case .logs: try Self.run(logs ?? [], signal, bytes, itemCount, report)
+        case .traces: try Self.run(spans ?? [], signal, bytes, itemCount, after, report)
+        case .logs: try Self.run(logs ?? [], signal, bytes, itemCount, after, report)
         case .metrics: nil
         }
     }
 
     private static func run<Fields>(_ groups: [OTTLGroup<WireItemEditContext<Fields>>], _ signal: Signal, _ bytes: [UInt8],
-                                    _ itemCount: Int, _ report: (OTTLRuntimeError) -> Void) throws -> (bytes: [UInt8], items: Int)? {
+                                    _ itemCount: Int, _ after: ((inout WireAttributeList) -> Void)?,
+                                    _ report: (OTTLRuntimeError) -> Void) throws -> (bytes: [UInt8], items: Int)? {
         // One context for every item, holding one attribute list whose storage every item reuses.
         var context = WireItemEditContext<Fields>(.empty, scope: .empty, resource: .empty, attributes: WireAttributeList())
         return try WireRewrite.rewrite(signal, bytes, itemCount: itemCount, dropsEmpty: false,
@@ -56,6 +59,7 @@ struct TransformEncodedPlan: Sendable {
                 context.clearCache()
                 try group.execute(&context, report: report)
             }
+            after?(&context.attributes)
             return try context.attributes.decision(writingInto: &bodies)
         }
     }

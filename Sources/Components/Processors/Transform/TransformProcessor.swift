@@ -6,7 +6,8 @@ import Pipeline
 /// context. Writing `resource.*` or `scope.*` from a lower context changes the resource or scope
 /// every sibling shares, as in the Go collector. A batch with no groups for its signal passes
 /// untouched. Span and log statements that change only the item's attributes run on the encoding
-/// (`TransformEncodedPath.swift`); everything else on the decoded model.
+/// (`TransformEncodedPath.swift`); everything else on the decoded model. An attributes processor
+/// right behind this one has its actions run in the same rewrite (`followingAttributes`).
 public final class TransformProcessor: Processor {
     public static let factory = ProcessorFactory(type: "transform", stability: .alpha, config: TransformProcessorConfig.self) { settings, config, _, next in
         try TransformProcessor(settings: settings, plan: TransformPlan(config: config), next: next)
@@ -16,12 +17,19 @@ public final class TransformProcessor: Processor {
     private let plan: TransformPlan
     private let encodedPlan: TransformEncodedPlan
     private let next: any Consumer
+    /// The attributes processor right after this one, when its actions apply to every item
+    /// (no include/exclude). On a batch this processor changes on the encoding, the actions run
+    /// on each item's attribute list right after the statements, in the same rewrite, and the
+    /// batch goes on to what follows the attributes processor: the request is indexed, read and
+    /// written once for both, with the result of running them one after the other.
+    private let followingAttributes: AttributesProcessor?
 
     init(settings: ComponentSettings, plan: TransformPlan, next: any Consumer) {
         self.settings = settings
         self.plan = plan
         encodedPlan = TransformEncodedPlan(plan)
         self.next = next
+        followingAttributes = (next as? AttributesProcessor).flatMap { $0.selection.isEmpty ? $0 : nil }
     }
 
     public func consume(_ batch: TelemetryBatch) async throws {
@@ -32,8 +40,9 @@ public final class TransformProcessor: Processor {
         }
         guard hasGroups else { return try await next.consume(batch) }
         var batch = batch
-        if encodedPlan.handles(batch.signal), !batch.isDecoded, try transformEncoded(&batch) {
-            return try await next.consume(batch)
+        if encodedPlan.handles(batch.signal), !batch.isDecoded {
+            let attributes = followingAttributes
+            if try transformEncoded(&batch, then: attributes?.actions) { return try await (attributes?.next ?? next).consume(batch) }
         }
         var request = try batch.requestForProcessing()
         try runOTTL("transform statement", ignoredAs: "skipped", logger: settings.logger) { report throws(OTTLRuntimeError) in
@@ -53,12 +62,14 @@ public final class TransformProcessor: Processor {
         try await next.consume(batch)
     }
 
-    /// False when the encoding has a shape only the decoded path reads right.
-    private func transformEncoded(_ batch: inout TelemetryBatch) throws -> Bool {
-        let bytes = batch.encoded(), count = batch.itemCount, signal = batch.signal
+    /// False when the encoding has a shape only the decoded path reads right. `actions` (of the
+    /// attributes processor that follows) run on each item after the statements.
+    private func transformEncoded(_ batch: inout TelemetryBatch, then actions: AttributeActions?) throws -> Bool {
+        let bytes = batch.encoded(), count = batch.itemCount, signal = batch.signal, metadata = batch.metadata
+        let after: ((inout WireAttributeList) -> Void)? = actions.map { actions in { actions.apply(to: &$0, metadata: metadata) } }
         return try runOnEncoding {
             try runOTTL("transform statement", ignoredAs: "skipped", logger: settings.logger) { report in
-                if let changed = try encodedPlan.run(signal, bytes, itemCount: count, report) {
+                if let changed = try encodedPlan.run(signal, bytes, itemCount: count, then: after, report) {
                     batch.replace(withTrustedProtobuf: changed.bytes, itemCount: changed.items)
                 }
             }
