@@ -191,52 +191,38 @@ public struct WireAttributeList {
         }
     }
 
-    /// Replaces a string value by the `length` bytes of UTF-8 that `write` makes of its UTF-8,
-    /// written straight into `owned`; false when the value is no string.
+    /// Replaces a string value by the `length` bytes of UTF-8 that `write` makes of its UTF-8;
+    /// false when the value is no string.
     public mutating func replaceString(at index: Int, length: Int,
                                        _ write: (_ old: UnsafeRawBufferPointer, _ new: UnsafeMutableRawBufferPointer) -> Void) -> Bool {
-        let old = entries[index].value
-        // The old text where it lies when that is the message's buffer, which `owned` growing
-        // does not move; copied out of `owned` otherwise.
-        let text: UnsafeRawBufferPointer?
-        var copied: [UInt8] = []
-        if old.start >= 0 {
-            text = withBytes(old) { Self.stringMember($0) }
-        } else {
-            text = withBytes(old) { value in Self.stringMember(value).map { copied = Array($0); return UnsafeRawBufferPointer(start: nil, count: 0) } }
-        }
-        guard let text else { return false }
-        var header = WireWriter()
-        header.varint(1 << 3 | 2)
-        header.varint(UInt64(length))
-        let start = owned.count
-        owned.append(contentsOf: header.bytes)
-        withUnsafeTemporaryAllocation(byteCount: length, alignment: 1) { new in
-            if old.start >= 0 { write(text, new) } else { copied.withUnsafeBytes { write($0, new) } }
-            owned.append(contentsOf: UnsafeRawBufferPointer(new).assumingMemoryBound(to: UInt8.self))
-        }
-        replaceValue(at: index, Bytes(start: ~Int32(start), count: Int32(owned.count - start)))
-        return true
+        rewriteString(at: index) { old, out in
+            withUnsafeTemporaryAllocation(byteCount: length, alignment: 1) { new in
+                write(old, new)
+                out.append(contentsOf: UnsafeRawBufferPointer(new).assumingMemoryBound(to: UInt8.self))
+            }
+            return true
+        } != nil
     }
 
     /// Replaces a string value by the UTF-8 that `write` appends to `out`, given the old UTF-8:
     /// nil when the value is no string, false when `write` declines (and nothing changes).
     public mutating func rewriteString(at index: Int, _ write: (_ old: UnsafeRawBufferPointer, _ out: inout [UInt8]) -> Bool) -> Bool? {
         let old = entries[index].value
-        // Text in `owned` is copied out first: `write` appends to it.
-        var copied: [UInt8] = []
-        let text: UnsafeRawBufferPointer? = withBytes(old) { value in
-            guard let text = Self.stringMember(value) else { return nil }
-            guard old.start < 0 else { return text }
-            copied = Array(text)
-            return UnsafeRawBufferPointer(start: nil, count: 0)
-        }
-        guard let text else { return nil }
         // Room for the longest header a 32-bit length needs; the text moves left over what its
         // header does not use.
         let start = owned.count
-        owned.append(contentsOf: Self.reservedHeader)
-        let wrote = old.start >= 0 ? write(text, &owned) : copied.withUnsafeBytes { write($0, &owned) }
+        let wrote: Bool
+        if old.start >= 0 {
+            // In the message's buffer, which outlives the list: read where it lies.
+            guard let text = withBytes(old, { Self.stringMember($0) }) else { return nil }
+            owned.append(contentsOf: Self.reservedHeader)
+            wrote = write(text, &owned)
+        } else {
+            // In `owned`, which `write` appends to: copied out first.
+            guard let text = withBytes(old, { Self.stringMember($0).map { Array($0) } }) else { return nil }
+            owned.append(contentsOf: Self.reservedHeader)
+            wrote = text.withUnsafeBytes { write($0, &owned) }
+        }
         guard wrote else {
             owned.removeSubrange(start...)
             return false

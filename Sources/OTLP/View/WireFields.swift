@@ -124,11 +124,9 @@ public struct WireFields {
 }
 
 extension WireFields {
-    /// The message's encoding without the occurrences of `field` for which `drop` (called with
-    /// their index among that field's occurrences, in order) returns true.
-    public func encoding(dropping field: Int, where drop: (Int) -> Bool) throws(OTLPDecodingError) -> [UInt8] {
-        var out: [UInt8] = []
-        out.reserveCapacity(range.count)
+    /// Appends the message's encoding without the occurrences of `field` for which `drop` (called
+    /// with their index among that field's occurrences, in order) returns true.
+    public func write(dropping field: Int, into out: inout WireWriter, where drop: (Int) -> Bool) throws(OTLPDecodingError) {
         var reader = WireReader(buffer, range: range)
         var index = 0
         while !reader.isAtEnd {
@@ -139,9 +137,8 @@ extension WireFields {
                 defer { index += 1 }
                 if drop(index) { continue }
             }
-            out.append(bytesOf: buffer[start..<reader.offset])
+            out.bytes.append(bytesOf: buffer[start..<reader.offset])
         }
-        return out
     }
 }
 

@@ -2,10 +2,9 @@
 public enum WireItemDecision {
     case keep
     case drop
-    /// The item's new encoding: its body, without tag and length.
-    case replace([UInt8])
-    /// The item's new body, written by the decision at this range of the rewrite's item buffer
-    /// (the `inout WireWriter` each decision is given): one buffer for every item changed.
+    /// The item's new body (without tag and length), written by the decision at this range of
+    /// the rewrite's item buffer (the `inout WireWriter` each decision is given): one buffer for
+    /// every item changed.
     case written(Range<Int>)
 }
 
@@ -34,22 +33,11 @@ public enum WireRewrite {
     }
 
     /// The request with the caller's decisions applied and its item count, or nil when every
-    /// decision kept what it was given. `itemCount` is the request's (a batch knows it). Throws what the decisions throw, `WireIrregularMessage`,
-    /// or `OTLPDecodingError` for bytes that break the schema (a batch's bytes were validated, so
+    /// decision kept what it was given. `itemCount` is the request's (a batch knows it). An item
+    /// decision that changes its item writes the new body into the buffer it is given and answers
+    /// `.written` with where. Throws what the decisions throw, `WireIrregularMessage`, or
+    /// `OTLPDecodingError` for bytes that break the schema (a batch's bytes were validated, so
     /// only a defect gets there).
-    public static func rewrite(
-        _ signal: Signal, _ bytes: [UInt8], itemCount before: Int, dropsEmpty: Bool = true,
-        keepResource: (WireFields) throws -> Bool,
-        keepScope: (_ scope: WireFields, _ resource: WireFields) throws -> Bool,
-        item: (_ item: WireFields, _ scope: WireFields, _ resource: WireFields) throws -> WireItemDecision
-    ) throws -> (bytes: [UInt8], items: Int)? {
-        try rewrite(signal, bytes, itemCount: before, dropsEmpty: dropsEmpty, keepResource: keepResource, keepScope: keepScope) {
-            fields, scope, resource, _ in try item(fields, scope, resource)
-        }
-    }
-
-    /// `rewrite` whose item decisions may write new bodies into the buffer they are given and
-    /// answer `.written` with where.
     public static func rewrite(
         _ signal: Signal, _ bytes: [UInt8], itemCount before: Int, dropsEmpty: Bool = true,
         keepResource: (WireFields) throws -> Bool,
@@ -90,11 +78,6 @@ public enum WireRewrite {
                             scopeSize += fieldSize(itemBody.count)
                             items += 1
                         case .drop: break
-                        case .replace(let body):
-                            plan.replaced = true
-                            kept += try body.withUnsafeBytes { try itemCount(itemMessage, $0, 0..<$0.count) }
-                            scopeSize += fieldSize(body.count)
-                            items += 1
                         case .written(let range):
                             plan.replaced = true
                             kept += try plan.bodies.bytes.withUnsafeBytes { try itemCount(itemMessage, $0, range) }
@@ -246,7 +229,6 @@ public enum WireRewrite {
                         switch takeItem() {
                         case .keep: out.lengthDelimited(field: 2, buffer[itemBody])
                         case .drop: break
-                        case .replace(let body): out.lengthDelimited(field: 2, body)
                         case .written(let range): out.lengthDelimited(field: 2, bodies.bytes[range])
                         }
                     }

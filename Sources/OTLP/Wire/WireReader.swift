@@ -147,11 +147,16 @@ public struct WireWriter {
         bytes.append(contentsOf: body)
     }
 
-    /// `lengthDelimited` with a body that lies in a raw buffer, copied at once.
-    public mutating func lengthDelimited(field: UInt64, _ body: Slice<UnsafeRawBufferPointer>) {
+    /// `lengthDelimited` with a body in raw memory, copied at once.
+    public mutating func lengthDelimited(field: UInt64, _ body: UnsafeRawBufferPointer) {
         varint(field << 3 | 2)
         varint(UInt64(body.count))
-        bytes.append(bytesOf: body)
+        bytes.append(contentsOf: body.assumingMemoryBound(to: UInt8.self))
+    }
+
+    /// `lengthDelimited` with a body that lies in a slice of a raw buffer, copied at once.
+    public mutating func lengthDelimited(field: UInt64, _ body: Slice<UnsafeRawBufferPointer>) {
+        lengthDelimited(field: field, UnsafeRawBufferPointer(rebasing: body))
     }
 }
 

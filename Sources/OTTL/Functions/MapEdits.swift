@@ -6,7 +6,6 @@ import OTLP
 public protocol OTTLMap {
     var count: Int { get }
     func key(at index: Int) -> String
-    func keyEquals(at index: Int, _ key: String) -> Bool
     /// Whether the entry's key is these UTF-8 bytes, compared byte for byte as Go compares keys.
     func keyEquals(at index: Int, _ key: UnsafeRawBufferPointer) -> Bool
     /// The first entry whose key is these UTF-8 bytes.
@@ -55,7 +54,6 @@ public final class OTTLPreparedEntry: Sendable {
 
 extension Array: OTTLMap where Element == KeyValue {
     public func key(at index: Int) -> String { self[index].key }
-    public func keyEquals(at index: Int, _ key: String) -> Bool { self[index].key == key }
 
     public func keyEquals(at index: Int, _ key: UnsafeRawBufferPointer) -> Bool {
         var own = self[index].key
@@ -94,11 +92,6 @@ extension Array: OTTLMap where Element == KeyValue {
 }
 
 extension WireAttributeList: OTTLMap {
-    public func keyEquals(at index: Int, _ key: String) -> Bool {
-        var key = key
-        return key.withUTF8 { keyEquals(at: index, UnsafeRawBufferPointer($0)) }
-    }
-
     public func keyMatches(at index: Int, _ pattern: GoRegex) -> Bool {
         withKey(at: index) { pattern.matches(received: $0) }
     }

@@ -67,9 +67,9 @@ struct FilterEncodedPlan: Sendable {
             guard !scopes.isEmpty else { return true }
             var context = WireScopeContext(scope: scope, resource: resource)
             return !(try anyHolds(scopes, &context, report))
-        }, item: { item, scope, resource in
+        }, item: { item, scope, resource, bodies in
             switch signal {
-            case .traces: try decideSpan(item, scope, resource, report)
+            case .traces: try decideSpan(item, scope, resource, &bodies, report)
             case .metrics: try decide(metrics, WireMetricContext(item, scope: scope, resource: resource), report)
             case .logs: try decide(logs, WireLogContext(item, scope: scope, resource: resource), report)
             }
@@ -83,7 +83,7 @@ struct FilterEncodedPlan: Sendable {
 
     /// A span goes when a span condition holds; otherwise the events a spanevent condition holds
     /// for go from it.
-    private func decideSpan(_ span: WireFields, _ scope: WireFields, _ resource: WireFields,
+    private func decideSpan(_ span: WireFields, _ scope: WireFields, _ resource: WireFields, _ bodies: inout WireWriter,
                             _ report: (OTTLRuntimeError) -> Void) throws -> WireItemDecision {
         if case .drop = try decide(spans, WireSpanContext(span, scope: scope, resource: resource), report) { return .drop }
         guard !spanEvents.isEmpty, span.has(11) else { return .keep }
@@ -94,7 +94,9 @@ struct FilterEncodedPlan: Sendable {
             return true
         }
         guard dropped.contains(true) else { return .keep }
-        return .replace(try span.encoding(dropping: 11) { dropped[$0] })
+        let start = bodies.bytes.count
+        try span.write(dropping: 11, into: &bodies) { dropped[$0] }
+        return .written(start..<bodies.bytes.count)
     }
 }
 
