@@ -334,8 +334,14 @@ private let rebalance: @convention(c) (OpaquePointer?, rd_kafka_resp_err_t, Unsa
         sink.revokedDuringRun.withLock { $0 += revoked }
         sink.beforeRevoke?(revoked)
         if err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS {
-            // Partitions lost (session expired) cannot be committed; revoked ones can.
-            _ = rd_kafka_commit(rk, nil, 0)
+            // Partitions lost (session expired) cannot be committed; revoked ones can. A broker
+            // may refuse (a rebalance begun meanwhile): the next owner then starts from the last
+            // commit that went through and consumes again what this member delivered since.
+            let committed = rd_kafka_commit(rk, nil, 0)
+            if committed != RD_KAFKA_RESP_ERR_NO_ERROR && committed != RD_KAFKA_RESP_ERR__NO_OFFSET {
+                let names = revoked.map { "\($0.topic)/\($0.partition)" }.joined(separator: ", ")
+                sink.logger.warning("partitions revoked without their offsets committed (\(String(cString: rd_kafka_err2str(committed)))): \(names); their next owner consumes again the records delivered since the last commit")
+            }
         }
     }
     if cooperative {
