@@ -43,6 +43,9 @@ struct BenchPipeline: AsyncParsableCommand {
         let signal = chosen.id.signal
         guard signal != .metrics else { throw ValidationError("bench-pipeline runs traces and logs pipelines") }
         let telemetry = CollectorTelemetry(logLevel: .error)
+        // As the collector runs: without it, fresh mappings of each request's output and their
+        // page faults are part of every figure.
+        Allocator.keepLargeBuffersForReuse()
         let sink = DiscardingConsumer()
         var next: any Consumer = sink
         var processors: [any Processor] = []
