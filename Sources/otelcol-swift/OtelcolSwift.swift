@@ -94,7 +94,7 @@ struct CollectorService: Service {
 
     func run() async throws {
         try await collector.start()
-        pusher?.start()
+        await pusher?.start()
         try? await gracefulShutdown()
         let finished = await withTaskGroup(of: Bool.self) { group in
             group.addTask { await collector.shutdown(within: drainLimit); return true }

@@ -32,12 +32,19 @@ import Testing
               - pull: {exporter: {prometheus: {host: localhost, port: 8888}}}
               - periodic: {interval: 5000, exporter: {otlp: {protocol: http/protobuf, endpoint: "http://backend:4318", headers: [{name: x-tenant, value: ops}]}}}
               - periodic: {exporter: {otlp: {endpoint: "http://backend:4318/v1/metrics"}}}
-              - periodic: {exporter: {otlp: {protocol: grpc, endpoint: "backend:4317"}}}
+              - periodic: {exporter: {otlp: {protocol: grpc, endpoint: "backend:4317", insecure: true, compression: none, timeout: 2000}}}
+              - periodic: {exporter: {otlp: {protocol: "http/json", endpoint: "http://backend:4318"}}}
             """, origin: "t"))
         let readers = PeriodicOTLPReader.readers(config)
-        #expect(readers.map(\.url) == ["http://backend:4318/v1/metrics", "http://backend:4318/v1/metrics"])
-        #expect(readers.map(\.interval) == [.milliseconds(5000), .milliseconds(60_000)])
+        #expect(readers.map(\.url) == ["http://backend:4318/v1/metrics", "http://backend:4318/v1/metrics", "backend:4317"])
+        #expect(readers.map(\.interval) == [.milliseconds(5000), .milliseconds(60_000), .milliseconds(60_000)])
         #expect(readers[0].headers.map { "\($0.0)=\($0.1)" } == ["x-tenant=ops"])
-        #expect(config.readerWarnings.count == 1 && config.readerWarnings[0].hasPrefix("readers[3] is accepted but has no effect"))
+        guard case .grpc(let exporter) = readers[2].transport else {
+            Issue.record("the grpc reader goes through an otlp exporter")
+            return
+        }
+        #expect(exporter.plaintext && exporter.compression == .none && exporter.timeout == .milliseconds(2000))
+        #expect(exporter.hostAndPort.map { "\($0.host):\($0.port)" } == "backend:4317")
+        #expect(config.readerWarnings.count == 1 && config.readerWarnings[0].hasPrefix("readers[4] is accepted but has no effect"))
     }
 }

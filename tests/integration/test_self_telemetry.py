@@ -1,5 +1,8 @@
-"""The collector's own metrics over OTLP/HTTP (`service.telemetry.metrics.readers` with a periodic
-reader and an otlp exporter) into a second otelcol-swift, read back with opentelemetry-proto."""
+"""The collector's own metrics over OTLP/HTTP and OTLP/gRPC (`service.telemetry.metrics.readers`
+with a periodic reader and an otlp exporter) into a second otelcol-swift, read back with
+opentelemetry-proto."""
+import pytest
+
 from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
 
@@ -25,12 +28,15 @@ def accepted_spans(path):
     return value
 
 
-def test_own_metrics_arrive_at_another_collector_with_the_go_names(make_collector, ports, tmp_path):
+@pytest.mark.parametrize("protocol", ["http/protobuf", "grpc"])
+def test_own_metrics_arrive_at_another_collector_with_the_go_names(make_collector, ports, tmp_path, protocol):
     sink_ports = {k: free_port() for k in ("grpc", "http", "health", "metrics")}
     sink_dir = tmp_path / "sink"
     sink_dir.mkdir()
     sink = Collector(sink_dir, collector_config(sink_ports, sink_dir, processors="[]"), **sink_ports).start()
     try:
+        endpoint = (f"                endpoint: http://127.0.0.1:{sink_ports['http']}" if protocol == "http/protobuf" else
+                    f"                endpoint: 127.0.0.1:{sink_ports['grpc']}\n                insecure: true\n                compression: gzip")
         config = collector_config(ports, tmp_path, processors="[]").replace("  telemetry:\n    metrics:\n", f"""  telemetry:
     metrics:
       readers:
@@ -43,8 +49,8 @@ def test_own_metrics_arrive_at_another_collector_with_the_go_names(make_collecto
             interval: 300
             exporter:
               otlp:
-                protocol: http/protobuf
-                endpoint: http://127.0.0.1:{sink_ports['http']}
+                protocol: {protocol}
+{endpoint}
 """).replace(f"      address: 127.0.0.1:{ports['metrics']}\n", "")
         collector = make_collector(config=config)
         spans = make_traces(traces=5, children=1)
@@ -54,5 +60,8 @@ def test_own_metrics_arrive_at_another_collector_with_the_go_names(make_collecto
         wait_until(lambda: accepted_spans(sink_dir / "metrics.out") == len(spans), what="the pushed accepted-spans counter")
         # The same count the Prometheus endpoint shows, under its _total name.
         assert collector.metrics()['otelcol_receiver_accepted_spans_total{receiver="otlp",transport="grpc"}'] == len(spans)
+        # And they came by the transport asked for.
+        transport = "grpc" if protocol == "grpc" else "http"
+        assert sink.metrics().get(f'otelcol_receiver_accepted_metric_points_total{{receiver="otlp",transport="{transport}"}}', 0) > 0
     finally:
         sink.stop()

@@ -5,10 +5,11 @@ import NIOCore
 import OTLP
 import Pipeline
 
-/// The collector's own metrics pushed over OTLP/HTTP, as Go's `service.telemetry.metrics.readers`
+/// The collector's own metrics pushed over OTLP, as Go's `service.telemetry.metrics.readers`
 /// with a `periodic` reader and an `otlp` exporter: every interval, everything the Prometheus
 /// endpoint shows, as OTLP metrics named as the Go collector names them over OTLP (counters
-/// without Prometheus' `_total`).
+/// without Prometheus' `_total`). Over `http/protobuf` with an HTTP client of its own; over
+/// `grpc` through an `otlp` exporter (`OTLPGRPCExporter`), with its TLS and compression.
 public final class SelfTelemetryPusher: Sendable {
     private let telemetry: CollectorTelemetry
     private let readers: [PeriodicOTLPReader]
@@ -16,6 +17,8 @@ public final class SelfTelemetryPusher: Sendable {
     private let client: HTTPClient
     private let started = UInt64(Date().timeIntervalSince1970 * 1e9)
     private let loops = MutexBox<[Task<Void, Never>]>(nil)
+    /// The gRPC readers' exporters, by reader index.
+    private let grpcExporters: [Int: OTLPGRPCExporter]
 
     public init(telemetry: CollectorTelemetry, readers: [PeriodicOTLPReader], logger: Logger) {
         self.telemetry = telemetry
@@ -24,15 +27,30 @@ public final class SelfTelemetryPusher: Sendable {
         var configuration = HTTPClient.Configuration()
         configuration.timeout = .init(connect: .seconds(5), read: .seconds(10))
         client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+        var grpcExporters: [Int: OTLPGRPCExporter] = [:]
+        for (index, reader) in readers.enumerated() {
+            guard case .grpc(let config) = reader.transport else { continue }
+            let settings = ComponentSettings(id: ComponentID(type: "otlp", name: "self_telemetry_\(index)"), kind: .exporter,
+                                             logger: logger, telemetry: telemetry)
+            grpcExporters[index] = OTLPGRPCExporter(settings: settings, config: config)
+        }
+        self.grpcExporters = grpcExporters
     }
 
-    public func start() {
-        loops.set(readers.map { reader in
+    public func start() async {
+        for (index, exporter) in grpcExporters {
+            do {
+                try await exporter.start()
+            } catch {
+                logger.warning("cannot start pushing the collector's own metrics to \(readers[index].url): \(error)")
+            }
+        }
+        loops.set(readers.indices.map { index in
             Task { [self] in
                 while !Task.isCancelled {
-                    try? await Task.sleep(for: reader.interval)
+                    try? await Task.sleep(for: readers[index].interval)
                     if Task.isCancelled { break }
-                    await push(to: reader)
+                    await push(to: index)
                 }
             }
         })
@@ -41,13 +59,23 @@ public final class SelfTelemetryPusher: Sendable {
     /// Stops the loops after one last push, so the final counts are not lost.
     public func shutdown() async {
         for loop in loops.take() ?? [] { loop.cancel() }
-        for reader in readers { await push(to: reader) }
+        for index in readers.indices { await push(to: index) }
+        for exporter in grpcExporters.values { await exporter.shutdown() }
         try? await client.shutdown()
     }
 
-    private func push(to reader: PeriodicOTLPReader) async {
+    private func push(to index: Int) async {
+        let reader = readers[index]
         let request = Self.request(fromPrometheus: telemetry.prometheusText(), start: started,
                                    now: UInt64(Date().timeIntervalSince1970 * 1e9))
+        if let exporter = grpcExporters[index] {
+            do {
+                try await exporter.consume(TelemetryBatch(.metrics(request)))
+            } catch {
+                logger.warning("cannot push the collector's own metrics to \(reader.url) over gRPC: \(error)")
+            }
+            return
+        }
         guard let body = try? request.serializedBytes() as [UInt8] else { return }
         var http = HTTPClientRequest(url: reader.url)
         http.method = .POST
@@ -145,28 +173,52 @@ public final class SelfTelemetryPusher: Sendable {
 
 /// A `periodic` reader with an `otlp` exporter of `service.telemetry.metrics.readers`.
 public struct PeriodicOTLPReader: Sendable {
+    public enum Transport: Sendable {
+        case http
+        /// The exporter's settings: `endpoint`, `headers`, `insecure` (plaintext, as an
+        /// `http://` endpoint also is), `compression` (gzip or none) and `timeout` (ms).
+        case grpc(OTLPGRPCExporterConfig)
+    }
+
     public var interval: Duration
+    /// Where it pushes: the URL for `http/protobuf`, the endpoint as given for `grpc`.
     public var url: String
     public var headers: [(String, String)]
+    public var transport: Transport
 
     /// The readers this collector runs: `periodic` ones with an `otlp` exporter over
-    /// `http/protobuf` (the endpoint as the base URL or with its `/v1/metrics` path).
+    /// `http/protobuf` (the endpoint as the base URL or with its `/v1/metrics` path) or `grpc`.
     public static func readers(_ config: MetricsConfig) -> [PeriodicOTLPReader] {
         (config.readers ?? []).compactMap { reader in
             guard let otlp = reader.node(at: ["periodic", "exporter", "otlp"]),
                   case .scalar(let endpoint, _)? = otlp["endpoint"] else { return nil }
-            if case .scalar(let proto, _)? = otlp["protocol"], proto != "http/protobuf" { return nil }
             var interval = Duration.milliseconds(60_000)
             if case .scalar(let text, _)? = reader.node(at: ["periodic", "interval"]), let ms = Int64(text), ms > 0 { interval = .milliseconds(ms) }
-            var url = endpoint.hasSuffix("/") ? String(endpoint.dropLast()) : endpoint
-            if let path = URL(string: url)?.path, path.isEmpty { url += "/v1/metrics" }
             var headers: [(String, String)] = []
             if case .sequence(let entries)? = otlp["headers"] {
                 for entry in entries {
                     if case .scalar(let name, _)? = entry["name"], case .scalar(let value, _)? = entry["value"] { headers.append((name, value)) }
                 }
             }
-            return PeriodicOTLPReader(interval: interval, url: url, headers: headers)
+            switch otlp["protocol"] {
+            case nil, .scalar("http/protobuf", _)?:
+                var url = endpoint.hasSuffix("/") ? String(endpoint.dropLast()) : endpoint
+                if let path = URL(string: url)?.path, path.isEmpty { url += "/v1/metrics" }
+                return PeriodicOTLPReader(interval: interval, url: url, headers: headers, transport: .http)
+            case .scalar("grpc", _)?:
+                var exporter = OTLPGRPCExporterConfig()
+                exporter.endpoint = endpoint
+                exporter.headers = Dictionary(headers, uniquingKeysWith: { _, last in last })
+                if case .scalar("true", _)? = otlp["insecure"] { exporter.tls.insecure = true }
+                if case .scalar(let text, _)? = otlp["compression"], let compression = OTLPGRPCExporterConfig.Compression(rawValue: text) {
+                    exporter.compression = compression
+                }
+                if case .scalar(let text, _)? = otlp["timeout"], let ms = Int64(text), ms > 0 { exporter.timeout = .milliseconds(ms) }
+                guard exporter.hostAndPort != nil else { return nil }
+                return PeriodicOTLPReader(interval: interval, url: endpoint, headers: headers, transport: .grpc(exporter))
+            default:
+                return nil
+            }
         }
     }
 }

@@ -48,13 +48,14 @@ public struct MetricsConfig: ConfigSection {
     public init() {}
 
     /// Readers this collector does not run: only a Prometheus pull reader and a `periodic` reader
-    /// with an `otlp` exporter over `http/protobuf` are.
+    /// with an `otlp` exporter over `http/protobuf` or `grpc` are.
     public var readerWarnings: [String] {
         (readers ?? []).enumerated().compactMap { index, reader in
             if reader.node(at: ["pull", "exporter", "prometheus"]) != nil { return nil }
             if let otlp = reader.node(at: ["periodic", "exporter", "otlp"]), otlp["endpoint"] != nil,
-               otlp["protocol"] == nil || otlp["protocol"] == .scalar("http/protobuf", quoted: false) { return nil }
-            return "readers[\(index)] is accepted but has no effect: the collector's metrics go out only through a Prometheus pull reader or a periodic reader with an otlp exporter over http/protobuf"
+               otlp["protocol"] == nil || otlp["protocol"] == .scalar("http/protobuf", quoted: false)
+                || otlp["protocol"] == .scalar("grpc", quoted: false) { return nil }
+            return "readers[\(index)] is accepted but has no effect: the collector's metrics go out only through a Prometheus pull reader or a periodic reader with an otlp exporter over http/protobuf or grpc"
         }
     }
 

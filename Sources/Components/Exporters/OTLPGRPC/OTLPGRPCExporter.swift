@@ -61,8 +61,8 @@ public final class OTLPGRPCExporter: Exporter {
     /// server name, which may not be an address, and no connection would be made.
     private static func target(host: String, port: Int) -> any ResolvableTarget {
         switch (try? NIOCore.SocketAddress(ipAddress: host, port: port))?.protocol {
-        case .inet?: .ipv4(host: host, port: port)
-        case .inet6?: .ipv6(host: host, port: port)
+        case .inet?: .ipv4(address: host, port: port)
+        case .inet6?: .ipv6(address: host, port: port)
         default: .dns(host: host, port: port)
         }
     }
