@@ -245,15 +245,15 @@ public final class KafkaConsumer: Sendable {
         return err == RD_KAFKA_RESP_ERR_NO_ERROR || err == RD_KAFKA_RESP_ERR__NO_OFFSET ? nil : KafkaError(err, "commit")
     }
 
-    /// Each topic's `retention.ms` as the brokers report it (DescribeConfigs): nil for a topic
-    /// kept without a time limit (-1); topics the brokers did not describe are left out.
-    public func retentionMilliseconds(of topics: [String], timeout: Duration = .seconds(10)) async -> [String: Int64?] {
+    /// Each topic's `retention.ms` and `retention.bytes` as the brokers report them
+    /// (DescribeConfigs); topics the brokers did not describe are left out.
+    public func retention(of topics: [String], timeout: Duration = .seconds(10)) async -> [String: KafkaTopicRetention] {
         let handle = self.handle
         let milliseconds = Int32(min(Int64(Int32.max), timeout.components.seconds * 1000))
         return await offPool { Self.describeRetention(handle.pointer, topics, timeoutMilliseconds: milliseconds) }
     }
 
-    private static func describeRetention(_ rk: OpaquePointer, _ topics: [String], timeoutMilliseconds: Int32) -> [String: Int64?] {
+    private static func describeRetention(_ rk: OpaquePointer, _ topics: [String], timeoutMilliseconds: Int32) -> [String: KafkaTopicRetention] {
         guard !topics.isEmpty, let queue = rd_kafka_queue_new(rk) else { return [:] }
         defer { rd_kafka_queue_destroy(queue) }
         var resources: [OpaquePointer?] = topics.map { rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, $0) }
@@ -266,17 +266,23 @@ public final class KafkaConsumer: Sendable {
         guard rd_kafka_event_error(event) == RD_KAFKA_RESP_ERR_NO_ERROR, let result = rd_kafka_event_DescribeConfigs_result(event) else { return [:] }
         var count = 0
         guard let described = rd_kafka_DescribeConfigs_result_resources(result, &count) else { return [:] }
-        var found: [String: Int64?] = [:]
+        var found: [String: KafkaTopicRetention] = [:]
         for index in 0..<count {
             guard let resource = described[index], rd_kafka_ConfigResource_error(resource) == RD_KAFKA_RESP_ERR_NO_ERROR else { continue }
             let topic = String(cString: rd_kafka_ConfigResource_name(resource))
             var entries = 0
             guard let configs = rd_kafka_ConfigResource_configs(resource, &entries) else { continue }
+            var retention = KafkaTopicRetention()
             for entry in 0..<entries {
-                guard let config = configs[entry], String(cString: rd_kafka_ConfigEntry_name(config)) == "retention.ms",
-                      let value = rd_kafka_ConfigEntry_value(config).flatMap({ Int64(String(cString: $0)) }) else { continue }
-                found[topic] = value < 0 ? .some(nil) : .some(value)
+                guard let config = configs[entry],
+                      let value = rd_kafka_ConfigEntry_value(config).flatMap({ Int64(String(cString: $0)) }), value >= 0 else { continue }
+                switch String(cString: rd_kafka_ConfigEntry_name(config)) {
+                case "retention.ms": retention.milliseconds = value
+                case "retention.bytes": retention.bytes = value
+                default: break
+                }
             }
+            found[topic] = retention
         }
         return found
     }
@@ -348,6 +354,19 @@ private let rebalance: @convention(c) (OpaquePointer?, rd_kafka_resp_err_t, Unsa
         if let error = rd_kafka_incremental_unassign(rk, partitions) { rd_kafka_error_destroy(error) }
     } else {
         _ = rd_kafka_assign(rk, nil)
+    }
+}
+
+/// A topic's retention limits; nil where it has none (-1, or not reported).
+public struct KafkaTopicRetention: Sendable, Equatable {
+    /// `retention.ms`: how long a record is kept.
+    public var milliseconds: Int64?
+    /// `retention.bytes`: how large each partition's log may grow before its oldest records go.
+    public var bytes: Int64?
+
+    public init(milliseconds: Int64? = nil, bytes: Int64? = nil) {
+        self.milliseconds = milliseconds
+        self.bytes = bytes
     }
 }
 

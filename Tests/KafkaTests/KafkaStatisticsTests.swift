@@ -13,7 +13,7 @@ import Testing
     @Test func lagComesFromTheHighWatermarkAndTheCommittedOffset() throws {
         let parsed = try statistics([
             // Consuming, 7 records not yet committed.
-            "0": #"{"fetch_state":"active","hi_offset":10,"lo_offset":0,"committed_offset":3,"consumer_lag":7}"#,
+            "0": #"{"fetch_state":"active","hi_offset":10,"lo_offset":0,"committed_offset":3,"consumer_lag":7,"rxmsgs":6,"rxbytes":600}"#,
             // Committed past the end it last heard of (paused while more arrived): librdkafka says
             // -1, the partition is drained.
             "1": #"{"fetch_state":"active","hi_offset":4,"lo_offset":0,"committed_offset":6,"consumer_lag":-1}"#,
@@ -29,5 +29,9 @@ import Testing
         #expect(parsed.partitions.map(\.partition) == [0, 1, 2, 3])
         #expect(parsed.partitions.map(\.lag) == [7, 0, 4, nil])
         #expect(parsed.partitions.map(\.currentOffset) == [3, 6, 0, 0])
+        // Traffic for those whose end is known.
+        #expect(parsed.traffic == [KafkaPartitionTraffic(topic: "t", partition: 0, end: 10, receivedRecords: 6, receivedBytes: 600),
+                                   KafkaPartitionTraffic(topic: "t", partition: 1, end: 4, receivedRecords: 0, receivedBytes: 0),
+                                   KafkaPartitionTraffic(topic: "t", partition: 2, end: 5, receivedRecords: 0, receivedBytes: 0)])
     }
 }

@@ -134,3 +134,55 @@ exporters:
         wait_until(lambda: "retention headroom of otlp_spans/0 is 3600 s" in collector.log(), what="the warning")
     finally:
         tansu.stop()
+
+
+def test_retention_bytes_headroom_from_the_write_rate(make_collector, ports, tmp_path, newer_librdkafka):
+    """A topic limited by size only (retention.bytes 2 MB, retention.ms -1): while records of
+    about 1 KB go in at about 200 a second and the backend keeps up, the log holds about 2000 of
+    them, written in about 10 s; the headroom gauge shows that, and the warning names
+    retention.bytes."""
+    import threading
+    import time
+    from conftest import service_section
+    tansu = Tansu(tmp_path)
+    stop = threading.Event()
+    writer = None
+    try:
+        subprocess.run([str(tansu_binary()), "topic", "create", "otlp_spans", "--broker", tansu.url, "--partitions", "1",
+                        "--config", "retention.bytes=2000000", "--config", "retention.ms=-1"], check=True, capture_output=True)
+        config = f"""
+receivers:
+  kafka:
+    brokers: [{tansu.bootstrap}]
+    initial_offset: earliest
+    retention_headroom_warning: 1h
+exporters:
+  debug:
+""" + service_section(ports, """    traces:
+      receivers: [kafka]
+      exporters: [debug]
+""")
+        collector = make_collector(config=config, env=newer_librdkafka)
+
+        def produce():
+            producer = confluent_kafka.Producer({"bootstrap.servers": tansu.bootstrap, "linger.ms": 5})
+            value = bytes(1000)
+            while not stop.is_set():
+                for _ in range(20):
+                    producer.produce("otlp_spans", value)
+                producer.poll(0)
+                time.sleep(0.1)
+            producer.flush(10)
+        writer = threading.Thread(target=produce)
+        writer.start()
+        key = 'otelcol_kafka_receiver_retention_headroom_seconds{receiver="kafka",topic="otlp_spans",partition="0"}'
+        wait_until(lambda: key in collector.metrics(), timeout=60, what="the headroom gauge")
+        # About 2 MB / (200 records/s x 1 KB): 10 s; the producer's pace on a shared machine varies.
+        wait_until(lambda: 2 <= collector.metrics()[key] <= 40, timeout=30, what="a headroom near 10 s")
+        wait_until(lambda: "deleted by the topic's retention.bytes, at the rate the partition is written" in collector.log(),
+                   what="the warning")
+    finally:
+        stop.set()
+        if writer:
+            writer.join(timeout=30)
+        tansu.stop()

@@ -21,7 +21,7 @@ final class StatusHistory: Sendable {
         var partition: String
         var lagRecords: Double
         var lagSeconds: Double
-        /// Time left before retention deletes an unread record; nil without a time limit.
+        /// Time left before retention deletes an unread record; nil for a topic without limits.
         var headroomSeconds: Double?
         /// One entry per sample, oldest first: lag in records and in seconds.
         var records: [Double]

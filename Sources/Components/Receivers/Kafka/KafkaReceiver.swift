@@ -29,8 +29,8 @@ public final class KafkaReceiver: Receiver {
     /// Which pipeline each subscribed topic feeds; replaced when an expression matches new topics.
     private let routing = MutexBox<TopicRouting>(nil)
     private let deadLetters = MutexBox<KafkaProducer>(nil)
-    /// `retention.ms` of each consumed topic (nil: no limit), read from the brokers.
-    private let retention = MutexBox<[String: Int64?]>(nil)
+    /// The retention limits of each consumed topic, read from the brokers.
+    private let retention = MutexBox<[String: KafkaTopicRetention]>(nil)
     private let retentionWatch = MutexBox<Task<Void, Never>>(nil)
     private let stopping = StopFlag()
     private let observer: ReceiverObserver
@@ -309,18 +309,20 @@ public final class KafkaReceiver: Receiver {
         let retention = self.retention, logger = settings.logger
         let warnBelow = config.settings.retention_headroom_warning.seconds
         return { statistics in
-            let short = gauges.publish(statistics.partitions, oldest: tracker.oldestPending(), retention: retention.get() ?? [:], warnBelow: warnBelow)
-            for (partition, headroom) in short {
-                logger.warning("retention headroom of \(partition.topic)/\(partition.partition) is \(Int(max(0, headroom))) s: a record of it not read within that time is deleted by the topic's retention.ms (warning below retention_headroom_warning)")
+            let short = gauges.publish(statistics.partitions, traffic: statistics.traffic, oldest: tracker.oldestPending(),
+                                       retention: retention.get() ?? [:], warnBelow: warnBelow)
+            for shortfall in short {
+                let estimate = shortfall.limit == "retention.bytes" ? ", at the rate the partition is written" : ""
+                logger.warning("retention headroom of \(shortfall.partition.topic)/\(shortfall.partition.partition) is \(Int(max(0, shortfall.seconds))) s: a record of it not read within that time is deleted by the topic's \(shortfall.limit)\(estimate) (warning below retention_headroom_warning)")
             }
         }
     }
 
-    /// Reads the consumed topics' `retention.ms` now and every five minutes, until cancelled.
+    /// Reads the consumed topics' retention limits now and every five minutes, until cancelled.
     private func watchRetention(_ consumer: KafkaConsumer) async {
         repeat {
             if let topics = routing.get()?.topics, !topics.isEmpty {
-                let found = await consumer.retentionMilliseconds(of: topics)
+                let found = await consumer.retention(of: topics)
                 if !found.isEmpty { retention.set(found) }
             }
         } while (try? await Task.sleep(for: .seconds(300))) != nil
