@@ -107,27 +107,31 @@ def test_plain(make_collector, ports, tmp_path, newer_librdkafka):
 
 
 
-def test_retention_headroom_from_the_brokers_topic_config(make_collector, ports, tmp_path, newer_librdkafka):
-    """tansu answers DescribeConfigs (the embedded broker does not): the backend reads the topic's
-    retention.ms and shows how long its oldest unread record has before retention deletes it."""
+def headroom_backend(tansu, ports, warning):
+    """A backend reading otlp_spans from tansu into the debug exporter."""
     from conftest import service_section
-    tansu = Tansu(tmp_path)
-    try:
-        subprocess.run([str(tansu_binary()), "topic", "create", "otlp_spans", "--broker", tansu.url, "--partitions", "1",
-                        "--config", "retention.ms=3600000"], check=True, capture_output=True)
-        config = f"""
+    return f"""
 receivers:
   kafka:
     brokers: [{tansu.bootstrap}]
     initial_offset: earliest
-    retention_headroom_warning: 2h
+    retention_headroom_warning: {warning}
 exporters:
   debug:
 """ + service_section(ports, """    traces:
       receivers: [kafka]
       exporters: [debug]
 """)
-        collector = make_collector(config=config, env=newer_librdkafka)
+
+
+def test_retention_headroom_from_the_brokers_topic_config(make_collector, ports, tmp_path, newer_librdkafka):
+    """tansu answers DescribeConfigs (the embedded broker does not): the backend reads the topic's
+    retention.ms and shows how long its oldest unread record has before retention deletes it."""
+    tansu = Tansu(tmp_path)
+    try:
+        subprocess.run([str(tansu_binary()), "topic", "create", "otlp_spans", "--broker", tansu.url, "--partitions", "1",
+                        "--config", "retention.ms=3600000"], check=True, capture_output=True)
+        collector = make_collector(config=headroom_backend(tansu, ports, "2h"), env=newer_librdkafka)
         key = 'otelcol_kafka_receiver_retention_headroom_seconds{receiver="kafka",topic="otlp_spans",partition="0"}'
         # Caught up: the whole hour is left, under the 2 h warning threshold.
         wait_until(lambda: collector.metrics().get(key) == 3600, timeout=60, what="the headroom gauge")
@@ -143,26 +147,13 @@ def test_retention_bytes_headroom_from_the_write_rate(make_collector, ports, tmp
     retention.bytes."""
     import threading
     import time
-    from conftest import service_section
     tansu = Tansu(tmp_path)
     stop = threading.Event()
     writer = None
     try:
         subprocess.run([str(tansu_binary()), "topic", "create", "otlp_spans", "--broker", tansu.url, "--partitions", "1",
                         "--config", "retention.bytes=2000000", "--config", "retention.ms=-1"], check=True, capture_output=True)
-        config = f"""
-receivers:
-  kafka:
-    brokers: [{tansu.bootstrap}]
-    initial_offset: earliest
-    retention_headroom_warning: 1h
-exporters:
-  debug:
-""" + service_section(ports, """    traces:
-      receivers: [kafka]
-      exporters: [debug]
-""")
-        collector = make_collector(config=config, env=newer_librdkafka)
+        collector = make_collector(config=headroom_backend(tansu, ports, "1h"), env=newer_librdkafka)
 
         def produce():
             producer = confluent_kafka.Producer({"bootstrap.servers": tansu.bootstrap, "linger.ms": 5})
