@@ -35,6 +35,28 @@ import Testing
         #expect(result.diskPerBroker == 600_000_000 * 25_200 * 2 * 1.1 / 6)
     }
 
+    @Test func aLoadGivenInBytesBecomesItemsByTheItemSize() {
+        // 40 MB/s of spans of 400 B: 100k spans/s; a 2 h outage and catch-up read 200k/s, 1
+        // backend. At 0.25 compressed, 10 MB/s: 1 partition by rate, 3 with 3 brokers; retention
+        // (2 h + 2 h) × 1.25 = 5 h, 10 MB/s × 18,000 s ÷ 3 = 60 GB per partition.
+        let load = KafkaPlan.Load(signal: .traces, uncompressedBytesPerSecond: 40_000_000, itemBytes: 400, compressionRatio: 0.25)
+        #expect(load.itemsPerSecond == 100_000)
+        let result = KafkaPlan(loads: [load], outage: .seconds(2 * 3600)).plan()
+        #expect(result.lines[0] == "otlp_spans items/s: 40.0 MB/s ÷ 400 B per item = 100000 items/s")
+        #expect(result.backends == 1)
+        #expect(result.topics == [.init(signal: .traces, partitions: 3, bytesPerSecond: 10_000_000, retentionBytesPerPartition: 60_000_000_000)])
+    }
+
+    @Test func byteAmountsWithAndWithoutUnits() {
+        #expect(KafkaPlan.bytes(parsing: "40MB") == 40_000_000)
+        #expect(KafkaPlan.bytes(parsing: "1.5 GiB/s") == 1.5 * 1_073_741_824)
+        #expect(KafkaPlan.bytes(parsing: "250000") == 250_000)
+        #expect(KafkaPlan.bytes(parsing: "512kB") == 512_000)
+        #expect(KafkaPlan.bytes(parsing: "2KiB") == 2048)
+        #expect(KafkaPlan.bytes(parsing: "lots") == nil)
+        #expect(KafkaPlan.bytes(parsing: "-3MB") == nil)
+    }
+
     func framed(_ requests: [[UInt8]]) -> [UInt8] {
         requests.flatMap { request in withUnsafeBytes(of: UInt32(request.count).bigEndian, Array.init) + request }
     }

@@ -20,11 +20,21 @@ public struct KafkaPlan: Sendable {
         /// Compressed size over uncompressed size, with the exporter's codec.
         public var compressionRatio: Double
 
+        /// The uncompressed OTLP bytes per second the load was given as, when it was (the items
+        /// per second are then worked out from the item size).
+        public var givenBytesPerSecond: Double?
+
         public init(signal: Signal, itemsPerSecond: Double, itemBytes: Double, compressionRatio: Double) {
             self.signal = signal
             self.itemsPerSecond = itemsPerSecond
             self.itemBytes = itemBytes
             self.compressionRatio = compressionRatio
+        }
+
+        /// A load given as uncompressed OTLP bytes per second.
+        public init(signal: Signal, uncompressedBytesPerSecond bytes: Double, itemBytes: Double, compressionRatio: Double) {
+            self.init(signal: signal, itemsPerSecond: itemBytes > 0 ? bytes / itemBytes : 0, itemBytes: itemBytes, compressionRatio: compressionRatio)
+            givenBytesPerSecond = bytes
         }
 
         var bytesPerSecond: Double { itemsPerSecond * itemBytes * compressionRatio }
@@ -77,6 +87,10 @@ public struct KafkaPlan: Sendable {
 
     public func plan() -> Result {
         var lines: [String] = []
+        for load in loads {
+            guard let bytes = load.givenBytesPerSecond else { continue }
+            lines.append("\(load.signal.defaultKafkaTopic) items/s: \(Self.size(bytes))/s ÷ \(Self.count(load.itemBytes)) B per item = \(Self.count(load.itemsPerSecond.rounded())) items/s")
+        }
         let outageSeconds = Double(outage.components.seconds), catchUpSeconds = Double(catchUp.components.seconds)
         let items = loads.reduce(0) { $0 + $1.itemsPerSecond }
         let needed = items * (1 + outageSeconds / catchUpSeconds)
@@ -109,6 +123,22 @@ public struct KafkaPlan: Sendable {
     static func hours(_ seconds: Double) -> String {
         let hours = seconds / 3600
         return hours == hours.rounded() ? "\(Int(hours))h" : String(format: "%.2fh", hours)
+    }
+
+    /// Bytes written as a number with an optional unit (B, kB, MB, GB, TB in powers of 1000; KiB,
+    /// MiB, GiB, TiB in powers of 1024) and an optional "/s": "40MB", "1.5 GiB/s", "250000".
+    public static func bytes(parsing text: String) -> Double? {
+        var rest = text.trimmingCharacters(in: .whitespaces)
+        if rest.hasSuffix("/s") { rest.removeLast(2) }
+        let units: [(String, Double)] = [("KiB", 1024), ("MiB", 1_048_576), ("GiB", 1_073_741_824), ("TiB", 1_099_511_627_776),
+                                         ("kB", 1e3), ("KB", 1e3), ("MB", 1e6), ("GB", 1e9), ("TB", 1e12), ("B", 1)]
+        var scale = 1.0
+        if let (unit, factor) = units.first(where: { rest.hasSuffix($0.0) }) {
+            rest.removeLast(unit.count)
+            scale = factor
+        }
+        guard let number = Double(rest.trimmingCharacters(in: .whitespaces)), number.isFinite, number >= 0 else { return nil }
+        return number * scale
     }
 
     public static func size(_ bytes: Double) -> String {
@@ -148,14 +178,24 @@ extension KafkaPlan {
     }
 
     public static func measure(sample data: [UInt8], codec: String) throws(SampleError) -> [Sample] {
-        guard ["none", "gzip", "zstd"].contains(codec) else { throw .codec(codec) }
-        var samples: [Signal: Sample] = [:]
-        var offset = 0, index = 0
+        var requests: [[UInt8]] = []
+        var offset = 0
         while offset < data.count {
             guard offset + 4 <= data.count else { throw .truncated(at: offset) }
             let length = data[offset..<offset + 4].reduce(0) { $0 << 8 | Int($1) }
             guard offset + 4 + length <= data.count else { throw .truncated(at: offset) }
-            let request = Array(data[offset + 4..<offset + 4 + length])
+            requests.append(Array(data[offset + 4..<offset + 4 + length]))
+            offset += 4 + length
+        }
+        return try measure(requests: requests, codec: codec)
+    }
+
+    /// `measure(sample:codec:)` of requests one by one: the values of a topic's records, as the
+    /// kafka exporter writes one request per record.
+    public static func measure(requests: [[UInt8]], codec: String) throws(SampleError) -> [Sample] {
+        guard ["none", "gzip", "zstd"].contains(codec) else { throw .codec(codec) }
+        var samples: [Signal: Sample] = [:]
+        for (index, request) in requests.enumerated() {
             // Read as the kafka receiver reads a record of a topic several signals share.
             guard case .one(let signal, let items) = TopicRouting.wireSignal(request) else { throw .notOTLP(request: index) }
             let compressed: Int = switch codec {
@@ -168,8 +208,6 @@ extension KafkaPlan {
             sample.bytes += request.count
             sample.compressedBytes += compressed
             samples[signal] = sample
-            offset += 4 + length
-            index += 1
         }
         return Signal.allCases.compactMap { samples[$0] }
     }
