@@ -44,6 +44,9 @@ public struct WireAttributeList {
     public private(set) var field: Int
     @usableFromInline var entries: [Entry] = []
     @usableFromInline var owned: [UInt8] = []
+    /// Where each occurrence of the field lies in the message, tag to end, as read: writing the
+    /// message again copies what lies between them without walking its fields once more.
+    private var occurrences: [(start: Int32, end: Int32)] = []
     /// Whether any entry was set, added or removed.
     public private(set) var isChanged = false
 
@@ -52,6 +55,7 @@ public struct WireAttributeList {
         self.field = field
         // One allocation for the common sizes: growing from empty cost four per item.
         entries.reserveCapacity(16)
+        occurrences.reserveCapacity(16)
         readEntries()
     }
 
@@ -68,13 +72,15 @@ public struct WireAttributeList {
         self.field = field
         entries.removeAll(keepingCapacity: true)
         owned.removeAll(keepingCapacity: true)
+        occurrences.removeAll(keepingCapacity: true)
         isChanged = false
         readEntries()
     }
 
     private mutating func readEntries() {
         let buffer = message.buffer
-        message.forEach(field) { entry in
+        message.forEachOccurrence(field) { start, entry in
+            occurrences.append((Int32(start), Int32(entry.upperBound)))
             let (key, value) = WireFields.keyValue(buffer, entry)
             let absent = Bytes(start: Int32(entry.upperBound), count: 0)
             entries.append(Entry(originalStart: Int32(entry.lowerBound), originalEnd: Int32(entry.upperBound),
@@ -291,10 +297,7 @@ public struct WireAttributeList {
     /// The size of `messageEncoding()`, computed without writing it.
     public func messageSize() -> Int {
         var size = message.range.count
-        message.forEachOccurrence(field) { start, value in
-            size -= value.upperBound - start
-            return true
-        }
+        for occurrence in occurrences { size -= Int(occurrence.end - occurrence.start) }
         let tagSize = WireWriter.varintSize(UInt64(field) << 3 | 2)
         for entry in entries {
             let body = entry.original?.count ?? Self.keyValueSize(withBytes(entry.key) { $0.count }, withBytes(entry.value) { $0.count })
@@ -305,22 +308,18 @@ public struct WireAttributeList {
 
     /// Appends `messageEncoding()` to `out`.
     public func writeMessage(into out: inout WireWriter) throws(OTLPDecodingError) {
-        var written = false
-        // Other fields are copied in runs: consecutive ones in one append.
+        // What lies between the field's occurrences (every other field, in order) is copied as
+        // it is, each stretch in one append.
         var run = message.range.lowerBound
-        var reader = WireReader(message.buffer, range: message.range)
-        while !reader.isAtEnd {
-            let start = reader.offset
-            let (number, wireType) = try reader.tag()
-            try reader.skip(wireType)
-            // As `messageSize` and `init` count them: occurrences that are length-delimited.
-            guard Int(number) == field, wireType == .lengthDelimited else { continue }
+        for (index, occurrence) in occurrences.enumerated() {
+            let start = Int(occurrence.start)
             if start > run { out.bytes.append(bytesOf: message.buffer[run..<start]) }
-            run = reader.offset
-            if !written { writeEntries(&out); written = true }
+            // The entries go where the field first appeared.
+            if index == 0 { writeEntries(&out) }
+            run = Int(occurrence.end)
         }
         out.bytes.append(bytesOf: message.buffer[run..<message.range.upperBound])
-        if !written { writeEntries(&out) }
+        if occurrences.isEmpty { writeEntries(&out) }
     }
 
     /// A KeyValue's body size: the key (1) and the value (2), each length-delimited.
