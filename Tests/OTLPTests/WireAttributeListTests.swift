@@ -76,4 +76,35 @@ import Testing
         #expect(try Span(serializedBytes: unchanged) == (try Span(serializedBytes: span)))
         #expect(unchanged.count == span.count - 1)
     }
+
+    /// A rewritten string's tag and length are written in front of it however many bytes the
+    /// length takes, and a value rewritten twice reads the first rewrite.
+    @Test(arguments: [0, 5, 127, 128, 200, 16_383, 16_384, 20_000])
+    func rewrittenStringsOfEveryLengthSize(_ length: Int) throws {
+        let span: [UInt8] = try Span.with {
+            $0.name = "n"
+            $0.attributes = [.with { $0.key = "k"; $0.value.stringValue = "old" }, .with { $0.key = "other"; $0.value.intValue = 1 }]
+        }.serializedBytes()
+        let encoded: [UInt8] = try span.withUnsafeBytes { raw in
+            var list = WireAttributeList(try WireFields(raw, 0..<raw.count), field: 9)
+            #expect(list.rewriteString(at: 0) { old, out in
+                out.append(contentsOf: old.prefix(1))
+                out.append(contentsOf: repeatElement(UInt8(ascii: "x"), count: max(0, length - 1)))
+                return true
+            } == true)
+            var readBack = -1
+            let replaced = list.replaceString(at: 0, length: length) { old, new in
+                // The first rewrite, read back, then written again.
+                readBack = old.count
+                new.copyMemory(from: UnsafeRawBufferPointer(rebasing: old.prefix(length)))
+            }
+            #expect(replaced && readBack == max(1, length))
+            #expect(list.rewriteString(at: 1) { _, _ in true } == nil, "an int is no string")
+            return try list.messageEncoding()
+        }
+        let decoded = try Span(serializedBytes: encoded)
+        #expect(decoded.attributes.map(\.key) == ["k", "other"])
+        #expect(decoded.attributes[0].value.stringValue == String((["o"] + Array(repeating: "x", count: max(0, length - 1))).joined().prefix(length)))
+        #expect(decoded.attributes[1].value.intValue == 1)
+    }
 }

@@ -202,10 +202,9 @@ public struct WireAttributeList {
     public mutating func replaceString(at index: Int, length: Int,
                                        _ write: (_ old: UnsafeRawBufferPointer, _ new: UnsafeMutableRawBufferPointer) -> Void) -> Bool {
         rewriteString(at: index) { old, out in
-            withUnsafeTemporaryAllocation(byteCount: length, alignment: 1) { new in
-                write(old, new)
-                out.append(contentsOf: UnsafeRawBufferPointer(new).assumingMemoryBound(to: UInt8.self))
-            }
+            let at = out.count
+            out.append(contentsOf: repeatElement(0, count: length))
+            out.withUnsafeMutableBytes { write(old, UnsafeMutableRawBufferPointer(rebasing: $0[at...])) }
             return true
         } != nil
     }
@@ -214,8 +213,7 @@ public struct WireAttributeList {
     /// nil when the value is no string, false when `write` declines (and nothing changes).
     public mutating func rewriteString(at index: Int, _ write: (_ old: UnsafeRawBufferPointer, _ out: inout [UInt8]) -> Bool) -> Bool? {
         let old = entries[index].value
-        // Room for the longest header a 32-bit length needs; the text moves left over what its
-        // header does not use.
+        // Room for the longest header a 32-bit length needs, written once the length is known.
         let start = owned.count
         let wrote: Bool
         if old.start >= 0 {
@@ -233,11 +231,21 @@ public struct WireAttributeList {
             owned.removeSubrange(start...)
             return false
         }
-        var header = WireWriter()
-        header.varint(1 << 3 | 2)
-        header.varint(UInt64(owned.count - start - Self.reservedHeader.count))
-        owned.replaceSubrange(start..<(start + Self.reservedHeader.count), with: header.bytes)
-        replaceValue(at: index, Bytes(start: ~Int32(start), count: Int32(owned.count - start)))
+        // The tag and length end where the text begins; the reserved bytes before them stay
+        // unused (the list's buffer is scratch, emptied for the next item), so nothing moves.
+        let textStart = start + Self.reservedHeader.count
+        let length = UInt64(owned.count - textStart)
+        let lengthSize = WireWriter.varintSize(length)
+        let headerStart = textStart - lengthSize - 1
+        owned.withUnsafeMutableBufferPointer { bytes in
+            bytes[headerStart] = 1 << 3 | 2
+            var rest = length
+            for at in (headerStart + 1)..<textStart {
+                bytes[at] = UInt8(truncatingIfNeeded: rest) | (at < textStart - 1 ? 0x80 : 0)
+                rest >>= 7
+            }
+        }
+        replaceValue(at: index, Bytes(start: ~Int32(headerStart), count: Int32(owned.count - headerStart)))
         return true
     }
 
