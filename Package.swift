@@ -34,6 +34,7 @@ let package = Package(
     targets: [
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
         .systemLibrary(name: "CMalloc", path: "Sources/CMalloc"),
+        .systemLibrary(name: "CBoringSHA256", path: "Sources/CBoringSHA256"),
         .systemLibrary(name: "CRdKafka", path: "Sources/CRdKafka", pkgConfig: "rdkafka",
                        providers: [.apt(["librdkafka-dev"])]),
         .systemLibrary(name: "CZstd", path: "Sources/CZstd", pkgConfig: "libzstd",
@@ -80,7 +81,7 @@ let package = Package(
         .target(
             name: "Components",
             dependencies: [
-                "OTLP", "OTTL", "Pipeline", "Kafka", "CZlib", "CZstd", "CDeflate", "CIgzip", "CMalloc",
+                "OTLP", "OTTL", "Pipeline", "Kafka", "CZlib", "CZstd", "CDeflate", "CIgzip", "CMalloc", "CBoringSHA256",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -1,4 +1,4 @@
-import Crypto
+import CBoringSHA256
 import Foundation
 import OTLP
 import OTTL
@@ -175,13 +175,19 @@ struct AttributeActions: Sendable {
     }
 
     private static func hash(_ bytes: UnsafeRawBufferPointer) -> String {
-        SHA256.hash(data: bytes).withUnsafeBytes { hexString($0) }
+        String(unsafeUninitializedCapacity: 64) { text in
+            writeHash(of: bytes, into: UnsafeMutableRawBufferPointer(text))
+            return 64
+        }
     }
 
-    /// Writes the lowercase hex of the SHA-256 of `bytes` (64 bytes) into `hex`, for the encoded
-    /// path to store without making a String.
+    /// Writes the lowercase hex of the SHA-256 of `bytes` (64 bytes) into `hex`: the encoded path
+    /// stores it without making a String. BoringSSL's one-shot call, on the stack (CBoringSHA256).
     static func writeHash(of bytes: UnsafeRawBufferPointer, into hex: UnsafeMutableRawBufferPointer) {
-        SHA256.hash(data: bytes).withUnsafeBytes { writeHex($0, into: hex) }
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 32) { digest in
+            _ = CCryptoBoringSSL_SHA256(bytes.baseAddress?.assumingMemoryBound(to: UInt8.self), bytes.count, digest.baseAddress)
+            writeHex(UnsafeRawBufferPointer(digest), into: hex)
+        }
     }
 
     static func convert(_ value: AnyValue, to type: String) -> AnyValue? {
