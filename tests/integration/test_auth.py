@@ -225,3 +225,50 @@ def test_an_authenticator_that_is_not_configured_is_a_config_error(tmp_path, por
     result = subprocess.run([str(BINARY), "validate", "--config", str(config)], capture_output=True, text=True, timeout=60)
     assert result.returncode != 0
     assert "receivers.otlp.protocols.http.auth.authenticator: names extension \"oidc\", which is not configured and listed in service.extensions" in result.stdout + result.stderr
+
+
+def test_no_secret_of_kafka_elasticsearch_or_headers_in_validate_logs_or_metrics(make_collector, ports, tmp_path):
+    """Exporters holding a SASL password, an Elasticsearch API key and password, and an
+    Authorization header, all failing to reach their destinations, at debug level: none of the
+    secrets in `validate`'s output, the log (through the drain at shutdown, where the failed
+    exports are reported) or the metrics."""
+    from conftest import BINARY, wait_until
+    secrets = ["kafka-secret-9d8e7f", "es-apikey-1a2b3c", "es-password-4d5e6f", "hdr-token-7g8h9i"]
+    config = f"""
+receivers:
+  otlp:
+    protocols:
+      http:
+        endpoint: 127.0.0.1:{ports['http']}
+exporters:
+  kafka:
+    brokers: ["127.0.0.1:{free_port()}"]
+    auth:
+      sasl: {{mechanism: SCRAM-SHA-512, username: edge, password: {secrets[0]}}}
+  elasticsearch:
+    endpoints: ["http://127.0.0.1:{free_port()}"]
+    api_key: {secrets[1]}
+  elasticsearch/basic:
+    endpoints: ["http://127.0.0.1:{free_port()}"]
+    user: elastic
+    password: {secrets[2]}
+  otlphttp:
+    endpoint: http://127.0.0.1:{free_port()}
+    headers: {{Authorization: "Bearer {secrets[3]}"}}
+""" + service_section(ports, """    traces:
+      receivers: [otlp]
+      exporters: [kafka, elasticsearch, elasticsearch/basic, otlphttp]
+""").replace("  telemetry:\n    metrics:", "  telemetry:\n    logs:\n      level: debug\n    metrics:")
+    path = tmp_path / "secrets.yaml"
+    path.write_text(config)
+    validated = subprocess.run([str(BINARY), "validate", "--config", str(path)], capture_output=True, text=True, timeout=60)
+    assert validated.returncode == 0, validated.stdout + validated.stderr
+    collector = make_collector(config=config)
+    assert post(ports, encode_spans(make_traces(traces=2, children=1)).SerializeToString()).status_code == 200
+    wait_until(lambda: "brokers are down" in collector.log(), what="the kafka exporter's connection errors")
+    metrics = requests.get(f"http://127.0.0.1:{ports['metrics']}/metrics", timeout=10).text
+    collector.stop()
+    outputs = {"validate": validated.stdout + validated.stderr, "log": collector.log(), "metrics": metrics}
+    assert "cannot reach" in outputs["log"] and "otelcol_exporter" in outputs["metrics"]
+    leaks = [(secret, where) for secret in secrets for where, text in outputs.items() if secret in text]
+    assert not leaks, f"secrets found: {leaks}"
