@@ -54,7 +54,7 @@ import Testing
         var top = try JSONSerialization.jsonObject(with: Data(try ComponentSamples.config(.exporter, "debug", [:]).utf8)) as? [String: Any] ?? [:]
         var service = top["service"] as? [String: Any] ?? [:]
         service["telemetry"] = ["logs": ["level": "debug", "encoding": "json"], "resource": ["service.name": "edge"],
-                                "metrics": ["readers": [["periodic": ["exporter": ["otlp": ["protocol": "grpc", "endpoint": "backend:4317"]]]]]]]
+                                "metrics": ["readers": [["periodic": ["exporter": ["otlp": ["protocol": "http/json", "endpoint": "http://backend:4318"]]]]]]]
         top["service"] = service
         let config = try ComponentSamples.load(String(decoding: try JSONSerialization.data(withJSONObject: top), as: UTF8.self))
         #expect(config.warnings.filter { $0.hasPrefix("service.telemetry.logs.encoding is accepted but has no effect") }.count == 1)

@@ -49,7 +49,7 @@ import Testing
         let hour = KafkaTopicRetention(milliseconds: 3_600_000)
         var short = gauges.publish([("t", 0, 5, 10), ("u", 0, 0, 1)], oldest: oldest, retention: ["t": hour, "u": KafkaTopicRetention()],
                                    warnBelow: 900, now: 1_000_000 + 3_000_000)
-        #expect(short.map { "\($0.partition.topic)/\($0.partition.partition) \($0.seconds) \($0.limit)" } == ["t/0 600.0 retention.ms"])
+        #expect(short.map { "\($0.partition.topic)/\($0.partition.partition) \($0.seconds) \($0.limit.rawValue)" } == ["t/0 600.0 retention.ms"])
         #expect(headroom() == #"otelcol_kafka_receiver_retention_headroom_seconds{receiver="kafka",topic="t",partition="0"} 600.0"#, "none for a topic without a limit")
         short = gauges.publish([("t", 0, 5, 10)], oldest: oldest, retention: ["t": hour], warnBelow: 900, now: 1_000_000 + 3_100_000)
         #expect(short.isEmpty, "still short: not told again")
@@ -78,7 +78,7 @@ import Testing
         // so 900 more can be written before the oldest unread one goes: 9 s.
         var short = gauges.publish([("t", 0, 100, 0)], traffic: traffic(end: 1_500), retention: limits, warnBelow: 60, now: 5_000)
         #expect(headroom() == 9)
-        #expect(short.map { "\($0.seconds) \($0.limit)" } == ["9.0 retention.bytes"])
+        #expect(short.map { "\($0.seconds) \($0.limit.rawValue)" } == ["9.0 retention.bytes"])
         // With a time limit too, the nearer one counts: 2 s of retention.ms here.
         short = gauges.publish([("t", 0, 100, 0)], traffic: traffic(end: 2_000), oldest: [.init(topic: "t", partition: 0): 8_000],
                                retention: ["t": KafkaTopicRetention(milliseconds: 4_000, bytes: 1_000_000)], now: 10_000)

@@ -46,5 +46,17 @@ import Testing
         #expect(exporter.plaintext && exporter.compression == .none && exporter.timeout == .milliseconds(2000))
         #expect(exporter.hostAndPort.map { "\($0.host):\($0.port)" } == "backend:4317")
         #expect(config.readerWarnings.count == 1 && config.readerWarnings[0].hasPrefix("readers[4] is accepted but has no effect"))
+
+        // Keys the readers do not act on are named.
+        let unused = try ConfigDecoder().decode(MetricsConfig.self, from: try ConfigNode.parse(yaml: """
+            readers:
+              - periodic: {exporter: {otlp: {endpoint: "http://backend:4318", timeout: 2000, certificate: /ca.pem}}}
+              - periodic: {exporter: {otlp: {protocol: grpc, endpoint: "backend:4317", certificate: /ca.pem}}}
+            """, origin: "t"))
+        #expect(unused.readerWarnings == [
+            "readers[0].periodic.exporter.otlp.timeout is accepted but has no effect",
+            "readers[0].periodic.exporter.otlp.certificate is accepted but has no effect",
+            "readers[1].periodic.exporter.otlp.certificate is accepted but has no effect",
+        ])
     }
 }

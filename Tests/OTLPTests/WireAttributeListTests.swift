@@ -59,7 +59,7 @@ import Testing
             var list = WireAttributeList(try WireFields(raw, 0..<raw.count), field: 9)
             list.set(keyUTF8: Array("c".utf8), encodedValue: AnyValue.encoded(string: "changed"))
             list.set(keyUTF8: Array("f".utf8), encodedValue: AnyValue.encoded(int: 6))
-            let encoded = try list.messageEncoding()
+            let encoded = list.messageEncoding()
             #expect(list.messageSize() == encoded.count)
             return encoded
         }
@@ -69,7 +69,7 @@ import Testing
         // Unchanged, the list writes the same span (the padded length made minimal).
         let unchanged: [UInt8] = try span.withUnsafeBytes { raw in
             let list = WireAttributeList(try WireFields(raw, 0..<raw.count), field: 9)
-            let encoded = try list.messageEncoding()
+            let encoded = list.messageEncoding()
             #expect(list.messageSize() == encoded.count)
             return encoded
         }
@@ -100,7 +100,7 @@ import Testing
             }
             #expect(replaced && readBack == max(1, length))
             #expect(list.rewriteString(at: 1) { _, _ in true } == nil, "an int is no string")
-            return try list.messageEncoding()
+            return list.messageEncoding()
         }
         let decoded = try Span(serializedBytes: encoded)
         #expect(decoded.attributes.map(\.key) == ["k", "other"])

@@ -31,6 +31,11 @@ def secured_receiver(ports, out, extensions, authenticator):
                               http_extra=f"        auth:\n          authenticator: {authenticator}")
     config = config.replace("extensions:\n  health_check:", "extensions:" + extensions + "\n  health_check:")
     config = config.replace("  extensions: [health_check]", f"  extensions: [health_check, {authenticator}]")
+    return at_debug(config)
+
+
+def at_debug(config):
+    """The config with the collector's own logs at debug level."""
     return config.replace("  telemetry:\n    metrics:", "  telemetry:\n    logs:\n      level: debug\n    metrics:")
 
 
@@ -121,7 +126,7 @@ def test_exporters_authenticate_to_a_secured_backend(make_collector, ports, tmp_
   bearertokenauth/client:
     token: {TOKEN}
   health_check:""").replace("  extensions: [health_check]", "  extensions: [health_check, basicauth/client, bearertokenauth/client]")
-        edge = make_collector(config=config.replace("  telemetry:\n    metrics:", "  telemetry:\n    logs:\n      level: debug\n    metrics:"))
+        edge = make_collector(config=at_debug(config))
         spans = make_traces(traces=3, children=1)
         assert post(ports, encode_spans(spans).SerializeToString()).status_code == 200
         # Each span arrives twice: once over HTTP with Basic credentials, once over gRPC with the token.
@@ -234,13 +239,7 @@ def test_no_secret_of_kafka_elasticsearch_or_headers_in_validate_logs_or_metrics
     exports are reported) or the metrics."""
     from conftest import BINARY, wait_until
     secrets = ["kafka-secret-9d8e7f", "es-apikey-1a2b3c", "es-password-4d5e6f", "hdr-token-7g8h9i"]
-    config = f"""
-receivers:
-  otlp:
-    protocols:
-      http:
-        endpoint: 127.0.0.1:{ports['http']}
-exporters:
+    exporters = f"""
   kafka:
     brokers: ["127.0.0.1:{free_port()}"]
     auth:
@@ -254,11 +253,8 @@ exporters:
     password: {secrets[2]}
   otlphttp:
     endpoint: http://127.0.0.1:{free_port()}
-    headers: {{Authorization: "Bearer {secrets[3]}"}}
-""" + service_section(ports, """    traces:
-      receivers: [otlp]
-      exporters: [kafka, elasticsearch, elasticsearch/basic, otlphttp]
-""").replace("  telemetry:\n    metrics:", "  telemetry:\n    logs:\n      level: debug\n    metrics:")
+    headers: {{Authorization: "Bearer {secrets[3]}"}}"""
+    config = at_debug(otlp_http_to(ports, exporters, "kafka, elasticsearch, elasticsearch/basic, otlphttp"))
     path = tmp_path / "secrets.yaml"
     path.write_text(config)
     validated = subprocess.run([str(BINARY), "validate", "--config", str(path)], capture_output=True, text=True, timeout=60)

@@ -40,6 +40,7 @@ public final class SelfTelemetryPusher: Sendable {
     public func start() async {
         for (index, exporter) in grpcExporters {
             do {
+                if case .grpc(let config) = readers[index].transport { try config.validate() }
                 try await exporter.start()
             } catch {
                 logger.warning("cannot start pushing the collector's own metrics to \(readers[index].url): \(error)")
@@ -214,7 +215,6 @@ public struct PeriodicOTLPReader: Sendable {
                     exporter.compression = compression
                 }
                 if case .scalar(let text, _)? = otlp["timeout"], let ms = Int64(text), ms > 0 { exporter.timeout = .milliseconds(ms) }
-                guard exporter.hostAndPort != nil else { return nil }
                 return PeriodicOTLPReader(interval: interval, url: endpoint, headers: headers, transport: .grpc(exporter))
             default:
                 return nil

@@ -286,19 +286,19 @@ public struct WireAttributeList {
     /// The message's encoding with this list in place of its field: the message's other fields
     /// are copied in order, and the entries are written where the field first appeared (at the
     /// end when it did not).
-    public func messageEncoding() throws(OTLPDecodingError) -> [UInt8] {
+    public func messageEncoding() -> [UInt8] {
         var out = WireWriter()
         out.bytes.reserveCapacity(messageSize())
-        try writeMessage(into: &out)
+        writeMessage(into: &out)
         return out.bytes
     }
 
     /// The item written with this list into a rewrite's item buffer (`WireRewrite.rewrite`), or
     /// `.keep` when nothing changed.
-    public func decision(writingInto bodies: inout WireWriter) throws(OTLPDecodingError) -> WireItemDecision {
+    public func decision(writingInto bodies: inout WireWriter) -> WireItemDecision {
         guard isChanged else { return .keep }
         let start = bodies.bytes.count
-        try writeMessage(into: &bodies)
+        writeMessage(into: &bodies)
         return .written(start..<bodies.bytes.count)
     }
 
@@ -315,7 +315,7 @@ public struct WireAttributeList {
     }
 
     /// Appends `messageEncoding()` to `out`.
-    public func writeMessage(into out: inout WireWriter) throws(OTLPDecodingError) {
+    public func writeMessage(into out: inout WireWriter) {
         // What lies between the field's occurrences (every other field, in order) is copied as
         // it is, each stretch in one append.
         var run = message.range.lowerBound

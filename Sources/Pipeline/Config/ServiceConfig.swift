@@ -47,15 +47,23 @@ public struct MetricsConfig: ConfigSection {
 
     public init() {}
 
-    /// Readers this collector does not run: only a Prometheus pull reader and a `periodic` reader
-    /// with an `otlp` exporter over `http/protobuf` or `grpc` are.
+    /// Readers this collector does not run (only a Prometheus pull reader and a `periodic` reader
+    /// with an `otlp` exporter over `http/protobuf` or `grpc` are), and keys of a periodic
+    /// reader's `otlp` exporter it does not act on.
     public var readerWarnings: [String] {
-        (readers ?? []).enumerated().compactMap { index, reader in
-            if reader.node(at: ["pull", "exporter", "prometheus"]) != nil { return nil }
-            if let otlp = reader.node(at: ["periodic", "exporter", "otlp"]), otlp["endpoint"] != nil,
-               otlp["protocol"] == nil || otlp["protocol"] == .scalar("http/protobuf", quoted: false)
-                || otlp["protocol"] == .scalar("grpc", quoted: false) { return nil }
-            return "readers[\(index)] is accepted but has no effect: the collector's metrics go out only through a Prometheus pull reader or a periodic reader with an otlp exporter over http/protobuf or grpc"
+        (readers ?? []).enumerated().flatMap { index, reader -> [String] in
+            if reader.node(at: ["pull", "exporter", "prometheus"]) != nil { return [] }
+            guard let otlp = reader.node(at: ["periodic", "exporter", "otlp"]), otlp["endpoint"] != nil else {
+                return ["readers[\(index)] is accepted but has no effect: the collector's metrics go out only through a Prometheus pull reader or a periodic reader with an otlp exporter over http/protobuf or grpc"]
+            }
+            let acted: Set<String>
+            switch otlp["protocol"] {
+            case nil, .scalar("http/protobuf", _)?: acted = ["protocol", "endpoint", "headers"]
+            case .scalar("grpc", _)?: acted = ["protocol", "endpoint", "headers", "insecure", "compression", "timeout"]
+            default:
+                return ["readers[\(index)] is accepted but has no effect: the collector's metrics go out only through a Prometheus pull reader or a periodic reader with an otlp exporter over http/protobuf or grpc"]
+            }
+            return otlp.keys.filter { !acted.contains($0) }.map { "readers[\(index)].periodic.exporter.otlp.\($0) is accepted but has no effect" }
         }
     }
 

@@ -84,7 +84,7 @@ public final class AttributesProcessor: Processor {
                                                   keepResource: { _ in true }, keepScope: { _, _ in true }) { item, _, _, bodies in
                 attributes.reset(item, field: field)
                 actions.apply(to: &attributes, metadata: metadata)
-                return try attributes.decision(writingInto: &bodies)
+                return attributes.decision(writingInto: &bodies)
             }
             if let changed { batch.replace(withTrustedProtobuf: changed.bytes, itemCount: changed.items) }
         }

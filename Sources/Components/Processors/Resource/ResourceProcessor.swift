@@ -51,7 +51,7 @@ public final class ResourceProcessor: Processor {
             let changed = try WireRewrite.rewriteResources(bytes) { resource in
                 var attributes = WireAttributeList(resource, field: 1)
                 actions.apply(to: &attributes, metadata: metadata)
-                return attributes.isChanged ? try attributes.messageEncoding() : nil
+                return attributes.isChanged ? attributes.messageEncoding() : nil
             }
             if let changed { batch.replace(withTrustedProtobuf: changed, itemCount: count) }
         }

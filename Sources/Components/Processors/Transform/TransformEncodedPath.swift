@@ -60,7 +60,7 @@ struct TransformEncodedPlan: Sendable {
                 try group.execute(&context, report: report)
             }
             after?(&context.attributes)
-            return try context.attributes.decision(writingInto: &bodies)
+            return context.attributes.decision(writingInto: &bodies)
         }
     }
 }

@@ -312,8 +312,8 @@ public final class KafkaReceiver: Receiver {
             let short = gauges.publish(statistics.partitions, traffic: statistics.traffic, oldest: tracker.oldestPending(),
                                        retention: retention.get() ?? [:], warnBelow: warnBelow)
             for shortfall in short {
-                let estimate = shortfall.limit == "retention.bytes" ? ", at the rate the partition is written" : ""
-                logger.warning("retention headroom of \(shortfall.partition.topic)/\(shortfall.partition.partition) is \(Int(max(0, shortfall.seconds))) s: a record of it not read within that time is deleted by the topic's \(shortfall.limit)\(estimate) (warning below retention_headroom_warning)")
+                let estimate = shortfall.limit == .size ? ", at the rate the partition is written" : ""
+                logger.warning("retention headroom of \(shortfall.partition.topic)/\(shortfall.partition.partition) is \(Int(max(0, shortfall.seconds))) s: a record of it not read within that time is deleted by the topic's \(shortfall.limit.rawValue)\(estimate) (warning below retention_headroom_warning)")
             }
         }
     }

@@ -19,11 +19,18 @@ final class PartitionLagGauges: Sendable {
         var partition: Int32
     }
 
+    /// The topic setting that deletes a partition's unread records first.
+    enum RetentionLimit: String {
+        case time = "retention.ms"
+        /// Estimated from the partition's write rate and record size.
+        case size = "retention.bytes"
+    }
+
     /// A partition whose headroom fell under the warning threshold: by how much, and which limit.
     struct Shortfall: Equatable {
         var partition: Partition
         var seconds: Double
-        var limit: String
+        var limit: RetentionLimit
     }
 
     /// How far back the write rate is measured (statistics come every 5 s).
@@ -64,11 +71,11 @@ final class PartitionLagGauges: Sendable {
             let age = written.map { Double(max(0, now - $0)) / 1000 } ?? 0
             telemetry.gauge("otelcol_kafka_receiver_lag_seconds", labels).set(age)
             let limits = retention[p.topic] ?? KafkaTopicRetention()
-            var headroom: (seconds: Double, limit: String)?
-            if let milliseconds = limits.milliseconds { headroom = (Double(milliseconds) / 1000 - age, "retention.ms") }
+            var headroom: (seconds: Double, limit: RetentionLimit)?
+            if let milliseconds = limits.milliseconds { headroom = (Double(milliseconds) / 1000 - age, .time) }
             if let bytes = limits.bytes, let lag = p.lag, let rate = rates[key], rate.recordsPerSecond > 0, rate.recordBytes > 0 {
                 let seconds = (Double(bytes) / rate.recordBytes - lag) / rate.recordsPerSecond
-                if seconds < headroom?.seconds ?? .infinity { headroom = (seconds, "retention.bytes") }
+                if seconds < headroom?.seconds ?? .infinity { headroom = (seconds, .size) }
             }
             if let headroom {
                 telemetry.gauge("otelcol_kafka_receiver_retention_headroom_seconds", labels).set(headroom.seconds)
