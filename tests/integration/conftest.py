@@ -14,10 +14,33 @@ ROOT = Path(__file__).resolve().parents[2]
 BINARY = Path(os.environ.get("OTELCOL_BIN", ROOT / ".build" / "debug" / "otelcol-swift"))
 
 
+def _ephemeral_floor() -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
+# Ports handed out lie below the kernel's ephemeral range: a server that binds port 0 (the
+# stand-in servers here, a proxy) or an outgoing connection can then never take a port that was
+# handed out for a collector that has not bound it yet. Each port is handed out once per run.
+_PORT_FLOOR = 20000
+_port_cursor = _PORT_FLOOR + (os.getpid() * 7919) % max(1, _ephemeral_floor() - _PORT_FLOOR - 1000)
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    global _port_cursor
+    ceiling = _ephemeral_floor()
+    for _ in range(ceiling - _PORT_FLOOR):
+        port = _port_cursor
+        _port_cursor = _PORT_FLOOR if _port_cursor + 1 >= ceiling else _port_cursor + 1
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        return port
+    raise RuntimeError(f"no free port between {_PORT_FLOOR} and {ceiling}")
 
 
 def stop_under_load(collector, acknowledged, threads, stop, written):

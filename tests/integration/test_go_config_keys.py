@@ -182,6 +182,28 @@ def test_a_second_collector_on_the_same_ports_names_what_it_could_not_bind(make_
     assert first.process.poll() is None
 
 
+def test_a_failed_start_stops_exporters_that_never_started(make_collector, ports, tmp_path):
+    """The metrics endpoint is the first thing started, so when its port is taken no exporter
+    has started; the elasticsearch and otlphttp exporters were built with their HTTP clients all
+    the same, and the collector must stop them too: exit code 1 and the one error, not a crash
+    on the way out."""
+    make_collector()
+    second_dir = tmp_path / "second"
+    second_dir.mkdir()
+    mixed = {"http": free_port(), "health": free_port(), "metrics": ports["metrics"]}
+    exporters = """
+  elasticsearch:
+    endpoint: http://127.0.0.1:1
+  otlphttp:
+    endpoint: http://127.0.0.1:1"""
+    path = second_dir / "taken.yaml"
+    path.write_text(otlp_http_to(mixed, exporters, "elasticsearch, otlphttp", signals=("traces", "logs")))
+    result = subprocess.run([str(BINARY), "--config", str(path)], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1, result.stderr
+    assert f"cannot listen on 127.0.0.1:{ports['metrics']}: address already in use" in result.stderr, result.stderr
+    assert "shut down" not in result.stderr and "Fatal error" not in result.stderr, result.stderr
+
+
 def test_an_unopenable_file_names_its_key(tmp_path, ports):
     blocker = tmp_path / "not-a-directory"
     blocker.write_text("")

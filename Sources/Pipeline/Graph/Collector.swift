@@ -117,28 +117,25 @@ public final class Collector: Sendable {
         }
     }
 
-    /// Starts every component; on failure stops what already started and rethrows.
+    /// Starts every component; on failure stops every component and rethrows. Components are
+    /// stopped whether or not they started (as in Go, `shutdown` must be safe without `start`):
+    /// one that was built but never started may hold resources from its construction, such as
+    /// an exporter's HTTP client.
     public func start() async throws {
         status.set(.starting)
-        var started: [any Component] = []
-        var startedQueues: [QueuedExporter] = []
         do {
             if let metricsServer {
                 do { try await metricsServer.start() } catch { throw StartError(message: "failed to start the collector's metrics endpoint: \(error)") }
             }
-            for (id, component) in extensions { try await start(component, id, .extension); started.append(component) }
-            for (id, component) in exporters { try await start(component, id, .exporter); started.append(component) }
+            for (id, component) in extensions { try await start(component, id, .extension) }
+            for (id, component) in exporters { try await start(component, id, .exporter) }
             for (id, queue) in queues {
                 do { try queue.start() } catch { throw StartError(message: "failed to start exporter \(id): \(error)") }
-                startedQueues.append(queue)
             }
-            for (id, component) in processors { try await start(component, id, .processor); started.append(component) }
-            for (id, component) in receivers { try await start(component, id, .receiver); started.append(component) }
+            for (id, component) in processors { try await start(component, id, .processor) }
+            for (id, component) in receivers { try await start(component, id, .receiver) }
         } catch {
-            for queue in startedQueues { await queue.drain(until: .now) }
-            for component in started.reversed() { await component.shutdown() }
-            await metricsServer?.shutdown()
-            status.set(.stopped)
+            await stopAll(queuesUntil: .now)
             throw error
         }
         status.set(.running)
@@ -161,6 +158,11 @@ public final class Collector: Sendable {
         let deadline = ContinuousClock.now + max(.zero, limit - .seconds(2))
         status.set(.draining)
         logger.info("shutting down: receivers stop accepting, processors and exporters drain")
+        await stopAll(queuesUntil: deadline)
+        logger.info("shutdown complete")
+    }
+
+    private func stopAll(queuesUntil deadline: ContinuousClock.Instant) async {
         for (_, receiver) in receivers { await receiver.shutdown() }
         for (_, processor) in processors { await processor.shutdown() }
         for (_, queue) in queues { await queue.drain(until: deadline) }
@@ -168,7 +170,6 @@ public final class Collector: Sendable {
         for (_, ext) in extensions.reversed() { await ext.shutdown() }
         await metricsServer?.shutdown()
         status.set(.stopped)
-        logger.info("shutdown complete")
     }
 }
 
