@@ -11,6 +11,8 @@ final class CallbackContext: Sendable {
     let beforeRevoke: (@Sendable ([(topic: String, partition: Int32)]) -> Void)?
     let start: KafkaStartPosition
     let onRetentionLoss: (@Sendable (KafkaRetentionLoss) -> Void)?
+    /// Where SASL/OAUTHBEARER tokens come from, when the client authenticates with them.
+    let tokenSource: KafkaTokenSource?
     /// Partitions revoked while a poll run gathers records (the run empties it first): records it
     /// took of them before the revoke must be left to their next owner, which may be this
     /// consumer again, starting from the committed offset.
@@ -18,8 +20,10 @@ final class CallbackContext: Sendable {
 
     init(logger: Logger, onStatistics: (@Sendable (KafkaStatistics) -> Void)? = nil,
          beforeRevoke: (@Sendable ([(topic: String, partition: Int32)]) -> Void)? = nil,
-         start: KafkaStartPosition = .beginning, onRetentionLoss: (@Sendable (KafkaRetentionLoss) -> Void)? = nil) {
+         start: KafkaStartPosition = .beginning, onRetentionLoss: (@Sendable (KafkaRetentionLoss) -> Void)? = nil,
+         tokenSource: KafkaTokenSource? = nil) {
         self.logger = logger
+        self.tokenSource = tokenSource
         self.onStatistics = onStatistics
         self.beforeRevoke = beforeRevoke
         self.start = start

@@ -4,6 +4,8 @@ import CRdKafka
 /// to these by the components.
 public struct KafkaClientConfig: Sendable {
     public var properties: [(String, String)] = []
+    /// Tokens for `sasl.mechanism` OAUTHBEARER, made by the collector instead of librdkafka.
+    public var tokenSource: KafkaTokenSource?
 
     public init(_ properties: [(String, String)] = []) { self.properties = properties }
 
@@ -20,6 +22,10 @@ public struct KafkaClientConfig: Sendable {
                 throw KafkaError(message: "librdkafka property \(key)=\(value): \(text(errorText))")
             }
         }
+        if tokenSource != nil {
+            rd_kafka_conf_set_oauthbearer_token_refresh_cb(conf, librdkafkaTokenRefresh)
+            rd_kafka_conf_enable_sasl_queue(conf, 1)
+        }
         return conf
     }
 }
@@ -31,6 +37,15 @@ func makeClient(_ type: rd_kafka_type_t, _ conf: OpaquePointer, what: String) th
     guard let rk = rd_kafka_new(type, conf, &errorText, errorText.count) else {
         rd_kafka_conf_destroy(conf)
         throw KafkaError(message: "cannot create \(what): \(text(errorText))")
+    }
+    // Tokens are made on librdkafka's own SASL thread, so that a client whose owner does not
+    // poll its main queue (a producer between deliveries) still gets them in time.
+    if let opaque = rd_kafka_opaque(rk), Unmanaged<CallbackContext>.fromOpaque(opaque).takeUnretainedValue().tokenSource != nil,
+       let failure = rd_kafka_sasl_background_callbacks_enable(rk) {
+        let message = String(cString: rd_kafka_error_string(failure))
+        rd_kafka_error_destroy(failure)
+        rd_kafka_destroy(rk)
+        throw KafkaError(message: "cannot create \(what): SASL background callbacks: \(message)")
     }
     return rk
 }

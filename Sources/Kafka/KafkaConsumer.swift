@@ -59,7 +59,7 @@ public final class KafkaConsumer: Sendable {
         config.set("auto.offset.reset", "earliest")
         let conf = try config.make()
         let sink = Unmanaged.passRetained(CallbackContext(logger: logger, onStatistics: onStatistics, beforeRevoke: beforeRevoke,
-                                                          start: start, onRetentionLoss: onRetentionLoss))
+                                                          start: start, onRetentionLoss: onRetentionLoss, tokenSource: config.tokenSource))
         rd_kafka_conf_set_opaque(conf, sink.toOpaque())
         rd_kafka_conf_set_log_cb(conf, librdkafkaLog)
         if onStatistics != nil { rd_kafka_conf_set_stats_cb(conf, librdkafkaStatistics) }

@@ -74,6 +74,34 @@ import Testing
         #expect(p["message.timeout.ms"] == "5000")
     }
 
+    /// Go's MSK IAM shape: librdkafka's OAUTHBEARER with the collector's signed tokens, over TLS.
+    @Test func awsMSKIAMIsOAuthBearerWithSignedTokens() throws {
+        let config = try decodeConfig(KafkaExporterConfig.self, """
+        brokers: [b-1.ingest.kafka.eu-west-1.amazonaws.com:9098]
+        tls: {insecure: false}
+        auth:
+          sasl:
+            mechanism: AWS_MSK_IAM_OAUTHBEARER
+            aws_msk:
+              region: eu-west-1
+        """)
+        let client = KafkaExporter(settings: settings("kafka", .exporter), config: config).librdkafkaConfig
+        let p = Dictionary(client.properties, uniquingKeysWith: { _, last in last })
+        #expect(p["security.protocol"] == "sasl_ssl")
+        #expect(p["sasl.mechanisms"] == "OAUTHBEARER")
+        #expect(p["sasl.username"] == nil && p["sasl.password"] == nil)
+        #expect(client.tokenSource != nil)
+        // The producer builds: librdkafka takes the mechanism with a refresh callback.
+        let producer = try KafkaProducer(config: client, logger: Logger(label: "test"))
+        producer.close(timeout: .milliseconds(10))
+
+        let missing = #expect(throws: ConfigError.self) {
+            try decodeConfig(KafkaExporterConfig.self, "auth:\n  sasl:\n    mechanism: AWS_MSK_IAM_OAUTHBEARER\n")
+        }
+        #expect(missing?.path == "auth.sasl.aws_msk.region")
+        #expect(missing?.message == "required for AWS_MSK_IAM_OAUTHBEARER")
+    }
+
     @Test func librdkafkaAcceptsEveryPropertyWeProduce() throws {
         // Without reachable brokers a producer still builds: librdkafka validates each property
         // name and value when it is set, and connects lazily.

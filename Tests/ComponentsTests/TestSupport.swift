@@ -54,7 +54,7 @@ struct TimedOut: Error {}
 
 /// Polls `condition` until it holds, failing after `timeout` (generous: a loaded CI machine can
 /// starve the test for seconds; a condition that holds returns at once).
-func waitUntil(timeout: Duration = .seconds(30), _ condition: () -> Bool) async throws {
+func waitUntil(timeout: Duration = .seconds(120), _ condition: () -> Bool) async throws {
     let deadline = ContinuousClock.now + timeout
     while !condition() {
         guard ContinuousClock.now < deadline else { throw TimedOut() }

@@ -268,3 +268,78 @@ def test_no_secret_of_kafka_elasticsearch_or_headers_in_validate_logs_or_metrics
     assert "cannot reach" in outputs["log"] and "otelcol_exporter" in outputs["metrics"]
     leaks = [(secret, where) for secret in secrets for where, text in outputs.items() if secret in text]
     assert not leaks, f"secrets found: {leaks}"
+
+
+class ContainerCredentials(BaseHTTPRequestHandler):
+    """Answers as the ECS / EKS Pod Identity container credentials endpoint does (its documented
+    JSON), recording each request's path and Authorization header; a hand-written stand-in, as
+    no such endpoint exists outside AWS. `refuse` makes it answer 403."""
+    asked = []
+    refuse = False
+    body = b""
+
+    def do_GET(self):
+        type(self).asked.append((self.path, self.headers.get("Authorization")))
+        status, body = (403, b"denied") if type(self).refuse else (200, type(self).body)
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+def test_msk_iam_signs_with_container_credentials_and_says_when_there_are_none(make_collector, ports, tmp_path):
+    """Go's AWS_MSK_IAM_OAUTHBEARER config: the kafka exporter asks the container credentials
+    endpoint (with its authorization token) as librdkafka wants its first token, and the token is
+    taken, at debug level without any of the credentials in the log or metrics. When the endpoint
+    refuses, the log says so once, with the endpoint's answer. No broker here accepts MSK IAM
+    tokens (the embedded broker speaks no SASL); the tokens are checked byte for byte against
+    AWS's signer in AWSSigningTests."""
+    import os
+    from conftest import BINARY, wait_until
+    secrets = ["temp-secret-0f9e8d", "temp-session-7c6b5a", "container-token-4e3d2c"]
+    ContainerCredentials.body = json.dumps({"AccessKeyId": "ASIAEXAMPLEKEY", "SecretAccessKey": secrets[0], "Token": secrets[1],
+                                            "Expiration": "2030-01-01T00:00:00Z"}).encode()
+    server = ThreadingHTTPServer(("127.0.0.1", free_port()), ContainerCredentials)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    exporters = f"""
+  kafka:
+    brokers: ["127.0.0.1:{free_port()}"]
+    tls: {{insecure: true}}
+    auth:
+      sasl:
+        mechanism: AWS_MSK_IAM_OAUTHBEARER
+        aws_msk: {{region: eu-west-1}}"""
+    config = at_debug(otlp_http_to(ports, exporters, "kafka"))
+    path = tmp_path / "msk.yaml"
+    path.write_text(config)
+    validated = subprocess.run([str(BINARY), "validate", "--config", str(path)], capture_output=True, text=True, timeout=60)
+    assert validated.returncode == 0, validated.stdout + validated.stderr
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update({"AWS_CONTAINER_CREDENTIALS_FULL_URI": f"http://127.0.0.1:{server.server_address[1]}/v2/credentials/ingest",
+                "AWS_CONTAINER_AUTHORIZATION_TOKEN": secrets[2], "HOME": str(tmp_path)})
+    try:
+        collector = make_collector(config=config, env=env)
+        wait_until(lambda: "SASL OAUTHBEARER token refreshed" in collector.log(), what="the first MSK IAM token")
+        assert ContainerCredentials.asked[0] == ("/v2/credentials/ingest", secrets[2])
+        metrics = requests.get(f"http://127.0.0.1:{ports['metrics']}/metrics", timeout=10).text
+        collector.stop()
+        log = collector.log()
+        assert "Failed to acquire SASL OAUTHBEARER token" not in log
+        leaks = [(secret, where) for secret in secrets for where, text in
+                 (("validate", validated.stdout + validated.stderr), ("log", log), ("metrics", metrics)) if secret in text]
+        assert not leaks, f"secrets found: {leaks}"
+
+        ContainerCredentials.refuse = True
+        refused = make_collector(config=config, env=env)
+        expected = (f"Failed to acquire SASL OAUTHBEARER token: the container credentials endpoint at "
+                    f"http://127.0.0.1:{server.server_address[1]}/v2/credentials/ingest answered 403")
+        wait_until(lambda: expected in refused.log(), what="the refused credentials reported")
+        refused.stop()
+        assert refused.log().count("Failed to acquire SASL OAUTHBEARER token") == 1, refused.log()
+    finally:
+        ContainerCredentials.refuse = False
+        server.shutdown()

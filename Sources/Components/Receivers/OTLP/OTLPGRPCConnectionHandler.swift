@@ -116,6 +116,7 @@ final class OTLPGRPCConnectionHandler: ChannelInboundHandler {
     }
 }
 
-private extension String {
+extension String {
+    /// The text with zeros in front up to `width` characters (hex bytes, digits).
     func leftPadded(to width: Int) -> String { count >= width ? self : String(repeating: "0", count: width - count) + self }
 }

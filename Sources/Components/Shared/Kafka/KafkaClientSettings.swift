@@ -33,6 +33,7 @@ public struct KafkaClientSettings: ConfigSection {
         InertKey("metadata.full", "metadata is asked for the topics in use (as in the current Go collector)"),
         InertKey("tls.min_version", "librdkafka negotiates the highest version both sides offer"),
         InertKey("tls.max_version", "librdkafka negotiates the highest version both sides offer"),
+        InertKey("auth.sasl.aws_msk.broker_addr", "MSK IAM tokens are signed for the region's endpoint, as in the current Go collector"),
     ] + TLSClientSettings.inertKeys.under("tls") + TLSClientSettings.inertKeys.under("auth.tls")
 
     public struct Auth: ConfigSection {
@@ -52,8 +53,16 @@ public struct KafkaClientSettings: ConfigSection {
         public var username = ""
         public var password = ""
         public var version = 0
-        public var aws_msk: ConfigNode?
+        public var aws_msk: AWSMSK?
         public var oauthbearer_token_source: String?
+        public init() {}
+    }
+
+    /// `auth.sasl.aws_msk`, for `AWS_MSK_IAM_OAUTHBEARER`.
+    public struct AWSMSK: ConfigSection {
+        public var region = ""
+        /// Older Go releases signed for this address; the signature names the region's endpoint.
+        public var broker_addr = ""
         public init() {}
     }
 
@@ -83,7 +92,11 @@ public struct KafkaClientSettings: ConfigSection {
             case .plain, .scramSHA256, .scramSHA512:
                 if sasl.username.isEmpty { throw ConfigError(path: "auth.sasl.username", message: "required for \(sasl.mechanism.rawValue)") }
                 if sasl.password.isEmpty { throw ConfigError(path: "auth.sasl.password", message: "required for \(sasl.mechanism.rawValue)") }
-            case .awsMSK, .oauthBearer:
+            case .awsMSK:
+                if (sasl.aws_msk?.region ?? "").isEmpty {
+                    throw ConfigError(path: "auth.sasl.aws_msk.region", message: "required for AWS_MSK_IAM_OAUTHBEARER")
+                }
+            case .oauthBearer:
                 throw ConfigError(path: "auth.sasl.mechanism", message: "\(sasl.mechanism.rawValue) is not supported yet")
             }
             if !(0...1).contains(sasl.version) { throw ConfigError(path: "auth.sasl.version", message: "must be 0 or 1") }
@@ -146,9 +159,16 @@ public struct KafkaClientSettings: ConfigSection {
             }
         }
         if let sasl {
-            config.set("sasl.mechanisms", sasl.mechanism.rawValue)
-            config.set("sasl.username", sasl.username)
-            config.set("sasl.password", sasl.password)
+            switch sasl.mechanism {
+            case .awsMSK:
+                // librdkafka speaks OAUTHBEARER; the token is the signed request MSK reads.
+                config.set("sasl.mechanisms", "OAUTHBEARER")
+                config.tokenSource = MSKIAMToken.source(region: sasl.aws_msk?.region ?? "", chain: AWSCredentialChain())
+            default:
+                config.set("sasl.mechanisms", sasl.mechanism.rawValue)
+                config.set("sasl.username", sasl.username)
+                config.set("sasl.password", sasl.password)
+            }
         }
         return config
     }
