@@ -28,6 +28,7 @@ public enum Components {
         registry.register(BearerTokenAuthExtension.factory)
         registry.register(BasicAuthExtension.factory)
         registry.register(HeadersSetterExtension.factory)
+        registry.register(OAuth2ClientExtension.factory)
         registry.register(ZPagesExtension.factory)
         return registry
     }()

@@ -21,6 +21,7 @@ enum ComponentSamples {
         "file_storage": ["directory": FileManager.default.temporaryDirectory.path],
         "bearertokenauth": ["token": "sample-token"],
         "basicauth": ["client_auth": ["username": "user", "password": "sample-password"]],
+        "oauth2client": ["client_id": "sample-client", "client_secret": "sample-secret", "token_url": "http://127.0.0.1:1/token"],
         "headers_setter": ["headers": [["key": "X-Tenant", "from_context": "tenant"]]],
     ] }
 

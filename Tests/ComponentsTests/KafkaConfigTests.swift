@@ -102,6 +102,21 @@ import Testing
         #expect(missing?.message == "required for AWS_MSK_IAM_OAUTHBEARER")
     }
 
+    @Test func oauthBearerNeedsATokenSourceThatIsListed() throws {
+        let missing = #expect(throws: ConfigError.self) {
+            try decodeConfig(KafkaExporterConfig.self, "auth:\n  sasl:\n    mechanism: OAUTHBEARER\n")
+        }
+        #expect(missing?.path == "auth.sasl.oauthbearer_token_source")
+        let config = try decodeConfig(KafkaExporterConfig.self, "auth:\n  sasl:\n    mechanism: OAUTHBEARER\n    oauthbearer_token_source: oauth2client/idp\n")
+        #expect(config.extensionReferences.map(\.key) == ["auth.sasl.oauthbearer_token_source"])
+        #expect(config.extensionReferences.map(\.name) == ["oauth2client/idp"])
+        let p = try properties("auth:\n  sasl:\n    mechanism: OAUTHBEARER\n    oauthbearer_token_source: oauth2client\n")
+        #expect(p["sasl.mechanisms"] == "OAUTHBEARER" && p["security.protocol"] == "sasl_plaintext")
+        // Named but not an extension that gives tokens: the start fails naming the key.
+        let failure = #expect(throws: StartFailure.self) { try config.client.tokenProvider(host: ComponentHost()) }
+        #expect(failure?.key == "auth.sasl.oauthbearer_token_source")
+    }
+
     @Test func librdkafkaAcceptsEveryPropertyWeProduce() throws {
         // Without reachable brokers a producer still builds: librdkafka validates each property
         // name and value when it is set, and connects lazily.

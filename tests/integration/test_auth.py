@@ -24,14 +24,19 @@ WRONG = "guessed-token-77aa"
 PASSWORD = "pa55-w0rd-e1d"
 
 
+def with_extensions(config, block, names):
+    """The config with the extensions of the YAML `block` defined beside health_check and
+    `names` listed in service.extensions."""
+    config = config.replace("extensions:\n  health_check:", "extensions:" + block + "\n  health_check:")
+    return config.replace("  extensions: [health_check]", f"  extensions: [health_check, {names}]")
+
+
 def secured_receiver(ports, out, extensions, authenticator):
     """A collector whose OTLP receiver (both protocols) requires `authenticator`, logging at debug."""
     config = collector_config(ports, out, processors="[]",
                               grpc_extra=f"        auth:\n          authenticator: {authenticator}",
                               http_extra=f"        auth:\n          authenticator: {authenticator}")
-    config = config.replace("extensions:\n  health_check:", "extensions:" + extensions + "\n  health_check:")
-    config = config.replace("  extensions: [health_check]", f"  extensions: [health_check, {authenticator}]")
-    return at_debug(config)
+    return at_debug(with_extensions(config, extensions, authenticator))
 
 
 def at_debug(config):
@@ -138,6 +143,17 @@ def test_exporters_authenticate_to_a_secured_backend(make_collector, ports, tmp_
     assert TOKEN not in backend.log() and PASSWORD not in backend.log()
 
 
+def send_json(handler, status, body, **headers):
+    """Answers a BaseHTTPRequestHandler's request with `body` (bytes) as JSON."""
+    handler.send_response(status)
+    handler.send_header("Content-Type", "application/json")
+    for name, value in headers.items():
+        handler.send_header(name.replace("_", "-"), value)
+    handler.send_header("Content-Length", str(len(body)))
+    handler.end_headers()
+    handler.wfile.write(body)
+
+
 class FakeElasticsearch(BaseHTTPRequestHandler):
     """A stand-in for Elasticsearch that records each request's headers and stores nothing: only a
     server we control shows the headers an exporter sent."""
@@ -155,12 +171,7 @@ class FakeElasticsearch(BaseHTTPRequestHandler):
         self.respond(json.dumps({"errors": False, "items": items}).encode())
 
     def respond(self, body):
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("X-Elastic-Product", "Elasticsearch")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        send_json(self, 200, body, X_Elastic_Product="Elasticsearch")
 
     def log_message(self, *args):
         pass
@@ -280,12 +291,7 @@ class ContainerCredentials(BaseHTTPRequestHandler):
 
     def do_GET(self):
         type(self).asked.append((self.path, self.headers.get("Authorization")))
-        status, body = (403, b"denied") if type(self).refuse else (200, type(self).body)
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        send_json(self, *((403, b"denied") if type(self).refuse else (200, type(self).body)))
 
     def log_message(self, *args):
         pass
@@ -342,4 +348,86 @@ def test_msk_iam_signs_with_container_credentials_and_says_when_there_are_none(m
         assert refused.log().count("Failed to acquire SASL OAUTHBEARER token") == 1, refused.log()
     finally:
         ContainerCredentials.refuse = False
+        server.shutdown()
+
+
+class TokenEndpoint(BaseHTTPRequestHandler):
+    """An OAuth 2 token endpoint for the client credentials grant (RFC 6749 §4.4), as a
+    hand-written stand-in: the OIDC servers on PyPI here (oidc-provider-mock) do not grant
+    client credentials. It accepts the client's id and secret in a Basic header, records each
+    request, and issues TOKEN for an hour."""
+    asked = []
+    client = ("edge-client", "oauth-secret-3e4f5a")
+
+    def do_POST(self):
+        import base64
+        body = self.rfile.read(int(self.headers["Content-Length"])).decode()
+        type(self).asked.append(body)
+        expected = "Basic " + base64.b64encode(":".join(type(self).client).encode()).decode()
+        if self.headers.get("Authorization") == expected and "grant_type=client_credentials" in body:
+            status, answer = 200, {"access_token": TOKEN, "token_type": "bearer", "expires_in": 3600}
+        else:
+            status, answer = 401, {"error": "invalid_client"}
+        send_json(self, status, json.dumps(answer).encode())
+
+    def log_message(self, *args):
+        pass
+
+
+def test_oauth2client_tokens_for_an_exporter_and_for_kafka_oauthbearer(make_collector, ports, tmp_path):
+    """oauth2client with Go's keys: the otlphttp exporter sends the endpoint's token to a backend
+    that requires it (bearertokenauth), fetching it once for many requests; the kafka exporter's
+    OAUTHBEARER (`oauthbearer_token_source: oauth2client`) takes the same token as librdkafka
+    starts. The embedded broker speaks no SASL, so no broker checks that token here. Neither the
+    client secret nor the token is in the edge's debug log."""
+    from conftest import wait_until
+    TokenEndpoint.asked = []
+    server = ThreadingHTTPServer(("127.0.0.1", free_port()), TokenEndpoint)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    backend_ports = {k: free_port() for k in ("grpc", "http", "health", "metrics")}
+    backend_dir = tmp_path / "backend"
+    backend_dir.mkdir()
+    backend_config = collector_config(backend_ports, backend_dir, processors="[]",
+                                      http_extra="        auth:\n          authenticator: bearertokenauth")
+    backend_config = with_extensions(backend_config, f"\n  bearertokenauth:\n    token: {TOKEN}", "bearertokenauth")
+    backend = Collector(backend_dir, backend_config, **backend_ports).start()
+    try:
+        exporters = f"""
+  otlphttp:
+    endpoint: http://127.0.0.1:{backend_ports['http']}
+    auth:
+      authenticator: oauth2client
+    sending_queue:
+      wait_for_result: true
+  kafka:
+    brokers: ["127.0.0.1:{free_port()}"]
+    auth:
+      sasl:
+        mechanism: OAUTHBEARER
+        oauthbearer_token_source: oauth2client"""
+        config = otlp_http_to(ports, exporters, "otlphttp")
+        config = config.replace("    traces:\n      receivers: [otlp]\n      processors: []\n      exporters: [otlphttp]\n",
+                                "    traces:\n      receivers: [otlp]\n      processors: []\n      exporters: [otlphttp]\n"
+                                "    logs:\n      receivers: [otlp]\n      processors: []\n      exporters: [kafka]\n")
+        config = with_extensions(config, f"""
+  oauth2client:
+    client_id: {TokenEndpoint.client[0]}
+    client_secret: {TokenEndpoint.client[1]}
+    token_url: http://127.0.0.1:{server.server_address[1]}/oauth2/token
+    scopes: [telemetry.write]
+    endpoint_params:
+      audience: backend""", "oauth2client")
+        edge = make_collector(config=at_debug(config))
+        wait_until(lambda: "SASL OAUTHBEARER token refreshed" in edge.log(), what="the kafka exporter's first token")
+        spans = make_traces(traces=3, children=1)
+        for _ in range(3):
+            assert post(ports, encode_spans(spans).SerializeToString()).status_code == 200
+        assert len(names(backend_dir)) == 3 * len(spans)
+        # One token for the kafka exporter and the three exports.
+        assert len(TokenEndpoint.asked) == 1, TokenEndpoint.asked
+        assert TokenEndpoint.asked[0] == "audience=backend&grant_type=client_credentials&scope=telemetry.write"
+        edge.stop()
+        assert TOKEN not in edge.log() and TokenEndpoint.client[1] not in edge.log()
+    finally:
+        backend.stop()
         server.shutdown()

@@ -15,9 +15,9 @@ final class ExporterAuthenticator: Sendable {
     }
 
     /// The `fixed` headers with the authenticator's changes, for data received with `metadata`.
-    func headers(_ fixed: [(name: String, value: String)], for metadata: RequestMetadata) -> RequestHeaders {
+    func headers(_ fixed: [(name: String, value: String)], for metadata: RequestMetadata) async throws -> RequestHeaders {
         var headers = RequestHeaders(fixed)
-        found.get()?.apply(to: &headers, for: metadata)
+        try await found.get()?.apply(to: &headers, for: metadata)
         return headers
     }
 }

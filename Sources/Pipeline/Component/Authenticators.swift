@@ -15,8 +15,9 @@ public protocol ServerAuthenticator: CollectorExtension {
 
 /// An extension that puts credentials or other headers on outgoing requests (Go's `auth.Client`).
 public protocol ClientAuthenticator: CollectorExtension {
-    /// Changes the headers of a request that carries data received with `metadata`.
-    func apply(to headers: inout RequestHeaders, for metadata: RequestMetadata)
+    /// Changes the headers of a request that carries data received with `metadata`; throws
+    /// (a `PipelineError`) when the credentials cannot be had now, so the request is not sent.
+    func apply(to headers: inout RequestHeaders, for metadata: RequestMetadata) async throws
 }
 
 /// A request's headers, names compared without regard to case (as HTTP and gRPC metadata do).

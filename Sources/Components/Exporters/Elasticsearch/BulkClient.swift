@@ -84,7 +84,7 @@ final class BulkClient: Sendable {
         endpoints[turn.add(1, ordering: .relaxed).oldValue % endpoints.count]
     }
 
-    private func request(_ path: String, query: [(String, String)] = [], metadata: RequestMetadata = .empty) -> HTTPClientRequest {
+    private func request(_ path: String, query: [(String, String)] = [], metadata: RequestMetadata = .empty) async throws -> HTTPClientRequest {
         let endpoint = nextEndpoint()
         var components = URLComponents()
         components.queryItems = query.map { URLQueryItem(name: $0.0, value: $0.1) }
@@ -92,7 +92,7 @@ final class BulkClient: Sendable {
         var request = HTTPClientRequest(url: endpoint.base + path + suffix)
         request.headers.add(name: "User-Agent", value: "otelcol-swift")
         if let authorization = endpoint.authorization { request.headers.add(name: "Authorization", value: authorization) }
-        for (name, value) in authenticator.headers(headers, for: metadata).fields { request.headers.replaceOrAdd(name: name, value: value) }
+        for (name, value) in try await authenticator.headers(headers, for: metadata).fields { request.headers.replaceOrAdd(name: name, value: value) }
         return request
     }
 
@@ -101,7 +101,7 @@ final class BulkClient: Sendable {
     func serverInfo() async -> ElasticsearchServer {
         if let known = server.withLock({ $0 }) { return known }
         var found = ElasticsearchServer.assumed
-        if let response = try? await client.execute(request("/"), timeout: timeout), response.status == .ok,
+        if let root = try? await request("/"), let response = try? await client.execute(root, timeout: timeout), response.status == .ok,
            let body = try? await response.body.collect(upTo: 1 << 20),
            let described = ElasticsearchServer.from(rootResponse: Array(body.readableBytesView)) {
             found = described
@@ -119,7 +119,8 @@ final class BulkClient: Sendable {
     func post(_ body: ArraySlice<UInt8>, items: Int, requireDataStream: Bool, metadata: RequestMetadata) async -> Outcome {
         var parameters = query
         if requireDataStream { parameters.append(("require_data_stream", "true")) }
-        var request = request("/_bulk", query: parameters, metadata: metadata)
+        var request: HTTPClientRequest
+        do { request = try await self.request("/_bulk", query: parameters, metadata: metadata) } catch { return .retry("\(error)") }
         request.method = .POST
         request.headers.add(name: "Content-Type", value: "application/json")
         request.headers.add(name: "X-Elastic-Event-Count", value: String(items))

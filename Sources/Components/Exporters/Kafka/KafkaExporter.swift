@@ -49,6 +49,7 @@ public final class KafkaExporter: Exporter {
     }
 
     public func start() async throws {
+        _ = try config.client.tokenProvider(host: settings.host)
         var properties = librdkafkaConfig
         properties.set("statistics.interval.ms", "10000")
         let made = try KafkaProducer(config: properties, logger: settings.logger,

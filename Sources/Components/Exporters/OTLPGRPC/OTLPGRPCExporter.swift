@@ -83,7 +83,7 @@ public final class OTLPGRPCExporter: Exporter {
         options.compression = config.compression == .gzip ? .gzip : CompressionAlgorithm.none
         options.waitForReady = config.wait_for_ready
         var metadata = Metadata()
-        for (name, value) in authenticator.headers(fixedHeaders, for: batch.metadata).fields { metadata.addString(value, forKey: name.lowercased()) }
+        for (name, value) in try await authenticator.headers(fixedHeaders, for: batch.metadata).fields { metadata.addString(value, forKey: name.lowercased()) }
         let request = ClientRequest(message: body, metadata: metadata)
         let target = config.endpoint
         let attempt: ExportAttempt

@@ -62,7 +62,7 @@ public final class OTLPHTTPExporter: Exporter {
             payload = compressed
         }
         let url = config.url(for: batch.signal)
-        let (rejected, message) = try await attempt(url, payload, headers: authenticator.headers(fixedHeaders, for: batch.metadata)).settled()
+        let (rejected, message) = try await attempt(url, payload, headers: try await authenticator.headers(fixedHeaders, for: batch.metadata)).settled()
         if rejected > 0 || !message.isEmpty {
             settings.telemetry.recordDropped(Int(rejected), signal: batch.signal, component: settings.id, reason: "rejected_by_destination")
             settings.logger.warning("partial success from \(url): \(rejected) \(batch.signal.itemName) rejected: \(message)")

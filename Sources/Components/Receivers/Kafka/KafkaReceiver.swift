@@ -63,6 +63,7 @@ public final class KafkaReceiver: Receiver {
     }
 
     public func start() async throws {
+        _ = try config.client.tokenProvider(host: settings.host)
         let signals = consumers.keys.sorted(by: { $0.rawValue < $1.rawValue })
         let subscription = try TopicSubscription(config.settings, signals: signals)
         for entry in subscription.entries {

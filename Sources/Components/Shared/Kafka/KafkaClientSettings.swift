@@ -97,7 +97,9 @@ public struct KafkaClientSettings: ConfigSection {
                     throw ConfigError(path: "auth.sasl.aws_msk.region", message: "required for AWS_MSK_IAM_OAUTHBEARER")
                 }
             case .oauthBearer:
-                throw ConfigError(path: "auth.sasl.mechanism", message: "\(sasl.mechanism.rawValue) is not supported yet")
+                if (sasl.oauthbearer_token_source ?? "").isEmpty {
+                    throw ConfigError(path: "auth.sasl.oauthbearer_token_source", message: "required for OAUTHBEARER: an oauth2client extension listed in service.extensions")
+                }
             }
             if !(0...1).contains(sasl.version) { throw ConfigError(path: "auth.sasl.version", message: "must be 0 or 1") }
         }
@@ -164,6 +166,9 @@ public struct KafkaClientSettings: ConfigSection {
                 // librdkafka speaks OAUTHBEARER; the token is the signed request MSK reads.
                 config.set("sasl.mechanisms", "OAUTHBEARER")
                 config.tokenSource = MSKIAMToken.source(region: sasl.aws_msk?.region ?? "", chain: AWSCredentialChain())
+            case .oauthBearer:
+                config.set("sasl.mechanisms", "OAUTHBEARER")
+                if let provider = try? tokenProvider(host: host) { config.tokenSource = { try provider.kafkaToken() } }
             default:
                 config.set("sasl.mechanisms", sasl.mechanism.rawValue)
                 config.set("sasl.username", sasl.username)
@@ -171,6 +176,19 @@ public struct KafkaClientSettings: ConfigSection {
             }
         }
         return config
+    }
+}
+
+extension KafkaClientSettings {
+    /// The extension `auth.sasl.oauthbearer_token_source` names, for OAUTHBEARER; nil for other
+    /// mechanisms. Components call it at start, so that a name of the wrong kind fails the start.
+    public func tokenProvider(host: ComponentHost) throws(StartFailure) -> (any KafkaTokenProvider)? {
+        guard let sasl = auth?.sasl, sasl.mechanism == .oauthBearer, let name = sasl.oauthbearer_token_source else { return nil }
+        guard let provider = host.extension(named: name) as? any KafkaTokenProvider else {
+            throw StartFailure(key: "auth.sasl.oauthbearer_token_source",
+                               message: "extension \"\(name)\" gives no tokens; an oauth2client extension listed in service.extensions does")
+        }
+        return provider
     }
 }
 
@@ -198,6 +216,11 @@ public struct KafkaComponentConfig<Settings: KafkaComponentSettings>: ComponentC
     }
 
     public func warnings() -> [String] { settings.warnings() }
+
+    public var extensionReferences: [(key: String, name: String)] {
+        guard let sasl = client.auth?.sasl, sasl.mechanism == .oauthBearer, let name = sasl.oauthbearer_token_source else { return [] }
+        return [("auth.sasl.oauthbearer_token_source", name)]
+    }
 
     public static var inertKeys: [InertKey] { KafkaClientSettings.inertKeys + Settings.inertKeys }
 }
