@@ -13,6 +13,11 @@ final class CallbackContext: Sendable {
     let onRetentionLoss: (@Sendable (KafkaRetentionLoss) -> Void)?
     /// Where SASL/OAUTHBEARER tokens come from, when the client authenticates with them.
     let tokenSource: KafkaTokenSource?
+    /// How the client authenticates (mechanism and user, never a secret), for errors.
+    let authentication: String?
+    /// What the broker said when it last refused the client's authentication; cleared by the
+    /// next delivery.
+    let authenticationFailure = Mutex<String?>(nil)
     /// Partitions revoked while a poll run gathers records (the run empties it first): records it
     /// took of them before the revoke must be left to their next owner, which may be this
     /// consumer again, starting from the committed offset.
@@ -21,9 +26,10 @@ final class CallbackContext: Sendable {
     init(logger: Logger, onStatistics: (@Sendable (KafkaStatistics) -> Void)? = nil,
          beforeRevoke: (@Sendable ([(topic: String, partition: Int32)]) -> Void)? = nil,
          start: KafkaStartPosition = .beginning, onRetentionLoss: (@Sendable (KafkaRetentionLoss) -> Void)? = nil,
-         tokenSource: KafkaTokenSource? = nil) {
+         tokenSource: KafkaTokenSource? = nil, authentication: String? = nil) {
         self.logger = logger
         self.tokenSource = tokenSource
+        self.authentication = authentication
         self.onStatistics = onStatistics
         self.beforeRevoke = beforeRevoke
         self.start = start
@@ -35,7 +41,24 @@ final class CallbackContext: Sendable {
     let repeats = Mutex(LogRepeats())
 
     func log(level: Int32, facility: UnsafePointer<CChar>?, text: UnsafePointer<CChar>?) {
-        var line = "librdkafka \(facility.map { String(cString: $0) } ?? ""): \(text.map { String(cString: $0) } ?? "")"
+        log(level: level, "librdkafka \(facility.map { String(cString: $0) } ?? ""): \(text.map { String(cString: $0) } ?? "")")
+    }
+
+    /// A client-wide error librdkafka reports (its error callback): a refused authentication is
+    /// said in words that name how the client authenticates and is kept for the delivery errors
+    /// it causes; others are logged as librdkafka logs them without the callback.
+    func error(_ code: rd_kafka_resp_err_t, reason: String) {
+        guard code == RD_KAFKA_RESP_ERR__AUTHENTICATION else { return log(level: 3, "librdkafka ERROR: \(reason)") }
+        // librdkafka reports a token it could not get the same way as a refused login.
+        let refused = reason.hasPrefix("Failed to acquire")
+            ? "cannot authenticate\(authentication.map { " with \($0)" } ?? ""): \(reason)"
+            : "the broker refused authentication\(authentication.map { " with \($0)" } ?? ""): \(reason)"
+        authenticationFailure.withLock { $0 = refused }
+        log(level: 3, "\(refused); records are kept and retried until the credentials are fixed")
+    }
+
+    func log(level: Int32, _ text: String) {
+        var line = text
         guard level <= 6 else { return logger.debug("\(line)") }
         guard let suppressed = repeats.withLock({ $0.admit(line, now: .now) }) else { return }
         if suppressed > 0 { line += " (\(suppressed) more like this in the last \(LogRepeats.window) not shown)" }
@@ -51,6 +74,12 @@ final class CallbackContext: Sendable {
 let librdkafkaLog: @convention(c) (OpaquePointer?, Int32, UnsafePointer<CChar>?, UnsafePointer<CChar>?) -> Void = { rk, level, facility, text in
     guard let rk, let opaque = rd_kafka_opaque(rk) else { return }
     Unmanaged<CallbackContext>.fromOpaque(opaque).takeUnretainedValue().log(level: level, facility: facility, text: text)
+}
+
+let librdkafkaError: @convention(c) (OpaquePointer?, Int32, UnsafePointer<CChar>?, UnsafeMutableRawPointer?) -> Void = { _, code, reason, opaque in
+    guard let opaque else { return }
+    Unmanaged<CallbackContext>.fromOpaque(opaque).takeUnretainedValue()
+        .error(rd_kafka_resp_err_t(rawValue: code), reason: reason.map { String(cString: $0) } ?? "")
 }
 
 let librdkafkaStatistics: @convention(c) (OpaquePointer?, UnsafeMutablePointer<CChar>?, Int, UnsafeMutableRawPointer?) -> Int32 = { _, json, length, opaque in

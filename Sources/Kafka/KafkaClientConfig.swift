@@ -6,6 +6,8 @@ public struct KafkaClientConfig: Sendable {
     public var properties: [(String, String)] = []
     /// Tokens for `sasl.mechanism` OAUTHBEARER, made by the collector instead of librdkafka.
     public var tokenSource: KafkaTokenSource?
+    /// How the client authenticates, for errors (e.g. `SASL/SCRAM-SHA-512 as user "edge"`).
+    public var authentication: String?
 
     public init(_ properties: [(String, String)] = []) { self.properties = properties }
 

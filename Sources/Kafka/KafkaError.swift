@@ -11,6 +11,12 @@ public struct KafkaError: Error, Sendable, CustomStringConvertible {
         self.message = context.map { "\($0): \(name)" } ?? name
     }
 
+    /// `error` with what caused it added to its message.
+    init(_ error: KafkaError, cause: String) {
+        self.code = error.code
+        self.message = "\(error.message) (\(cause))"
+    }
+
     public init(message: String) {
         self.code = RD_KAFKA_RESP_ERR__FAIL.rawValue
         self.message = message

@@ -53,10 +53,12 @@ public final class KafkaProducer: Sendable {
     public init(config: KafkaClientConfig, logger: Logger, partitioner: KafkaPartitioner = .saramaCompatible,
                 onStatistics: (@Sendable (KafkaStatistics) -> Void)? = nil) throws(KafkaError) {
         let conf = try config.make()
-        let sink = Unmanaged.passRetained(CallbackContext(logger: logger, onStatistics: onStatistics, tokenSource: config.tokenSource))
+        let sink = Unmanaged.passRetained(CallbackContext(logger: logger, onStatistics: onStatistics, tokenSource: config.tokenSource,
+                                                          authentication: config.authentication))
         rd_kafka_conf_set_opaque(conf, sink.toOpaque())
         rd_kafka_conf_set_dr_msg_cb(conf, deliveryReport)
         rd_kafka_conf_set_log_cb(conf, librdkafkaLog)
+        rd_kafka_conf_set_error_cb(conf, librdkafkaError)
         if onStatistics != nil { rd_kafka_conf_set_stats_cb(conf, librdkafkaStatistics) }
         // Topic-level properties given above (message.timeout.ms, acks, ...) live in the default
         // topic configuration; the partitioner is added to it rather than replacing it.
@@ -222,15 +224,20 @@ final class DeliveryTicket: Sendable {
     func complete(_ error: KafkaError?) { group.complete(index, error) }
 }
 
-private let deliveryReport: @convention(c) (OpaquePointer?, UnsafePointer<rd_kafka_message_t>?, UnsafeMutableRawPointer?) -> Void = { _, message, _ in
+private let deliveryReport: @convention(c) (OpaquePointer?, UnsafePointer<rd_kafka_message_t>?, UnsafeMutableRawPointer?) -> Void = { rk, message, _ in
     guard let message, let opaque = message.pointee._private else { return }
     let ticket = Unmanaged<DeliveryTicket>.fromOpaque(opaque).takeRetainedValue()
+    let context = rk.flatMap { rd_kafka_opaque($0) }.map { Unmanaged<CallbackContext>.fromOpaque($0).takeUnretainedValue() }
     let err = message.pointee.err
     if err == RD_KAFKA_RESP_ERR_NO_ERROR {
+        context?.authenticationFailure.withLock { $0 = nil }
         ticket.complete(nil)
     } else {
         let topic = message.pointee.rkt.map { String(cString: rd_kafka_topic_name($0)) } ?? "?"
-        ticket.complete(KafkaError(err, "delivery to \(topic) failed"))
+        var error = KafkaError(err, "delivery to \(topic) failed")
+        // A record that timed out because no broker would take the credentials says so.
+        if let refused = context?.authenticationFailure.withLock({ $0 }) { error = KafkaError(error, cause: refused) }
+        ticket.complete(error)
     }
 }
 

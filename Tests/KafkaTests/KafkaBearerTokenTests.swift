@@ -62,7 +62,7 @@ import Testing
         let lines = Lines()
         let producer = try KafkaProducer(config: config(cluster) { throw Refused() }, logger: lines.logger)
         let expected = "Failed to acquire SASL OAUTHBEARER token: the credentials endpoint answered 403"
-        try await waitUntil { lines.all.withLock { $0.contains { $0.hasPrefix("error librdkafka") && $0.hasSuffix(expected) } } }
+        try await waitUntil { lines.all.withLock { $0.contains { $0.hasPrefix("error cannot authenticate: ") && $0.contains(expected) } } }
         producer.close(timeout: .milliseconds(100))
         cluster.close()
     }

@@ -1,9 +1,11 @@
 """The same produce path against a second, independent Kafka-compatible broker: tansu (Rust).
 Read back with Python confluent-kafka.
 
-TLS and SASL/SCRAM are not exercised against tansu here: this tansu build rejects `--cert` together
-with `--key`, and with `--authentication` its `user create` cannot connect. The librdkafka
-configuration our TLS and SASL keys produce is checked in Tests/ComponentsTests/KafkaConfigTests.
+SASL/SCRAM is exercised against tansu up to the broker's refusal: with `--authentication` it runs
+the SCRAM-SHA-512 exchange, but its users can only be created through an authenticated broker, so
+no login can succeed here. TLS is tested through stunnel in test_kafka_tls.py (this tansu build
+rejects `--cert` together with `--key`). The librdkafka configuration our TLS and SASL keys
+produce is checked in Tests/ComponentsTests/KafkaConfigTests.
 
 Debian's librdkafka 2.0.2 cannot parse tansu's ApiVersions answer (fixed in later librdkafka), so
 the collector runs here with the newer, ABI-compatible librdkafka that the confluent-kafka wheel
@@ -105,6 +107,37 @@ def test_plain(make_collector, ports, tmp_path, newer_librdkafka):
     finally:
         tansu.stop()
 
+
+
+def test_a_refused_scram_login_is_one_clear_error_and_clients_are_told_to_retry(make_collector, ports, tmp_path, newer_librdkafka):
+    """tansu with `--authentication` runs the SCRAM-SHA-512 exchange with librdkafka to its end
+    and refuses a user it does not know (tansu creates users only through an authenticated
+    broker, so no login can succeed here). The edge says so in one error line naming the
+    mechanism, the user and the broker, not the password; the OTLP client is told to retry
+    (503) with the reason, and nothing is acknowledged."""
+    import requests
+    from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
+    password = "wrong-pa55-8b7c"
+    tansu = Tansu(tmp_path, extra=["--authentication"])
+    try:
+        extra = f"""    auth:
+      sasl: {{mechanism: SCRAM-SHA-512, username: edge, password: {password}}}
+    sending_queue: {{enabled: false}}
+    retry_on_failure: {{enabled: false}}"""
+        collector = make_collector(config=edge_config(ports, tansu.bootstrap, extra), env=newer_librdkafka)
+        refused = f'the broker refused authentication with SASL/SCRAM-SHA-512 as user "edge": sasl_plaintext://{tansu.bootstrap}/bootstrap: SASL authentication error'
+        wait_until(lambda: refused in collector.log(), what="the refused login reported")
+        answer = requests.post(f"http://127.0.0.1:{ports['http']}/v1/traces", data=encode_spans(make_traces(traces=2, children=1)).SerializeToString(),
+                               headers={"Content-Type": "application/x-protobuf"}, timeout=30)
+        assert answer.status_code == 503, answer.text
+        assert "Message timed out (the broker refused authentication with SASL/SCRAM-SHA-512 as user" in answer.text, answer.text
+        collector.stop()
+        log = collector.log()
+        # librdkafka retries the login every second or so; the explanation is logged once.
+        assert log.count("records are kept and retried until the credentials are fixed") == 1, log
+        assert password not in log
+    finally:
+        tansu.stop()
 
 
 def headroom_backend(tansu, ports, warning):

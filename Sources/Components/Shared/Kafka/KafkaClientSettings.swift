@@ -161,6 +161,8 @@ public struct KafkaClientSettings: ConfigSection {
             }
         }
         if let sasl {
+            config.authentication = sasl.mechanism == .plain || sasl.mechanism == .scramSHA256 || sasl.mechanism == .scramSHA512
+                ? "SASL/\(sasl.mechanism.rawValue) as user \"\(sasl.username)\"" : "SASL/\(sasl.mechanism.rawValue)"
             switch sasl.mechanism {
             case .awsMSK:
                 // librdkafka speaks OAUTHBEARER; the token is the signed request MSK reads.
