@@ -18,6 +18,7 @@ final class CallbackContext: Sendable {
     /// What the broker said when it last refused the client's authentication; cleared by the
     /// next delivery.
     let authenticationFailure = Mutex<String?>(nil)
+    let onAuthenticationFailure: (@Sendable () -> Void)?
     /// Partitions revoked while a poll run gathers records (the run empties it first): records it
     /// took of them before the revoke must be left to their next owner, which may be this
     /// consumer again, starting from the committed offset.
@@ -26,8 +27,9 @@ final class CallbackContext: Sendable {
     init(logger: Logger, onStatistics: (@Sendable (KafkaStatistics) -> Void)? = nil,
          beforeRevoke: (@Sendable ([(topic: String, partition: Int32)]) -> Void)? = nil,
          start: KafkaStartPosition = .beginning, onRetentionLoss: (@Sendable (KafkaRetentionLoss) -> Void)? = nil,
-         tokenSource: KafkaTokenSource? = nil, authentication: String? = nil) {
+         tokenSource: KafkaTokenSource? = nil, authentication: String? = nil, onAuthenticationFailure: (@Sendable () -> Void)? = nil) {
         self.logger = logger
+        self.onAuthenticationFailure = onAuthenticationFailure
         self.tokenSource = tokenSource
         self.authentication = authentication
         self.onStatistics = onStatistics
@@ -54,7 +56,8 @@ final class CallbackContext: Sendable {
             ? "cannot authenticate\(authentication.map { " with \($0)" } ?? ""): \(reason)"
             : "the broker refused authentication\(authentication.map { " with \($0)" } ?? ""): \(reason)"
         authenticationFailure.withLock { $0 = refused }
-        log(level: 3, "\(refused); records are kept and retried until the credentials are fixed")
+        onAuthenticationFailure?()
+        log(level: 3, "\(refused); records wait (they are not lost) until the credentials are fixed")
     }
 
     func log(level: Int32, _ text: String) {

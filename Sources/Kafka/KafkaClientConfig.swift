@@ -8,6 +8,8 @@ public struct KafkaClientConfig: Sendable {
     public var tokenSource: KafkaTokenSource?
     /// How the client authenticates, for errors (e.g. `SASL/SCRAM-SHA-512 as user "edge"`).
     public var authentication: String?
+    /// Called each time a broker refuses the client's authentication (for a counter).
+    public var onAuthenticationFailure: (@Sendable () -> Void)?
 
     public init(_ properties: [(String, String)] = []) { self.properties = properties }
 

@@ -109,6 +109,15 @@ def test_plain(make_collector, ports, tmp_path, newer_librdkafka):
 
 
 
+def refusals(ports, kind, name):
+    """otelcol_kafka_authentication_failures_total of the component, from the metrics endpoint."""
+    import re
+    import requests
+    text = requests.get(f"http://127.0.0.1:{ports['metrics']}/metrics", timeout=10).text
+    found = re.search(r'otelcol_kafka_authentication_failures_total\{%s="%s"\} (\d+)' % (kind, name), text)
+    return int(found.group(1)) if found else 0
+
+
 def test_a_refused_scram_login_is_one_clear_error_and_clients_are_told_to_retry(make_collector, ports, tmp_path, newer_librdkafka):
     """tansu with `--authentication` runs the SCRAM-SHA-512 exchange with librdkafka to its end
     and refuses a user it does not know (tansu creates users only through an authenticated
@@ -130,11 +139,44 @@ def test_a_refused_scram_login_is_one_clear_error_and_clients_are_told_to_retry(
         answer = requests.post(f"http://127.0.0.1:{ports['http']}/v1/traces", data=encode_spans(make_traces(traces=2, children=1)).SerializeToString(),
                                headers={"Content-Type": "application/x-protobuf"}, timeout=30)
         assert answer.status_code == 503, answer.text
+        assert refusals(ports, "exporter", "kafka") >= 1
         assert "Message timed out (the broker refused authentication with SASL/SCRAM-SHA-512 as user" in answer.text, answer.text
         collector.stop()
         log = collector.log()
         # librdkafka retries the login every second or so; the explanation is logged once.
-        assert log.count("records are kept and retried until the credentials are fixed") == 1, log
+        assert log.count("records wait (they are not lost) until the credentials are fixed") == 1, log
+        assert password not in log
+    finally:
+        tansu.stop()
+
+
+def test_a_refused_scram_login_of_the_backend_is_one_clear_error(make_collector, ports, tmp_path, newer_librdkafka):
+    """The kafka receiver with a user tansu (`--authentication`) does not know: one error naming
+    the mechanism, the user and the broker while librdkafka keeps trying, and no password."""
+    from conftest import service_section
+    password = "wrong-pa55-1d2e"
+    tansu = Tansu(tmp_path, extra=["--authentication"])
+    try:
+        config = f"""
+receivers:
+  kafka:
+    brokers: [{tansu.bootstrap}]
+    auth:
+      sasl: {{mechanism: SCRAM-SHA-256, username: backend, password: {password}}}
+exporters:
+  debug:
+""" + service_section(ports, """    traces:
+      receivers: [kafka]
+      exporters: [debug]
+""")
+        collector = make_collector(config=config, env=newer_librdkafka)
+        refused = f'the broker refused authentication with SASL/SCRAM-SHA-256 as user "backend": sasl_plaintext://{tansu.bootstrap}/bootstrap: SASL authentication error'
+        wait_until(lambda: refused in collector.log(), what="the refused login reported")
+        # librdkafka logs in again and again; each refusal is counted, the explanation logged once.
+        wait_until(lambda: refusals(ports, "receiver", "kafka") >= 3, timeout=60, what="three refused logins")
+        collector.stop()
+        log = collector.log()
+        assert log.count("(they are not lost) until the credentials are fixed") == 1, log
         assert password not in log
     finally:
         tansu.stop()

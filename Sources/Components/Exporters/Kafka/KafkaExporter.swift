@@ -31,6 +31,7 @@ public final class KafkaExporter: Exporter {
     var librdkafkaConfig: KafkaClientConfig {
         let producer = config.settings.producer
         var client = config.client.librdkafkaProperties(host: settings.host)
+        client.countAuthenticationFailures(settings)
         client.set("acks", config.settings.acks)
         // Idempotence needs acks from all in-sync replicas; with it, librdkafka's internal
         // retries cannot duplicate or reorder records.

@@ -48,6 +48,7 @@ public final class KafkaReceiver: Receiver {
     var librdkafkaConfig: KafkaClientConfig {
         let r = config.settings
         var client = config.client.librdkafkaProperties(host: settings.host)
+        client.countAuthenticationFailures(settings)
         client.set("group.id", r.group_id)
         if !r.group_instance_id.isEmpty { client.set("group.instance.id", r.group_instance_id) }
         client.set("session.timeout.ms", String(r.session_timeout.nanoseconds / 1_000_000))

@@ -181,6 +181,14 @@ public struct KafkaClientSettings: ConfigSection {
     }
 }
 
+extension KafkaClientConfig {
+    /// Counts refused logins in `otelcol_kafka_authentication_failures_total` of the component.
+    mutating func countAuthenticationFailures(_ settings: ComponentSettings) {
+        let counter = settings.telemetry.counter("otelcol_kafka_authentication_failures_total", [(settings.kind.rawValue, settings.id.description)])
+        onAuthenticationFailure = { counter.increment() }
+    }
+}
+
 extension KafkaClientSettings {
     /// The extension `auth.sasl.oauthbearer_token_source` names, for OAUTHBEARER; nil for other
     /// mechanisms. Components call it at start, so that a name of the wrong kind fails the start.
