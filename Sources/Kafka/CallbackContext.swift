@@ -19,6 +19,8 @@ final class CallbackContext: Sendable {
     /// next delivery.
     let authenticationFailure = Mutex<String?>(nil)
     let onAuthenticationFailure: (@Sendable () -> Void)?
+    /// `KafkaClientConfig.serverName`.
+    let serverName: String?
     /// Partitions revoked while a poll run gathers records (the run empties it first): records it
     /// took of them before the revoke must be left to their next owner, which may be this
     /// consumer again, starting from the committed offset.
@@ -27,8 +29,10 @@ final class CallbackContext: Sendable {
     init(logger: Logger, onStatistics: (@Sendable (KafkaStatistics) -> Void)? = nil,
          beforeRevoke: (@Sendable ([(topic: String, partition: Int32)]) -> Void)? = nil,
          start: KafkaStartPosition = .beginning, onRetentionLoss: (@Sendable (KafkaRetentionLoss) -> Void)? = nil,
-         tokenSource: KafkaTokenSource? = nil, authentication: String? = nil, onAuthenticationFailure: (@Sendable () -> Void)? = nil) {
+         tokenSource: KafkaTokenSource? = nil, authentication: String? = nil, onAuthenticationFailure: (@Sendable () -> Void)? = nil,
+         serverName: String? = nil) {
         self.logger = logger
+        self.serverName = serverName
         self.onAuthenticationFailure = onAuthenticationFailure
         self.tokenSource = tokenSource
         self.authentication = authentication

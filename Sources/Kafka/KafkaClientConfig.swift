@@ -10,6 +10,8 @@ public struct KafkaClientConfig: Sendable {
     public var authentication: String?
     /// Called each time a broker refuses the client's authentication (for a counter).
     public var onAuthenticationFailure: (@Sendable () -> Void)?
+    /// The name broker certificates must be valid for, instead of the broker's address.
+    public var serverName: String?
 
     public init(_ properties: [(String, String)] = []) { self.properties = properties }
 
@@ -25,6 +27,10 @@ public struct KafkaClientConfig: Sendable {
                 rd_kafka_conf_destroy(conf)
                 throw KafkaError(message: "librdkafka property \(key)=\(value): \(text(errorText))")
             }
+        }
+        if serverName != nil {
+            rd_kafka_conf_set(conf, "ssl.endpoint.identification.algorithm", "none", nil, 0)
+            rd_kafka_conf_set_ssl_cert_verify_cb(conf, librdkafkaVerifyCertificate)
         }
         if tokenSource != nil {
             rd_kafka_conf_set_oauthbearer_token_refresh_cb(conf, librdkafkaTokenRefresh)

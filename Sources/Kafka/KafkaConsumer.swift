@@ -60,7 +60,8 @@ public final class KafkaConsumer: Sendable {
         let conf = try config.make()
         let sink = Unmanaged.passRetained(CallbackContext(logger: logger, onStatistics: onStatistics, beforeRevoke: beforeRevoke,
                                                           start: start, onRetentionLoss: onRetentionLoss, tokenSource: config.tokenSource,
-                                                          authentication: config.authentication, onAuthenticationFailure: config.onAuthenticationFailure))
+                                                          authentication: config.authentication, onAuthenticationFailure: config.onAuthenticationFailure,
+                                                          serverName: config.serverName))
         rd_kafka_conf_set_opaque(conf, sink.toOpaque())
         rd_kafka_conf_set_log_cb(conf, librdkafkaLog)
         rd_kafka_conf_set_error_cb(conf, librdkafkaError)

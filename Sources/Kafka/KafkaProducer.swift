@@ -54,7 +54,8 @@ public final class KafkaProducer: Sendable {
                 onStatistics: (@Sendable (KafkaStatistics) -> Void)? = nil) throws(KafkaError) {
         let conf = try config.make()
         let sink = Unmanaged.passRetained(CallbackContext(logger: logger, onStatistics: onStatistics, tokenSource: config.tokenSource,
-                                                          authentication: config.authentication, onAuthenticationFailure: config.onAuthenticationFailure))
+                                                          authentication: config.authentication, onAuthenticationFailure: config.onAuthenticationFailure,
+                                                          serverName: config.serverName))
         rd_kafka_conf_set_opaque(conf, sink.toOpaque())
         rd_kafka_conf_set_dr_msg_cb(conf, deliveryReport)
         rd_kafka_conf_set_log_cb(conf, librdkafkaLog)

@@ -117,6 +117,20 @@ import Testing
         #expect(failure?.key == "auth.sasl.oauthbearer_token_source")
     }
 
+    @Test func serverNameOverrideIsTheNameCertificatesAreCheckedFor() throws {
+        func client(_ yaml: String) throws -> KafkaClientConfig {
+            KafkaExporter(settings: settings("kafka", .exporter), config: try decodeConfig(KafkaExporterConfig.self, yaml)).librdkafkaConfig
+        }
+        #expect(try client("tls:\n  server_name_override: kafka.internal\n").serverName == "kafka.internal")
+        #expect(try client("tls:\n  insecure: false\n").serverName == nil)
+        // Without verification there is no name to check.
+        #expect(try client("tls:\n  server_name_override: kafka.internal\n  insecure_skip_verify: true\n").serverName == nil)
+        let config = try decodeConfig(KafkaExporterConfig.self, "tls:\n  server_name_override: kafka.internal\n")
+        let producer = try KafkaProducer(config: KafkaExporter(settings: settings("kafka", .exporter), config: config).librdkafkaConfig,
+                                         logger: Logger(label: "test"))
+        producer.close(timeout: .milliseconds(10))
+    }
+
     @Test func librdkafkaAcceptsEveryPropertyWeProduce() throws {
         // Without reachable brokers a producer still builds: librdkafka validates each property
         // name and value when it is set, and connects lazily.

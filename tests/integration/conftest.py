@@ -243,12 +243,13 @@ def read_length_prefixed(path: Path, message_type, while_writing=False):
     return messages
 
 
-def make_pki(directory):
-    """A CA, a server certificate for 127.0.0.1 and a client certificate, made with openssl."""
+def make_pki(directory, server_names="IP:127.0.0.1"):
+    """A CA, a server certificate for `server_names` (subjectAltName entries) and a client
+    certificate, made with openssl."""
     def run(*args):
         subprocess.run(["openssl", *args], cwd=directory, check=True, capture_output=True)
     run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=test-ca")
-    for name, extension in (("server", "subjectAltName=IP:127.0.0.1"), ("client", "extendedKeyUsage=clientAuth")):
+    for name, extension in (("server", f"subjectAltName={server_names}"), ("client", "extendedKeyUsage=clientAuth")):
         run("req", "-newkey", "rsa:2048", "-nodes", "-keyout", f"{name}.key", "-out", f"{name}.csr", "-subj", f"/CN=otelcol-{name}")
         (directory / f"{name}.ext").write_text(extension + "\n")
         run("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out", f"{name}.pem",

@@ -117,3 +117,32 @@ def test_a_ca_that_did_not_sign_the_broker_refuses_the_data(make_collector, port
             consumer.close()
     finally:
         broker.stop()
+
+
+@pytest.mark.parametrize("name", ["kafka.internal", "other.internal"])
+def test_server_name_override_is_the_name_the_certificate_must_hold(make_collector, ports, tmp_path, newer_librdkafka, name):
+    """The broker is dialled at 127.0.0.1, but its certificate names only kafka.internal (so
+    without the override the address check would refuse it). With `server_name_override:
+    kafka.internal` the data goes through; with a name the certificate does not hold the
+    handshake is refused, saying why, and the client is told to retry."""
+    pki = make_pki(tmp_path, server_names="DNS:kafka.internal")
+    broker = TLSBroker(tmp_path, pki)
+    try:
+        extra = (f"    tls:\n      ca_file: {pki / 'ca.pem'}\n      server_name_override: {name}\n"
+                 "    sending_queue:\n      wait_for_result: true\n    retry_on_failure:\n      initial_interval: 500ms\n      max_elapsed_time: 5s")
+        collector = make_collector(config=edge_config(ports, broker.bootstrap, extra), env=newer_librdkafka)
+        spans = make_traces(traces=3, children=1)
+        exporter = OTLPSpanExporter(endpoint=f"127.0.0.1:{ports['grpc']}", insecure=True, timeout=60)
+        outcome = exporter.export(spans).name
+        exporter.shutdown()
+        if name == "kafka.internal":
+            assert outcome == "SUCCESS"
+            # The reading client checks the chain only: the certificate does not name the address.
+            seen = read_back(broker.bootstrap, len(spans), {"security.protocol": "ssl", "ssl.ca.location": str(pki / "ca.pem"),
+                                                            "ssl.endpoint.identification.algorithm": "none"})
+            assert sorted(s.span_id.hex() for s in seen) == span_ids(spans)
+        else:
+            assert outcome == "FAILURE"
+            assert "is not valid for other.internal (tls.server_name_override)" in collector.log(), collector.log()
+    finally:
+        broker.stop()

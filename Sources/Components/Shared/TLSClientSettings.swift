@@ -16,6 +16,8 @@ public struct TLSClientSettings: ConfigSection {
     public var key_pem = ""
     public var min_version = ""
     public var max_version = ""
+    /// Acted on by Kafka clients only; the others list it in `inertKeys`.
+    public var server_name_override = ""
     public init() {}
 
     public static let inertKeys = [

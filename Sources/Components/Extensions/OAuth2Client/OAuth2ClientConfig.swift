@@ -21,6 +21,8 @@ public struct OAuth2ClientConfig: ComponentConfig {
     public var expiry_buffer: ConfigDuration = .seconds(0)
     public init() {}
 
+    public static let inertKeys = TLSClientSettings.inertKeys.under("tls")
+
     public func validate() throws(ConfigError) {
         if client_id.isEmpty, client_id_file.isEmpty { throw ConfigError(path: "client_id", message: "client_id or client_id_file is required") }
         if client_secret.isEmpty, client_secret_file.isEmpty {

@@ -34,7 +34,7 @@ public struct KafkaClientSettings: ConfigSection {
         InertKey("tls.min_version", "librdkafka negotiates the highest version both sides offer"),
         InertKey("tls.max_version", "librdkafka negotiates the highest version both sides offer"),
         InertKey("auth.sasl.aws_msk.broker_addr", "MSK IAM tokens are signed for the region's endpoint, as in the current Go collector"),
-    ] + TLSClientSettings.inertKeys.under("tls") + TLSClientSettings.inertKeys.under("auth.tls")
+    ]
 
     public struct Auth: ConfigSection {
         public var sasl: SASL?
@@ -158,6 +158,8 @@ public struct KafkaClientSettings: ConfigSection {
             if tls.insecure_skip_verify {
                 config.set("enable.ssl.certificate.verification", "false")
                 config.set("ssl.endpoint.identification.algorithm", "none")
+            } else if !tls.server_name_override.isEmpty {
+                config.serverName = tls.server_name_override
             }
         }
         if let sasl {
