@@ -83,7 +83,7 @@ let package = Package(
         .target(
             name: "Components",
             dependencies: [
-                "OTLP", "OTTL", "Pipeline", "Kafka", "CZlib", "CZstd", "CDeflate", "CIgzip", "CMalloc", "CBoringSHA256",
+                "OTLP", "OTTL", "Pipeline", "Kafka", "CZlib", "CZstd", "CDeflate", "CIgzip", "CMalloc", "CBoringSHA256", "COpenSSL",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -12,18 +12,24 @@ import Testing
         return Dictionary(exporter.librdkafkaConfig.properties, uniquingKeysWith: { _, last in last })
     }
 
-    /// Files the tls keys name; validation reads them, so they must exist.
+    /// Files the tls keys name; validation reads them (and checks that the client certificate
+    /// and key belong together), so they must exist: a certificate and key made by openssl.
     static func tlsFiles() throws -> String {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("kafka-tls-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        for name in ["ca.pem", "client.pem", "client.key"] { try "PEM\n".write(toFile: "\(dir)/\(name)", atomically: true, encoding: .utf8) }
+        let (certificate, key) = try GoConfigKeysTests.serverCertificate()
+        let dir = URL(fileURLWithPath: certificate).deletingLastPathComponent().path
+        try FileManager.default.copyItem(atPath: certificate, toPath: "\(dir)/client.pem")
+        try FileManager.default.copyItem(atPath: key, toPath: "\(dir)/client.key")
+        try "PEM\n".write(toFile: "\(dir)/ca.pem", atomically: true, encoding: .utf8)
         return dir
     }
 
     @Test func tlsAsPEMTextAndWithTheSystemPool() throws {
-        let p = try properties("tls:\n  ca_pem: \"CA PEM\"\n  cert_pem: \"CERT PEM\"\n  key_pem: \"KEY PEM\"")
+        let (certificateFile, keyFile) = try GoConfigKeysTests.serverCertificate()
+        let certificate = try String(contentsOfFile: certificateFile, encoding: .utf8), key = try String(contentsOfFile: keyFile, encoding: .utf8)
+        func block(_ text: String) -> String { "|\n" + text.split(separator: "\n").map { "    \($0)\n" }.joined() }
+        let p = try properties("tls:\n  ca_pem: \"CA PEM\"\n  cert_pem: \(block(certificate))  key_pem: \(block(key))")
         #expect(p["security.protocol"] == "ssl")
-        #expect(p["ssl.ca.pem"] == "CA PEM" && p["ssl.certificate.pem"] == "CERT PEM" && p["ssl.key.pem"] == "KEY PEM")
+        #expect(p["ssl.ca.pem"] == "CA PEM" && p["ssl.certificate.pem"] == certificate && p["ssl.key.pem"] == key)
         #expect(p["ssl.ca.location"] == nil && p["ssl.certificate.location"] == nil)
 
         let dir = try Self.tlsFiles()

@@ -146,3 +146,46 @@ def test_server_name_override_is_the_name_the_certificate_must_hold(make_collect
             assert "is not valid for other.internal (tls.server_name_override)" in collector.log(), collector.log()
     finally:
         broker.stop()
+
+
+def expired_certificate(directory):
+    """A self-signed certificate and key valid for one day in 2020 (made with PyPI cryptography:
+    openssl's command line cannot date one in the past)."""
+    import datetime
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "expired-client")])
+    start = datetime.datetime(2020, 1, 1, tzinfo=datetime.timezone.utc)
+    certificate = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+                   .serial_number(1).not_valid_before(start).not_valid_after(start + datetime.timedelta(days=1))
+                   .sign(key, hashes.SHA256()))
+    (directory / "expired.pem").write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    (directory / "expired.key").write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                                              serialization.NoEncryption()))
+
+
+def test_validate_names_a_key_of_another_certificate_and_an_expired_certificate(tmp_path, ports):
+    """`validate` reads the client certificate and key as librdkafka will: a key that belongs to
+    another certificate, and a certificate past its end date, are errors naming the key path and
+    the files, before anything connects."""
+    from conftest import BINARY
+    pki = make_pki(tmp_path)
+    other = tmp_path / "other"
+    other.mkdir()
+    make_pki(other)
+    expired_certificate(tmp_path)
+    cases = [
+        (pki / "client.pem", other / "client.key",
+         f"exporters.kafka.tls.key_file: the key in {other / 'client.key'} does not belong to the certificate in {pki / 'client.pem'}"),
+        (tmp_path / "expired.pem", tmp_path / "expired.key",
+         f"exporters.kafka.tls.cert_file: the certificate in {tmp_path / 'expired.pem'} expired on Jan  2 00:00:00 2020 GMT"),
+    ]
+    for certificate, key, message in cases:
+        config = tmp_path / "bad-tls.yaml"
+        config.write_text(edge_config(ports, "127.0.0.1:9093", f"    tls:\n      ca_file: {pki / 'ca.pem'}\n      cert_file: {certificate}\n      key_file: {key}"))
+        result = subprocess.run([str(BINARY), "validate", "--config", str(config)], capture_output=True, text=True, timeout=60)
+        assert result.returncode != 0
+        assert message in result.stdout + result.stderr, result.stdout + result.stderr

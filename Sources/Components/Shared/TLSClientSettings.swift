@@ -42,6 +42,15 @@ public struct TLSClientSettings: ConfigSection {
                 throw ConfigError(path: "\(path).\(name)", message: "cannot read \(file)")
             }
         }
+        if hasCert, !insecure {
+            try TLSCertificatePair.check(certificate: Self.part("cert", file: cert_file, pem: cert_pem, below: path),
+                                         privateKey: Self.part("key", file: key_file, pem: key_pem, below: path))
+        }
+    }
+
+    private static func part(_ name: String, file: String, pem: String, below path: String) -> TLSCertificatePair.Part {
+        file.isEmpty ? .init(key: "\(path).\(name)_pem", source: "the PEM text", pem: Array(pem.utf8))
+            : .init(key: "\(path).\(name)_file", source: file, pem: FileManager.default.contents(atPath: file).map { Array($0) } ?? [])
     }
 
     /// The CA certificates as PEM text: this block's (from the file or the PEM), with the system's
