@@ -29,6 +29,7 @@ public enum Components {
         registry.register(BasicAuthExtension.factory)
         registry.register(HeadersSetterExtension.factory)
         registry.register(OAuth2ClientExtension.factory)
+        registry.register(ForwardConnector.factory)
         registry.register(ZPagesExtension.factory)
         return registry
     }()

@@ -41,6 +41,9 @@ import Testing
         case .exporter:
             let entry = try #require(loaded.exporters[id])
             return try entry.factory.create(settings, entry.config)
+        case .connector:
+            let entry = try #require(loaded.connectors[id])
+            return try entry.factory.create(settings, entry.config, .traces, [.traces: sink])
         case .extension:
             let entry = try #require(loaded.extensions[id])
             return try entry.factory.create(settings, entry.config)

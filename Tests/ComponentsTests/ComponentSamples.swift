@@ -50,6 +50,13 @@ enum ComponentSamples {
         case .extension:
             top["extensions"] = [type: component]
             service["extensions"] = [type]
+        case .connector:
+            // The traces pipeline feeds a second one through the connector.
+            top["connectors"] = [type: component]
+            pipeline["exporters"] = [type]
+            service["pipelines"] = ["traces": pipeline, "traces/after": ["receivers": [type], "exporters": ["debug"]]]
+            top["service"] = service
+            return String(decoding: try JSONSerialization.data(withJSONObject: top), as: UTF8.self)
         }
         service["pipelines"] = ["traces": pipeline]
         top["service"] = service

@@ -157,6 +157,31 @@ public struct ExporterFactory: Sendable {
     }
 }
 
+/// A connector: the exporter of the pipelines that list it under `exporters` and the receiver of
+/// those that list it under `receivers`. One instance is made per signal it takes in, with the
+/// heads of the downstream pipelines it feeds, by signal.
+public struct ConnectorFactory: Sendable {
+    public let info: FactoryInfo
+    /// The signal pairs (in, out) it connects; a pipeline pair of any other kind is not joined.
+    public let pairs: [(from: Signal, to: Signal)]
+    public let create: @Sendable (ComponentSettings, any ComponentConfig, Signal, [Signal: any Consumer]) throws -> any Connector
+
+    public init<C: ComponentConfig>(
+        type: String, stability: Stability, pairs: [(from: Signal, to: Signal)], config: C.Type,
+        create: @escaping @Sendable (ComponentSettings, C, Signal, [Signal: any Consumer]) throws -> any Connector
+    ) {
+        info = FactoryInfo(type: type, kind: .connector, stability: stability, signals: Array(Set(pairs.map(\.from))).sorted { $0.rawValue < $1.rawValue },
+                           config: C.self)
+        self.pairs = pairs
+        self.create = { settings, config, signal, next in
+            guard let typed = config as? C else { throw FactoryMismatch(type: type) }
+            return try create(settings, typed, signal, next)
+        }
+    }
+
+    public func connects(_ from: Signal, _ to: Signal) -> Bool { pairs.contains { $0.from == from && $0.to == to } }
+}
+
 public struct ExtensionFactory: Sendable {
     public let info: FactoryInfo
     public let create: @Sendable (ComponentSettings, any ComponentConfig) throws -> any CollectorExtension
@@ -179,6 +204,7 @@ public struct ComponentRegistry: Sendable {
     public var processors: [String: ProcessorFactory] = [:]
     public var exporters: [String: ExporterFactory] = [:]
     public var extensions: [String: ExtensionFactory] = [:]
+    public var connectors: [String: ConnectorFactory] = [:]
 
     public init() {}
 
@@ -186,6 +212,7 @@ public struct ComponentRegistry: Sendable {
     public mutating func register(_ factory: ProcessorFactory) { processors[factory.info.type] = factory }
     public mutating func register(_ factory: ExporterFactory) { exporters[factory.info.type] = factory }
     public mutating func register(_ factory: ExtensionFactory) { extensions[factory.info.type] = factory }
+    public mutating func register(_ factory: ConnectorFactory) { connectors[factory.info.type] = factory }
 
     /// Registers a second type name for the same component (`otlp_http` for `otlphttp`).
     public mutating func alias(exporter name: String, of type: String) {
@@ -197,6 +224,7 @@ public struct ComponentRegistry: Sendable {
         case .receiver: receivers[type]?.info
         case .processor: processors[type]?.info
         case .exporter: exporters[type]?.info
+        case .connector: connectors[type]?.info
         case .extension: extensions[type]?.info
         }
     }
@@ -206,6 +234,7 @@ public struct ComponentRegistry: Sendable {
         case .receiver: receivers.keys.sorted()
         case .processor: processors.keys.sorted()
         case .exporter: exporters.keys.sorted()
+        case .connector: connectors.keys.sorted()
         case .extension: extensions.keys.sorted()
         }
     }

@@ -2,7 +2,7 @@ import OTLP
 
 /// What a component is in the pipeline graph.
 public enum ComponentKind: String, Sendable, CaseIterable {
-    case receiver, processor, exporter, `extension`
+    case receiver, processor, exporter, connector, `extension`
 
     /// The top-level config section holding components of this kind.
     public var section: String { rawValue + "s" }

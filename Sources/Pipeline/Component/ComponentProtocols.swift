@@ -22,6 +22,8 @@ public protocol Receiver: Component {}
 public protocol Processor: Component, Consumer {}
 public protocol Exporter: Component, Consumer {}
 public protocol CollectorExtension: Component {}
+/// Takes a pipeline's data as its exporter and hands it on to other pipelines as their receiver.
+public protocol Connector: Component, Consumer {}
 
 /// A component's config: a section with defaults plus checks that need the whole section.
 public protocol ComponentConfig: ConfigSection {

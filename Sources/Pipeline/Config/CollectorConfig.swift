@@ -14,12 +14,17 @@ public struct CollectorConfig: Sendable {
         public let receivers: [ComponentID]
         public let processors: [ComponentID]
         public let exporters: [ComponentID]
+        /// Connectors listed under `receivers`: the pipeline takes what they hand on.
+        public var connectorsIn: [ComponentID] = []
+        /// Connectors listed under `exporters`: the pipeline's data goes to them.
+        public var connectorsOut: [ComponentID] = []
     }
 
     public var receivers: [ComponentID: Entry<ReceiverFactory>] = [:]
     public var processors: [ComponentID: Entry<ProcessorFactory>] = [:]
     public var exporters: [ComponentID: Entry<ExporterFactory>] = [:]
     public var extensions: [ComponentID: Entry<ExtensionFactory>] = [:]
+    public var connectors: [ComponentID: Entry<ConnectorFactory>] = [:]
     public var pipelines: [Pipeline] = []
     public var serviceExtensions: [ComponentID] = []
     public var telemetry = TelemetryConfig()
@@ -59,9 +64,6 @@ public struct CollectorConfig: Sendable {
             throw ConfigErrors([locate(ConfigError(path: "service", message: "the service section is required"))])
         }
         config.telemetry = service.telemetry
-        if let connectors = top.connectors, !connectors.isEmpty {
-            errors.append(locate(ConfigError(path: "connectors", message: "connectors are not supported by otelcol-swift yet")))
-        }
 
         func decodeSection<F>(_ kind: ComponentKind, _ nodes: [String: ConfigNode]?, factory: (String) -> F?, info: (F) -> FactoryInfo) -> [ComponentID: Entry<F>] {
             var entries: [ComponentID: Entry<F>] = [:]
@@ -92,10 +94,12 @@ public struct CollectorConfig: Sendable {
         config.processors = decodeSection(.processor, top.processors, factory: { registry.processors[$0] }, info: \.info)
         config.exporters = decodeSection(.exporter, top.exporters, factory: { registry.exporters[$0] }, info: \.info)
         config.extensions = decodeSection(.extension, top.extensions, factory: { registry.extensions[$0] }, info: \.info)
+        config.connectors = decodeSection(.connector, top.connectors, factory: { registry.connectors[$0] }, info: \.info)
 
         let defined: [ComponentKind: Set<String>] = [
             .receiver: Set((top.receivers ?? [:]).keys), .processor: Set((top.processors ?? [:]).keys),
             .exporter: Set((top.exporters ?? [:]).keys), .extension: Set((top.extensions ?? [:]).keys),
+            .connector: Set((top.connectors ?? [:]).keys),
         ]
         var used: [ComponentKind: Set<String>] = [:]
 
@@ -103,6 +107,7 @@ public struct CollectorConfig: Sendable {
             used[kind, default: []].insert(name)
             guard defined[kind]?.contains(name) == true else {
                 var message = "references \(kind.rawValue) \"\(name)\" which is not configured under \(kind.section)"
+                    + ((kind == .receiver || kind == .exporter) && defined[.connector]?.isEmpty == false ? " or connectors" : "")
                 if let suggestion = closestMatch(to: name, in: defined[kind] ?? []) { message += " (did you mean \"\(suggestion)\"?)" }
                 errors.append(locate(ConfigError(path: path, message: message)))
                 return nil
@@ -131,11 +136,20 @@ public struct CollectorConfig: Sendable {
             for name in pipeline.processors where !seen.insert(name).inserted {
                 errors.append(locate(ConfigError(path: "\(path).processors", message: "processor \"\(name)\" appears twice in one pipeline")))
             }
-            let receivers = pipeline.receivers.enumerated().compactMap { reference(.receiver, $1, path: "\(path).receivers[\($0)]", signal: id.signal) }
+            // A name under receivers or exporters may be a connector; connectors are checked by
+            // signal pair once every pipeline is known.
+            func isConnector(_ name: String) -> Bool { defined[.connector]?.contains(name) == true && defined[.receiver]?.contains(name) != true && defined[.exporter]?.contains(name) != true }
+            let receivers = pipeline.receivers.enumerated().filter { !isConnector($1) }
+                .compactMap { reference(.receiver, $1, path: "\(path).receivers[\($0)]", signal: id.signal) }
             let processors = pipeline.processors.enumerated().compactMap { reference(.processor, $1, path: "\(path).processors[\($0)]", signal: id.signal) }
-            let exporters = pipeline.exporters.enumerated().compactMap { reference(.exporter, $1, path: "\(path).exporters[\($0)]", signal: id.signal) }
-            config.pipelines.append(Pipeline(id: id, receivers: receivers, processors: processors, exporters: exporters))
+            let exporters = pipeline.exporters.enumerated().filter { !isConnector($1) }
+                .compactMap { reference(.exporter, $1, path: "\(path).exporters[\($0)]", signal: id.signal) }
+            var made = Pipeline(id: id, receivers: receivers, processors: processors, exporters: exporters)
+            made.connectorsIn = pipeline.receivers.filter(isConnector).compactMap { reference(.connector, $0, path: "\(path).receivers", signal: nil) }
+            made.connectorsOut = pipeline.exporters.filter(isConnector).compactMap { reference(.connector, $0, path: "\(path).exporters", signal: nil) }
+            config.pipelines.append(made)
         }
+        errors += ConnectorGraph.check(config.pipelines, connectors: config.connectors).map(locate)
         config.serviceExtensions = service.extensions.enumerated().compactMap {
             reference(.extension, $1, path: "service.extensions[\($0)]", signal: nil)
         }
@@ -149,6 +163,7 @@ public struct CollectorConfig: Sendable {
         let entries: [(ComponentKind, ComponentID, any ComponentConfig)] =
             config.receivers.values.map { (.receiver, $0.id, $0.config) } + config.processors.values.map { (.processor, $0.id, $0.config) }
             + config.exporters.values.map { (.exporter, $0.id, $0.config) } + config.extensions.values.map { (.extension, $0.id, $0.config) }
+            + config.connectors.values.map { (.connector, $0.id, $0.config) }
         for (kind, id, component) in entries.sorted(by: { ($0.0.rawValue, $0.1) < ($1.0.rawValue, $1.1) }) {
             var warnings = component.warnings()
             if let queued = component as? any QueuedExporterConfig {

@@ -4,8 +4,10 @@ import OTLP
 /// A running collector: the components of a `CollectorConfig`, wired into pipelines, started in
 /// dependency order and stopped in reverse so that everything accepted is flushed.
 ///
-/// Start: extensions, exporters, their sending queues, processors, receivers. Shutdown: receivers
-/// stop taking data, processors flush (each pipeline from its first processor on), sending queues
+/// Start: extensions, exporters, their sending queues, processors and connectors, receivers.
+/// Shutdown: receivers stop taking data, processors flush (each pipeline from its first processor
+/// on, pipelines that feed others through connectors before those, each followed by the
+/// connectors it feeds), sending queues
 /// drain, exporters finish, extensions stop.
 public final class Collector: Sendable {
     public let telemetry: CollectorTelemetry
@@ -13,7 +15,8 @@ public final class Collector: Sendable {
     private let extensions: [(ComponentID, any CollectorExtension)]
     private let exporters: [(ComponentID, any Exporter)]
     private let queues: [(ComponentID, QueuedExporter)]
-    private let processors: [(ComponentID, any Processor)]
+    /// Processors and connectors in the order they stop: pipelines that feed others first.
+    private let stages: [(ComponentID, ComponentKind, any Component)]
     private let receivers: [(ComponentID, any Receiver)]
     private let metricsServer: HTTPServer?
     private let logger: Logger
@@ -25,8 +28,9 @@ public final class Collector: Sendable {
         let shared = SharedInstances()
         let host = ComponentHost()
         host.pipelines = config.pipelines.map {
-            ComponentHost.PipelineSummary(id: $0.id.description, receivers: $0.receivers.map(\.description),
-                                          processors: $0.processors.map(\.description), exporters: $0.exporters.map(\.description))
+            ComponentHost.PipelineSummary(id: $0.id.description, receivers: ($0.receivers + $0.connectorsIn).map(\.description),
+                                          processors: $0.processors.map(\.description),
+                                          exporters: ($0.exporters + $0.connectorsOut).map(\.description))
         }
         let status = self.status
         func settings(_ id: ComponentID, _ kind: ComponentKind) -> ComponentSettings {
@@ -75,22 +79,46 @@ public final class Collector: Sendable {
             }
         }
 
-        var processors: [(ComponentID, any Processor)] = []
+        // Pipelines are built from the last ones data reaches back to the first, so that a
+        // connector is made with the heads of the pipelines it feeds.
+        let ordered = ConnectorGraph.ordered(config.pipelines, connectors: config.connectors)
+        var heads: [PipelineID: any Consumer] = [:]
+        var connectors: [String: (ComponentID, any Connector)] = [:]
+        var stagesOfPipeline: [PipelineID: [(ComponentID, ComponentKind, any Component)]] = [:]
         var entries: [ComponentID: [Signal: [any Consumer]]] = [:]
-        for pipeline in config.pipelines {
-            var next: any Consumer = FanOut.of(pipeline.exporters.compactMap { observed[$0] })
-            var chain: [(ComponentID, any Processor)] = []
+        for pipeline in ordered.reversed() {
+            let signal = pipeline.id.signal
+            var outputs: [any Consumer] = pipeline.exporters.compactMap { observed[$0] }
+            var stages: [(ComponentID, ComponentKind, any Component)] = []
+            for id in pipeline.connectorsOut {
+                guard let entry = config.connectors[id] else { continue }
+                let key = "\(id)/\(signal)"
+                if connectors[key] == nil {
+                    var downstream: [Signal: [any Consumer]] = [:]
+                    for (via, target) in ConnectorGraph.downstream(of: pipeline, in: config.pipelines, connectors: config.connectors) where via == id {
+                        if let head = heads[target.id] { downstream[target.id.signal, default: []].append(head) }
+                    }
+                    let made = try entry.factory.create(settings(id, .connector), entry.config, signal, downstream.mapValues { FanOut.of($0) })
+                    connectors[key] = (id, made)
+                    stages.append((id, .connector, made))
+                }
+                if let (_, made) = connectors[key] { outputs.append(made) }
+            }
+            var next: any Consumer = FanOut.of(outputs)
+            var chain: [(ComponentID, ComponentKind, any Component)] = []
             for id in pipeline.processors.reversed() {
                 guard let entry = config.processors[id] else { continue }
-                let processor = try entry.factory.create(settings(id, .processor), entry.config, pipeline.id.signal, next)
-                chain.insert((id, processor), at: 0)
+                let processor = try entry.factory.create(settings(id, .processor), entry.config, signal, next)
+                chain.insert((id, .processor, processor), at: 0)
                 next = processor
             }
-            processors.append(contentsOf: chain)
+            stagesOfPipeline[pipeline.id] = chain + stages
+            heads[pipeline.id] = next
             for id in pipeline.receivers {
-                entries[id, default: [:]][pipeline.id.signal, default: []].append(next)
+                entries[id, default: [:]][signal, default: []].append(next)
             }
         }
+        let stages = ordered.flatMap { stagesOfPipeline[$0.id] ?? [] }
 
         var receivers: [(ComponentID, any Receiver)] = []
         for (id, bySignal) in entries.sorted(by: { $0.key < $1.key }) {
@@ -102,7 +130,7 @@ public final class Collector: Sendable {
         self.extensions = extensions
         self.exporters = exporters.sorted(by: { $0.key < $1.key }).map { ($0.key, $0.value) }
         self.queues = queues.sorted(by: { $0.0 < $1.0 })
-        self.processors = processors
+        self.stages = stages
         self.receivers = receivers
 
         if let endpoint = try config.telemetry.metrics.prometheusEndpoint() {
@@ -132,7 +160,7 @@ public final class Collector: Sendable {
             for (id, queue) in queues {
                 do { try queue.start() } catch { throw StartError(message: "failed to start exporter \(id): \(error)") }
             }
-            for (id, component) in processors { try await start(component, id, .processor) }
+            for (id, kind, component) in stages.reversed() { try await start(component, id, kind) }
             for (id, component) in receivers { try await start(component, id, .receiver) }
         } catch {
             await stopAll(queuesUntil: .now)
@@ -164,7 +192,7 @@ public final class Collector: Sendable {
 
     private func stopAll(queuesUntil deadline: ContinuousClock.Instant) async {
         for (_, receiver) in receivers { await receiver.shutdown() }
-        for (_, processor) in processors { await processor.shutdown() }
+        for (_, _, stage) in stages { await stage.shutdown() }
         for (_, queue) in queues { await queue.drain(until: deadline) }
         for (_, exporter) in exporters { await exporter.shutdown() }
         for (_, ext) in extensions.reversed() { await ext.shutdown() }
