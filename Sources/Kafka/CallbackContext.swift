@@ -4,7 +4,7 @@ import Logging
 import Synchronization
 
 /// What librdkafka's callbacks reach through the handle's opaque pointer: the collector's logger,
-/// and the owner's statistics and rebalance hooks.
+/// the owner's statistics and rebalance hooks, and the client's authentication hooks.
 final class CallbackContext: Sendable {
     let logger: Logger
     let onStatistics: (@Sendable (KafkaStatistics) -> Void)?
@@ -29,13 +29,12 @@ final class CallbackContext: Sendable {
     init(logger: Logger, onStatistics: (@Sendable (KafkaStatistics) -> Void)? = nil,
          beforeRevoke: (@Sendable ([(topic: String, partition: Int32)]) -> Void)? = nil,
          start: KafkaStartPosition = .beginning, onRetentionLoss: (@Sendable (KafkaRetentionLoss) -> Void)? = nil,
-         tokenSource: KafkaTokenSource? = nil, authentication: String? = nil, onAuthenticationFailure: (@Sendable () -> Void)? = nil,
-         serverName: String? = nil) {
+         client: KafkaClientConfig = KafkaClientConfig()) {
         self.logger = logger
-        self.serverName = serverName
-        self.onAuthenticationFailure = onAuthenticationFailure
-        self.tokenSource = tokenSource
-        self.authentication = authentication
+        tokenSource = client.tokenSource
+        authentication = client.authentication
+        onAuthenticationFailure = client.onAuthenticationFailure
+        serverName = client.serverName
         self.onStatistics = onStatistics
         self.beforeRevoke = beforeRevoke
         self.start = start

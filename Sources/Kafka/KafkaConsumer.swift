@@ -59,9 +59,7 @@ public final class KafkaConsumer: Sendable {
         config.set("auto.offset.reset", "earliest")
         let conf = try config.make()
         let sink = Unmanaged.passRetained(CallbackContext(logger: logger, onStatistics: onStatistics, beforeRevoke: beforeRevoke,
-                                                          start: start, onRetentionLoss: onRetentionLoss, tokenSource: config.tokenSource,
-                                                          authentication: config.authentication, onAuthenticationFailure: config.onAuthenticationFailure,
-                                                          serverName: config.serverName))
+                                                          start: start, onRetentionLoss: onRetentionLoss, client: config))
         rd_kafka_conf_set_opaque(conf, sink.toOpaque())
         rd_kafka_conf_set_log_cb(conf, librdkafkaLog)
         rd_kafka_conf_set_error_cb(conf, librdkafkaError)

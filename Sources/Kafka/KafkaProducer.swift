@@ -53,9 +53,7 @@ public final class KafkaProducer: Sendable {
     public init(config: KafkaClientConfig, logger: Logger, partitioner: KafkaPartitioner = .saramaCompatible,
                 onStatistics: (@Sendable (KafkaStatistics) -> Void)? = nil) throws(KafkaError) {
         let conf = try config.make()
-        let sink = Unmanaged.passRetained(CallbackContext(logger: logger, onStatistics: onStatistics, tokenSource: config.tokenSource,
-                                                          authentication: config.authentication, onAuthenticationFailure: config.onAuthenticationFailure,
-                                                          serverName: config.serverName))
+        let sink = Unmanaged.passRetained(CallbackContext(logger: logger, onStatistics: onStatistics, client: config))
         rd_kafka_conf_set_opaque(conf, sink.toOpaque())
         rd_kafka_conf_set_dr_msg_cb(conf, deliveryReport)
         rd_kafka_conf_set_log_cb(conf, librdkafkaLog)

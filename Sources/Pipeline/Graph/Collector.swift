@@ -83,7 +83,8 @@ public final class Collector: Sendable {
         // connector is made with the heads of the pipelines it feeds.
         let ordered = ConnectorGraph.ordered(config.pipelines, connectors: config.connectors)
         var heads: [PipelineID: any Consumer] = [:]
-        var connectors: [String: (ComponentID, any Connector)] = [:]
+        // One instance per connector and signal it takes in.
+        var connectors: [String: any Connector] = [:]
         var stagesOfPipeline: [PipelineID: [(ComponentID, ComponentKind, any Component)]] = [:]
         var entries: [ComponentID: [Signal: [any Consumer]]] = [:]
         for pipeline in ordered.reversed() {
@@ -99,10 +100,10 @@ public final class Collector: Sendable {
                         if let head = heads[target.id] { downstream[target.id.signal, default: []].append(head) }
                     }
                     let made = try entry.factory.create(settings(id, .connector), entry.config, signal, downstream.mapValues { FanOut.of($0) })
-                    connectors[key] = (id, made)
+                    connectors[key] = made
                     stages.append((id, .connector, made))
                 }
-                if let (_, made) = connectors[key] { outputs.append(made) }
+                if let made = connectors[key] { outputs.append(made) }
             }
             var next: any Consumer = FanOut.of(outputs)
             var chain: [(ComponentID, ComponentKind, any Component)] = []

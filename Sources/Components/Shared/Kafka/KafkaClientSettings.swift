@@ -192,10 +192,16 @@ extension KafkaClientConfig {
 }
 
 extension KafkaClientSettings {
+    /// `auth.sasl.oauthbearer_token_source` when the mechanism is OAUTHBEARER.
+    var oauthBearerTokenSource: String? {
+        guard let sasl = auth?.sasl, sasl.mechanism == .oauthBearer else { return nil }
+        return sasl.oauthbearer_token_source
+    }
+
     /// The extension `auth.sasl.oauthbearer_token_source` names, for OAUTHBEARER; nil for other
     /// mechanisms. Components call it at start, so that a name of the wrong kind fails the start.
     public func tokenProvider(host: ComponentHost) throws(StartFailure) -> (any KafkaTokenProvider)? {
-        guard let sasl = auth?.sasl, sasl.mechanism == .oauthBearer, let name = sasl.oauthbearer_token_source else { return nil }
+        guard let name = oauthBearerTokenSource else { return nil }
         guard let provider = host.extension(named: name) as? any KafkaTokenProvider else {
             throw StartFailure(key: "auth.sasl.oauthbearer_token_source",
                                message: "extension \"\(name)\" gives no tokens; an oauth2client extension listed in service.extensions does")
@@ -230,8 +236,7 @@ public struct KafkaComponentConfig<Settings: KafkaComponentSettings>: ComponentC
     public func warnings() -> [String] { settings.warnings() }
 
     public var extensionReferences: [(key: String, name: String)] {
-        guard let sasl = client.auth?.sasl, sasl.mechanism == .oauthBearer, let name = sasl.oauthbearer_token_source else { return [] }
-        return [("auth.sasl.oauthbearer_token_source", name)]
+        client.oauthBearerTokenSource.map { [("auth.sasl.oauthbearer_token_source", $0)] } ?? []
     }
 
     public static var inertKeys: [InertKey] { KafkaClientSettings.inertKeys + Settings.inertKeys }
