@@ -120,6 +120,11 @@ public struct CollectorConfig: Sendable {
             return id
         }
 
+        // A name under a pipeline's receivers or exporters may be a connector; the receiver or
+        // exporter of that name wins when both exist.
+        func isConnector(_ name: String) -> Bool {
+            defined[.connector]?.contains(name) == true && defined[.receiver]?.contains(name) != true && defined[.exporter]?.contains(name) != true
+        }
         if service.pipelines.isEmpty {
             errors.append(locate(ConfigError(path: "service.pipelines", message: "at least one pipeline is required")))
         }
@@ -136,9 +141,7 @@ public struct CollectorConfig: Sendable {
             for name in pipeline.processors where !seen.insert(name).inserted {
                 errors.append(locate(ConfigError(path: "\(path).processors", message: "processor \"\(name)\" appears twice in one pipeline")))
             }
-            // A name under receivers or exporters may be a connector; connectors are checked by
-            // signal pair once every pipeline is known.
-            func isConnector(_ name: String) -> Bool { defined[.connector]?.contains(name) == true && defined[.receiver]?.contains(name) != true && defined[.exporter]?.contains(name) != true }
+            // Connectors are checked by signal pair once every pipeline is known.
             let receivers = pipeline.receivers.enumerated().filter { !isConnector($1) }
                 .compactMap { reference(.receiver, $1, path: "\(path).receivers[\($0)]", signal: id.signal) }
             let processors = pipeline.processors.enumerated().compactMap { reference(.processor, $1, path: "\(path).processors[\($0)]", signal: id.signal) }

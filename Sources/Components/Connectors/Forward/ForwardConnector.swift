@@ -10,15 +10,24 @@ public struct ForwardConnectorConfig: ComponentConfig {
 
 public final class ForwardConnector: Connector {
     public static let factory = ConnectorFactory(type: "forward", stability: .beta, pairs: Signal.allCases.map { ($0, $0) },
-                                                 config: ForwardConnectorConfig.self) { _, _, signal, next in
-        ForwardConnector(next: next[signal])
+                                                 config: ForwardConnectorConfig.self) { settings, _, signal, next in
+        // The config check guarantees a pipeline of the same signal; without one, data would
+        // vanish unseen, so building fails instead.
+        guard let feeds = next[signal] else { throw ForwardWithoutPipeline(id: settings.id, signal: signal) }
+        return ForwardConnector(next: feeds)
     }
 
-    let next: (any Consumer)?
+    let next: any Consumer
 
-    init(next: (any Consumer)?) { self.next = next }
+    init(next: any Consumer) { self.next = next }
 
     public func consume(_ batch: TelemetryBatch) async throws {
-        try await next?.consume(batch)
+        try await next.consume(batch)
     }
+}
+
+struct ForwardWithoutPipeline: Error, CustomStringConvertible {
+    let id: ComponentID
+    let signal: Signal
+    var description: String { "connector \(id) feeds no \(signal) pipeline" }
 }

@@ -47,11 +47,13 @@ public final class OAuth2ClientExtension: ClientAuthenticator, KafkaTokenProvide
     private let config: OAuth2ClientConfig
     private let client: HTTPClient
     private let state = Mutex(State())
+    /// `timeout: 0` (Go: no limit) as a day: the HTTP client needs one.
+    private static let unbounded = ConfigDuration.seconds(86_400)
 
     init(settings: ComponentSettings, config: OAuth2ClientConfig) throws(ConfigError) {
         self.settings = settings
         self.config = config
-        client = try HTTPClients.make(tls: config.tls, timeout: config.timeout.nanoseconds > 0 ? config.timeout : .seconds(86_400),
+        client = try HTTPClients.make(tls: config.tls, timeout: config.timeout.nanoseconds > 0 ? config.timeout : Self.unbounded,
                                       connections: HTTPClientConnections(proxyURL: nil, idleConnTimeout: .seconds(0), maxIdleConnsPerHost: 0))
     }
 
@@ -142,7 +144,7 @@ public final class OAuth2ClientExtension: ClientAuthenticator, KafkaTokenProvide
         request.body = .bytes(ByteBuffer(string: body))
         let response: HTTPClientResponse
         do {
-            response = try await client.execute(request, timeout: .seconds(Int64(86_400)))
+            response = try await client.execute(request, timeout: .nanoseconds(Self.unbounded.nanoseconds))
         } catch {
             throw OAuth2Error(description: "cannot get a token from \(config.token_url): \(error)")
         }
