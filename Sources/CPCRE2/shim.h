@@ -17,11 +17,36 @@ static inline pcre2_code_8 *otelcol_pcre2_compile(const unsigned char *pattern, 
 
 static inline void otelcol_pcre2_code_free(pcre2_code_8 *code) { pcre2_code_free_8(code); }
 
-static inline pcre2_match_data_8 *otelcol_pcre2_match_data(const pcre2_code_8 *code) {
-    return pcre2_match_data_create_from_pattern_8(code, NULL);
+/* Match data kept by each thread for its next match: made for every match, its allocation and
+   release were a tenth of a filter with one IsMatch. It lives as long as the thread (the pool's
+   threads live as long as the process). A match inside a match on the same thread gets fresh
+   data (`*fresh` set), to be freed on return. */
+static __thread pcre2_match_data_8 *otelcol_pcre2_kept_data = NULL;
+static __thread uint32_t otelcol_pcre2_kept_pairs = 0;
+static __thread int otelcol_pcre2_kept_lent = 0;
+
+static inline pcre2_match_data_8 *otelcol_pcre2_match_data_borrow(uint32_t pairs, int *fresh) {
+    if (otelcol_pcre2_kept_lent) {
+        *fresh = 1;
+        return pcre2_match_data_create_8(pairs, NULL);
+    }
+    if (otelcol_pcre2_kept_pairs < pairs) {
+        if (otelcol_pcre2_kept_data != NULL) pcre2_match_data_free_8(otelcol_pcre2_kept_data);
+        otelcol_pcre2_kept_data = pcre2_match_data_create_8(pairs, NULL);
+        otelcol_pcre2_kept_pairs = otelcol_pcre2_kept_data != NULL ? pairs : 0;
+    }
+    *fresh = 0;
+    otelcol_pcre2_kept_lent = otelcol_pcre2_kept_data != NULL;
+    return otelcol_pcre2_kept_data;
 }
 
-static inline void otelcol_pcre2_match_data_free(pcre2_match_data_8 *data) { pcre2_match_data_free_8(data); }
+static inline void otelcol_pcre2_match_data_return(pcre2_match_data_8 *data, int fresh) {
+    if (fresh) {
+        if (data != NULL) pcre2_match_data_free_8(data);
+    } else {
+        otelcol_pcre2_kept_lent = 0;
+    }
+}
 
 /// The number of pairs set in the ovector (> 0) on a match, PCRE2_ERROR_NOMATCH or another error.
 static inline int otelcol_pcre2_match(const pcre2_code_8 *code, const unsigned char *subject, size_t length,

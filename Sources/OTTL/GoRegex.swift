@@ -23,6 +23,8 @@ public final class GoRegex: @unchecked Sendable {
     /// The named groups and their numbers, in the order they open.
     public let groupNames: [(name: String, number: Int)]
     private let code: OpaquePointer
+    /// Offset pairs a match sets at most: the whole match and each group.
+    private let pairs: UInt32
 
     public init(_ pattern: String) throws(SyntaxError) {
         self.pattern = pattern
@@ -40,6 +42,9 @@ public final class GoRegex: @unchecked Sendable {
         }
         code = compiled
         groupNames = Self.names(compiled)
+        var groups: UInt32 = 0
+        _ = otelcol_pcre2_info(compiled, UInt32(PCRE2_INFO_CAPTURECOUNT), &groups)
+        pairs = groups + 1
     }
 
     deinit { otelcol_pcre2_code_free(code) }
@@ -188,11 +193,12 @@ public final class GoRegex: @unchecked Sendable {
 
     // MARK: Matching
 
-    /// Calls `body` with fresh match data; nil only when memory is exhausted, and then nothing
-    /// matches.
+    /// Calls `body` with match data for this expression's groups (this thread's, kept from one
+    /// match to the next); nil only when memory is exhausted, and then nothing matches.
     private func withMatchData<T>(_ body: (OpaquePointer?) -> T) -> T {
-        let data = otelcol_pcre2_match_data(code)
-        defer { if let data { otelcol_pcre2_match_data_free(data) } }
+        var fresh: Int32 = 0
+        let data = otelcol_pcre2_match_data_borrow(pairs, &fresh)
+        defer { otelcol_pcre2_match_data_return(data, fresh) }
         return body(data)
     }
 

@@ -109,13 +109,18 @@ import Testing
         let metadata = MetadataServer()
         let port = try await metadata.server.start()
         defer { Task { await metadata.server.shutdown() } }
-        let container = AWSCredentialChain(environment: ["AWS_CONTAINER_CREDENTIALS_FULL_URI": "http://127.0.0.1:\(port)/creds",
+        var container = AWSCredentialChain(environment: ["AWS_CONTAINER_CREDENTIALS_FULL_URI": "http://127.0.0.1:\(port)/creds",
                                                          "AWS_CONTAINER_AUTHORIZATION_TOKEN": "container-token"], home: "/nonexistent")
-        let fromContainer = try await offThePool { try container.resolve() }
+        // The server answers from the test pool, which other suites may keep busy for longer
+        // than the chain's 2 s.
+        container.timeout = .seconds(60)
+        let containerChain = container
+        let fromContainer = try await offThePool { try containerChain.resolve() }
         #expect(fromContainer.accessKeyID == "AKTEMP" && fromContainer.sessionToken == "temp-session")
         #expect(fromContainer.expiration == Date(timeIntervalSince1970: 1_893_456_000))
         var instance = AWSCredentialChain(environment: [:], home: "/nonexistent")
         instance.instanceMetadataEndpoint = "http://127.0.0.1:\(port)"
+        instance.timeout = .seconds(60)
         let imds = instance
         let fromInstance = try await offThePool { try imds.resolve() }
         #expect(fromInstance.accessKeyID == "AKTEMP" && fromInstance.source == "instance metadata (role ingest-role)")

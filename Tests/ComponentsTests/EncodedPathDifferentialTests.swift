@@ -169,6 +169,18 @@ import Testing
           - {key: k, action: convert, converted_type: string}
           - {key: db.system, action: convert, converted_type: double}
         """,
+        // Each key its own action, constants only: applied in one walk over each item
+        // (`StreamedAttributeActions`), and items whose hashed value is no string on the list.
+        """
+        actions:
+          - {key: host, value: 42, action: update}
+          - {key: db.system, value: x, action: upsert}
+          - {key: user_agent.original, action: delete}
+          - {key: k, action: hash}
+          - {key: url.path, action: hash}
+          - {key: fresh, value: [1, 2], action: upsert}
+          - {key: m, value: "y", action: insert}
+        """,
         // Values written by one action and read by the next (hashing a hash, deleting what was
         // added): edits of bytes the list holds itself rather than the request.
         """
@@ -202,6 +214,65 @@ import Testing
     func resourceGivesTheSameResultOnBytesAndOnTheModel(_ index: Int, _ signal: Signal) async throws {
         try await compare(ResourceProcessor.factory, ResourceProcessorConfig.self, Self.resourceConfigs[index], signal,
                           seed: UInt64(index) &* 15_485_863 &+ UInt64(Signal.allCases.firstIndex(of: signal) ?? 0))
+    }
+
+    @Test func actionsInOneWalkKeepEntriesInOrderWhenTheyLieApart() async throws {
+        // A span whose attributes lie in two stretches with other fields around them, a key twice
+        // and a value that is no string: the walk sets only the first "host", hashes every "k"
+        // that holds a string, hands the item whose "k" is an int to the list, and adds "added"
+        // after the last entry, before the fields that followed it.
+        func entry(_ key: String, _ value: AnyValue) -> [UInt8] {
+            var kv = WireWriter()
+            kv.lengthDelimited(field: 1, Array(key.utf8))
+            kv.lengthDelimited(field: 2, value.encodedBody)
+            return kv.bytes
+        }
+        func span(_ k: AnyValue) -> [UInt8] {
+            var span = WireWriter()
+            span.lengthDelimited(field: 9, entry("host", .with { $0.stringValue = "a" }))
+            span.lengthDelimited(field: 5, Array("n".utf8))
+            span.lengthDelimited(field: 9, entry("k", k))
+            span.lengthDelimited(field: 9, entry("host", .with { $0.stringValue = "b" }))
+            span.varint(10 << 3)
+            span.varint(1)
+            return span.bytes
+        }
+        var scope = WireWriter()
+        scope.lengthDelimited(field: 2, span(.with { $0.stringValue = "v" }))
+        scope.lengthDelimited(field: 2, span(.with { $0.intValue = 1 }))
+        var resource = WireWriter()
+        resource.lengthDelimited(field: 2, scope.bytes)
+        var request = WireWriter()
+        request.lengthDelimited(field: 1, resource.bytes)
+        let config = """
+            actions:
+              - {key: host, value: z, action: update}
+              - {key: k, action: hash}
+              - {key: added, value: 1, action: insert}
+            """
+        let batch = try TelemetryBatch(signal: .traces, protobuf: request.bytes)
+        let fromBytes = try await run(AttributesProcessor.factory, AttributesProcessorConfig.self, config, .traces, batch)
+        let fromModel = try await run(AttributesProcessor.factory, AttributesProcessorConfig.self, config, .traces,
+                                      TelemetryBatch(try OTLPRequest(signal: .traces, protobuf: request.bytes)))
+        #expect(fromBytes.0 == fromModel.0)
+        #expect(fromBytes.isDecoded == false)
+        guard case .traces(let data)? = fromBytes.0.delivered else { Issue.record("nothing delivered"); return }
+        let spans = data.resourceSpans.flatMap(\.scopeSpans).flatMap(\.spans)
+        #expect(spans.map { $0.attributes.map(\.key) } == [["host", "k", "host", "added"], ["host", "k", "host", "added"]])
+        #expect(spans[0].attributes.map(\.value.stringValue) == ["z", AttributeActions.hash("v"), "b", ""])
+        #expect(spans[0].attributes[3].value.intValue == 1)
+        #expect(spans[1].attributes[1].value.stringValue == AttributeActions.hash(.with { $0.intValue = 1 }))
+
+        // The first span as written by the walk: "added" right after the last entry, the
+        // dropped count (field 10) still last.
+        let sink = RecordingConsumer()
+        let decoded = try ConfigDecoder().decode(AttributesProcessorConfig.self, from: ConfigNode.parse(yaml: config, origin: "test"))
+        try await AttributesProcessor.factory.create(settings("attributes"), decoded, .traces, sink).consume(batch)
+        var out = try #require(sink.received.withLock { $0.first })
+        let added = WireWriter.entry(field: 9, key: "added", value: AnyValue.encoded(int: 1))
+        let bytes = out.encoded()
+        let firstSpanEnd = try #require(bytes.firstRange(of: added + [10 << 3, 1])).upperBound
+        #expect(firstSpanEnd < bytes.count, "the added entry and the dropped count end the first span")
     }
 
     @Test func invalidUTF8PassesTheEncodedPathAsItCame() async throws {
@@ -388,4 +459,13 @@ final class Forwarder: Consumer {
     let next: any Consumer
     init(next: any Consumer) { self.next = next }
     func consume(_ batch: TelemetryBatch) async throws { try await next.consume(batch) }
+}
+
+extension WireWriter {
+    /// One encoded attribute entry (tag, length, key and value), as a test expects it in output.
+    static func entry(field: Int, key: String, value: [UInt8]) -> [UInt8] {
+        var out = WireWriter()
+        Array(key.utf8).withUnsafeBytes { key in value.withUnsafeBytes { out.keyValue(field: field, key: key, value: $0) } }
+        return out.bytes
+    }
 }

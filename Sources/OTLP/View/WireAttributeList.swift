@@ -44,8 +44,9 @@ public struct WireAttributeList {
     public private(set) var field: Int
     @usableFromInline var entries: [Entry] = []
     @usableFromInline var owned: [UInt8] = []
-    /// Where each occurrence of the field lies in the message, tag to end, as read: writing the
-    /// message again copies what lies between them without walking its fields once more.
+    /// Where the field's occurrences lie in the message, tag to end, as read, those that follow
+    /// each other as one stretch: writing the message again copies what lies between them
+    /// without walking its fields once more.
     private var occurrences: [(start: Int32, end: Int32)] = []
     /// Whether any entry was set, added or removed.
     public private(set) var isChanged = false
@@ -78,14 +79,30 @@ public struct WireAttributeList {
     }
 
     private mutating func readEntries() {
+        // One walk from the message's start to the field's last occurrence, without a closure
+        // per entry: every processor reads every item's list. Occurrences that follow each other
+        // (the usual shape) are kept as one stretch.
+        guard let last = message.lastTag(field) else { return }
         let buffer = message.buffer
-        message.forEachOccurrence(field) { start, entry in
-            occurrences.append((Int32(start), Int32(entry.upperBound)))
+        let tag = UInt64(field) << 3 | 2
+        var reader = WireReader(buffer, range: message.range)
+        while !reader.isAtEnd, reader.offset <= last {
+            let start = reader.offset
+            guard let fieldKey = try? reader.varint() else { return }
+            guard fieldKey == tag else {
+                guard let wireType = WireType(rawValue: UInt8(fieldKey & 7)), (try? reader.skip(wireType)) != nil else { return }
+                continue
+            }
+            guard let entry = try? reader.lengthDelimited() else { return }
+            if let previous = occurrences.last, Int(previous.end) == start {
+                occurrences[occurrences.count - 1].end = Int32(entry.upperBound)
+            } else {
+                occurrences.append((Int32(start), Int32(entry.upperBound)))
+            }
             let (key, value) = WireFields.keyValue(buffer, entry)
             let absent = Bytes(start: Int32(entry.upperBound), count: 0)
             entries.append(Entry(originalStart: Int32(entry.lowerBound), originalEnd: Int32(entry.upperBound),
                                  key: key.map(Bytes.init) ?? absent, value: value.map(Bytes.init) ?? absent))
-            return true
         }
     }
 
@@ -202,9 +219,12 @@ public struct WireAttributeList {
     public mutating func replaceString(at index: Int, length: Int,
                                        _ write: (_ old: UnsafeRawBufferPointer, _ new: UnsafeMutableRawBufferPointer) -> Void) -> Bool {
         rewriteString(at: index) { old, out in
-            let at = out.count
-            out.append(contentsOf: repeatElement(0, count: length))
-            out.withUnsafeMutableBytes { write(old, UnsafeMutableRawBufferPointer(rebasing: $0[at...])) }
+            // Written on the stack and appended in one copy: growing `out` by a run of zeros
+            // first went through a generic append element by element.
+            withUnsafeTemporaryAllocation(byteCount: length, alignment: 1) { scratch in
+                write(old, scratch)
+                out.append(contentsOf: UnsafeRawBufferPointer(scratch).assumingMemoryBound(to: UInt8.self))
+            }
             return true
         } != nil
     }
@@ -219,12 +239,12 @@ public struct WireAttributeList {
         if old.start >= 0 {
             // In the message's buffer, which outlives the list: read where it lies.
             guard let text = withBytes(old, { Self.stringMember($0) }) else { return nil }
-            owned.append(contentsOf: Self.reservedHeader)
+            appendReservedHeader()
             wrote = write(text, &owned)
         } else {
             // In `owned`, which `write` appends to: copied out first.
             guard let text = withBytes(old, { Self.stringMember($0).map { Array($0) } }) else { return nil }
-            owned.append(contentsOf: Self.reservedHeader)
+            appendReservedHeader()
             wrote = text.withUnsafeBytes { write($0, &owned) }
         }
         guard wrote else {
@@ -233,7 +253,7 @@ public struct WireAttributeList {
         }
         // The tag and length end where the text begins; the reserved bytes before them stay
         // unused (the list's buffer is scratch, emptied for the next item), so nothing moves.
-        let textStart = start + Self.reservedHeader.count
+        let textStart = start + Self.reservedHeaderSize
         let length = UInt64(owned.count - textStart)
         let lengthSize = WireWriter.varintSize(length)
         let headerStart = textStart - lengthSize - 1
@@ -249,7 +269,13 @@ public struct WireAttributeList {
         return true
     }
 
-    private static let reservedHeader: [UInt8] = [0x0A, 0, 0, 0, 0, 0]
+    private static let reservedHeaderSize = 6
+
+    private mutating func appendReservedHeader() {
+        withUnsafeBytes(of: (UInt8(0x0A), UInt8(0), UInt8(0), UInt8(0), UInt8(0), UInt8(0))) {
+            owned.append(contentsOf: $0.assumingMemoryBound(to: UInt8.self))
+        }
+    }
 
     public mutating func setValue(at index: Int, encodedValue: [UInt8]) {
         replaceValue(at: index, own(encodedValue))
@@ -308,7 +334,7 @@ public struct WireAttributeList {
         for occurrence in occurrences { size -= Int(occurrence.end - occurrence.start) }
         let tagSize = WireWriter.varintSize(UInt64(field) << 3 | 2)
         for entry in entries {
-            let body = entry.original?.count ?? Self.keyValueSize(withBytes(entry.key) { $0.count }, withBytes(entry.value) { $0.count })
+            let body = entry.original?.count ?? WireWriter.keyValueSize(withBytes(entry.key) { $0.count }, withBytes(entry.value) { $0.count })
             size += tagSize + WireWriter.varintSize(UInt64(body)) + body
         }
         return size
@@ -330,10 +356,6 @@ public struct WireAttributeList {
         if occurrences.isEmpty { writeEntries(&out) }
     }
 
-    /// A KeyValue's body size: the key (1) and the value (2), each length-delimited.
-    private static func keyValueSize(_ keyLength: Int, _ valueLength: Int) -> Int {
-        2 + WireWriter.varintSize(UInt64(keyLength)) + keyLength + WireWriter.varintSize(UInt64(valueLength)) + valueLength
-    }
 
     private func writeEntries(_ out: inout WireWriter) {
         // Unchanged entries that lay next to each other are copied as one run of bytes; the run
@@ -355,24 +377,34 @@ public struct WireAttributeList {
                 out.bytes.append(bytesOf: message.buffer[current])
                 run = nil
             }
-            let keyLength = withBytes(entry.key) { $0.count }
-            let valueLength = withBytes(entry.value) { $0.count }
-            let body = Self.keyValueSize(keyLength, valueLength)
-            out.varint(UInt64(field) << 3 | 2)
-            out.varint(UInt64(body))
-            withBytes(entry.key) { out.lengthDelimited(field: 1, $0) }
-            withBytes(entry.value) { out.lengthDelimited(field: 2, $0) }
+            withBytes(entry.key) { key in withBytes(entry.value) { out.keyValue(field: field, key: key, value: $0) } }
         }
         if let current = run { out.bytes.append(bytesOf: message.buffer[current]) }
     }
 }
 
 extension WireWriter {
-    static func varintSize(_ value: UInt64) -> Int {
+    @inlinable
+    public static func varintSize(_ value: UInt64) -> Int {
         var size = 1
         var v = value
         while v >= 0x80 { v >>= 7; size += 1 }
         return size
+    }
+
+    /// A KeyValue's body size: the key (1) and the value (2), each length-delimited.
+    @inlinable
+    static func keyValueSize(_ keyLength: Int, _ valueLength: Int) -> Int {
+        2 + varintSize(UInt64(keyLength)) + keyLength + varintSize(UInt64(valueLength)) + valueLength
+    }
+
+    /// One entry of a repeated KeyValue `field`: its tag and length, the key and the AnyValue's
+    /// encoding (`value`, its body).
+    @inlinable
+    public mutating func keyValue(field: Int, key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {
+        header(field: UInt64(field), size: Self.keyValueSize(key.count, value.count))
+        lengthDelimited(field: 1, key)
+        lengthDelimited(field: 2, value)
     }
 }
 

@@ -25,7 +25,7 @@ public struct WireFields {
 
     public let buffer: UnsafeRawBufferPointer
     public let range: Range<Int>
-    private var last: InlineArray<20, Int32>
+    @usableFromInline var last: InlineArray<20, Int32>
     public private(set) var isIrregular = false
 
     /// Indexes the message in `range`. `singularMessages` has bit n set for each field number n
@@ -33,35 +33,58 @@ public struct WireFields {
     public init(_ buffer: UnsafeRawBufferPointer, _ range: Range<Int>, singularMessages: UInt32 = 0) throws(OTLPDecodingError) {
         self.buffer = buffer
         self.range = range
-        last = InlineArray(repeating: -1)
+        var last = InlineArray<20, Int32>(repeating: -1)
+        // Offsets are kept in 32 bits; a larger buffer is read by the decoded path.
+        guard range.upperBound <= Int(Int32.max) else {
+            self.last = last
+            isIrregular = true
+            return
+        }
+        var seen: UInt32 = 0
+        var repeated: UInt32 = 0
         var reader = WireReader(buffer, range: range)
         while !reader.isAtEnd {
-            let at = Int32(reader.offset)
+            let at = Int32(truncatingIfNeeded: reader.offset)
             let (field, wireType) = try reader.tag()
-            try reader.skip(wireType)
+            // Length-delimited fields are most of any OTLP message: tested first, without the
+            // jump table a switch over every wire type compiles to.
+            if wireType == .lengthDelimited { _ = try reader.lengthDelimited() } else { try reader.skip(wireType) }
             guard field < Self.indexed else { continue }
-            let n = Int(field)
-            if last[n] >= 0, singularMessages & (1 << UInt32(n)) != 0 { isIrregular = true }
-            last[n] = at
+            let bit = UInt32(1) << UInt32(truncatingIfNeeded: field)
+            repeated |= seen & bit
+            seen |= bit
+            last[unchecked: Int(truncatingIfNeeded: field)] = at
         }
+        self.last = last
+        isIrregular = repeated & singularMessages != 0
     }
 
     private init() {
-        buffer = UnsafeRawBufferPointer(start: nil, count: 0)
-        range = 0..<0
+        self.init(unindexed: UnsafeRawBufferPointer(start: nil, count: 0), 0..<0)
+    }
+
+    /// The message in `range` without its index: every field reads as absent. For callers that
+    /// walk the message themselves and need only where it lies.
+    public init(unindexed buffer: UnsafeRawBufferPointer, _ range: Range<Int>) {
+        self.buffer = buffer
+        self.range = range
         last = InlineArray(repeating: -1)
     }
 
     /// A message of no fields in no buffer: a placeholder for a value reset before it is read.
     public static var empty: WireFields { WireFields() }
 
+    // The accessors are inlinable: conditions call them for every item from another module.
+    @inlinable
     public func has(_ field: Int) -> Bool { last[field] >= 0 }
 
     /// Offset of the tag of the field's last occurrence, or nil.
+    @inlinable
     public func lastTag(_ field: Int) -> Int? { last[field] >= 0 ? Int(last[field]) : nil }
 
     /// A reader positioned after the tag of the field's last occurrence.
-    private func valueReader(_ field: Int) -> (reader: WireReader, wireType: WireType)? {
+    @inlinable
+    func valueReader(_ field: Int) -> (reader: WireReader, wireType: WireType)? {
         guard last[field] >= 0 else { return nil }
         var reader = WireReader(buffer, range: Int(last[field])..<range.upperBound)
         guard let (_, wireType) = try? reader.tag() else { return nil }
@@ -69,9 +92,20 @@ public struct WireFields {
     }
 
     /// An integer field of any scalar wire type (varint, fixed32, fixed64); 0 when absent.
+    @inlinable
     public func uint(_ field: Int) -> UInt64 {
-        guard var (reader, wireType) = valueReader(field) else { return 0 }
-        switch wireType {
+        // The usual shapes read directly: a one-byte tag with a one-byte varint or a fixed64.
+        let at = Int(last[field])
+        if at >= 0, field < 16, at + 9 <= range.upperBound {
+            let tag = buffer[at]
+            if tag == UInt8(truncatingIfNeeded: field << 3), buffer[at + 1] < 0x80 { return UInt64(buffer[at + 1]) }
+            if tag == UInt8(truncatingIfNeeded: field << 3 | 1) {
+                return UInt64(littleEndian: buffer.loadUnaligned(fromByteOffset: at + 1, as: UInt64.self))
+            }
+        }
+        guard let found = valueReader(field) else { return 0 }
+        var reader = found.reader
+        switch found.wireType {
         case .varint: return (try? reader.varint()) ?? 0
         case .fixed64: return (try? reader.fixed64()) ?? 0
         case .fixed32:
@@ -83,12 +117,21 @@ public struct WireFields {
     }
 
     /// The range of a length-delimited field's value; empty (at the message's end) when absent.
+    @inlinable
     public func bytesRange(_ field: Int) -> Range<Int> {
-        guard var (reader, wireType) = valueReader(field), wireType == .lengthDelimited,
-              let body = try? reader.lengthDelimited() else { return range.upperBound..<range.upperBound }
-        return body
+        // The usual shape read directly: a one-byte tag and a one-byte length.
+        let at = Int(last[field])
+        if at >= 0, field < 16, at + 2 <= range.upperBound, buffer[at] == UInt8(truncatingIfNeeded: field << 3 | 2), buffer[at + 1] < 0x80 {
+            let end = at + 2 + Int(buffer[at + 1])
+            if end <= range.upperBound { return (at + 2)..<end }
+        }
+        let absent = range.upperBound..<range.upperBound
+        guard let found = valueReader(field), found.wireType == .lengthDelimited else { return absent }
+        var reader = found.reader
+        return (try? reader.lengthDelimited()) ?? absent
     }
 
+    @inlinable
     public func bytes(_ field: Int) -> UnsafeRawBufferPointer { UnsafeRawBufferPointer(rebasing: buffer[bytesRange(field)]) }
 
     /// A string field's text; invalid UTF-8 reads with replacement characters.
@@ -144,6 +187,7 @@ extension WireFields {
 
 extension UnsafeRawBufferPointer {
     /// Whether both hold the same bytes.
+    @inlinable
     public func sameBytes(as other: UnsafeRawBufferPointer) -> Bool {
         guard count == other.count else { return false }
         guard let base = baseAddress, let otherBase = other.baseAddress else { return true }
@@ -170,21 +214,32 @@ extension WireFields {
         return key.withUTF8 { attribute(field, utf8: UnsafeRawBufferPointer($0)) }
     }
 
-    /// `attribute(_:_:)` with the key as UTF-8 bytes.
+    /// `attribute(_:_:)` with the key as UTF-8 bytes. One walk without a closure per entry:
+    /// conditions look up attributes of every item.
     public func attribute(_ field: Int, utf8 key: UnsafeRawBufferPointer) -> Range<Int>? {
-        var found: Range<Int>?
-        forEach(field) { entry in
+        guard let end = lastTag(field) else { return nil }
+        let tag = UInt64(field) << 3 | 2
+        var reader = WireReader(buffer, range: range)
+        while !reader.isAtEnd, reader.offset <= end {
+            guard let fieldKey = try? reader.varint() else { return nil }
+            guard fieldKey == tag else {
+                guard let wireType = WireType(rawValue: UInt8(fieldKey & 7)), (try? reader.skip(wireType)) != nil else { return nil }
+                continue
+            }
+            guard let entry = try? reader.lengthDelimited() else { return nil }
             let (keyRange, value) = Self.keyValue(buffer, entry)
-            guard UnsafeRawBufferPointer(rebasing: buffer[keyRange ?? 0..<0]).sameBytes(as: key) else { return true }
-            found = value ?? entry.upperBound..<entry.upperBound
-            return false
+            // A KeyValue without a key has the empty one, as decoded.
+            let keyBytes = keyRange ?? 0..<0
+            guard keyBytes.count == key.count, UnsafeRawBufferPointer(rebasing: buffer[keyBytes]).sameBytes(as: key) else { continue }
+            return value ?? entry.upperBound..<entry.upperBound
         }
-        return found
+        return nil
     }
 
     /// The key (field 1) and value (field 2) of the encoded KeyValue in `entry`, the last of each;
     /// nil where absent. Entries are almost always written as the key then the value, each once
     /// with a one-byte length: that shape is read directly, anything else field by field.
+    @inlinable @inline(__always)
     public static func keyValue(_ buffer: UnsafeRawBufferPointer, _ entry: Range<Int>) -> (key: Range<Int>?, value: Range<Int>?) {
         let end = entry.upperBound
         let at = entry.lowerBound
@@ -195,6 +250,11 @@ extension WireFields {
                 return (key, (next + 2)..<end)
             }
         }
+        return keyValueFieldByField(buffer, entry)
+    }
+
+    @usableFromInline @inline(never)
+    static func keyValueFieldByField(_ buffer: UnsafeRawBufferPointer, _ entry: Range<Int>) -> (key: Range<Int>?, value: Range<Int>?) {
         var reader = WireReader(buffer, range: entry)
         var key: Range<Int>?, value: Range<Int>?
         while !reader.isAtEnd {

@@ -11,6 +11,7 @@ public enum WireItemDecision {
 /// A message the wire path would not read as protobuf decoders do (a singular sub-message that
 /// appears twice, which decoders merge). The caller takes the decoded path for the batch.
 public struct WireIrregularMessage: Error, CustomStringConvertible {
+    public init() {}
     public var description: String { "a singular sub-message appears more than once" }
 }
 
@@ -24,7 +25,7 @@ public struct WireIrregularMessage: Error, CustomStringConvertible {
 public enum WireRewrite {
     /// The singular sub-messages of each signal's item (bits by field number): a span's status,
     /// a log record's body, a metric's data.
-    static func itemSingularMessages(_ signal: Signal) -> UInt32 {
+    public static func itemSingularMessages(_ signal: Signal) -> UInt32 {
         switch signal {
         case .traces: 1 << 15
         case .logs: 1 << 5
@@ -38,8 +39,12 @@ public enum WireRewrite {
     /// `.written` with where. Throws what the decisions throw, `WireIrregularMessage`, or
     /// `OTLPDecodingError` for bytes that break the schema (a batch's bytes were validated, so
     /// only a defect gets there).
+    ///
+    /// With `indexed` false the decisions get each resource, scope and item unindexed
+    /// (`WireFields(unindexed:)`: its buffer and range only), for decisions that walk the item
+    /// themselves and read nothing of its resource and scope.
     public static func rewrite(
-        _ signal: Signal, _ bytes: [UInt8], itemCount before: Int, dropsEmpty: Bool = true,
+        _ signal: Signal, _ bytes: [UInt8], itemCount before: Int, dropsEmpty: Bool = true, indexed: Bool = true,
         keepResource: (WireFields) throws -> Bool,
         keepScope: (_ scope: WireFields, _ resource: WireFields) throws -> Bool,
         item: (_ item: WireFields, _ scope: WireFields, _ resource: WireFields, _ bodies: inout WireWriter) throws -> WireItemDecision
@@ -51,7 +56,7 @@ public enum WireRewrite {
             try forEachEntry(buffer, 0..<buffer.count) { entryBody in
                 let entry = try WireFields(buffer, entryBody, singularMessages: 1 << 1)
                 guard !entry.isIrregular else { throw WireIrregularMessage() }
-                let resource = try entry.message(1)
+                let resource = indexed ? try entry.message(1) : WireFields(unindexed: buffer, entry.bytesRange(1))
                 let container = plan.containers.count
                 plan.containers.append(Plan.dropped)
                 guard try keepResource(resource) else { return }
@@ -59,7 +64,7 @@ public enum WireRewrite {
                 try entry.forEachOccurrence(2) { scopeStart, scopeBody in
                     let scopeEntry = try WireFields(buffer, scopeBody, singularMessages: 1 << 1)
                     guard !scopeEntry.isIrregular else { throw WireIrregularMessage() }
-                    let scope = try scopeEntry.message(1)
+                    let scope = indexed ? try scopeEntry.message(1) : WireFields(unindexed: buffer, scopeEntry.bytesRange(1))
                     let scopeContainer = plan.containers.count
                     plan.containers.append(Plan.dropped)
                     // The field as received, which may have written its length in more bytes.
@@ -68,7 +73,8 @@ public enum WireRewrite {
                     var scopeSize = scopeBody.count, items = 0
                     let firstItem = plan.items.count
                     try scopeEntry.forEachOccurrence(2) { itemStart, itemBody in
-                        let fields = try WireFields(buffer, itemBody, singularMessages: itemSingularMessages(signal))
+                        let fields = indexed ? try WireFields(buffer, itemBody, singularMessages: itemSingularMessages(signal))
+                            : WireFields(unindexed: buffer, itemBody)
                         guard !fields.isIrregular else { throw WireIrregularMessage() }
                         let decision = try item(fields, scope, resource, &plan.bodies)
                         scopeSize -= itemBody.upperBound - itemStart
@@ -268,7 +274,8 @@ public enum WireRewrite {
 
 extension WireWriter {
     /// The tag and length of a length-delimited field whose body follows.
-    mutating func header(field: UInt64, size: Int) {
+    @inlinable
+    public mutating func header(field: UInt64, size: Int) {
         varint(field << 3 | 2)
         varint(UInt64(size))
     }

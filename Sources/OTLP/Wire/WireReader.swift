@@ -132,6 +132,7 @@ public struct WireWriter {
 
     public init() {}
 
+    @inlinable
     public mutating func varint(_ value: UInt64) {
         var v = value
         while v >= 0x80 {
@@ -148,6 +149,7 @@ public struct WireWriter {
     }
 
     /// `lengthDelimited` with a body in raw memory, copied at once.
+    @inlinable
     public mutating func lengthDelimited(field: UInt64, _ body: UnsafeRawBufferPointer) {
         varint(field << 3 | 2)
         varint(UInt64(body.count))
@@ -155,6 +157,7 @@ public struct WireWriter {
     }
 
     /// `lengthDelimited` with a body that lies in a slice of a raw buffer, copied at once.
+    @inlinable
     public mutating func lengthDelimited(field: UInt64, _ body: Slice<UnsafeRawBufferPointer>) {
         lengthDelimited(field: field, UnsafeRawBufferPointer(rebasing: body))
     }

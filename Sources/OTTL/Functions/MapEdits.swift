@@ -42,7 +42,7 @@ public final class OTTLPreparedEntry: Sendable {
     public let key: String
     public let value: AnyValue
     let keyUTF8: [UInt8]
-    let encodedValue: [UInt8]
+    public let encodedValue: [UInt8]
 
     public init(_ key: String, _ value: AnyValue) {
         self.key = key

@@ -30,11 +30,14 @@ public final class AttributesProcessor: Processor {
     // Read by a transform processor in front of this one, which runs these actions in its own
     // rewrite of an encoded batch (`TransformProcessor.followingAttributes`).
     let actions: AttributeActions
+    /// The actions as one walk over each encoded item, where they allow it.
+    let streamed: StreamedAttributeActions?
     let selection: IncludeExclude
     let next: any Consumer
 
     init(actions: AttributeActions, selection: IncludeExclude, next: any Consumer) {
         self.actions = actions
+        streamed = StreamedAttributeActions(actions)
         self.selection = selection
         self.next = next
     }
@@ -75,13 +78,24 @@ public final class AttributesProcessor: Processor {
     /// False when the encoding has a shape only the decoded path reads right.
     private func changeEncoded(_ batch: inout TelemetryBatch) throws -> Bool {
         let field = batch.signal == .traces ? 9 : 6
-        let metadata = batch.metadata, actions = self.actions
+        let metadata = batch.metadata, actions = self.actions, streamed = self.streamed
         let bytes = batch.encoded(), count = batch.itemCount, signal = batch.signal
         return try runOnEncoding {
-            // One list whose storage every item reuses.
+            // One list, and one buffer for added entries, whose storage every item reuses.
             var attributes = WireAttributeList()
-            let changed = try WireRewrite.rewrite(signal, bytes, itemCount: count, dropsEmpty: false,
+            var added = WireWriter()
+            let changed = try WireRewrite.rewrite(signal, bytes, itemCount: count, dropsEmpty: false, indexed: streamed == nil,
                                                   keepResource: { _ in true }, keepScope: { _, _ in true }) { item, _, _, bodies in
+                var item = item
+                if let streamed {
+                    switch streamed.apply(item.buffer, item.range, field: field, into: &bodies, added: &added) {
+                    case .keep: return .keep
+                    case .written(let range): return .written(range)
+                    case .needsList:
+                        item = try WireFields(item.buffer, item.range, singularMessages: WireRewrite.itemSingularMessages(signal))
+                        guard !item.isIrregular else { throw WireIrregularMessage() }
+                    }
+                }
                 attributes.reset(item, field: field)
                 actions.apply(to: &attributes, metadata: metadata)
                 return attributes.decision(writingInto: &bodies)

@@ -69,23 +69,23 @@ struct FilterEncodedPlan: Sendable {
             return !(try anyHolds(scopes, &context, report))
         }, item: { item, scope, resource, bodies in
             switch signal {
-            case .traces: try decideSpan(item, scope, resource, &bodies, report)
-            case .metrics: try decide(metrics, WireMetricContext(item, scope: scope, resource: resource), report)
-            case .logs: try decide(logs, WireLogContext(item, scope: scope, resource: resource), report)
+            case .traces: return try decideSpan(item, scope, resource, &bodies, report)
+            case .metrics:
+                var context = WireMetricContext(item, scope: scope, resource: resource)
+                return try anyHolds(metrics, &context, report) ? .drop : .keep
+            case .logs:
+                var context = WireLogContext(item, scope: scope, resource: resource)
+                return try anyHolds(logs, &context, report) ? .drop : .keep
             }
         })
-    }
-
-    private func decide<C: OTTLContext>(_ groups: [OTTLGroup<C>], _ context: C, _ report: (OTTLRuntimeError) -> Void) throws -> WireItemDecision {
-        var context = context
-        return try anyHolds(groups, &context, report) ? .drop : .keep
     }
 
     /// A span goes when a span condition holds; otherwise the events a spanevent condition holds
     /// for go from it.
     private func decideSpan(_ span: WireFields, _ scope: WireFields, _ resource: WireFields, _ bodies: inout WireWriter,
                             _ report: (OTTLRuntimeError) -> Void) throws -> WireItemDecision {
-        if case .drop = try decide(spans, WireSpanContext(span, scope: scope, resource: resource), report) { return .drop }
+        var context = WireSpanContext(span, scope: scope, resource: resource)
+        if try anyHolds(spans, &context, report) { return .drop }
         guard !spanEvents.isEmpty, span.has(11) else { return .keep }
         var dropped: [Bool] = []
         try span.forEach(11) { (body: Range<Int>) throws -> Bool in

@@ -31,12 +31,14 @@ struct AttributeActions: Sendable {
         case convert(String)
     }
 
-    struct Action: Sendable {
-        var key: String
-        var kind: Kind
-        var pattern: GoRegex?
+    /// A class, so that applying it to every item passes one reference: as a struct, each
+    /// application copied its key, kind and pattern with a retain and release apiece.
+    final class Action: Sendable {
+        let key: String
+        let kind: Kind
+        let pattern: GoRegex?
         /// The key's UTF-8, which every lookup compares with.
-        var keyUTF8: [UInt8]
+        let keyUTF8: [UInt8]
 
         init(key: String, kind: Kind, pattern: GoRegex?) {
             self.key = key
@@ -109,13 +111,12 @@ struct AttributeActions: Sendable {
     }
 
     func apply<L: OTTLMap>(to attributes: inout L, metadata: RequestMetadata) {
-        // By index: the actions are read where they lie, not copied for each item.
-        for index in actions.indices {
-            actions[index].keyUTF8.withUnsafeBytes { key in apply(actions[index], key, to: &attributes, metadata: metadata) }
+        for action in actions {
+            action.keyUTF8.withUnsafeBytes { key in apply(action, key, to: &attributes, metadata: metadata) }
         }
     }
 
-    private func apply<L: OTTLMap>(_ action: borrowing Action, _ key: UnsafeRawBufferPointer, to attributes: inout L, metadata: RequestMetadata) {
+    private func apply<L: OTTLMap>(_ action: Action, _ key: UnsafeRawBufferPointer, to attributes: inout L, metadata: RequestMetadata) {
         switch action.kind {
         case .insert(let source):
             if attributes.index(ofUTF8: key) == nil { set(action.key, source, &attributes, metadata) }

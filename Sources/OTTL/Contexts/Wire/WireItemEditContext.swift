@@ -73,24 +73,42 @@ public struct WireItemEditContext<Fields: WireItemFields>: OTTLContext {
         let condition = statement.condition.map { WireCondition($0) { WireRead.resolve($0, context: name, itemAttributes: false) } }
         let edit = WireAttributeEdit(statement, context: name)
         guard edit != nil || condition.map({ !$0.isGeneral }) == true else { return nil }
-        return OTTLCompiledStatement { (context: inout Self) throws(OTTLRuntimeError) in
-            if let condition {
-                let holds: Bool
-                if condition.mayEvaluateGeneral {
-                    holds = try condition.test(context.levels) { (condition) throws(OTTLRuntimeError) -> Bool in
-                        try OTTLEvaluator.test(condition, &context)
-                    }
-                } else {
-                    // Nothing falls back to the context: the messages are read where it holds them.
-                    holds = try condition.test(context.levels, general: WireCondition.noGeneral)
+        let compiled = WireCompiledEdit<Fields>(statement: statement, condition: condition, edit: edit)
+        return OTTLCompiledStatement { (context: inout Self) throws(OTTLRuntimeError) in try compiled.run(&context) }
+    }
+}
+
+/// A compiled statement's parts in one object that each item's run reads in place: captured
+/// one by one, the closure copied the condition and the edit, with a retain and release of what
+/// they hold, on every call.
+final class WireCompiledEdit<Fields: WireItemFields>: Sendable {
+    let statement: OTTLStatement
+    let condition: WireCondition?
+    let edit: WireAttributeEdit?
+
+    init(statement: OTTLStatement, condition: WireCondition?, edit: WireAttributeEdit?) {
+        self.statement = statement
+        self.condition = condition
+        self.edit = edit
+    }
+
+    func run(_ context: inout WireItemEditContext<Fields>) throws(OTTLRuntimeError) {
+        if let condition {
+            let holds: Bool
+            if condition.mayEvaluateGeneral {
+                holds = try condition.test(context.levels) { (condition) throws(OTTLRuntimeError) -> Bool in
+                    try OTTLEvaluator.test(condition, &context)
                 }
-                guard holds else { return }
-            }
-            if let edit {
-                edit.apply(to: &context.attributes)
             } else {
-                try OTTLEvaluator.runEditor(statement, &context)
+                // Nothing falls back to the context: the messages are read where it holds them.
+                holds = try condition.test(context.levels, general: WireCondition.noGeneral)
             }
+            guard holds else { return }
+        }
+        if let edit {
+            edit.apply(to: &context.attributes)
+        } else {
+            try OTTLEvaluator.runEditor(statement, &context)
         }
     }
 }
