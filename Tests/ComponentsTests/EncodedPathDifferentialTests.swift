@@ -216,6 +216,27 @@ import Testing
                           seed: UInt64(index) &* 15_485_863 &+ UInt64(Signal.allCases.firstIndex(of: signal) ?? 0))
     }
 
+    /// The configs above that are meant to run in one walk over each item do, and those that
+    /// cannot do not: the differential tests then cover both paths.
+    @Test func whichConfigsRunInOneWalk() throws {
+        func actions(_ index: Int) throws -> AttributeActions {
+            try AttributeActions(decodeConfig(AttributesProcessorConfig.self, Self.attributesConfigs[index]).actions, path: "actions")
+        }
+        #expect(StreamedAttributeActions(try actions(0)) != nil)
+        #expect(StreamedAttributeActions(try actions(4)) != nil)
+        #expect(StreamedAttributeActions(try actions(1)) == nil, "from_attribute reads another entry")
+        #expect(StreamedAttributeActions(try actions(2)) == nil, "a pattern names no one key")
+        #expect(StreamedAttributeActions(try actions(5)) == nil, "two actions on one key")
+        func plan(_ config: String) throws -> TransformEncodedPlan {
+            TransformEncodedPlan(try TransformPlan(config: decodeConfig(TransformProcessorConfig.self, config)))
+        }
+        #expect(try plan(Self.transformConfigs[0].config).streamed(.traces) != nil)
+        #expect(try plan(Self.transformConfigs[3].config).streamed(.traces) != nil)
+        #expect(try plan(Self.logTransformConfigs[1].config).streamed(.logs) != nil)
+        #expect(try plan(Self.transformConfigs[2].config).streamed(.traces) == nil, "conditions read the edited attributes")
+        #expect(try plan(Self.logTransformConfigs[0].config).streamed(.logs) == nil, "a value read from another attribute")
+    }
+
     @Test func actionsInOneWalkKeepEntriesInOrderWhenTheyLieApart() async throws {
         // A span whose attributes lie in two stretches with other fields around them, a key twice
         // and a value that is no string: the walk sets only the first "host", hashes every "k"
@@ -353,6 +374,29 @@ extension EncodedPathDifferentialTests {
               - set(attributes["gone"], nil)
               - truncate_all(attributes, -1) where name == "cpu"
         """, true),
+        // Statements run in one walk over each item (`WireStreamedEdits`): a key deleted and set
+        // again, values set and then rewritten or cut, entries added and then deleted, conditions
+        // on the item's other fields, its scope and its resource, two groups.
+        ("""
+        error_mode: ignore
+        trace_statements:
+          - context: span
+            statements:
+              - set(attributes["host"], "zzzz") where name == "a"
+              - delete_key(attributes, "k")
+              - set(attributes["k"], "/orders/77")
+              - replace_pattern(attributes["k"], "/[0-9]+", "/{id}")
+              - replace_pattern(attributes["url.path"], "^/(orders)", "/x/$1")
+              - delete_key(attributes, "host") where kind == SPAN_KIND_SERVER
+              - set(attributes["host"], "back")
+              - set(attributes["host"], "again") where scope.name == "a"
+              - truncate_all(attributes, 2) where resource.attributes["host"] != nil
+              - set(attributes["m"], 7) where span.name != "b"
+          - context: span
+            statements:
+              - replace_pattern(attributes["host"], "^ba", "BA")
+              - delete_key(attributes, "url.path") where dropped_attributes_count > 0
+        """, true),
         ("""
         error_mode: propagate
         trace_statements:
@@ -387,6 +431,17 @@ extension EncodedPathDifferentialTests {
           - context: log
             statements:
               - keep_keys(attributes, ["env", "k", "m"]) where scope.name == "cpu"
+        """, true),
+        ("""
+        log_statements:
+          - context: log
+            statements:
+              - delete_key(attributes, "url.path") where severity_number >= SEVERITY_NUMBER_WARN
+              - set(attributes["url.path"], "/orders/9")
+              - replace_pattern(attributes["url.path"], "[0-9]", "N")
+              - truncate_all(attributes, 4)
+              - set(attributes["env"], "production-long") where severity_text == "INFO"
+              - truncate_all(attributes, 5)
         """, true),
         ("""
         log_statements:

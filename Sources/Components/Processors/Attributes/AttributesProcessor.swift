@@ -81,20 +81,16 @@ public final class AttributesProcessor: Processor {
         let metadata = batch.metadata, actions = self.actions, streamed = self.streamed
         let bytes = batch.encoded(), count = batch.itemCount, signal = batch.signal
         return try runOnEncoding {
-            // One list, and one buffer for added entries, whose storage every item reuses.
+            // One list, and the walk's buffers, whose storage every item reuses.
             var attributes = WireAttributeList()
-            var added = WireWriter()
+            var scratch = StreamedAttributeActions.Scratch()
             let changed = try WireRewrite.rewrite(signal, bytes, itemCount: count, dropsEmpty: false, indexed: streamed == nil,
                                                   keepResource: { _ in true }, keepScope: { _, _ in true }) { item, _, _, bodies in
                 var item = item
                 if let streamed {
-                    switch streamed.apply(item.buffer, item.range, field: field, into: &bodies, added: &added) {
-                    case .keep: return .keep
-                    case .written(let range): return .written(range)
-                    case .needsList:
-                        item = try WireFields(item.buffer, item.range, singularMessages: WireRewrite.itemSingularMessages(signal))
-                        guard !item.isIrregular else { throw WireIrregularMessage() }
-                    }
+                    if let decision = streamed.apply(item.buffer, item.range, field: field, into: &bodies, scratch: &scratch) { return decision }
+                    item = try WireFields(item.buffer, item.range, singularMessages: WireRewrite.itemSingularMessages(signal))
+                    guard !item.isIrregular else { throw WireIrregularMessage() }
                 }
                 attributes.reset(item, field: field)
                 actions.apply(to: &attributes, metadata: metadata)

@@ -7,10 +7,9 @@ import OTLP
 /// action and the order of actions cannot matter except for what is added, which goes last in
 /// action order. That is what `AttributeActions.apply` does with such actions on a
 /// `WireAttributeList`; an entry this walk cannot change by itself (a hash of a value that is no
-/// string) sends the item to that path (`needsList`).
+/// string) sends the item to that path.
 ///
-/// The item's other fields and unchanged entries are copied as they lie; added entries are
-/// written after the last entry there was (at the end without one), as the list writes them.
+/// The walk and the writing are `WireEntryWalk`'s.
 struct StreamedAttributeActions: Sendable {
     enum Kind: Sendable {
         case insert, update, upsert, delete, hash
@@ -21,12 +20,6 @@ struct StreamedAttributeActions: Sendable {
         let kind: Kind
         /// The AnyValue's encoding that insert, update and upsert write.
         let value: [UInt8]
-    }
-
-    enum Outcome {
-        case keep
-        case written(Range<Int>)
-        case needsList
     }
 
     let actions: [Action]
@@ -55,73 +48,44 @@ struct StreamedAttributeActions: Sendable {
     }
 
     /// The item in `range` with the actions applied to its repeated KeyValue `field`, written
-    /// into `bodies` (`.written`), or `.keep` with nothing left in `bodies` when nothing changed.
-    /// `added` is scratch storage kept from one item to the next.
+    /// into `bodies`, or nil (nothing left in `bodies`) when an entry needs the attribute list.
+    /// `scratch` is storage kept from one item to the next.
     func apply(_ buffer: UnsafeRawBufferPointer, _ range: Range<Int>, field: Int,
-               into bodies: inout WireWriter, added: inout WireWriter) -> Outcome {
-        let start = bodies.bytes.count
-        let tag = UInt64(field) << 3 | 2
-        var run = range.lowerBound
-        var changed = false
+               into bodies: inout WireWriter, scratch: inout Scratch) -> WireItemDecision? {
         var met: UInt64 = 0
-        // Where added entries go in the output: after the last entry passed.
-        var addAt: Int?
-        var reader = WireReader(buffer, range: range)
-        while !reader.isAtEnd {
-            let fieldStart = reader.offset
-            guard let fieldKey = try? reader.varint() else { return abandon(&bodies, start) }
-            guard fieldKey == tag else {
-                guard let wireType = WireType(rawValue: UInt8(fieldKey & 7)), (try? reader.skip(wireType)) != nil else {
-                    return abandon(&bodies, start)
-                }
-                continue
+        let walked = WireEntryWalk.copy(buffer, range, field: field, into: &bodies, value: &scratch.value) { key, value, newValue in
+            guard let index = actionIndex(key) else { return .keep }
+            let first = met & (1 << UInt64(index)) == 0
+            met |= 1 << UInt64(index)
+            switch kinds[index] {
+            case .insert:
+                return .keep
+            case .update, .upsert:
+                // Only the first entry of a key is set, as a lookup finds it.
+                guard first else { return .keep }
+                newValue.removeAll(keepingCapacity: true)
+                newValue.append(contentsOf: actions[index].value)
+                return .replace
+            case .delete:
+                return .drop
+            case .hash:
+                guard let text = WireAttributeList.stringMember(value) else { return .abandon }
+                Self.writeHashed(text, into: &newValue)
+                return .replace
             }
-            guard let entry = try? reader.lengthDelimited() else { return abandon(&bodies, start) }
-            let (keyRange, valueRange) = WireFields.keyValue(buffer, entry)
-            let key = UnsafeRawBufferPointer(rebasing: buffer[keyRange ?? entry.upperBound..<entry.upperBound])
-            if let index = actionIndex(key) {
-                let first = met & (1 << UInt64(index)) == 0
-                met |= 1 << UInt64(index)
-                switch kinds[index] {
-                case .insert:
-                    break
-                case .update, .upsert:
-                    // Only the first entry of a key is set, as a lookup finds it.
-                    guard first else { break }
-                    bodies.bytes.append(bytesOf: buffer[run..<fieldStart])
-                    actions[index].value.withUnsafeBytes { bodies.keyValue(field: field, key: key, value: $0) }
-                    run = reader.offset
-                    changed = true
-                case .delete:
-                    bodies.bytes.append(bytesOf: buffer[run..<fieldStart])
-                    run = reader.offset
-                    changed = true
-                case .hash:
-                    let value = UnsafeRawBufferPointer(rebasing: buffer[valueRange ?? entry.upperBound..<entry.upperBound])
-                    guard let text = WireAttributeList.stringMember(value) else { return abandon(&bodies, start) }
-                    bodies.bytes.append(bytesOf: buffer[run..<fieldStart])
-                    Self.writeHashed(text, key: key, field: field, into: &bodies)
-                    run = reader.offset
-                    changed = true
-                }
-            }
-            addAt = bodies.bytes.count + (reader.offset - run)
         }
-        bodies.bytes.append(bytesOf: buffer[run..<range.upperBound])
-        added.bytes.removeAll(keepingCapacity: true)
+        guard let walked else { return nil }
+        scratch.added.bytes.removeAll(keepingCapacity: true)
         for index in kinds.indices where met & (1 << UInt64(index)) == 0 && (kinds[index] == .insert || kinds[index] == .upsert) {
             let action = actions[index]
-            action.key.withUnsafeBytes { key in action.value.withUnsafeBytes { added.keyValue(field: field, key: key, value: $0) } }
+            action.key.withUnsafeBytes { key in action.value.withUnsafeBytes { scratch.added.keyValue(field: field, key: key, value: $0) } }
         }
-        if !added.bytes.isEmpty {
-            bodies.bytes.insert(contentsOf: added.bytes, at: addAt ?? bodies.bytes.count)
-            changed = true
-        }
-        guard changed else {
-            bodies.bytes.removeSubrange(start...)
-            return .keep
-        }
-        return .written(start..<bodies.bytes.count)
+        return WireEntryWalk.finish(walked, adding: scratch.added.bytes, into: &bodies)
+    }
+
+    struct Scratch {
+        var value: [UInt8] = []
+        var added = WireWriter()
     }
 
     private func actionIndex(_ key: UnsafeRawBufferPointer) -> Int? {
@@ -131,19 +95,15 @@ struct StreamedAttributeActions: Sendable {
         return nil
     }
 
-    private func abandon(_ bodies: inout WireWriter, _ start: Int) -> Outcome {
-        bodies.bytes.removeSubrange(start...)
-        return .needsList
-    }
-
-    /// The entry with its string value replaced by the lowercase hex of its SHA-256, encoded as
-    /// the list encodes a string it rewrote.
-    private static func writeHashed(_ text: UnsafeRawBufferPointer, key: UnsafeRawBufferPointer, field: Int, into out: inout WireWriter) {
-        withUnsafeTemporaryAllocation(byteCount: 66, alignment: 1) { value in
-            value[0] = 1 << 3 | 2
-            value[1] = 64
-            AttributeActions.writeHash(of: text, into: UnsafeMutableRawBufferPointer(rebasing: value[2...]))
-            out.keyValue(field: field, key: key, value: UnsafeRawBufferPointer(value))
+    /// A string value's replacement by the lowercase hex of its SHA-256, encoded as the list
+    /// encodes a string it rewrote.
+    private static func writeHashed(_ text: UnsafeRawBufferPointer, into value: inout [UInt8]) {
+        value.removeAll(keepingCapacity: true)
+        value.append(1 << 3 | 2)
+        value.append(64)
+        withUnsafeTemporaryAllocation(byteCount: 64, alignment: 1) { hex in
+            AttributeActions.writeHash(of: text, into: hex)
+            value.append(contentsOf: UnsafeRawBufferPointer(hex).assumingMemoryBound(to: UInt8.self))
         }
     }
 }

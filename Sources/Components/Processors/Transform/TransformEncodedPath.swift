@@ -6,13 +6,20 @@ import OTTL
 /// attributes become a `WireAttributeList`, the statements read everything else where it lies,
 /// and only items whose attributes changed are written again (`WireRewrite`). Any other
 /// configuration, a decoded batch, or an irregular encoding takes the model path.
+///
+/// Statements that only set, delete, rewrite and truncate attributes with constants run in one
+/// walk over each item instead (`WireStreamedEdits`), without an attribute list.
 struct TransformEncodedPlan: Sendable {
     let spans: [OTTLGroup<WireSpanEditContext>]?
     let logs: [OTTLGroup<WireLogEditContext>]?
+    let streamedSpans: WireStreamedEdits?
+    let streamedLogs: WireStreamedEdits?
 
     init(_ plan: TransformPlan) {
         spans = Self.itemGroups(plan.traces) { if case .span(let group) = $0 { group } else { nil } }
         logs = Self.itemGroups(plan.logs) { if case .log(let group) = $0 { group } else { nil } }
+        streamedSpans = spans.flatMap(WireStreamedEdits.init)
+        streamedLogs = logs.flatMap(WireStreamedEdits.init)
     }
 
     /// The signal's groups for the encoded context, or nil when one of them needs the model.
@@ -27,6 +34,15 @@ struct TransformEncodedPlan: Sendable {
         return encoded.isEmpty ? nil : encoded
     }
 
+    /// The signal's statements in one walk over each item, when they allow it.
+    func streamed(_ signal: Signal) -> WireStreamedEdits? {
+        switch signal {
+        case .traces: streamedSpans
+        case .logs: streamedLogs
+        case .metrics: nil
+        }
+    }
+
     func handles(_ signal: Signal) -> Bool {
         switch signal {
         case .traces: spans != nil
@@ -39,10 +55,20 @@ struct TransformEncodedPlan: Sendable {
     /// changes each item's attributes once the statements ran.
     func run(_ signal: Signal, _ bytes: [UInt8], itemCount: Int, then after: ((inout WireAttributeList) -> Void)? = nil,
              _ report: (OTTLRuntimeError) -> Void) throws -> (bytes: [UInt8], items: Int)? {
+        if after == nil, let edits = streamed(signal) { return try Self.run(edits, signal, bytes, itemCount, report) }
         switch signal {
-        case .traces: try Self.run(spans ?? [], signal, bytes, itemCount, after, report)
-        case .logs: try Self.run(logs ?? [], signal, bytes, itemCount, after, report)
-        case .metrics: nil
+        case .traces: return try Self.run(spans ?? [], signal, bytes, itemCount, after, report)
+        case .logs: return try Self.run(logs ?? [], signal, bytes, itemCount, after, report)
+        case .metrics: return nil
+        }
+    }
+
+    private static func run(_ edits: WireStreamedEdits, _ signal: Signal, _ bytes: [UInt8], _ itemCount: Int,
+                            _ report: (OTTLRuntimeError) -> Void) throws -> (bytes: [UInt8], items: Int)? {
+        var scratch = WireStreamedEdits.Scratch()
+        return try WireRewrite.rewrite(signal, bytes, itemCount: itemCount, dropsEmpty: false, indexed: edits.readsLevels,
+                                       keepResource: { _ in true }, keepScope: { _, _ in true }) { item, scope, resource, bodies in
+            try edits.apply(item, scope: scope, resource: resource, into: &bodies, scratch: &scratch, report: report)
         }
     }
 

@@ -41,7 +41,9 @@ public final class TransformProcessor: Processor {
         guard hasGroups else { return try await next.consume(batch) }
         var batch = batch
         if encodedPlan.handles(batch.signal), !batch.isDecoded {
-            let attributes = followingAttributes
+            // Statements that run in one walk over each item leave the actions to the attributes
+            // processor's own walk, which costs less than both on an attribute list.
+            let attributes = encodedPlan.streamed(batch.signal) == nil ? followingAttributes : nil
             if try transformEncoded(&batch, then: attributes?.actions) { return try await (attributes?.next ?? next).consume(batch) }
         }
         var request = try batch.requestForProcessing()

@@ -1,0 +1,94 @@
+/// Copying an encoded item with its attribute entries changed as they are met, in one walk over
+/// its fields: for edits that need no index of the item and no list of its attributes (the
+/// attributes processor's keyed actions, transform statements on keys with constants).
+///
+/// The item's other fields and the entries kept are copied as they lie, in runs; added entries go
+/// after the last entry there was (at the end without one), as `WireAttributeList` writes them.
+public enum WireEntryWalk {
+    public enum Decision {
+        case keep
+        case drop
+        /// Replaced by an entry of the same key whose value (the AnyValue's encoding) the decision
+        /// wrote into its `value` buffer.
+        case replace
+        /// The walk cannot change this item by itself; nothing of it stays in the output.
+        case abandon
+    }
+
+    public struct Walked {
+        let start: Int
+        let changed: Bool
+        let addAt: Int
+
+        @usableFromInline init(start: Int, changed: Bool, addAt: Int) {
+            self.start = start
+            self.changed = changed
+            self.addAt = addAt
+        }
+    }
+
+    /// The item in `range` copied into `bodies` with each entry of its repeated KeyValue `field`
+    /// as `decide` says, given the entry's key and value (without tag and length); `value` is the
+    /// buffer replacements are written into. nil, with nothing of the item left in `bodies`,
+    /// when a decision abandons or the item does not parse.
+    // Inlined, so that `decide` is inlined into the walk at each caller.
+    @inlinable @inline(__always)
+    public static func copy(_ buffer: UnsafeRawBufferPointer, _ range: Range<Int>, field: Int, into bodies: inout WireWriter,
+                            value: inout [UInt8],
+                            _ decide: (_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer, _ newValue: inout [UInt8]) -> Decision) -> Walked? {
+        let start = bodies.bytes.count
+        let tag = UInt64(field) << 3 | 2
+        var run = range.lowerBound
+        var changed = false
+        var addAt: Int?
+        var reader = WireReader(buffer, range: range)
+        while !reader.isAtEnd {
+            let fieldStart = reader.offset
+            guard let fieldKey = try? reader.varint() else { return abandon(&bodies, start) }
+            guard fieldKey == tag else {
+                guard let wireType = WireType(rawValue: UInt8(fieldKey & 7)), (try? reader.skip(wireType)) != nil else {
+                    return abandon(&bodies, start)
+                }
+                continue
+            }
+            guard let entry = try? reader.lengthDelimited() else { return abandon(&bodies, start) }
+            let (keyRange, valueRange) = WireFields.keyValue(buffer, entry)
+            let absent = entry.upperBound..<entry.upperBound
+            let key = UnsafeRawBufferPointer(rebasing: buffer[keyRange ?? absent])
+            switch decide(key, UnsafeRawBufferPointer(rebasing: buffer[valueRange ?? absent]), &value) {
+            case .keep:
+                break
+            case .drop:
+                bodies.bytes.append(bytesOf: buffer[run..<fieldStart])
+                run = reader.offset
+                changed = true
+            case .replace:
+                bodies.bytes.append(bytesOf: buffer[run..<fieldStart])
+                value.withUnsafeBytes { bodies.keyValue(field: field, key: key, value: $0) }
+                run = reader.offset
+                changed = true
+            case .abandon:
+                return abandon(&bodies, start)
+            }
+            addAt = bodies.bytes.count + (reader.offset - run)
+        }
+        bodies.bytes.append(bytesOf: buffer[run..<range.upperBound])
+        return Walked(start: start, changed: changed, addAt: addAt ?? bodies.bytes.count)
+    }
+
+    /// The decision for the walked item once `added` (whole encoded entries, maybe none) is in.
+    public static func finish(_ walked: Walked, adding added: [UInt8], into bodies: inout WireWriter) -> WireItemDecision {
+        if !added.isEmpty { bodies.bytes.insert(contentsOf: added, at: walked.addAt) }
+        guard walked.changed || !added.isEmpty else {
+            bodies.bytes.removeSubrange(walked.start...)
+            return .keep
+        }
+        return .written(walked.start..<bodies.bytes.count)
+    }
+
+    @usableFromInline
+    static func abandon(_ bodies: inout WireWriter, _ start: Int) -> Walked? {
+        bodies.bytes.removeSubrange(start...)
+        return nil
+    }
+}
