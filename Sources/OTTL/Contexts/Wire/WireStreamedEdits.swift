@@ -23,6 +23,16 @@ public struct WireStreamedEdits: Sendable {
         case delete(key: Int)
         case replacePattern(key: Int, pattern: Int)
         case truncateAll(Int)
+
+        /// The key the op touches; nil for one that touches every entry.
+        var key: Int? {
+            switch self {
+            case .set(let key, _): key
+            case .delete(let key): key
+            case .replacePattern(let key, _): key
+            case .truncateAll: nil
+            }
+        }
     }
 
     /// What decides whether an op runs on an item, read once per item.
@@ -38,6 +48,10 @@ public struct WireStreamedEdits: Sendable {
     let patterns: [(regex: GoRegex, template: GoRegex.Template)]
     /// The keys the statements name, each once; an op refers to one by index.
     let keys: [[UInt8]]
+    /// The ops that can touch an entry of each key (`keys.count`: of no key named), in order:
+    /// `opsFor[opsForKey[k]]`. An entry is offered only those instead of every op.
+    let opsFor: [Int]
+    let opsForKey: [Range<Int>]
     /// Whether a statement has a condition: the items must then be indexed.
     public let readsLevels: Bool
     /// The items' repeated KeyValue field (their attributes).
@@ -81,6 +95,14 @@ public struct WireStreamedEdits: Sendable {
         self.values = values
         self.patterns = patterns
         self.keys = keys
+        var opsFor: [Int] = [], opsForKey: [Range<Int>] = []
+        for key in 0...keys.count {
+            let start = opsFor.count
+            for (index, op) in ops.enumerated() where op.key.map({ $0 == key }) ?? true { opsFor.append(index) }
+            opsForKey.append(start..<opsFor.count)
+        }
+        self.opsFor = opsFor
+        self.opsForKey = opsForKey
         readsLevels = gates.contains { $0.condition != nil }
         field = Fields.attributesField
     }
@@ -157,8 +179,8 @@ public struct WireStreamedEdits: Sendable {
     private func edit(entryWith keyIndex: Int?, first: Bool, _ received: UnsafeRawBufferPointer, _ value: inout [UInt8],
                       _ state: inout EntryState) -> WireEntryWalk.Decision {
         var changed = false
-        for index in ops.indices where state.active[index] {
-            switch ops[index] {
+        for at in opsForKey[keyIndex ?? keys.count] where state.active[opsFor[at]] {
+            switch ops[opsFor[at]] {
             case .set(let key, let constant):
                 guard key == keyIndex, first else { continue }
                 value.removeAll(keepingCapacity: true)
