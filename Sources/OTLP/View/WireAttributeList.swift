@@ -356,7 +356,6 @@ public struct WireAttributeList {
         if occurrences.isEmpty { writeEntries(&out) }
     }
 
-
     private func writeEntries(_ out: inout WireWriter) {
         // Unchanged entries that lay next to each other are copied as one run of bytes; the run
         // grows while the gap to the next entry is exactly that entry's (shortest) tag and length.
@@ -385,7 +384,7 @@ public struct WireAttributeList {
 
 extension WireWriter {
     @inlinable
-    public static func varintSize(_ value: UInt64) -> Int {
+    static func varintSize(_ value: UInt64) -> Int {
         var size = 1
         var v = value
         while v >= 0x80 { v >>= 7; size += 1 }

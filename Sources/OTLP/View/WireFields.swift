@@ -46,9 +46,7 @@ public struct WireFields {
         while !reader.isAtEnd {
             let at = Int32(truncatingIfNeeded: reader.offset)
             let (field, wireType) = try reader.tag()
-            // Length-delimited fields are most of any OTLP message: tested first, without the
-            // jump table a switch over every wire type compiles to.
-            if wireType == .lengthDelimited { _ = try reader.lengthDelimited() } else { try reader.skip(wireType) }
+            try reader.skip(wireType)
             guard field < Self.indexed else { continue }
             let bit = UInt32(1) << UInt32(truncatingIfNeeded: field)
             repeated |= seen & bit

@@ -275,7 +275,7 @@ public enum WireRewrite {
 extension WireWriter {
     /// The tag and length of a length-delimited field whose body follows.
     @inlinable
-    public mutating func header(field: UInt64, size: Int) {
+    mutating func header(field: UInt64, size: Int) {
         varint(field << 3 | 2)
         varint(UInt64(size))
     }
