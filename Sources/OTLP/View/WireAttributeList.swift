@@ -84,16 +84,8 @@ public struct WireAttributeList {
         // (the usual shape) are kept as one stretch.
         guard let last = message.lastTag(field) else { return }
         let buffer = message.buffer
-        let tag = UInt64(field) << 3 | 2
         var reader = WireReader(buffer, range: message.range)
-        while !reader.isAtEnd, reader.offset <= last {
-            let start = reader.offset
-            guard let fieldKey = try? reader.varint() else { return }
-            guard fieldKey == tag else {
-                guard let wireType = WireType(rawValue: UInt8(fieldKey & 7)), (try? reader.skip(wireType)) != nil else { return }
-                continue
-            }
-            guard let entry = try? reader.lengthDelimited() else { return }
+        while reader.offset <= last, let (start, entry) = try? reader.next(lengthDelimited: field) {
             if let previous = occurrences.last, Int(previous.end) == start {
                 occurrences[occurrences.count - 1].end = Int32(entry.upperBound)
             } else {

@@ -37,21 +37,14 @@ public enum WireEntryWalk {
                             value: inout [UInt8],
                             _ decide: (_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer, _ newValue: inout [UInt8]) -> Decision) -> Walked? {
         let start = bodies.bytes.count
-        let tag = UInt64(field) << 3 | 2
         var run = range.lowerBound
         var changed = false
         var addAt: Int?
         var reader = WireReader(buffer, range: range)
-        while !reader.isAtEnd {
-            let fieldStart = reader.offset
-            guard let fieldKey = try? reader.varint() else { return abandon(&bodies, start) }
-            guard fieldKey == tag else {
-                guard let wireType = WireType(rawValue: UInt8(fieldKey & 7)), (try? reader.skip(wireType)) != nil else {
-                    return abandon(&bodies, start)
-                }
-                continue
-            }
-            guard let entry = try? reader.lengthDelimited() else { return abandon(&bodies, start) }
+        while true {
+            let next: (start: Int, value: Range<Int>)?
+            do { next = try reader.next(lengthDelimited: field) } catch { return abandon(&bodies, start) }
+            guard let (fieldStart, entry) = next else { break }
             let (keyRange, valueRange) = WireFields.keyValue(buffer, entry)
             let absent = entry.upperBound..<entry.upperBound
             let key = UnsafeRawBufferPointer(rebasing: buffer[keyRange ?? absent])

@@ -151,15 +151,8 @@ public struct WireFields {
         guard last[field] >= 0 else { return }
         var reader = WireReader(buffer, range: range)
         let end = Int(last[field])
-        while !reader.isAtEnd, reader.offset <= end {
-            let start = reader.offset
-            guard let (number, wireType) = try? reader.tag() else { return }
-            if Int(number) == field, wireType == .lengthDelimited {
-                guard let value = try? reader.lengthDelimited() else { return }
-                if try !body(start, value) { return }
-            } else if (try? reader.skip(wireType)) == nil {
-                return
-            }
+        while reader.offset <= end, let (start, value) = try? reader.next(lengthDelimited: field) {
+            if try !body(start, value) { return }
         }
     }
 }
@@ -216,15 +209,8 @@ extension WireFields {
     /// conditions look up attributes of every item.
     public func attribute(_ field: Int, utf8 key: UnsafeRawBufferPointer) -> Range<Int>? {
         guard let end = lastTag(field) else { return nil }
-        let tag = UInt64(field) << 3 | 2
         var reader = WireReader(buffer, range: range)
-        while !reader.isAtEnd, reader.offset <= end {
-            guard let fieldKey = try? reader.varint() else { return nil }
-            guard fieldKey == tag else {
-                guard let wireType = WireType(rawValue: UInt8(fieldKey & 7)), (try? reader.skip(wireType)) != nil else { return nil }
-                continue
-            }
-            guard let entry = try? reader.lengthDelimited() else { return nil }
+        while reader.offset <= end, let (_, entry) = try? reader.next(lengthDelimited: field) {
             let (keyRange, value) = Self.keyValue(buffer, entry)
             // A KeyValue without a key has the empty one, as decoded.
             let keyBytes = keyRange ?? 0..<0

@@ -50,9 +50,7 @@ public struct WireReader {
         let at = offset
         let key = try varint()
         let field = key >> 3
-        guard field != 0, let wireType = WireType(rawValue: UInt8(key & 7)) else {
-            throw OTLPDecodingError("invalid protobuf: bad field tag \(key) at offset \(at)")
-        }
+        guard field != 0, let wireType = WireType(rawValue: UInt8(key & 7)) else { throw badTagError(key, at: at) }
         return (field, wireType)
     }
 
@@ -88,6 +86,11 @@ public struct WireReader {
     }
 
     @usableFromInline @inline(never)
+    func badTagError(_ key: UInt64, at: Int) -> OTLPDecodingError {
+        OTLPDecodingError("invalid protobuf: bad field tag \(key) at offset \(at)")
+    }
+
+    @usableFromInline @inline(never)
     func groupError() -> OTLPDecodingError {
         OTLPDecodingError("invalid protobuf: group wire type at offset \(offset) is not used by OTLP")
     }
@@ -95,6 +98,23 @@ public struct WireReader {
     @usableFromInline @inline(never)
     func truncatedError() -> OTLPDecodingError {
         OTLPDecodingError("invalid protobuf: truncated fixed-size field at offset \(offset)")
+    }
+
+    /// Moves past other fields to the next length-delimited occurrence of field `number`: where
+    /// its tag starts and its value's range, or nil at the end. Every walk that looks for one
+    /// repeated field (attributes, mostly) goes through here.
+    @inlinable @inline(__always)
+    public mutating func next(lengthDelimited number: Int) throws(OTLPDecodingError) -> (start: Int, value: Range<Int>)? {
+        // The sought key compared whole, before it is taken apart: most fields met are it.
+        let sought = UInt64(number) << 3 | 2
+        while !isAtEnd {
+            let start = offset
+            let key = try varint()
+            if key == sought { return (start, try lengthDelimited()) }
+            guard key >> 3 != 0, let wireType = WireType(rawValue: UInt8(key & 7)) else { throw badTagError(key, at: start) }
+            try skip(wireType)
+        }
+        return nil
     }
 
     /// A little-endian 64-bit field (fixed64, sfixed64, double).

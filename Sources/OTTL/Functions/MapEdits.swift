@@ -122,6 +122,12 @@ public enum OTTLMapEdit: Sendable {
     /// String values matching the glob become the replacement.
     case replaceAllMatches(String, String)
 
+    /// `truncate_all`'s cut: the first `limit` Unicode scalars of a longer text, else nil.
+    static func truncated(_ text: String, to limit: Int) -> String? {
+        guard text.unicodeScalars.count > limit else { return nil }
+        return String(String.UnicodeScalarView(text.unicodeScalars.prefix(limit)))
+    }
+
     public func apply<M: OTTLMap>(to map: inout M) {
         switch self {
         case .deleteKey(var key):
@@ -134,8 +140,8 @@ public enum OTTLMapEdit: Sendable {
             for index in 0..<map.count {
                 // A string of at most `limit` bytes has at most `limit` scalars: nothing to read.
                 guard let bytes = map.stringByteCount(at: index), bytes > limit, let text = map.stringValue(at: index),
-                      text.unicodeScalars.count > limit else { continue }
-                map.setString(at: index, String(String.UnicodeScalarView(text.unicodeScalars.prefix(limit))))
+                      let cut = Self.truncated(text, to: limit) else { continue }
+                map.setString(at: index, cut)
             }
         case .replaceAllMatches(let pattern, let replacement):
             for index in 0..<map.count {

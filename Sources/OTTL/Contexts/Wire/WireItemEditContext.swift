@@ -73,42 +73,24 @@ public struct WireItemEditContext<Fields: WireItemFields>: OTTLContext {
         let condition = statement.condition.map { WireCondition($0) { WireRead.resolve($0, context: name, itemAttributes: false) } }
         let edit = WireAttributeEdit(statement, context: name)
         guard edit != nil || condition.map({ !$0.isGeneral }) == true else { return nil }
-        let compiled = WireCompiledEdit<Fields>(statement: statement, condition: condition, edit: edit)
-        return OTTLCompiledStatement { (context: inout Self) throws(OTTLRuntimeError) in try compiled.run(&context) }
-    }
-}
-
-/// A compiled statement's parts in one object that each item's run reads in place: captured
-/// one by one, the closure copied the condition and the edit, with a retain and release of what
-/// they hold, on every call.
-final class WireCompiledEdit<Fields: WireItemFields>: Sendable {
-    let statement: OTTLStatement
-    let condition: WireCondition?
-    let edit: WireAttributeEdit?
-
-    init(statement: OTTLStatement, condition: WireCondition?, edit: WireAttributeEdit?) {
-        self.statement = statement
-        self.condition = condition
-        self.edit = edit
-    }
-
-    func run(_ context: inout WireItemEditContext<Fields>) throws(OTTLRuntimeError) {
-        if let condition {
-            let holds: Bool
-            if condition.mayEvaluateGeneral {
-                holds = try condition.test(context.levels) { (condition) throws(OTTLRuntimeError) -> Bool in
-                    try OTTLEvaluator.test(condition, &context)
+        return OTTLCompiledStatement { (context: inout Self) throws(OTTLRuntimeError) in
+            if let condition {
+                let holds: Bool
+                if condition.mayEvaluateGeneral {
+                    holds = try condition.test(context.levels) { (condition) throws(OTTLRuntimeError) -> Bool in
+                        try OTTLEvaluator.test(condition, &context)
+                    }
+                } else {
+                    // Nothing falls back to the context: the messages are read where it holds them.
+                    holds = try condition.test(context.levels, general: WireCondition.noGeneral)
                 }
-            } else {
-                // Nothing falls back to the context: the messages are read where it holds them.
-                holds = try condition.test(context.levels, general: WireCondition.noGeneral)
+                guard holds else { return }
             }
-            guard holds else { return }
-        }
-        if let edit {
-            edit.apply(to: &context.attributes)
-        } else {
-            try OTTLEvaluator.runEditor(statement, &context)
+            if let edit {
+                edit.apply(to: &context.attributes)
+            } else {
+                try OTTLEvaluator.runEditor(statement, &context)
+            }
         }
     }
 }
@@ -151,16 +133,19 @@ enum WireAttributeEdit: Sendable {
         case .map(let edit): edit.apply(to: &attributes)
         case .replacePattern(let key, let regex, let template):
             guard let index = key.withUnsafeBytes({ attributes.index(ofUTF8: $0) }) else { return }
-            _ = attributes.rewriteString(at: index) { old, out in
-                // ASCII text is matched where it lies and, when nothing matches, stays as it is;
-                // other text is written back as the model writes it (invalid UTF-8 replaced).
-                guard old.allSatisfy({ $0 < 0x80 }) else {
-                    out.append(contentsOf: regex.replaceAll(in: String(decoding: old, as: UTF8.self), with: template).utf8)
-                    return true
-                }
-                return regex.replaceAll(in: old.assumingMemoryBound(to: UInt8.self), with: template, into: &out)
-            }
+            _ = attributes.rewriteString(at: index) { old, out in Self.replacePattern(old, regex, template, into: &out) }
         }
+    }
+
+    /// `replace_pattern`'s new text for a string's UTF-8 `old`, appended to `out`; false when it
+    /// stays as it is. ASCII text is matched where it lies and, when nothing matches, stays;
+    /// other text is written back as the model writes it (invalid UTF-8 replaced).
+    static func replacePattern(_ old: UnsafeRawBufferPointer, _ regex: GoRegex, _ template: GoRegex.Template, into out: inout [UInt8]) -> Bool {
+        guard old.allSatisfy({ $0 < 0x80 }) else {
+            out.append(contentsOf: regex.replaceAll(in: String(decoding: old, as: UTF8.self), with: template).utf8)
+            return true
+        }
+        return regex.replaceAll(in: old.assumingMemoryBound(to: UInt8.self), with: template, into: &out)
     }
 }
 

@@ -273,17 +273,12 @@ public struct WireStreamedEdits: Sendable {
     // MARK: The editors on one value, as `WireAttributeEdit` and `OTTLMapEdit` run them on a list
 
     /// `replace_pattern` on an AnyValue's encoding: the new encoding into `out` (emptied first),
-    /// or false when the value is no string or, being ASCII, has no match.
+    /// or false when the value is no string or stays as it is.
     private static func replace(_ value: UnsafeRawBufferPointer, _ regex: GoRegex, _ template: GoRegex.Template,
                                 into out: inout [UInt8]) -> Bool {
         guard let old = WireAttributeList.stringMember(value) else { return false }
         var text: [UInt8] = []
-        if old.allSatisfy({ $0 < 0x80 }) {
-            guard regex.replaceAll(in: old.assumingMemoryBound(to: UInt8.self), with: template, into: &text) else { return false }
-        } else {
-            // Other text as the model reads it (invalid UTF-8 replaced), rewritten whether or not it matched.
-            text = Array(regex.replaceAll(in: String(decoding: old, as: UTF8.self), with: template).utf8)
-        }
+        guard WireAttributeEdit.replacePattern(old, regex, template, into: &text) else { return false }
         // Written in `out`'s storage, which the caller keeps from one value to the next.
         var writer = WireWriter()
         swap(&writer.bytes, &out)
@@ -304,9 +299,8 @@ public struct WireStreamedEdits: Sendable {
     /// encoding); nil when the value is no string or not that long. A string of at most `limit`
     /// bytes is not read.
     private static func cut(_ value: UnsafeRawBufferPointer, _ limit: Int) -> [UInt8]? {
-        guard let bytes = WireAttributeList.stringMember(value), bytes.count > limit else { return nil }
-        let text = String(decoding: bytes, as: UTF8.self)
-        guard text.unicodeScalars.count > limit else { return nil }
-        return AnyValue.encoded(string: String(String.UnicodeScalarView(text.unicodeScalars.prefix(limit))))
+        guard let bytes = WireAttributeList.stringMember(value), bytes.count > limit,
+              let cut = OTTLMapEdit.truncated(String(decoding: bytes, as: UTF8.self), to: limit) else { return nil }
+        return AnyValue.encoded(string: cut)
     }
 }
