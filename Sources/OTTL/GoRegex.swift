@@ -1,4 +1,5 @@
 import CPCRE2
+import OTLP
 
 /// A regular expression as the Go collector's users write them (Go's `regexp`, RE2 syntax), run
 /// on PCRE2 with its JIT. Every component that takes a pattern from a config compiles it here, so
@@ -25,6 +26,51 @@ public final class GoRegex: @unchecked Sendable {
     private let code: OpaquePointer
     /// Offset pairs a match sets at most: the whole match and each group.
     private let pairs: UInt32
+    /// For a pattern that is ASCII text without operators, maybe between `^` and `$`: what it
+    /// matches, tested on the bytes without running the expression.
+    private let literal: Literal?
+
+    enum Literal: Equatable {
+        case prefix([UInt8]), suffix([UInt8]), whole([UInt8]), anywhere([UInt8])
+
+        /// `^text`, `text$`, `^text$` or `text` of ASCII characters that stand for themselves.
+        init?(_ pattern: String) {
+            var text = Array(pattern.utf8)
+            let anchoredStart = text.first == UInt8(ascii: "^")
+            if anchoredStart { text.removeFirst() }
+            let anchoredEnd = text.last == UInt8(ascii: "$")
+            if anchoredEnd { text.removeLast() }
+            let operators = Set(#"\.+*?()|[]{}^$"#.utf8)
+            guard text.allSatisfy({ $0 < 0x80 && $0 != 0 && !operators.contains($0) }) else { return nil }
+            switch (anchoredStart, anchoredEnd) {
+            case (true, true): self = .whole(text)
+            case (true, false): self = .prefix(text)
+            case (false, true): self = .suffix(text)
+            case (false, false): self = .anywhere(text)
+            }
+        }
+
+        func matches(_ bytes: UnsafeRawBufferPointer) -> Bool {
+            switch self {
+            case .prefix(let text):
+                return bytes.count >= text.count && text.withUnsafeBytes { $0.sameBytes(as: UnsafeRawBufferPointer(rebasing: bytes.prefix(text.count))) }
+            case .suffix(let text):
+                return bytes.count >= text.count && text.withUnsafeBytes { $0.sameBytes(as: UnsafeRawBufferPointer(rebasing: bytes.suffix(text.count))) }
+            case .whole(let text):
+                return text.withUnsafeBytes { $0.sameBytes(as: bytes) }
+            case .anywhere(let text):
+                guard !text.isEmpty else { return true }
+                guard bytes.count >= text.count else { return false }
+                return text.withUnsafeBytes { needle in
+                    let first = needle[0]
+                    for at in 0...(bytes.count - needle.count) where bytes[at] == first {
+                        if needle.sameBytes(as: UnsafeRawBufferPointer(rebasing: bytes[at..<(at + needle.count)])) { return true }
+                    }
+                    return false
+                }
+            }
+        }
+    }
 
     public init(_ pattern: String) throws(SyntaxError) {
         self.pattern = pattern
@@ -45,6 +91,7 @@ public final class GoRegex: @unchecked Sendable {
         var groups: UInt32 = 0
         _ = otelcol_pcre2_info(compiled, UInt32(PCRE2_INFO_CAPTURECOUNT), &groups)
         pairs = groups + 1
+        literal = Literal(pattern)
     }
 
     deinit { otelcol_pcre2_code_free(code) }
@@ -60,14 +107,18 @@ public final class GoRegex: @unchecked Sendable {
 
     /// Whether the expression matches anywhere in the UTF-8 `bytes`, which must be valid UTF-8.
     public func matches(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        if let literal { return literal.matches(UnsafeRawBufferPointer(bytes)) }
         // Only whether: no group offsets are read out.
-        withMatchData { data in data.map { match(bytes, from: 0, $0) > 0 } ?? false }
+        return withMatchData { data in data.map { match(bytes, from: 0, $0) > 0 } ?? false }
     }
 
     /// Whether the expression matches bytes that may not be valid UTF-8: ASCII as it lies, other
     /// text as the model reads it (invalid sequences replaced), since PCRE2 in UTF mode needs
     /// valid UTF-8.
     public func matches(received bytes: UnsafeRawBufferPointer) -> Bool {
+        // An ASCII literal is found in the same places of the bytes and of their decoding:
+        // replacing invalid sequences changes no ASCII byte.
+        if let literal { return literal.matches(bytes) }
         guard bytes.allSatisfy({ $0 < 0x80 }) else { return matches(String(decoding: bytes, as: UTF8.self)) }
         return matches(bytes.assumingMemoryBound(to: UInt8.self))
     }

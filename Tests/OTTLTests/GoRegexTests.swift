@@ -43,6 +43,17 @@ import Testing
         ("^/api/v[0-9]+/orders/\\d+$", "/api/v1/orders/42", true),
         ("GET|POST", "method POST", true),
         ("^\\p{Greek}+$", "αβγ", true),
+        // Text without operators, tested on the bytes without running the expression.
+        ("^internal-", "internal-queue", true),
+        ("^internal-", "my-internal-queue", false),
+        ("-queue$", "internal-queue", true),
+        ("-queue$", "internal-queue\n", false),
+        ("queue", "a queue b", true),
+        ("queue", "qu", false),
+        ("", "anything", true),
+        ("^$", "", true),
+        ("^$", "\n", false),
+        ("^health", "héalth", false),
     ]
 
     @Test(arguments: 0..<table.count)
@@ -50,6 +61,27 @@ import Testing
         let (pattern, text, expected) = Self.table[row]
         let regex = try GoRegex.compile(pattern)
         #expect(regex.matches(text) == expected, "\(pattern) on \(text.debugDescription)")
+    }
+
+    /// A pattern of plain text answers as the same pattern run by PCRE2 (an empty group in front
+    /// keeps it off the text path), on valid text and on bytes that are not UTF-8.
+    @Test func plainTextPatternsAnswerAsTheExpression() throws {
+        let subjects: [[UInt8]] = [
+            Array("internal-queue".utf8), Array("x internal-".utf8), Array("internal".utf8), [],
+            Array("internal-".utf8) + [0xFF, 0xFE], [0xC3] + Array("internal-".utf8), Array("/health\n".utf8),
+        ]
+        for pattern in ["^internal-", "internal-", "-$", "^/health$", "^", "$", "", "e"] {
+            #expect(GoRegex.Literal(pattern) != nil, "\(pattern)")
+            let text = try GoRegex(pattern), expression = try GoRegex("(?:)" + pattern)
+            for subject in subjects {
+                subject.withUnsafeBytes { bytes in
+                    #expect(text.matches(received: bytes) == expression.matches(received: bytes), "\(pattern) on \(subject)")
+                }
+            }
+        }
+        for pattern in ["^a.b", "a+", "(?i)abc", "^é", "a\\.b", "[a]", "a|b", "a{2}", "^a$b"] {
+            #expect(GoRegex.Literal(pattern) == nil, "\(pattern)")
+        }
     }
 
     @Test func namedGroupsKeepTheirNames() throws {

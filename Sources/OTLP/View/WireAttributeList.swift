@@ -79,12 +79,12 @@ public struct WireAttributeList {
     }
 
     private mutating func readEntries() {
-        // One walk from the message's start to the field's last occurrence, without a closure
+        // One walk from the field's first occurrence (or the message's start) to its last, without a closure
         // per entry: every processor reads every item's list. Occurrences that follow each other
         // (the usual shape) are kept as one stretch.
         guard let last = message.lastTag(field) else { return }
         let buffer = message.buffer
-        var reader = WireReader(buffer, range: message.range)
+        var reader = WireReader(buffer, range: message.walkStart(field)..<message.range.upperBound)
         while reader.offset <= last, let (start, entry) = try? reader.next(lengthDelimited: field) {
             if let previous = occurrences.last, Int(previous.end) == start {
                 occurrences[occurrences.count - 1].end = Int32(entry.upperBound)

@@ -26,11 +26,17 @@ public struct WireFields {
     public let buffer: UnsafeRawBufferPointer
     public let range: Range<Int>
     @usableFromInline var last: InlineArray<20, Int32>
+    /// Where the first occurrence of `firstField` starts, for walks over that repeated field
+    /// (attribute lookups) to begin there instead of at the message's start; -1 when unknown.
+    @usableFromInline var firstAt: Int32 = -1
+    @usableFromInline var firstField: UInt8 = 0
     public private(set) var isIrregular = false
 
     /// Indexes the message in `range`. `singularMessages` has bit n set for each field number n
-    /// that holds a singular sub-message in this message type.
-    public init(_ buffer: UnsafeRawBufferPointer, _ range: Range<Int>, singularMessages: UInt32 = 0) throws(OTLPDecodingError) {
+    /// that holds a singular sub-message in this message type; where `firstOf`'s first occurrence
+    /// lies is kept too (a repeated field walked often: an item's attributes).
+    public init(_ buffer: UnsafeRawBufferPointer, _ range: Range<Int>, singularMessages: UInt32 = 0,
+                firstOf firstField: Int = 0) throws(OTLPDecodingError) {
         self.buffer = buffer
         self.range = range
         var last = InlineArray<20, Int32>(repeating: -1)
@@ -42,6 +48,7 @@ public struct WireFields {
         }
         var seen: UInt32 = 0
         var repeated: UInt32 = 0
+        var firstAt: Int32 = -1
         var reader = WireReader(buffer, range: range)
         while !reader.isAtEnd {
             let at = Int32(truncatingIfNeeded: reader.offset)
@@ -49,11 +56,16 @@ public struct WireFields {
             try reader.skip(wireType)
             guard field < Self.indexed else { continue }
             let bit = UInt32(1) << UInt32(truncatingIfNeeded: field)
+            if firstAt < 0, field == firstField { firstAt = at }
             repeated |= seen & bit
             seen |= bit
             last[unchecked: Int(truncatingIfNeeded: field)] = at
         }
         self.last = last
+        if firstAt >= 0 {
+            self.firstAt = firstAt
+            self.firstField = UInt8(truncatingIfNeeded: firstField)
+        }
         isIrregular = repeated & singularMessages != 0
     }
 
@@ -140,6 +152,13 @@ public struct WireFields {
         try WireFields(buffer, bytesRange(field), singularMessages: singularMessages)
     }
 
+    /// Where a walk over the occurrences of `field` can begin: its first occurrence when the index
+    /// kept it, else the message's start.
+    @inlinable
+    public func walkStart(_ field: Int) -> Int {
+        firstAt >= 0 && Int(firstField) == field ? Int(firstAt) : range.lowerBound
+    }
+
     /// Calls `body` with the value range of each occurrence of a length-delimited field, in order,
     /// until it returns false.
     public func forEach<E: Error>(_ field: Int, _ body: (Range<Int>) throws(E) -> Bool) throws(E) {
@@ -149,7 +168,7 @@ public struct WireFields {
     /// `forEach` with where each occurrence starts (its tag), for callers that need its whole size.
     public func forEachOccurrence<E: Error>(_ field: Int, _ body: (_ start: Int, _ value: Range<Int>) throws(E) -> Bool) throws(E) {
         guard last[field] >= 0 else { return }
-        var reader = WireReader(buffer, range: range)
+        var reader = WireReader(buffer, range: walkStart(field)..<range.upperBound)
         let end = Int(last[field])
         while reader.offset <= end, let (start, value) = try? reader.next(lengthDelimited: field) {
             if try !body(start, value) { return }
@@ -209,7 +228,7 @@ extension WireFields {
     /// conditions look up attributes of every item.
     public func attribute(_ field: Int, utf8 key: UnsafeRawBufferPointer) -> Range<Int>? {
         guard let end = lastTag(field) else { return nil }
-        var reader = WireReader(buffer, range: range)
+        var reader = WireReader(buffer, range: walkStart(field)..<range.upperBound)
         while reader.offset <= end, let (_, entry) = try? reader.next(lengthDelimited: field) {
             let (keyRange, value) = Self.keyValue(buffer, entry)
             // A KeyValue without a key has the empty one, as decoded.

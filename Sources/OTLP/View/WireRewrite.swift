@@ -33,6 +33,16 @@ public enum WireRewrite {
         }
     }
 
+    /// The repeated KeyValue field of each signal's item that lookups walk (a metric's attributes
+    /// lie in its points): its first occurrence is kept in the item's index.
+    public static func itemAttributes(_ signal: Signal) -> Int {
+        switch signal {
+        case .traces: 9
+        case .logs: 6
+        case .metrics: 0
+        }
+    }
+
     /// The request with the caller's decisions applied and its item count, or nil when every
     /// decision kept what it was given. `itemCount` is the request's (a batch knows it). An item
     /// decision that changes its item writes the new body into the buffer it is given and answers
@@ -73,7 +83,8 @@ public enum WireRewrite {
                     var scopeSize = scopeBody.count, items = 0
                     let firstItem = plan.items.count
                     try scopeEntry.forEachOccurrence(2) { itemStart, itemBody in
-                        let fields = indexed ? try WireFields(buffer, itemBody, singularMessages: itemSingularMessages(signal))
+                        let fields = indexed ? try WireFields(buffer, itemBody, singularMessages: itemSingularMessages(signal),
+                                                               firstOf: itemAttributes(signal))
                             : WireFields(unindexed: buffer, itemBody)
                         guard !fields.isIrregular else { throw WireIrregularMessage() }
                         let decision = try item(fields, scope, resource, &plan.bodies)

@@ -89,7 +89,8 @@ public final class AttributesProcessor: Processor {
                 var item = item
                 if let streamed {
                     if let decision = streamed.apply(item.buffer, item.range, field: field, into: &bodies, scratch: &scratch) { return decision }
-                    item = try WireFields(item.buffer, item.range, singularMessages: WireRewrite.itemSingularMessages(signal))
+                    item = try WireFields(item.buffer, item.range, singularMessages: WireRewrite.itemSingularMessages(signal),
+                                          firstOf: field)
                     guard !item.isIrregular else { throw WireIrregularMessage() }
                 }
                 attributes.reset(item, field: field)

@@ -19,6 +19,10 @@ struct FilterEncodedPlan: Sendable {
     var logResources: [OTTLGroup<WireResourceContext>] = []
     var logScopes: [OTTLGroup<WireScopeContext>] = []
     var logs: [OTTLGroup<WireLogContext>] = []
+    /// The item conditions compiled whole, when they are (tested without a context per item).
+    let spanConditions: WireItemConditions<WireSpanFields>?
+    let metricConditions: WireItemConditions<WireMetricFields>?
+    let logConditions: WireItemConditions<WireLogFields>?
     let signals: Set<Signal>
 
     init(_ plan: FilterProcessorConfig.Plan) {
@@ -32,6 +36,9 @@ struct FilterEncodedPlan: Sendable {
         logResources = plan.logResources.map(OTTLGroup.init)
         logScopes = plan.logScopes.map(OTTLGroup.init)
         logs = plan.logs.map(OTTLGroup.init)
+        spanConditions = WireItemConditions(spans)
+        metricConditions = WireItemConditions(metrics)
+        logConditions = WireItemConditions(logs)
         var signals: Set<Signal> = []
         if plan.legacySpans.isEmpty { signals.insert(.traces) }
         if plan.legacyMetrics.isEmpty, plan.dataPoints.isEmpty { signals.insert(.metrics) }
@@ -71,9 +78,15 @@ struct FilterEncodedPlan: Sendable {
             switch signal {
             case .traces: return try decideSpan(item, scope, resource, &bodies, report)
             case .metrics:
+                if let metricConditions {
+                    return try metricConditions.anyHolds(item, scope: scope, resource: resource, report: report) ? .drop : .keep
+                }
                 var context = WireMetricContext(item, scope: scope, resource: resource)
                 return try anyHolds(metrics, &context, report) ? .drop : .keep
             case .logs:
+                if let logConditions {
+                    return try logConditions.anyHolds(item, scope: scope, resource: resource, report: report) ? .drop : .keep
+                }
                 var context = WireLogContext(item, scope: scope, resource: resource)
                 return try anyHolds(logs, &context, report) ? .drop : .keep
             }
@@ -84,8 +97,12 @@ struct FilterEncodedPlan: Sendable {
     /// for go from it.
     private func decideSpan(_ span: WireFields, _ scope: WireFields, _ resource: WireFields, _ bodies: inout WireWriter,
                             _ report: (OTTLRuntimeError) -> Void) throws -> WireItemDecision {
-        var context = WireSpanContext(span, scope: scope, resource: resource)
-        if try anyHolds(spans, &context, report) { return .drop }
+        if let spanConditions {
+            if try spanConditions.anyHolds(span, scope: scope, resource: resource, report: report) { return .drop }
+        } else {
+            var context = WireSpanContext(span, scope: scope, resource: resource)
+            if try anyHolds(spans, &context, report) { return .drop }
+        }
         guard !spanEvents.isEmpty, span.has(11) else { return .keep }
         var dropped: [Bool] = []
         try span.forEach(11) { (body: Range<Int>) throws -> Bool in

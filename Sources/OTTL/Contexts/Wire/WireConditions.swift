@@ -16,6 +16,9 @@ indirect enum WireCondition: Sendable {
     case isNil(WireRead, equal: Bool)
     /// Two operands compared: reads, literals, arithmetic.
     case compare(WireOperand, OTTLComparison.Operator, WireOperand)
+    /// Two integer operands compared without making an `OTTLValue` (`end_time_unix_nano -
+    /// start_time_unix_nano > 500000000`).
+    case compareIntegers(WireInteger, OTTLComparison.Operator, WireInteger)
     /// `IsMatch` on a read, with the call's compiled pattern; `original` decides for a value
     /// that is no string (IsMatch matches its text).
     case matches(WireRead, GoRegex, original: OTTLCondition)
@@ -49,6 +52,10 @@ indirect enum WireCondition: Sendable {
                 }
             default: break
             }
+            if let l = WireInteger(l), let r = WireInteger(r) {
+                self = .compareIntegers(l, op, r)
+                return
+            }
             self = .compare(l, op, r)
         case .value(.converter(let call)):
             guard call.converter == .isMatch, call.keys.isEmpty, let regex = call.regex, regex.index == 1,
@@ -66,7 +73,7 @@ indirect enum WireCondition: Sendable {
     /// attribute, which may hold no string).
     var mayEvaluateGeneral: Bool {
         switch self {
-        case .constant, .stringEquals, .isNil, .compare: false
+        case .constant, .stringEquals, .isNil, .compare, .compareIntegers: false
         case .not(let inner): inner.mayEvaluateGeneral
         case .and(let parts), .or(let parts): parts.contains { $0.mayEvaluateGeneral }
         case .matches(let read, _, _): read.isAttribute
@@ -105,6 +112,9 @@ indirect enum WireCondition: Sendable {
             return !equal
         case .compare(let left, let op, let right):
             return OTTLComparison.compare(try left.value(levels), op, try right.value(levels))
+        case .compareIntegers(let left, let op, let right):
+            let a = left.value(levels), b = right.value(levels)
+            return op.holds(order: a < b ? -1 : a == b ? 0 : 1)
         case .matches(let read, let regex, let original):
             let message = levels[read.level]
             let range: Range<Int>
@@ -144,6 +154,68 @@ indirect enum WireOperand: Sendable {
         case .read(let read): try read.value(levels[read.level])
         case .literal(let value): value
         case .math(let left, let op, let right): try OTTLMath.apply(try left.value(levels), op, try right.value(levels))
+        }
+    }
+}
+
+/// An operand whose value is an int whatever the item holds: an integer field, an int literal,
+/// or one `+`, `-` or `*` of two such (wrapping, as `OTTLMath` does on ints). Division stays a
+/// `WireOperand`: it fails on zero.
+struct WireInteger: Sendable {
+    enum Term: Sendable {
+        case literal(Int64)
+        case int32(WireRead.Level, Int)
+        case uint32(WireRead.Level, Int)
+        case int64(WireRead.Level, Int)
+    }
+
+    let left: Term
+    /// 0 for a single term, else the operator's ASCII code.
+    let op: UInt8
+    let right: Term
+
+    init?(_ operand: WireOperand) {
+        switch operand {
+        case .math(let l, let op, let r):
+            guard let left = Self.term(l), let right = Self.term(r), let code = op.asciiValue, "+-*".utf8.contains(code) else { return nil }
+            (self.left, self.op, self.right) = (left, code, right)
+        default:
+            guard let term = Self.term(operand) else { return nil }
+            (left, op, right) = (term, 0, term)
+        }
+    }
+
+    private static func term(_ operand: WireOperand) -> Term? {
+        switch operand {
+        case .literal(.int(let value)): .literal(value)
+        case .read(let read):
+            switch read.kind {
+            case .int32(let field): .int32(read.level, field)
+            case .uint32(let field): .uint32(read.level, field)
+            case .int64(let field): .int64(read.level, field)
+            case .string, .attribute: nil
+            }
+        default: nil
+        }
+    }
+
+    func value(_ levels: WireLevels) -> Int64 {
+        let a = Self.value(left, levels)
+        switch op {
+        case 0: return a
+        case UInt8(ascii: "+"): return a &+ Self.value(right, levels)
+        case UInt8(ascii: "-"): return a &- Self.value(right, levels)
+        default: return a &* Self.value(right, levels)
+        }
+    }
+
+    // The conversions of `WireValues.int32`, `uint32` and `int64`.
+    private static func value(_ term: Term, _ levels: WireLevels) -> Int64 {
+        switch term {
+        case .literal(let value): value
+        case .int32(let level, let field): Int64(Int32(truncatingIfNeeded: levels[level].uint(field)))
+        case .uint32(let level, let field): Int64(UInt32(truncatingIfNeeded: levels[level].uint(field)))
+        case .int64(let level, let field): Int64(bitPattern: levels[level].uint(field))
         }
     }
 }
@@ -197,6 +269,12 @@ struct WireRead: Sendable {
         case .string(let field): return .string(message.bytesRange(field))
         case .attribute(let field, let key):
             guard let body = key.withUnsafeBytes({ message.attribute(field, utf8: $0) }) else { return .none }
+            // The usual shapes read directly: a value of a string alone, and none (a key alone).
+            if body.isEmpty { return .none }
+            let buffer = message.buffer, at = body.lowerBound
+            if body.count >= 2, buffer[at] == 0x0A, buffer[at + 1] < 0x80, Int(buffer[at + 1]) + 2 == body.count {
+                return .string((at + 2)..<body.upperBound)
+            }
             let value = try Self.fields(message.buffer, body)
             switch value.lastPresent(1...7) {
             case nil: return .none

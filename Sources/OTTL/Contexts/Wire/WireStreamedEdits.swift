@@ -88,8 +88,8 @@ public struct WireStreamedEdits: Sendable {
                 gates.append(Gate(condition: condition, text: statement.text, errorMode: group.errorMode))
             }
         }
-        // Which keys the walk met is kept in one word.
-        guard !ops.isEmpty, keys.count <= 64 else { return nil }
+        // Which keys the walk met, and which ops run on an item, are kept in one word each.
+        guard !ops.isEmpty, keys.count <= 64, ops.count <= 64 else { return nil }
         self.ops = ops
         self.gates = gates
         self.values = values
@@ -109,12 +109,14 @@ public struct WireStreamedEdits: Sendable {
 
     /// Storage one rewrite keeps from one item to the next.
     public struct Scratch {
-        var active: [Bool] = []
         var value: [UInt8] = []
         var replaced: [UInt8] = []
         var added = WireWriter()
         var addedValues: [UInt8] = []
         var addedEntries: [(key: Int, value: Range<Int>, alive: Bool)] = []
+        /// The entries added for the last few (keys met, ops active): what `set` adds depends on
+        /// nothing else, and most items of a request share one of a few.
+        var addedFor: [(met: UInt64, active: UInt64, bytes: [UInt8])] = []
         public init() {}
     }
 
@@ -124,10 +126,10 @@ public struct WireStreamedEdits: Sendable {
     public func apply(_ item: WireFields, scope: WireFields, resource: WireFields,
                       into bodies: inout WireWriter, scratch: inout Scratch,
                       report: (OTTLRuntimeError) -> Void) throws(OTTLRuntimeError) -> WireItemDecision {
-        try activate(&scratch.active, WireLevels(item: item, scope: scope, resource: resource), report)
+        let active = try activate(WireLevels(item: item, scope: scope, resource: resource), report)
         var met: UInt64 = 0
         // The closure's state apart from `scratch.value`, which the walk lends it as `newValue`.
-        var state = EntryState(active: scratch.active, replaced: scratch.replaced)
+        var state = EntryState(active: active, replaced: scratch.replaced)
         let walked = WireEntryWalk.copy(item.buffer, item.range, field: field, into: &bodies, value: &scratch.value) { key, value, newValue in
             let keyIndex = self.keyIndex(key)
             var first = false
@@ -137,34 +139,36 @@ public struct WireStreamedEdits: Sendable {
             }
             return edit(entryWith: keyIndex, first: first, value, &newValue, &state)
         }
-        scratch.active = state.active
         scratch.replaced = state.replaced
         guard let walked else { return .keep }
-        addEntries(met: met, &scratch)
+        if let known = scratch.addedFor.firstIndex(where: { $0.met == met && $0.active == active }) {
+            return WireEntryWalk.finish(walked, adding: scratch.addedFor[known].bytes, into: &bodies)
+        }
+        addEntries(met: met, active: active, &scratch)
+        if scratch.addedFor.count == 8 { scratch.addedFor.removeFirst() }
+        scratch.addedFor.append((met, active, scratch.added.bytes))
         return WireEntryWalk.finish(walked, adding: scratch.added.bytes, into: &bodies)
     }
 
     private struct EntryState {
-        var active: [Bool]
+        /// Bit n: op n runs on this item.
+        let active: UInt64
         var replaced: [UInt8]
     }
 
-    /// Which statements run on this item: those without a condition and those whose condition holds.
-    private func activate(_ active: inout [Bool], _ levels: WireLevels, _ report: (OTTLRuntimeError) -> Void) throws(OTTLRuntimeError) {
-        active.removeAll(keepingCapacity: true)
-        guard readsLevels else {
-            active.append(contentsOf: repeatElement(true, count: ops.count))
-            return
-        }
-        for gate in gates {
+    /// Which statements run on this item (bit n for op n): those without a condition and those
+    /// whose condition holds.
+    private func activate(_ levels: WireLevels, _ report: (OTTLRuntimeError) -> Void) throws(OTTLRuntimeError) -> UInt64 {
+        guard readsLevels else { return ops.count == 64 ? ~0 : (1 << UInt64(ops.count)) - 1 }
+        var active: UInt64 = 0
+        for (index, gate) in gates.enumerated() {
             guard let condition = gate.condition else {
-                active.append(true)
+                active |= 1 << UInt64(index)
                 continue
             }
             do {
-                active.append(try condition.test(levels, general: WireCondition.noGeneral))
+                if try condition.test(levels, general: WireCondition.noGeneral) { active |= 1 << UInt64(index) }
             } catch {
-                active.append(false)
                 let failed = OTTLRuntimeError("\(gate.text): \(error.message)")
                 switch gate.errorMode {
                 case .propagate: throw failed
@@ -173,13 +177,14 @@ public struct WireStreamedEdits: Sendable {
                 }
             }
         }
+        return active
     }
 
     /// The statements on one received entry; a changed value is left in `value`.
     private func edit(entryWith keyIndex: Int?, first: Bool, _ received: UnsafeRawBufferPointer, _ value: inout [UInt8],
                       _ state: inout EntryState) -> WireEntryWalk.Decision {
         var changed = false
-        for at in opsForKey[keyIndex ?? keys.count] where state.active[opsFor[at]] {
+        for at in opsForKey[keyIndex ?? keys.count] where state.active & (1 << UInt64(opsFor[at])) != 0 {
             switch ops[opsFor[at]] {
             case .set(let key, let constant):
                 guard key == keyIndex, first else { continue }
@@ -209,13 +214,13 @@ public struct WireStreamedEdits: Sendable {
     }
 
     /// The entries `set` adds, written into `scratch.added`.
-    private func addEntries(met: UInt64, _ scratch: inout Scratch) {
+    private func addEntries(met: UInt64, active: UInt64, _ scratch: inout Scratch) {
         scratch.added.bytes.removeAll(keepingCapacity: true)
         scratch.addedValues.removeAll(keepingCapacity: true)
         scratch.addedEntries.removeAll(keepingCapacity: true)
         // Keys whose received entries still live; an added entry of such a key is never the first.
         var received = met
-        for index in ops.indices where scratch.active[index] {
+        for index in ops.indices where active & (1 << UInt64(index)) != 0 {
             switch ops[index] {
             case .set(let key, let value):
                 guard received & (1 << UInt64(key)) == 0 else { continue }
