@@ -389,13 +389,35 @@ extension WireWriter {
         2 + varintSize(UInt64(keyLength)) + keyLength + varintSize(UInt64(valueLength)) + valueLength
     }
 
+    /// A length-delimited field of body `part` written at `at`; returns where it ends.
+    @inlinable
+    static func put(_ part: UnsafeRawBufferPointer, field: UInt64, into buffer: UnsafeMutableBufferPointer<UInt8>, at start: Int) -> Int {
+        let at = put(UInt64(part.count), into: buffer, at: put(field << 3 | 2, into: buffer, at: start))
+        if let from = part.baseAddress, let to = buffer.baseAddress {
+            (to + at).update(from: from.assumingMemoryBound(to: UInt8.self), count: part.count)
+        }
+        return at + part.count
+    }
+
     /// One entry of a repeated KeyValue `field`: its tag and length, the key and the AnyValue's
     /// encoding (`value`, its body).
     @inlinable
     public mutating func keyValue(field: Int, key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {
-        header(field: UInt64(field), size: Self.keyValueSize(key.count, value.count))
-        lengthDelimited(field: 1, key)
-        lengthDelimited(field: 2, value)
+        let size = Self.keyValueSize(key.count, value.count)
+        // The usual entry is written whole on the stack and appended once.
+        guard size <= 240 else {
+            header(field: UInt64(field), size: size)
+            lengthDelimited(field: 1, key)
+            lengthDelimited(field: 2, value)
+            return
+        }
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 256) { buffer in
+            var at = Self.put(UInt64(field) << 3 | 2, into: buffer, at: 0)
+            at = Self.put(UInt64(size), into: buffer, at: at)
+            at = Self.put(key, field: 1, into: buffer, at: at)
+            at = Self.put(value, field: 2, into: buffer, at: at)
+            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[..<at]))
+        }
     }
 }
 

@@ -287,7 +287,6 @@ extension WireWriter {
     /// The tag and length of a length-delimited field whose body follows.
     @inlinable
     mutating func header(field: UInt64, size: Int) {
-        varint(field << 3 | 2)
-        varint(UInt64(size))
+        varints(field << 3 | 2, UInt64(size))
     }
 }

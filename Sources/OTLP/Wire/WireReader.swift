@@ -163,17 +163,38 @@ public struct WireWriter {
     }
 
     public mutating func lengthDelimited(field: UInt64, _ body: some Collection<UInt8>) {
-        varint(field << 3 | 2)
-        varint(UInt64(body.count))
+        varints(field << 3 | 2, UInt64(body.count))
         bytes.append(contentsOf: body)
     }
 
     /// `lengthDelimited` with a body in raw memory, copied at once.
     @inlinable
     public mutating func lengthDelimited(field: UInt64, _ body: UnsafeRawBufferPointer) {
-        varint(field << 3 | 2)
-        varint(UInt64(body.count))
+        varints(field << 3 | 2, UInt64(body.count))
         bytes.append(contentsOf: body.assumingMemoryBound(to: UInt8.self))
+    }
+
+    /// Two varints (a tag and a length) in one append: each append of a byte checks that the
+    /// storage is not shared, a call into the runtime, and writers add headers to every item.
+    @inlinable
+    public mutating func varints(_ first: UInt64, _ second: UInt64) {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { buffer in
+            let end = Self.put(second, into: buffer, at: Self.put(first, into: buffer, at: 0))
+            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[..<end]))
+        }
+    }
+
+    /// Writes `value` as a varint at `at`; returns where it ends. `buffer` has room for it.
+    @inlinable
+    static func put(_ value: UInt64, into buffer: UnsafeMutableBufferPointer<UInt8>, at start: Int) -> Int {
+        var v = value, at = start
+        while v >= 0x80 {
+            buffer[at] = UInt8(truncatingIfNeeded: v) | 0x80
+            v >>= 7
+            at += 1
+        }
+        buffer[at] = UInt8(v)
+        return at + 1
     }
 
     /// `lengthDelimited` with a body that lies in a slice of a raw buffer, copied at once.
