@@ -78,7 +78,9 @@ struct OTLPGRPCConnectionStateMachine {
             guard case .byteBuffer(var bytes) = data.data else { break }
             let length = bytes.readableBytes + (data.paddingBytes.map { $0 + 1 } ?? 0)
             returnCredit(length, on: stream, endStream: data.endStream, into: &actions)
-            if var call = calls[stream] {
+            // Taken out while it grows: a copy that left the entry in place would share the
+            // body's storage with it, and each DATA frame would copy the whole body so far.
+            if var call = calls.removeValue(forKey: stream) {
                 append(&bytes, to: &call)
                 calls[stream] = call
             }
