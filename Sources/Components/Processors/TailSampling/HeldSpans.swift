@@ -22,6 +22,12 @@ struct TraceID: Hashable, Sendable {
 
     init(_ bytes: [UInt8]) { self = bytes.withUnsafeBytes { TraceID($0) } }
 
+    // The length tells ids apart only when they are shorter than 16 bytes, which is rare.
+    func hash(into hasher: inout Hasher) {
+        hasher.combine(high)
+        hasher.combine(low)
+    }
+
     /// The id's bytes, in order.
     var bytes: [UInt8] {
         (0..<Int(length)).map { index -> UInt8 in
@@ -117,7 +123,10 @@ final class HeldRequest: Sendable {
         var index: [TraceID: Int] = [:]
         for span in spans {
             let held = HeldSpan(request: request, scope: UInt32(span.scope), start: UInt32(span.body.lowerBound), end: UInt32(span.body.upperBound))
-            if let known = index[span.id] {
+            // A trace's spans usually follow each other: only a change of id is looked up.
+            if let last = groups.indices.last, groups[last].0 == span.id {
+                groups[last].1.append(held)
+            } else if let known = index[span.id] {
                 groups[known].1.append(held)
             } else {
                 index[span.id] = groups.count
@@ -241,7 +250,7 @@ final class OpenedRequest {
     }
 
     func spanFields(_ span: HeldSpan) throws(OTLPDecodingError) -> WireFields {
-        try WireFields(buffer, span.body, singularMessages: 1 << 15)
+        try WireFields(buffer, span.body, singularMessages: 1 << 15, firstOf: WireRewrite.itemAttributes(.traces))
     }
 }
 

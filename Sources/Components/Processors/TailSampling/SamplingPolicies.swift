@@ -44,10 +44,16 @@ enum ScalarValue {
     case bool(Bool)
     case other
 
-    /// The value of the first attribute `key` of the message's repeated KeyValue `field`.
-    init?(_ message: WireFields, _ field: Int, _ key: String) {
-        guard let body = message.attribute(field, key) else { return nil }
+    /// The value of the first attribute `key` (UTF-8) of the message's repeated KeyValue `field`.
+    init?(_ message: WireFields, _ field: Int, _ key: [UInt8]) {
+        guard let body = key.withUnsafeBytes({ message.attribute(field, utf8: $0) }) else { return nil }
         let buffer = message.buffer
+        // The usual value, a string alone, read directly.
+        if body.count >= 2, buffer[body.lowerBound] == 0x0A, buffer[body.lowerBound + 1] < 0x80,
+           Int(buffer[body.lowerBound + 1]) + 2 == body.count {
+            self = .string(UnsafeRawBufferPointer(rebasing: buffer[(body.lowerBound + 2)..<body.upperBound]))
+            return
+        }
         guard let value = try? WireFields(buffer, body) else { self = .other; return }
         switch value.lastPresent(1...7) {
         case 1: self = .string(value.bytes(1))
@@ -160,7 +166,7 @@ enum SamplingPolicies {
                     }
                 }
                 let compiled = patterns
-                matcher = { text in compiled.contains { $0.matches(text.bindMemory(to: UInt8.self)) } }
+                matcher = { text in compiled.contains { $0.matches(received: text) } }
             } else if values.count <= 16 {
                 // Compared as bytes where they lie: a few values are found faster so than hashed.
                 let wanted = values.map { Array($0.utf8) }
@@ -260,9 +266,17 @@ enum SamplingPolicies {
     /// `invert`, a match means "not sampled" and its absence "sampled", in the weaker invert forms.
     private static func attributePolicy(_ name: String, key: String, invert: Bool,
                                         _ matches: @escaping @Sendable (ScalarValue) -> Bool) -> SamplingPolicy {
-        SamplingPolicy(name: name) { trace in
+        let key = Array(key.utf8)
+        return SamplingPolicy(name: name) { trace in
+            // Spans of one resource usually follow each other: its attributes are looked at once.
+            var resourceSeen: (start: UnsafeRawPointer?, range: Range<Int>)?
             let found = trace.spans.contains { entry in
-                ScalarValue(entry.resource, 1, key).map(matches) == true || ScalarValue(entry.span, 9, key).map(matches) == true
+                let resource = (entry.resource.buffer.baseAddress, entry.resource.range)
+                if resourceSeen.map({ $0.start != resource.0 || $0.range != resource.1 }) ?? true {
+                    resourceSeen = resource
+                    if ScalarValue(entry.resource, 1, key).map(matches) == true { return true }
+                }
+                return ScalarValue(entry.span, 9, key).map(matches) == true
             }
             if invert { return found ? .invertNotSampled : .invertSampled }
             return found ? .sampled : .notSampled

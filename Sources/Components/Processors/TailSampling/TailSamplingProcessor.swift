@@ -83,14 +83,13 @@ public final class TailSamplingProcessor: Processor {
         let now = ContinuousClock.now
         buffer.withLock { buffer in
             for (traceID, spans) in byTrace {
-                if let known = buffer.decision(traceID) {
-                    if known.fromCache { metrics.earlyRelease(sampled: known.sampled) }
-                    if known.sampled { late += spans } else { metrics.lateDropped.increment(by: Int64(spans.count)) }
-                    continue
-                }
-                if buffer.entries[traceID] == nil { metrics.newTraces.increment() }
-                if let pushedOut = buffer.add(traceID, spans, now: now), pushedOut.1.sampled == nil {
-                    evicted.append(pushedOut)
+                switch buffer.receive(traceID, spans, now: now) {
+                case .decided(let sampled, let fromCache):
+                    if fromCache { metrics.earlyRelease(sampled: sampled) }
+                    if sampled { late += spans } else { metrics.lateDropped.increment(by: Int64(spans.count)) }
+                case .held(let new, let pushedOut):
+                    if new { metrics.newTraces.increment() }
+                    if let pushedOut, pushedOut.1.sampled == nil { evicted.append(pushedOut) }
                 }
             }
             metrics.onMemory.set(Double(buffer.count))

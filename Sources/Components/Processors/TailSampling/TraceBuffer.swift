@@ -29,21 +29,50 @@ struct TraceBuffer {
 
     var count: Int { entries.count }
 
+    /// What became of spans that arrived.
+    enum Arrival {
+        /// Their trace was decided: they follow the decision.
+        case decided(sampled: Bool, fromCache: Bool)
+        /// They wait with their trace (`new`: not held before), and this trace was pushed out to
+        /// make room, if any, with its spans when it was still undecided.
+        case held(new: Bool, pushedOut: (TraceID, Entry)?)
+    }
+
+    /// Spans of a trace as they arrive: held, or told the trace's decision. One look-up of the
+    /// trace for a trace held already, two for a new one (most are); ids are hashed for each.
+    mutating func receive(_ traceID: TraceID, _ spans: [HeldSpan], now: ContinuousClock.Instant) -> Arrival {
+        if let index = entries.index(forKey: traceID) {
+            if let sampled = entries.values[index].sampled { return .decided(sampled: sampled, fromCache: false) }
+            entries.values[index].spans += spans
+            return .held(new: false, pushedOut: nil)
+        }
+        if let sampled = cachedDecision(traceID) { return .decided(sampled: sampled, fromCache: true) }
+        return .held(new: true, pushedOut: insert(traceID, spans, now: now))
+    }
+
     /// A decision already made for this trace: kept with the trace, or remembered in a cache.
     func decision(_ traceID: TraceID) -> (sampled: Bool, fromCache: Bool)? {
         if let sampled = entries[traceID]?.sampled { return (sampled, false) }
-        if sampledCache.contains(traceID) { return (true, true) }
-        if notSampledCache.contains(traceID) { return (false, true) }
+        return cachedDecision(traceID).map { ($0, true) }
+    }
+
+    private func cachedDecision(_ traceID: TraceID) -> Bool? {
+        if sampledCache.contains(traceID) { return true }
+        if notSampledCache.contains(traceID) { return false }
         return nil
     }
 
     /// Adds spans of an undecided trace. Returns a trace pushed out to make room, if any, with
     /// its spans when it was still undecided.
     mutating func add(_ traceID: TraceID, _ spans: [HeldSpan], now: ContinuousClock.Instant) -> (TraceID, Entry)? {
-        if entries[traceID] != nil {
-            entries[traceID]?.spans += spans
+        if let index = entries.index(forKey: traceID) {
+            entries.values[index].spans += spans
             return nil
         }
+        return insert(traceID, spans, now: now)
+    }
+
+    private mutating func insert(_ traceID: TraceID, _ spans: [HeldSpan], now: ContinuousClock.Instant) -> (TraceID, Entry)? {
         var evicted: (TraceID, Entry)?
         if entries.count >= limit, let oldest = popOldest() { evicted = oldest }
         entries[traceID] = Entry(arrived: now, spans: spans)
@@ -77,9 +106,10 @@ struct TraceBuffer {
         while dueHead < order.count, order[dueHead].arrived <= cutoff {
             let (id, arrived) = order[dueHead]
             dueHead += 1
-            guard let entry = entries[id], entry.arrived == arrived, entry.sampled == nil else { continue }
-            due.append((id, entry))
-            entries[id]?.spans = []
+            guard let index = entries.index(forKey: id), entries.values[index].arrived == arrived,
+                  entries.values[index].sampled == nil else { continue }
+            due.append((id, entries.values[index]))
+            entries.values[index].spans = []
         }
         compact()
         return due
@@ -94,9 +124,9 @@ struct TraceBuffer {
     mutating func decide(_ traceID: TraceID, sampled: Bool) {
         if remember(traceID, sampled: sampled) {
             entries[traceID] = nil
-        } else {
-            entries[traceID]?.sampled = sampled
-            entries[traceID]?.spans = []
+        } else if let index = entries.index(forKey: traceID) {
+            entries.values[index].sampled = sampled
+            entries.values[index].spans = []
         }
     }
 
@@ -124,7 +154,8 @@ struct DecisionCache {
 
     init(capacity: Int) { self.capacity = capacity }
 
-    func contains(_ id: TraceID) -> Bool { members.contains(id) }
+    // Disabled caches (the default) are empty: no id is hashed for them.
+    func contains(_ id: TraceID) -> Bool { !members.isEmpty && members.contains(id) }
 
     mutating func insert(_ id: TraceID) {
         guard capacity > 0, members.insert(id).inserted else { return }
