@@ -53,6 +53,10 @@ final class OTLPGRPCServer: Sendable {
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            // Reads of one size: with the adaptive default, NIOHTTP2's frame decoder copied what
+            // was left of each read into the next, a seventh of the receiving process's CPU under
+            // large requests (docs/BENCHMARKS.md); 64 KiB reads measured lowest.
+            .childChannelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: 65536))
             .childChannelInitializer { channel in
                 state.opened(channel)
                 return channel.eventLoop.makeCompletedFuture {
