@@ -28,7 +28,7 @@ public struct OTTLGroup<C: OTTLContext>: Sendable {
                     return true
                 }
             } catch {
-                try handle(error, report)
+                try errorMode.handle(error, report)
             }
         }
         return false
@@ -46,17 +46,8 @@ public struct OTTLGroup<C: OTTLContext>: Sendable {
                     try OTTLEvaluator.run(program.statements[index], &context)
                 }
             } catch {
-                try handle(OTTLRuntimeError("\(program.statements[index].text): \(error.message)"), report)
+                try errorMode.handle(OTTLRuntimeError("\(program.statements[index].text): \(error.message)"), report)
             }
-        }
-    }
-
-    @usableFromInline
-    func handle(_ error: OTTLRuntimeError, _ report: (OTTLRuntimeError) -> Void) throws(OTTLRuntimeError) {
-        switch errorMode {
-        case .propagate: throw error
-        case .ignore: report(error)
-        case .silent: break
         }
     }
 }

@@ -107,4 +107,14 @@ public struct OTTLProgram<C: OTTLContext>: Sendable {
 /// `silent` goes on.
 public enum OTTLErrorMode: String, Sendable, CaseIterable {
     case ignore, silent, propagate
+
+    /// A statement's or condition's failure as this mode handles it: thrown, reported, or let go.
+    @usableFromInline
+    func handle(_ error: OTTLRuntimeError, _ report: (OTTLRuntimeError) -> Void) throws(OTTLRuntimeError) {
+        switch self {
+        case .propagate: throw error
+        case .ignore: report(error)
+        case .silent: break
+        }
+    }
 }

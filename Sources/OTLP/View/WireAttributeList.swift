@@ -161,9 +161,7 @@ public struct WireAttributeList {
     /// pass over the few bytes: `truncate_all` asks this of every attribute.
     public static func stringMember(_ value: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer? {
         // The usual shape, a string and nothing else, read directly.
-        if value.count >= 2, value[0] == 0x0A, value[1] < 0x80, Int(value[1]) + 2 == value.count {
-            return UnsafeRawBufferPointer(rebasing: value[2...])
-        }
+        if let text = WireFields.stringAlone(value, 0..<value.count) { return UnsafeRawBufferPointer(rebasing: value[text]) }
         var reader = WireReader(value)
         var string: Range<Int>?
         var last: UInt64 = 0

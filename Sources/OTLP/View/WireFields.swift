@@ -239,6 +239,15 @@ extension WireFields {
         return nil
     }
 
+    /// The text of an AnyValue's encoding (`value`, in `buffer`) of the usual shape, a string and
+    /// nothing else with a one-byte length; nil for any other shape, which may still hold a string.
+    @inlinable
+    public static func stringAlone(_ buffer: UnsafeRawBufferPointer, _ value: Range<Int>) -> Range<Int>? {
+        let at = value.lowerBound
+        guard value.count >= 2, buffer[at] == 0x0A, buffer[at + 1] < 0x80, Int(buffer[at + 1]) + 2 == value.count else { return nil }
+        return (at + 2)..<value.upperBound
+    }
+
     /// The key (field 1) and value (field 2) of the encoded KeyValue in `entry`, the last of each;
     /// nil where absent. Entries are almost always written as the key then the value, each once
     /// with a one-byte length: that shape is read directly, anything else field by field.

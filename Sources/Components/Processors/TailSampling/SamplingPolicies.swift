@@ -49,9 +49,8 @@ enum ScalarValue {
         guard let body = key.withUnsafeBytes({ message.attribute(field, utf8: $0) }) else { return nil }
         let buffer = message.buffer
         // The usual value, a string alone, read directly.
-        if body.count >= 2, buffer[body.lowerBound] == 0x0A, buffer[body.lowerBound + 1] < 0x80,
-           Int(buffer[body.lowerBound + 1]) + 2 == body.count {
-            self = .string(UnsafeRawBufferPointer(rebasing: buffer[(body.lowerBound + 2)..<body.upperBound]))
+        if let text = WireFields.stringAlone(buffer, body) {
+            self = .string(UnsafeRawBufferPointer(rebasing: buffer[text]))
             return
         }
         guard let value = try? WireFields(buffer, body) else { self = .other; return }
@@ -269,12 +268,12 @@ enum SamplingPolicies {
         let key = Array(key.utf8)
         return SamplingPolicy(name: name) { trace in
             // Spans of one resource usually follow each other: its attributes are looked at once.
-            var resourceSeen: (start: UnsafeRawPointer?, range: Range<Int>)?
+            var lastResource: (base: UnsafeRawPointer?, range: Range<Int>)?
             let found = trace.spans.contains { entry in
-                let resource = (entry.resource.buffer.baseAddress, entry.resource.range)
-                if resourceSeen.map({ $0.start != resource.0 || $0.range != resource.1 }) ?? true {
-                    resourceSeen = resource
-                    if ScalarValue(entry.resource, 1, key).map(matches) == true { return true }
+                let resource = entry.resource
+                if lastResource?.base != resource.buffer.baseAddress || lastResource?.range != resource.range {
+                    lastResource = (resource.buffer.baseAddress, resource.range)
+                    if ScalarValue(resource, 1, key).map(matches) == true { return true }
                 }
                 return ScalarValue(entry.span, 9, key).map(matches) == true
             }

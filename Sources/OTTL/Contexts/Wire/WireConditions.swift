@@ -164,9 +164,7 @@ indirect enum WireOperand: Sendable {
 struct WireInteger: Sendable {
     enum Term: Sendable {
         case literal(Int64)
-        case int32(WireRead.Level, Int)
-        case uint32(WireRead.Level, Int)
-        case int64(WireRead.Level, Int)
+        case field(WireRead.Level, Int, WireValues.IntegerType)
     }
 
     let left: Term
@@ -190,9 +188,9 @@ struct WireInteger: Sendable {
         case .literal(.int(let value)): .literal(value)
         case .read(let read):
             switch read.kind {
-            case .int32(let field): .int32(read.level, field)
-            case .uint32(let field): .uint32(read.level, field)
-            case .int64(let field): .int64(read.level, field)
+            case .int32(let field): .field(read.level, field, .int32)
+            case .uint32(let field): .field(read.level, field, .uint32)
+            case .int64(let field): .field(read.level, field, .int64)
             case .string, .attribute: nil
             }
         default: nil
@@ -209,13 +207,10 @@ struct WireInteger: Sendable {
         }
     }
 
-    // The conversions of `WireValues.int32`, `uint32` and `int64`.
     private static func value(_ term: Term, _ levels: WireLevels) -> Int64 {
         switch term {
         case .literal(let value): value
-        case .int32(let level, let field): Int64(Int32(truncatingIfNeeded: levels[level].uint(field)))
-        case .uint32(let level, let field): Int64(UInt32(truncatingIfNeeded: levels[level].uint(field)))
-        case .int64(let level, let field): Int64(bitPattern: levels[level].uint(field))
+        case .field(let level, let field, let type): WireValues.integer(levels[level], field, type)
         }
     }
 }
@@ -271,10 +266,7 @@ struct WireRead: Sendable {
             guard let body = key.withUnsafeBytes({ message.attribute(field, utf8: $0) }) else { return .none }
             // The usual shapes read directly: a value of a string alone, and none (a key alone).
             if body.isEmpty { return .none }
-            let buffer = message.buffer, at = body.lowerBound
-            if body.count >= 2, buffer[at] == 0x0A, buffer[at + 1] < 0x80, Int(buffer[at + 1]) + 2 == body.count {
-                return .string((at + 2)..<body.upperBound)
-            }
+            if let text = WireFields.stringAlone(message.buffer, body) { return .string(text) }
             let value = try Self.fields(message.buffer, body)
             switch value.lastPresent(1...7) {
             case nil: return .none

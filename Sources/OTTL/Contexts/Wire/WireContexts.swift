@@ -71,8 +71,13 @@ public struct WireItemContext<Fields: WireItemFields>: OTTLContext {
 
     public mutating func set(_ path: OTTLPath, _ value: OTTLValue) throws(OTTLRuntimeError) { throw readOnly(path) }
 
+    /// A condition of this context with each path it covers resolved to what it reads.
+    static func wireCondition(_ condition: OTTLCondition) -> WireCondition {
+        WireCondition(condition) { WireRead.resolve($0, context: Fields.name) }
+    }
+
     public static func compile(_ condition: OTTLCondition) -> OTTLCompiledCondition<Self>? {
-        let compiled = WireCondition(condition) { WireRead.resolve($0, context: Fields.name) }
+        let compiled = wireCondition(condition)
         guard !compiled.isGeneral else { return nil }
         guard compiled.mayEvaluateGeneral else {
             // Nothing falls back to the context: the messages are read where the context holds them.

@@ -13,7 +13,7 @@ public struct WireItemConditions<Fields: WireItemFields>: Sendable {
         var conditions: [WireCondition] = [], errorModes: [OTTLErrorMode] = []
         for group in groups {
             for condition in group.program.conditions {
-                let compiled = WireCondition(condition) { WireRead.resolve($0, context: Fields.name) }
+                let compiled = WireItemContext<Fields>.wireCondition(condition)
                 guard !compiled.mayEvaluateGeneral else { return nil }
                 conditions.append(compiled)
                 errorModes.append(group.errorMode)
@@ -32,11 +32,7 @@ public struct WireItemConditions<Fields: WireItemFields>: Sendable {
             do {
                 if try conditions[index].test(levels, general: WireCondition.noGeneral) { return true }
             } catch {
-                switch errorModes[index] {
-                case .propagate: throw error
-                case .ignore: report(error)
-                case .silent: break
-                }
+                try errorModes[index].handle(error, report)
             }
         }
         return false

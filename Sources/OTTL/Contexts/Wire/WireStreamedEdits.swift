@@ -169,12 +169,7 @@ public struct WireStreamedEdits: Sendable {
             do {
                 if try condition.test(levels, general: WireCondition.noGeneral) { active |= 1 << UInt64(index) }
             } catch {
-                let failed = OTTLRuntimeError("\(gate.text): \(error.message)")
-                switch gate.errorMode {
-                case .propagate: throw failed
-                case .ignore: report(failed)
-                case .silent: break
-                }
+                try gate.errorMode.handle(OTTLRuntimeError("\(gate.text): \(error.message)"), report)
             }
         }
         return active

@@ -44,17 +44,23 @@ enum WireValues {
         PathValues.id(Data(message.bytes(field)), path)
     }
 
-    static func int32(_ message: WireFields, _ field: Int) -> OTTLValue {
-        .int(Int64(Int32(truncatingIfNeeded: message.uint(field))))
+    /// The protobuf types of integer fields, which OTTL reads as int.
+    enum IntegerType: Sendable { case int32, uint32, int64 }
+
+    static func integer(_ message: WireFields, _ field: Int, _ type: IntegerType) -> Int64 {
+        let bits = message.uint(field)
+        switch type {
+        case .int32: return Int64(Int32(truncatingIfNeeded: bits))
+        case .uint32: return Int64(UInt32(truncatingIfNeeded: bits))
+        case .int64: return Int64(bitPattern: bits)
+        }
     }
 
-    static func uint32(_ message: WireFields, _ field: Int) -> OTTLValue {
-        .int(Int64(UInt32(truncatingIfNeeded: message.uint(field))))
-    }
+    static func int32(_ message: WireFields, _ field: Int) -> OTTLValue { .int(integer(message, field, .int32)) }
 
-    static func int64(_ message: WireFields, _ field: Int) -> OTTLValue {
-        .int(Int64(bitPattern: message.uint(field)))
-    }
+    static func uint32(_ message: WireFields, _ field: Int) -> OTTLValue { .int(integer(message, field, .uint32)) }
+
+    static func int64(_ message: WireFields, _ field: Int) -> OTTLValue { .int(integer(message, field, .int64)) }
 
     private static func decode<M: WireDecodable>(_ type: M.Type, _ buffer: UnsafeRawBufferPointer,
                                                  _ body: Range<Int>) throws(OTTLRuntimeError) -> M {
