@@ -13,6 +13,7 @@ public enum Components {
         registry.register(AttributesProcessor.factory)
         registry.register(ResourceProcessor.factory)
         registry.register(TailSamplingProcessor.factory)
+        registry.register(ElasticAPMProcessor.factory)
         registry.register(DebugExporter.factory)
         registry.register(FileExporter.factory)
         registry.register(KafkaExporter.factory)

@@ -8,8 +8,41 @@ import OTLP
 /// the ones OTLP uses) and containers can be empty or lack their resource or scope.
 struct RandomTelemetry {
     private var state: UInt64
+    let vocabulary: Vocabulary
 
-    init(seed: UInt64) { state = seed }
+    init(seed: UInt64, vocabulary: Vocabulary = .general) {
+        state = seed
+        self.vocabulary = vocabulary
+    }
+
+    /// The pools values are drawn from. Each draw takes one random number whatever the pool's
+    /// size, so that every vocabulary gives requests of the same shapes for a seed.
+    struct Vocabulary {
+        let names: [String]
+        let keys: [String]
+        let strings: [String]
+        let traceStates: [String]
+        let flags: [UInt32]
+
+        static let general = Vocabulary(
+            names: ["a", "b", "retry", "cache.miss", "internal-job", "GET /orders", "drop.me", "cpu", "", "healthcheck ok"],
+            keys: ["http.route", "db.system", "service.name", "host", "url.path", "m", "user_agent.original", "k"],
+            strings: ["/health", "/orders/42", "a", "b", "", "/api/v1/checkout", "Mozilla/5.0 " + String(repeating: "x", count: 80)],
+            traceStates: ["k=v", "x=y,k=w", "k=v, z=1"], flags: [0, 0x100])
+
+        /// What the elasticapm rules read and write: semantic-convention keys, their own output
+        /// keys arriving already set, exception events, child-link markers, sampling thresholds.
+        static let apm = Vocabulary(
+            names: ["exception", "GET /orders", "", "checkout", "a"],
+            keys: ["http.request.method", "http.response.status_code", "url.full", "server.address", "server.port", "db.system",
+                   "db.name", "messaging.system", "messaging.destination.name", "messaging.operation", "rpc.system", "rpc.service",
+                   "rpc.grpc.status_code", "peer.service", "type", "transaction.type", "processor.event", "event.outcome",
+                   "exception.type", "exception.message", "exception.escaped", "is_child", "elastic.is_child", "child.id",
+                   "timestamp.us", "transaction.name", "k"],
+            strings: ["GET", "https://api.example.com:8443/x?y#z", "http://[::1]:80/", "db.local", "mysql", "orders", "kafka",
+                      "transaction", "unknown", "java.io.IOException", "", "a b\u{7}"],
+            traceStates: ["ot=th:8", "ot=p:3", "k=v,ot=th:c;rv:0123456789abcd", "ot=th:zz", "ot=p:63"], flags: [0, 0x100, 0x300])
+    }
 
     /// SplitMix64.
     mutating func next() -> UInt64 {
@@ -24,13 +57,10 @@ struct RandomTelemetry {
     mutating func chance(_ percent: Int) -> Bool { int(0...99) < percent }
     mutating func pick<T>(_ values: [T]) -> T { values[int(0...values.count - 1)] }
 
-    static let names = ["a", "b", "retry", "cache.miss", "internal-job", "GET /orders", "drop.me", "cpu", "", "healthcheck ok"]
-    static let keys = ["http.route", "db.system", "service.name", "host", "url.path", "m", "user_agent.original", "k"]
-    static let strings = ["/health", "/orders/42", "a", "b", "", "/api/v1/checkout", "Mozilla/5.0 " + String(repeating: "x", count: 80)]
 
     mutating func anyValue(depth: Int = 0) -> AnyValue {
         switch int(0...(depth > 2 ? 5 : 8)) {
-        case 0, 1: return .with { $0.stringValue = pick(Self.strings) }
+        case 0, 1: return .with { $0.stringValue = pick(vocabulary.strings) }
         case 2: return .with { $0.intValue = Int64(int(-3...3)) * 1_000_000_007 }
         case 3: return .with { $0.doubleValue = Double(int(-100...100)) / 8 }
         case 4: return .with { $0.boolValue = chance(50) }
@@ -42,8 +72,8 @@ struct RandomTelemetry {
 
     mutating func attributes(depth: Int = 0, upTo count: Int = 6) -> [KeyValue] {
         (0..<int(0...count)).map { _ in
-            let key = pick(Self.keys)
-            let value = depth == 0 && chance(60) ? .with { $0.stringValue = pick(Self.strings) } : anyValue(depth: depth)
+            let key = pick(vocabulary.keys)
+            let value = depth == 0 && chance(60) ? .with { $0.stringValue = pick(vocabulary.strings) } : anyValue(depth: depth)
             return KeyValue.with { $0.key = key; $0.value = value }
         }
     }
@@ -67,19 +97,19 @@ struct RandomTelemetry {
             span.traceID = id(16)
             span.spanID = id(8)
             if chance(30) { span.parentSpanID = id(8) }
-            if chance(30) { span.traceState = pick(["k=v", "x=y,k=w", "k=v, z=1"]) }
-            span.name = pick(Self.names)
+            if chance(30) { span.traceState = pick(vocabulary.traceStates) }
+            span.name = pick(vocabulary.names)
             span.kind = .init(rawValue: int(0...5)) ?? .unspecified
             span.startTimeUnixNano = start
             span.endTimeUnixNano = start + UInt64(pick([0, 1_000_000, 600_000_000, 2_000_000_000]))
             span.attributes = attributes()
             span.droppedAttributesCount = UInt32(int(0...1))
             span.events = (0..<int(0...3)).map { _ in
-                .with { $0.name = pick(Self.names); $0.timeUnixNano = start + 5; $0.attributes = attributes(upTo: 2) }
+                .with { $0.name = pick(vocabulary.names); $0.timeUnixNano = start + 5; $0.attributes = attributes(upTo: 2) }
             }
             span.links = (0..<int(0...2)).map { _ in .with { $0.traceID = id(16); $0.spanID = id(8); $0.attributes = attributes(upTo: 2) } }
             if chance(70) { span.status = .with { $0.code = .init(rawValue: int(0...2)) ?? .unset; $0.message = pick(["", "boom"]) } }
-            span.flags = UInt32(int(0...1)) * 0x100
+            span.flags = pick(vocabulary.flags)
         }
         return ((try? span.serializedBytes()) ?? []) + unknownFields()
     }
@@ -90,12 +120,12 @@ struct RandomTelemetry {
             record.observedTimeUnixNano = 1_700_000_000_000_000_001
             record.severityNumber = .init(rawValue: int(0...24)) ?? .unspecified
             record.severityText = pick(["", "INFO", "ERROR"])
-            if chance(80) { record.body = chance(60) ? .with { $0.stringValue = pick(Self.names) } : anyValue() }
+            if chance(80) { record.body = chance(60) ? .with { $0.stringValue = pick(vocabulary.names) } : anyValue() }
             record.attributes = attributes()
             record.traceID = id(16)
             record.spanID = id(8)
             record.flags = UInt32(int(0...1))
-            if chance(20) { record.eventName = pick(Self.names) }
+            if chance(20) { record.eventName = pick(vocabulary.names) }
         }
         return ((try? record.serializedBytes()) ?? []) + unknownFields()
     }
@@ -111,7 +141,7 @@ struct RandomTelemetry {
             }
         }
         var metric = Metric()
-        metric.name = pick(Self.names)
+        metric.name = pick(vocabulary.names)
         metric.unit = pick(["", "1", "ms"])
         if chance(30) { metric.description_p = "about it" }
         switch int(0...5) {
@@ -145,7 +175,7 @@ struct RandomTelemetry {
             for _ in 0..<int(0...3) {
                 var scopeEntry = WireWriter()
                 if chance(80) {
-                    let scope = InstrumentationScope.with { $0.name = pick(Self.names); $0.version = pick(["", "1"]); $0.attributes = attributes(upTo: 2) }
+                    let scope = InstrumentationScope.with { $0.name = pick(vocabulary.names); $0.version = pick(["", "1"]); $0.attributes = attributes(upTo: 2) }
                     scopeEntry.lengthDelimited(field: 1, ((try? scope.serializedBytes()) ?? []) + unknownFields())
                 }
                 for _ in 0..<int(0...5) {

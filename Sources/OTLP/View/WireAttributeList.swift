@@ -419,6 +419,60 @@ extension WireWriter {
     }
 }
 
+extension WireWriter {
+    /// One entry of a repeated KeyValue `field` whose value is a string, boolean, integer or
+    /// double, written whole on the stack and appended once, without the value's encoding being
+    /// made apart; false (nothing written) for any other value or an entry of over 240 bytes.
+    /// The encoding is swift-protobuf's (a oneof member is written even when it is zero).
+    public mutating func keyValue(field: Int, key: UnsafeRawBufferPointer, scalar: AnyValue.OneOf_Value) -> Bool {
+        switch scalar {
+        case .stringValue(let text):
+            var text = text
+            return text.withUTF8 { utf8 in
+                let body = 1 + Self.varintSize(UInt64(utf8.count)) + utf8.count
+                return keyValue(field: field, key: key, valueSize: body) { buffer, at in
+                    Self.put(UnsafeRawBufferPointer(utf8), field: 1, into: buffer, at: at)
+                }
+            }
+        case .boolValue(let flag):
+            return keyValue(field: field, key: key, valueSize: 2) { buffer, at in
+                Self.put(flag ? 1 : 0, into: buffer, at: Self.put(2 << 3, into: buffer, at: at))
+            }
+        case .intValue(let number):
+            let bits = UInt64(bitPattern: number)
+            return keyValue(field: field, key: key, valueSize: 1 + Self.varintSize(bits)) { buffer, at in
+                Self.put(bits, into: buffer, at: Self.put(3 << 3, into: buffer, at: at))
+            }
+        case .doubleValue(let number):
+            return keyValue(field: field, key: key, valueSize: 9) { buffer, at in
+                buffer[at] = 4 << 3 | 1
+                withUnsafeBytes(of: number.bitPattern.littleEndian) { bytes in
+                    for index in 0..<8 { buffer[at + 1 + index] = bytes[index] }
+                }
+                return at + 9
+            }
+        default:
+            return false
+        }
+    }
+
+    private mutating func keyValue(field: Int, key: UnsafeRawBufferPointer, valueSize: Int,
+                                   value: (UnsafeMutableBufferPointer<UInt8>, Int) -> Int) -> Bool {
+        let size = Self.keyValueSize(key.count, valueSize)
+        guard size <= 240 else { return false }
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 256) { buffer in
+            var at = Self.put(UInt64(field) << 3 | 2, into: buffer, at: 0)
+            at = Self.put(UInt64(size), into: buffer, at: at)
+            at = Self.put(key, field: 1, into: buffer, at: at)
+            at = Self.put(UInt64(2 << 3 | 2), into: buffer, at: at)
+            at = Self.put(UInt64(valueSize), into: buffer, at: at)
+            at = value(buffer, at)
+            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[..<at]))
+        }
+        return true
+    }
+}
+
 extension AnyValue {
     /// The value's encoding, for `WireAttributeList.set`.
     /// Scalars are written here (`encoded(string:)` and the others); `set` writes them for

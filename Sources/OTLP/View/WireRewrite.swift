@@ -135,17 +135,35 @@ public enum WireRewrite {
     /// Throws what `edit` throws, `WireIrregularMessage` for an entry with two resources, or
     /// `OTLPDecodingError` for bytes that break the schema.
     public static func rewriteResources(_ bytes: [UInt8], edit: (WireFields) throws -> [UInt8]?) throws -> [UInt8]? {
+        try rewriteContainers(bytes, resource: edit, scope: nil)
+    }
+
+    /// `rewriteResources` that also replaces the instrumentation scope of each scope entry where
+    /// `scope` returns a new encoding (the scope's body); an entry without a scope gets one when
+    /// `scope` gives one. Items are copied as they are.
+    public static func rewriteContainers(_ bytes: [UInt8], resource editResource: (WireFields) throws -> [UInt8]?,
+                                         scope editScope: ((WireFields) throws -> [UInt8]?)?) throws -> [UInt8]? {
         try bytes.withUnsafeBytes { buffer in
-            var edits: [[UInt8]?] = []
+            // Per resource entry: its new resource and the new scope of each of its scope entries.
+            var edits: [(resource: [UInt8]?, scopes: [[UInt8]?])] = []
             try forEachEntry(buffer, 0..<buffer.count) { entryBody in
                 let entry = try WireFields(buffer, entryBody, singularMessages: 1 << 1)
                 guard !entry.isIrregular else { throw WireIrregularMessage() }
-                edits.append(try edit(try entry.message(1)))
+                var scopes: [[UInt8]?] = []
+                if let editScope {
+                    try entry.forEach(2) { scopeBody in
+                        let scopeEntry = try WireFields(buffer, scopeBody, singularMessages: 1 << 1)
+                        guard !scopeEntry.isIrregular else { throw WireIrregularMessage() }
+                        scopes.append(try editScope(try scopeEntry.message(1)))
+                        return true
+                    }
+                }
+                edits.append((try editResource(try entry.message(1)), scopes))
             }
-            guard edits.contains(where: { $0 != nil }) else { return nil }
+            guard edits.contains(where: { $0.resource != nil || $0.scopes.contains { $0 != nil } }) else { return nil }
             var out = WireWriter()
             out.bytes.reserveCapacity(buffer.count + 64)
-            var entryOut = WireWriter()
+            var entryOut = WireWriter(), scopeOut = WireWriter()
             var next = 0
             var reader = WireReader(buffer)
             while !reader.isAtEnd {
@@ -158,32 +176,62 @@ public enum WireRewrite {
                 }
                 let entryBody = try reader.lengthDelimited()
                 defer { next += 1 }
-                guard let resource = edits[next] else {
+                let (resource, scopes) = edits[next]
+                guard resource != nil || scopes.contains(where: { $0 != nil }) else {
                     out.bytes.append(bytesOf: buffer[start..<reader.offset])
                     continue
                 }
                 entryOut.bytes.removeAll(keepingCapacity: true)
-                var written = false
-                var entry = WireReader(buffer, range: entryBody)
-                while !entry.isAtEnd {
-                    let fieldStart = entry.offset
-                    let (f, w) = try entry.tag()
-                    try entry.skip(w)
-                    if f == 1, w == .lengthDelimited {
-                        entryOut.lengthDelimited(field: 1, resource)
-                        written = true
-                    } else {
-                        entryOut.bytes.append(bytesOf: buffer[fieldStart..<entry.offset])
+                var nextScope = 0
+                try replaceField1(buffer, entryBody, with: resource, into: &entryOut) { scopeStart, scopeEnd, scopeBody, out in
+                    defer { nextScope += 1 }
+                    // Without a scope edit there is no entry per scope.
+                    guard nextScope < scopes.count, let scope = scopes[nextScope] else {
+                        out.bytes.append(bytesOf: buffer[scopeStart..<scopeEnd])
+                        return
                     }
-                }
-                if !written {
-                    var withResource = WireWriter()
-                    withResource.lengthDelimited(field: 1, resource)
-                    entryOut.bytes.insert(contentsOf: withResource.bytes, at: 0)
+                    scopeOut.bytes.removeAll(keepingCapacity: true)
+                    try replaceField1(buffer, scopeBody, with: scope, into: &scopeOut) { start, end, _, out in
+                        out.bytes.append(bytesOf: buffer[start..<end])
+                    }
+                    out.lengthDelimited(field: 2, scopeOut.bytes)
                 }
                 out.lengthDelimited(field: 1, entryOut.bytes)
             }
             return out.bytes
+        }
+    }
+
+    /// Copies the message in `range` with its field 1 replaced by `replacement` (when given;
+    /// written first when the message has none); each length-delimited field 2 goes to `child`
+    /// (with where its tag starts, where it ends, and its body).
+    private static func replaceField1(
+        _ buffer: UnsafeRawBufferPointer, _ range: Range<Int>, with replacement: [UInt8]?, into out: inout WireWriter,
+        child: (Int, Int, Range<Int>, inout WireWriter) throws -> Void
+    ) throws {
+        let start = out.bytes.count
+        var written = false
+        var reader = WireReader(buffer, range: range)
+        while !reader.isAtEnd {
+            let fieldStart = reader.offset
+            let (field, wireType) = try reader.tag()
+            if field == 2, wireType == .lengthDelimited {
+                let body = try reader.lengthDelimited()
+                try child(fieldStart, reader.offset, body, &out)
+                continue
+            }
+            try reader.skip(wireType)
+            if field == 1, wireType == .lengthDelimited, let replacement {
+                out.lengthDelimited(field: 1, replacement)
+                written = true
+            } else {
+                out.bytes.append(bytesOf: buffer[fieldStart..<reader.offset])
+            }
+        }
+        if let replacement, !written {
+            var first = WireWriter()
+            first.lengthDelimited(field: 1, replacement)
+            out.bytes.insert(contentsOf: first.bytes, at: start)
         }
     }
 

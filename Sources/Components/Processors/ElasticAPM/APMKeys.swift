@@ -1,0 +1,108 @@
+/// The attribute keys the `elasticapm` rules read (`ReadKey`) and write (`EnrichedKey`), found
+/// from a key's bytes in one table: an encoded span's keys are compared as bytes, without making
+/// a string of each.
+enum ReadKey: Sendable {
+    case peerService, serverAddress, serverPort, netPeerName, netPeerPort
+    case messagingDestination, messagingOperation, messagingSystem, messagingTemporary
+    case httpStatus, httpOther, urlFull, urlOther, urlDomain, urlPort
+    case grpcStatusCode, rpcResponseStatus, rpcSystem, rpcService
+    case dbOther, dbName, dbSystem, genAISystem
+    case type, transactionType, processorEvent, eventOutcome
+    case exceptionEscaped, exceptionType, exceptionMessage
+}
+
+/// Every key the rules write; at most 64, so that which of them an item has fits in one word.
+enum EnrichedKey: Int, CaseIterable, Sendable {
+    case timestampUs, processorEvent
+    case transactionSampled, transactionID, transactionRoot, transactionName, transactionRepresentativeCount
+    case transactionDurationUs, transactionType, transactionResult, transactionMessageQueueName
+    case eventOutcome, eventSuccessCount
+    case spanRepresentativeCount, spanAction, spanType, spanSubtype, spanDurationUs, spanMessageQueueName
+    case serviceTargetType, serviceTargetName, spanDestinationServiceResource, childID
+    case errorID, errorExceptionHandled, errorGroupingKey, errorGroupingName
+
+    var name: String {
+        switch self {
+        case .timestampUs: "timestamp.us"
+        case .processorEvent: "processor.event"
+        case .transactionSampled: "transaction.sampled"
+        case .transactionID: "transaction.id"
+        case .transactionRoot: "transaction.root"
+        case .transactionName: "transaction.name"
+        case .transactionRepresentativeCount: "transaction.representative_count"
+        case .transactionDurationUs: "transaction.duration.us"
+        case .transactionType: "transaction.type"
+        case .transactionResult: "transaction.result"
+        case .transactionMessageQueueName: "transaction.message.queue.name"
+        case .eventOutcome: "event.outcome"
+        case .eventSuccessCount: "event.success_count"
+        case .spanRepresentativeCount: "span.representative_count"
+        case .spanAction: "span.action"
+        case .spanType: "span.type"
+        case .spanSubtype: "span.subtype"
+        case .spanDurationUs: "span.duration.us"
+        case .spanMessageQueueName: "span.message.queue.name"
+        case .serviceTargetType: "service.target.type"
+        case .serviceTargetName: "service.target.name"
+        case .spanDestinationServiceResource: "span.destination.service.resource"
+        case .childID: "child.id"
+        case .errorID: "error.id"
+        case .errorExceptionHandled: "error.exception.handled"
+        case .errorGroupingKey: "error.grouping_key"
+        case .errorGroupingName: "error.grouping_name"
+        }
+    }
+
+    var bit: UInt64 { 1 << UInt64(rawValue) }
+
+    static let utf8: [[UInt8]] = allCases.map { Array($0.name.utf8) }
+    var utf8: [UInt8] { Self.utf8[rawValue] }
+}
+
+enum APMKeys {
+    struct Entry {
+        let key: [UInt8]
+        let read: ReadKey?
+        let written: EnrichedKey?
+    }
+
+    static let read: [(String, ReadKey)] = [
+        ("peer.service", .peerService), ("service.peer.name", .peerService), ("server.address", .serverAddress),
+        ("server.port", .serverPort), ("net.peer.name", .netPeerName), ("net.peer.port", .netPeerPort),
+        ("messaging.destination.name", .messagingDestination), ("messaging.operation", .messagingOperation),
+        ("messaging.operation.name", .messagingOperation), ("messaging.system", .messagingSystem),
+        ("messaging.destination.temporary", .messagingTemporary),
+        ("http.status_code", .httpStatus), ("http.response.status_code", .httpStatus),
+        ("http.method", .httpOther), ("http.request.method", .httpOther), ("http.target", .httpOther),
+        ("http.scheme", .httpOther), ("http.flavor", .httpOther), ("net.host.name", .httpOther),
+        ("url.full", .urlFull), ("http.url", .urlFull), ("url.scheme", .urlOther), ("url.path", .urlOther),
+        ("url.query", .urlOther), ("url.domain", .urlDomain), ("url.port", .urlPort),
+        ("rpc.grpc.status_code", .grpcStatusCode), ("rpc.response.status_code", .rpcResponseStatus),
+        ("rpc.system", .rpcSystem), ("rpc.system.name", .rpcSystem), ("rpc.service", .rpcService), ("rpc.method", .rpcService),
+        ("db.statement", .dbOther), ("db.user", .dbOther), ("db.query.text", .dbOther),
+        ("db.name", .dbName), ("db.namespace", .dbName), ("db.system", .dbSystem), ("db.system.name", .dbSystem),
+        ("gen_ai.system", .genAISystem), ("gen_ai.provider.name", .genAISystem),
+        ("type", .type), ("transaction.type", .transactionType), ("processor.event", .processorEvent),
+        ("event.outcome", .eventOutcome),
+        ("exception.escaped", .exceptionEscaped), ("exception.type", .exceptionType), ("exception.message", .exceptionMessage),
+    ]
+
+    /// The entries by key length: a key is compared only with those of its length.
+    static let byLength: [[Entry]] = {
+        var entries: [String: (ReadKey?, EnrichedKey?)] = [:]
+        for (key, fact) in read { entries[key, default: (nil, nil)].0 = fact }
+        for key in EnrichedKey.allCases { entries[key.name, default: (nil, nil)].1 = key }
+        var table = [[Entry]](repeating: [], count: (entries.keys.map(\.utf8.count).max() ?? 0) + 1)
+        for (key, (read, written)) in entries {
+            table[key.utf8.count].append(Entry(key: Array(key.utf8), read: read, written: written))
+        }
+        return table
+    }()
+
+    static func lookup(_ key: UnsafeRawBufferPointer) -> Entry? {
+        let table = byLength
+        guard key.count < table.count else { return nil }
+        for entry in table[key.count] where entry.key.withUnsafeBytes({ $0.sameBytes(as: key) }) { return entry }
+        return nil
+    }
+}
