@@ -108,6 +108,49 @@ import Testing
         #expect(encoder.dropped["not_a_number"]?.count == 1)
     }
 
+    /// The shape Elastic's APM connector writes: three `us` metrics of one series, hinted so that
+    /// Elasticsearch's own templates take them.
+    @Test func mappingHintsGiveDocCountAndAggregateMetricDouble() throws {
+        func hints(_ names: String...) -> KeyValue {
+            .with { $0.key = "elasticsearch.mapping.hints"; $0.value.arrayValue.values = names.map { name in .with { $0.stringValue = name } } }
+        }
+        let series = [attribute("transaction.type", "request"), attribute("data_stream.dataset", "service_transaction.1m")]
+        var exponential = Metric()
+        exponential.name = "transaction.duration.histogram"
+        exponential.unit = "us"
+        exponential.exponentialHistogram.aggregationTemporality = .delta
+        exponential.exponentialHistogram.dataPoints = [.with {
+            $0.timeUnixNano = 60_000_000_000; $0.count = 5; $0.sum = 500; $0.scale = 0
+            $0.positive.offset = 6; $0.positive.bucketCounts = [5]
+            $0.attributes = series + [hints("_doc_count")]
+        }]
+        var summary = Metric()
+        summary.name = "transaction.duration.summary"
+        summary.unit = "us"
+        summary.histogram.aggregationTemporality = .delta
+        summary.histogram.dataPoints = [.with {
+            $0.timeUnixNano = 60_000_000_000; $0.count = 5; $0.sum = 500; $0.explicitBounds = [1]; $0.bucketCounts = [0, 5]
+            $0.attributes = series + [hints("aggregate_metric_double")]
+        }]
+        var success = summary
+        success.name = "event.success_count"
+        success.histogram.dataPoints[0].sum = 4
+        var unhinted = summary
+        unhinted.name = "latency"
+        unhinted.unit = "ms"
+        unhinted.histogram.dataPoints[0].attributes = series + [.with { $0.key = "elasticsearch.mapping.hints"; $0.value.stringValue = "aggregate_metric_double" }]
+        var encoder = try encoder()
+        encoder.encode(metricsRequest([exponential, summary, success, unhinted]))
+        let items = lines(encoder.body)
+        #expect(items.count == 2, "the three us metrics share one document; the ms one has its own")
+        #expect(items[0].action.contains(#""_index":"metrics-service_transaction.1m.otel-default""#))
+        #expect(items[0].action.contains(#""dynamic_templates":{"metrics.transaction.duration.histogram":"histogram","metrics.transaction.duration.summary":"summary","metrics.event.success_count":"summary"}"#))
+        #expect(items[0].document.contains(#""attributes":{"transaction.type":"request"}"#), "hints and data_stream are no attributes")
+        #expect(items[0].document.contains(#""metrics":{"transaction.duration.histogram":{"counts":[5],"values":[96.0]},"transaction.duration.summary":{"sum":500.0,"value_count":5},"event.success_count":{"sum":4.0,"value_count":5}},"_doc_count":5"#))
+        #expect(items[1].document.contains(#""metrics":{"latency":{"counts":[5],"values":[1.0]}}"#), "a hint that is no list is none")
+        #expect(!items[1].document.contains("_doc_count"))
+    }
+
     @Test func histogramsBecomeCountsAtBucketMidpoints() {
         let (counts, values) = OtelDocumentEncoder.histogramBuckets(counts: [1, 0, 3, 2], bounds: [10, 20, 40], sum: 0, count: 6)
         #expect(counts == [1, 3, 2])

@@ -11,6 +11,8 @@ extension OtelDocumentEncoder {
         var unit: String
         var attributes: [UInt8]
         var values: [(name: String, json: [UInt8], template: String)] = []
+        /// The `_doc_count` a point's `_doc_count` hint asks for (the last such point's).
+        var docCount: UInt64?
     }
 
     mutating func encode(_ request: ExportMetricsServiceRequest) {
@@ -47,6 +49,7 @@ extension OtelDocumentEncoder {
                             continue
                         }
                         documents[position].values.append((metric.name, value, template))
+                        if let count = point.docCount { documents[position].docCount = count }
                     }
                 }
                 for document in documents { write(document, resource: resource, scope: scope) }
@@ -58,6 +61,44 @@ extension OtelDocumentEncoder {
         var attributes: [KeyValue]
         var time: UInt64
         var start: UInt64
+        /// The point's count when its hints ask for it as the document's `_doc_count`.
+        var docCount: UInt64?
+
+        init(attributes: [KeyValue], time: UInt64, start: UInt64, count: UInt64, hints: MappingHints) {
+            self.attributes = attributes
+            self.time = time
+            self.start = start
+            docCount = hints.docCount ? count : nil
+        }
+    }
+
+    /// The `elasticsearch.mapping.hints` of a data point: a list of strings (anything else holds
+    /// none), as the Go exporter reads it.
+    struct MappingHints {
+        var aggregateMetricDouble = false
+        var docCount = false
+
+        init(_ attributes: [KeyValue]) {
+            guard let entry = attributes.first(where: { $0.key == RoutingAttribute.mappingHints }),
+                  case .arrayValue(let list)? = entry.value.value else { return }
+            for value in list.values {
+                switch value.stringOrEmpty {
+                case "aggregate_metric_double": aggregateMetricDouble = true
+                case "_doc_count": docCount = true
+                default: break
+                }
+            }
+        }
+    }
+
+    /// A histogram's value as `aggregate_metric_double` holds it.
+    static func aggregateMetricDoubleJSON(sum: Double, count: UInt64) -> [UInt8] {
+        var json = JSONWriter()
+        json.beginObject()
+        json.key("sum"); json.double(sum)
+        json.key("value_count"); json.uint(count)
+        json.endObject()
+        return json.bytes
     }
 
     /// Each data point's JSON value and dynamic template; points Elasticsearch cannot hold are
@@ -78,9 +119,15 @@ extension OtelDocumentEncoder {
                 return []
             }
             for point in histogram.dataPoints {
+                let hints = MappingHints(point.attributes)
+                let identity = PointIdentity(attributes: point.attributes, time: point.timeUnixNano, start: point.startTimeUnixNano,
+                                             count: point.count, hints: hints)
+                if hints.aggregateMetricDouble {
+                    add(identity, Self.aggregateMetricDoubleJSON(sum: point.sum, count: point.count), "summary")
+                    continue
+                }
                 let (counts, values) = Self.histogramBuckets(counts: point.bucketCounts, bounds: point.explicitBounds, sum: point.sum, count: point.count)
-                add(PointIdentity(attributes: point.attributes, time: point.timeUnixNano, start: point.startTimeUnixNano),
-                    Self.histogramJSON(counts: counts, values: values), "histogram")
+                add(identity, Self.histogramJSON(counts: counts, values: values), "histogram")
             }
         case .exponentialHistogram(let histogram):
             guard histogram.aggregationTemporality != .cumulative else {
@@ -89,18 +136,21 @@ extension OtelDocumentEncoder {
                 return []
             }
             for point in histogram.dataPoints {
+                let hints = MappingHints(point.attributes)
+                let identity = PointIdentity(attributes: point.attributes, time: point.timeUnixNano, start: point.startTimeUnixNano,
+                                             count: point.count, hints: hints)
+                if hints.aggregateMetricDouble {
+                    add(identity, Self.aggregateMetricDoubleJSON(sum: point.sum, count: point.count), "summary")
+                    continue
+                }
                 let (counts, values) = Self.exponentialBuckets(point)
-                add(PointIdentity(attributes: point.attributes, time: point.timeUnixNano, start: point.startTimeUnixNano),
-                    Self.histogramJSON(counts: counts, values: values), "histogram")
+                add(identity, Self.histogramJSON(counts: counts, values: values), "histogram")
             }
         case .summary(let summary):
             for point in summary.dataPoints {
-                var json = JSONWriter()
-                json.beginObject()
-                json.key("sum"); json.double(point.sum)
-                json.key("value_count"); json.uint(point.count)
-                json.endObject()
-                add(PointIdentity(attributes: point.attributes, time: point.timeUnixNano, start: point.startTimeUnixNano), json.bytes, "summary")
+                add(PointIdentity(attributes: point.attributes, time: point.timeUnixNano, start: point.startTimeUnixNano,
+                                  count: point.count, hints: MappingHints(point.attributes)),
+                    Self.aggregateMetricDoubleJSON(sum: point.sum, count: point.count), "summary")
             }
         case nil:
             break
@@ -126,7 +176,9 @@ extension OtelDocumentEncoder {
             drop(reason: "no_value", "a data point of \(metric.name) has no value")
             return nil
         }
-        return (PointIdentity(attributes: point.attributes, time: point.timeUnixNano, start: point.startTimeUnixNano),
+        // A number point stands for one document, as Go counts it.
+        return (PointIdentity(attributes: point.attributes, time: point.timeUnixNano, start: point.startTimeUnixNano,
+                              count: 1, hints: MappingHints(point.attributes)),
                 json.bytes, (counter ? "counter_" : "gauge_") + kind)
     }
 
@@ -149,6 +201,7 @@ extension OtelDocumentEncoder {
             writer.raw(value.json)
         }
         writer.endObject()
+        if let count = document.docCount { writer.key("_doc_count"); writer.uint(count) }
         // A time series dimension, so documents with different metric sets never collide.
         let names = document.values.map(\.name).sorted().joined(separator: "\u{0}")
         writer.key("_metric_names_hash")

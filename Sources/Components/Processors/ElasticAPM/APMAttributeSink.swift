@@ -36,45 +36,62 @@ struct ModelAttributeSink: APMAttributeSink {
     }
 }
 
-/// The entries an encoded item gains, with which of the written keys it had on arrival; the
-/// item's own entries are changed (`replacement`, `messagingRemovals`) as they are copied.
+/// The entries an encoded item gains, encoded as they are added, with which of the written keys
+/// the item had on arrival; the item's own entries are changed (`replacement`,
+/// `messagingRemovals`) as they are copied.
 struct WireAttributeSink: APMAttributeSink {
     let arrived: UInt64
+    /// The repeated KeyValue field the entries are written as.
+    let field: Int
     private(set) var present: UInt64
-    typealias Entries = [(key: EnrichedKey, value: AnyValue.OneOf_Value)]
-    private(set) var added: Entries = []
+    /// The added entries, whole (tag and length included).
+    private(set) var added: WireWriter
+    /// Where each added key's entry starts in `added`, for a replacement.
+    private var starts = InlineArray<32, Int32>(repeating: -1)
     /// A new string for the first arrived entry of the key.
     private(set) var replacement: (key: EnrichedKey, value: String)?
     /// How many entries of each messaging key go: one per removal, as when a map's remove is
     /// called that many times (an exit root's rules remove twice).
     private(set) var messagingRemovals = 0
 
-    /// A sink that adds its entries to `storage`'s array, emptied (kept from one item to the
-    /// next, so that each item does not grow a new one); `finish` hands it back.
-    init(arrived: UInt64, storage: inout Entries) {
+    /// A sink that writes into `storage`'s buffer, emptied (kept from one item to the next, so
+    /// that each item does not grow a new one); `finish` hands it back.
+    init(arrived: UInt64, field: Int, storage: inout WireWriter) {
         self.arrived = arrived
+        self.field = field
         present = arrived
+        added = WireWriter()
         swap(&added, &storage)
-        added.removeAll(keepingCapacity: true)
+        added.bytes.removeAll(keepingCapacity: true)
     }
 
-    mutating func finish(returning storage: inout Entries) { swap(&added, &storage) }
+    mutating func finish(returning storage: inout WireWriter) { swap(&added, &storage) }
 
     func has(_ key: EnrichedKey) -> Bool { present & key.bit != 0 }
 
     mutating func append(_ key: EnrichedKey, _ value: AnyValue.OneOf_Value) {
-        added.append((key, value))
+        starts[key.rawValue] = Int32(truncatingIfNeeded: added.bytes.count)
+        Self.write(key, value, field: field, into: &added)
         present |= key.bit
     }
 
     mutating func replace(_ key: EnrichedKey, string: String) {
         if arrived & key.bit != 0 {
             replacement = (key, string)
-        } else if let index = added.firstIndex(where: { $0.key == key }) {
-            added[index].value = .stringValue(string)
-        } else {
-            append(key, .stringValue(string))
+            return
         }
+        guard present & key.bit != 0, starts[key.rawValue] >= 0 else { return append(key, .stringValue(string)) }
+        // Rare (an exit root's type): the entry is written again where it was.
+        let start = Int(starts[key.rawValue])
+        let end = added.bytes.withUnsafeBytes { bytes in
+            var reader = WireReader(bytes, range: start..<bytes.count)
+            return ((try? reader.next(lengthDelimited: field))?.value.upperBound) ?? bytes.count
+        }
+        var entry = WireWriter()
+        Self.write(key, .stringValue(string), field: field, into: &entry)
+        added.bytes.replaceSubrange(start..<end, with: entry.bytes)
+        let shift = Int32(truncatingIfNeeded: entry.bytes.count - (end - start))
+        for index in 0..<starts.count where starts[index] > Int32(truncatingIfNeeded: start) { starts[index] += shift }
     }
 
     mutating func removeMessagingKeys() { messagingRemovals += 1 }
@@ -82,22 +99,17 @@ struct WireAttributeSink: APMAttributeSink {
     /// Whether the item's own entries change as they are copied.
     var changesArrived: Bool { replacement != nil || messagingRemovals > 0 }
 
-    /// The added entries as repeated KeyValue `field` entries, appended to `out`.
-    func writeAdded(field: Int, into out: inout WireWriter, scratch: inout [UInt8]) {
-        for (key, value) in added {
-            EnrichedKey.utf8[key.rawValue].withUnsafeBytes { name in
-                if out.keyValue(field: field, key: name, scalar: value) { return }
-                scratch.removeAll(keepingCapacity: true)
-                Self.encode(value, into: &scratch)
-                scratch.withUnsafeBytes { out.keyValue(field: field, key: name, value: $0) }
-            }
+    /// One entry, written whole.
+    static func write(_ key: EnrichedKey, _ value: AnyValue.OneOf_Value, field: Int, into out: inout WireWriter) {
+        EnrichedKey.utf8[key.rawValue].withUnsafeBytes { name in
+            write(name, value, field: field, into: &out)
         }
     }
 
-    /// An AnyValue's encoding, for a value `WireWriter.keyValue(field:key:scalar:)` does not
-    /// write (a list: `child.id`) and a replaced entry's string.
-    static func encode(_ value: AnyValue.OneOf_Value, into out: inout [UInt8]) {
-        let any = AnyValue.with { $0.value = value }
-        out.append(contentsOf: (try? any.serializedBytes() as [UInt8]) ?? [])
+    static func write(_ key: UnsafeRawBufferPointer, _ value: AnyValue.OneOf_Value, field: Int, into out: inout WireWriter) {
+        if out.keyValue(field: field, key: key, scalar: value) { return }
+        // A list (`child.id`) or a long string: swift-protobuf encodes the value.
+        let encoded = (try? AnyValue.with { $0.value = value }.serializedBytes() as [UInt8]) ?? []
+        encoded.withUnsafeBytes { out.keyValue(field: field, key: key, value: $0) }
     }
 }

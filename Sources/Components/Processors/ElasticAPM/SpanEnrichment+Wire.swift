@@ -7,12 +7,10 @@ import OTLP
 extension SpanEnrichment {
     /// Storage kept from one span to the next.
     struct WireScratch {
-        var value: [UInt8] = []
-        var event = WireWriter()
         var childIDs: [String] = []
         var childLinks: [Int] = []
-        var spanEntries: WireAttributeSink.Entries = []
-        var eventEntries: WireAttributeSink.Entries = []
+        var spanEntries = WireWriter()
+        var eventEntries = WireWriter()
     }
 
     func enrich(_ span: WireFields, into bodies: inout WireWriter, scratch: inout WireScratch) throws -> WireItemDecision {
@@ -56,7 +54,7 @@ extension SpanEnrichment {
             }
         }
 
-        var sink = WireAttributeSink(arrived: facts.present, storage: &scratch.spanEntries)
+        var sink = WireAttributeSink(arrived: facts.present, field: 9, storage: &scratch.spanEntries)
         defer { sink.finish(returning: &scratch.spanEntries) }
         write(&sink, header, facts, role, childIDs: scratch.childIDs, name: { span.string(5) }, spanID: { Self.hexID(span.bytes(2)) })
         let clearsID = role.isTransaction && transaction.id.enabled && transaction.clear_span_id.enabled
@@ -73,7 +71,7 @@ extension SpanEnrichment {
             if wireType == .lengthDelimited {
                 switch field {
                 case 9 where sink.changesArrived:
-                    entries.copy(buffer, try reader.lengthDelimited(), fieldStart: fieldStart, into: &bodies, value: &scratch.value)
+                    entries.copy(buffer, try reader.lengthDelimited(), fieldStart: fieldStart, into: &bodies)
                     continue
                 case 11:
                     try writeEvent(buffer, try reader.lengthDelimited(), transactionType: transactionType, into: &bodies, scratch: &scratch)
@@ -94,7 +92,7 @@ extension SpanEnrichment {
             try reader.skip(wireType)
             bodies.bytes.append(bytesOf: buffer[fieldStart..<reader.offset])
         }
-        sink.writeAdded(field: 9, into: &bodies, scratch: &scratch.value)
+        bodies.bytes.append(contentsOf: sink.added.bytes)
         return .written(start..<bodies.bytes.count)
     }
 
@@ -108,18 +106,16 @@ extension SpanEnrichment {
             facts.absorb(key, WireAnyValue(buffer, value))
             return true
         }
-        var sink = WireAttributeSink(arrived: facts.present, storage: &scratch.eventEntries)
+        var sink = WireAttributeSink(arrived: facts.present, field: 3, storage: &scratch.eventEntries)
         defer { sink.finish(returning: &scratch.eventEntries) }
         writeEvent(&sink, time: event.uint(1), facts, transactionType: transactionType)
-        guard !sink.added.isEmpty else {
+        guard !sink.added.bytes.isEmpty else {
             bodies.lengthDelimited(field: 11, buffer[body])
             return
         }
-        scratch.event.bytes.removeAll(keepingCapacity: true)
-        sink.writeAdded(field: 3, into: &scratch.event, scratch: &scratch.value)
-        bodies.varints(11 << 3 | 2, UInt64(body.count + scratch.event.bytes.count))
+        bodies.varints(11 << 3 | 2, UInt64(body.count + sink.added.bytes.count))
         bodies.bytes.append(bytesOf: buffer[body])
-        bodies.bytes.append(contentsOf: scratch.event.bytes)
+        bodies.bytes.append(contentsOf: sink.added.bytes)
     }
 
     /// An entry's key and value (the value empty when absent, as decoded).
@@ -148,7 +144,7 @@ private struct ArrivedEntries {
         replacement = sink.replacement
     }
 
-    mutating func copy(_ buffer: UnsafeRawBufferPointer, _ entry: Range<Int>, fieldStart: Int, into out: inout WireWriter, value: inout [UInt8]) {
+    mutating func copy(_ buffer: UnsafeRawBufferPointer, _ entry: Range<Int>, fieldStart: Int, into out: inout WireWriter) {
         let (keyRange, _) = WireFields.keyValue(buffer, entry)
         let key = UnsafeRawBufferPointer(rebasing: buffer[keyRange ?? entry.upperBound..<entry.upperBound])
         if messagingRemovals > 0,
@@ -159,10 +155,7 @@ private struct ArrivedEntries {
         }
         if !replaced, let (replacedKey, text) = replacement, replacedKey.utf8.withUnsafeBytes({ key.sameBytes(as: $0) }) {
             replaced = true
-            if out.keyValue(field: 9, key: key, scalar: .stringValue(text)) { return }
-            value.removeAll(keepingCapacity: true)
-            WireAttributeSink.encode(.stringValue(text), into: &value)
-            value.withUnsafeBytes { out.keyValue(field: 9, key: key, value: $0) }
+            WireAttributeSink.write(key, .stringValue(text), field: 9, into: &out)
             return
         }
         out.bytes.append(bytesOf: buffer[fieldStart..<entry.upperBound])
