@@ -31,6 +31,7 @@ public enum Components {
         registry.register(HeadersSetterExtension.factory)
         registry.register(OAuth2ClientExtension.factory)
         registry.register(ForwardConnector.factory)
+        registry.register(ElasticAPMConnector.factory)
         registry.register(ZPagesExtension.factory)
         return registry
     }()

@@ -43,7 +43,8 @@ import Testing
             return try entry.factory.create(settings, entry.config)
         case .connector:
             let entry = try #require(loaded.connectors[id])
-            return try entry.factory.create(settings, entry.config, .traces, [.traces: sink])
+            let output = entry.factory.pairs.first { $0.from == .traces }?.to ?? .traces
+            return try entry.factory.create(settings, entry.config, .traces, [output: sink])
         case .extension:
             let entry = try #require(loaded.extensions[id])
             return try entry.factory.create(settings, entry.config)

@@ -51,10 +51,12 @@ enum ComponentSamples {
             top["extensions"] = [type: component]
             service["extensions"] = [type]
         case .connector:
-            // The traces pipeline feeds a second one through the connector.
+            // The traces pipeline feeds a second one through the connector, of the signal the
+            // connector makes from traces.
+            let output = Components.registry.connectors[type]?.pairs.first { $0.from == .traces }?.to ?? .traces
             top["connectors"] = [type: component]
             pipeline["exporters"] = [type]
-            service["pipelines"] = ["traces": pipeline, "traces/after": ["receivers": [type], "exporters": ["debug"]]]
+            service["pipelines"] = ["traces": pipeline, "\(output.rawValue)/after": ["receivers": [type], "exporters": ["debug"]]]
             top["service"] = service
             return String(decoding: try JSONSerialization.data(withJSONObject: top), as: UTF8.self)
         }

@@ -164,12 +164,16 @@ public struct ConnectorFactory: Sendable {
     public let info: FactoryInfo
     /// The signal pairs (in, out) it connects; a pipeline pair of any other kind is not joined.
     public let pairs: [(from: Signal, to: Signal)]
+    /// One instance takes every signal the connector is fed (an aggregation whose output must
+    /// not be split by the signal it came from); it is made with the first signal's pipelines.
+    public let sharedAcrossSignals: Bool
     public let create: @Sendable (ComponentSettings, any ComponentConfig, Signal, [Signal: any Consumer]) throws -> any Connector
 
     public init<C: ComponentConfig>(
-        type: String, stability: Stability, pairs: [(from: Signal, to: Signal)], config: C.Type,
+        type: String, stability: Stability, pairs: [(from: Signal, to: Signal)], config: C.Type, sharedAcrossSignals: Bool = false,
         create: @escaping @Sendable (ComponentSettings, C, Signal, [Signal: any Consumer]) throws -> any Connector
     ) {
+        self.sharedAcrossSignals = sharedAcrossSignals
         info = FactoryInfo(type: type, kind: .connector, stability: stability, signals: Array(Set(pairs.map(\.from))).sorted { $0.rawValue < $1.rawValue },
                            config: C.self)
         self.pairs = pairs

@@ -83,7 +83,8 @@ public final class Collector: Sendable {
         // connector is made with the heads of the pipelines it feeds.
         let ordered = ConnectorGraph.ordered(config.pipelines, connectors: config.connectors)
         var heads: [PipelineID: any Consumer] = [:]
-        // One instance per connector and signal it takes in.
+        // One instance per connector and signal it takes in (per connector when it is shared
+        // across signals).
         var connectors: [String: any Connector] = [:]
         var stagesOfPipeline: [PipelineID: [(ComponentID, ComponentKind, any Component)]] = [:]
         var entries: [ComponentID: [Signal: [any Consumer]]] = [:]
@@ -93,7 +94,7 @@ public final class Collector: Sendable {
             var stages: [(ComponentID, ComponentKind, any Component)] = []
             for id in pipeline.connectorsOut {
                 guard let entry = config.connectors[id] else { continue }
-                let key = "\(id)/\(signal)"
+                let key = entry.factory.sharedAcrossSignals ? "\(id)" : "\(id)/\(signal)"
                 if connectors[key] == nil {
                     var downstream: [Signal: [any Consumer]] = [:]
                     for (via, target) in ConnectorGraph.downstream(of: pipeline, in: config.pipelines, connectors: config.connectors) where via == id {

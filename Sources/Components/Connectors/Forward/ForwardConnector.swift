@@ -13,7 +13,7 @@ public final class ForwardConnector: Connector {
                                                  config: ForwardConnectorConfig.self) { settings, _, signal, next in
         // The config check guarantees a pipeline of the same signal; without one, data would
         // vanish unseen, so building fails instead.
-        guard let feeds = next[signal] else { throw ForwardWithoutPipeline(id: settings.id, signal: signal) }
+        guard let feeds = next[signal] else { throw ConnectorWithoutPipeline(id: settings.id, signal: signal) }
         return ForwardConnector(next: feeds)
     }
 
@@ -26,7 +26,7 @@ public final class ForwardConnector: Connector {
     }
 }
 
-struct ForwardWithoutPipeline: Error, CustomStringConvertible {
+struct ConnectorWithoutPipeline: Error, CustomStringConvertible {
     let id: ComponentID
     let signal: Signal
     var description: String { "connector \(id) feeds no \(signal) pipeline" }

@@ -3,9 +3,10 @@ import Foundation
 /// How many spans one sampled span stands for, from its W3C tracestate's `ot` entry, as Elastic's
 /// processor computes `*.representative_count`: the rejection threshold `th` gives
 /// 2^56 / (2^56 − T); without one, the legacy `p` value gives 2^p (p = 63: zero). A tracestate
-/// that says nothing or does not parse counts 1.
+/// that says nothing or does not parse counts 1. The connector's adjusted count reads only the
+/// threshold (`readsP: false`).
 enum RepresentativeCount {
-    static func of(traceState: String) -> Double {
+    static func of(traceState: String, readsP: Bool = true) -> Double {
         guard let ot = otValue(traceState) else { return 1 }
         var threshold: UInt64?
         var p: UInt64 = 0
@@ -27,6 +28,7 @@ enum RepresentativeCount {
         if let threshold {
             return threshold == 0 ? 1 : 0x1p56 / Double(UInt64(1) << 56 - threshold)
         }
+        guard readsP else { return 1 }
         return p == 63 ? 0 : pow(2, Double(p))
     }
 

@@ -111,7 +111,7 @@ public final class FilterProcessor: Processor {
                 return try anyHolds(plan.dataPoints, &pointContext, report) ? nil : point
             }
             // A metric whose every point was dropped is dropped with them.
-            return metric.pointCount > 0
+            return metric.dataPointCount > 0
         }
     }
 

@@ -2,17 +2,6 @@ import OTLP
 import OTTL
 
 extension Metric {
-    var pointCount: Int {
-        switch data {
-        case .gauge(let g): g.dataPoints.count
-        case .sum(let s): s.dataPoints.count
-        case .histogram(let h): h.dataPoints.count
-        case .exponentialHistogram(let e): e.dataPoints.count
-        case .summary(let s): s.dataPoints.count
-        case nil: 0
-        }
-    }
-
     /// Replaces each data point with what `transform` makes of it; nil removes the point.
     mutating func mapPoints<E: Error>(_ transform: (DataPoint) throws(E) -> DataPoint?) throws(E) {
         switch data {

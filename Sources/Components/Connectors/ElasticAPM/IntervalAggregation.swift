@@ -1,0 +1,237 @@
+import OTLP
+
+/// Metric records aggregated into windows of each interval on the collector's clock: a window of
+/// interval I holds what arrived in [end − I, end) and is harvested once the clock passes `end`.
+/// Delta sums add up; histograms add count and sum (and their buckets); exponential histograms
+/// merge, downscaled to at most 160 buckets. Each data point carries the time of the last record
+/// merged into it.
+///
+/// Cardinality limits apply per window: resources past the limit go to one resource
+/// `service.name: _other, overflow: resource`; metrics and data points past theirs are dropped
+/// and counted, and the count is reported as `_overflow_metric` / `_overflow_datapoints`.
+struct IntervalAggregation {
+    struct Limits {
+        var resources = 0
+        var metrics = 0
+        var datapoints = 0
+    }
+
+    private struct Point {
+        var time: UInt64
+        var int: Int64 = 0
+        var double: Double = 0
+        var count: UInt64 = 0
+        var sum: Double = 0
+        /// Observations in the first bucket of the explicit bounds [1].
+        var firstBucket: UInt64 = 0
+        var exponential: ExponentialHistogramState?
+    }
+
+    private struct Series {
+        var points: [[KeyValue]: Point] = [:]
+        var order: [[KeyValue]] = []
+    }
+
+    private struct ResourceWindow {
+        var metrics: [MetricRecord.Metric: Series] = [:]
+        var order: [MetricRecord.Metric] = []
+        /// The distinct metrics and series left out, by hash (Elastic estimates the same count).
+        var overflowedMetrics: Set<Int> = []
+        var overflowedPoints: Set<Int> = []
+        var lastTime: UInt64 = 0
+    }
+
+    private struct Window {
+        var resources: [[KeyValue]: ResourceWindow] = [:]
+        var order: [[KeyValue]] = []
+    }
+
+    /// A window ready to export: its interval, end, metadata partition and contents.
+    struct Harvest {
+        let interval: Int64
+        let end: UInt64
+        let partition: [String: [String]]
+        let request: ExportMetricsServiceRequest
+        let dropped: Int
+    }
+
+    static let overflowResource: [KeyValue] = [APMMetricSets.string("overflow", "resource"), APMMetricSets.string("service.name", "_other")]
+    static let scopeName = "github.com/open-telemetry/opentelemetry-collector-contrib/connector/signaltometricsconnector"
+
+    let intervals: [Int64]
+    let limits: Limits
+    /// Per interval: windows by (end, partition).
+    private var windows: [[WindowKey: Window]]
+
+    private struct WindowKey: Hashable {
+        let end: UInt64
+        let partition: [String: [String]]
+    }
+
+    init(intervals: [Int64], limits: Limits) {
+        self.intervals = intervals
+        self.limits = limits
+        windows = Array(repeating: [:], count: intervals.count)
+    }
+
+    var isEmpty: Bool { windows.allSatisfy(\.isEmpty) }
+
+    /// Adds the records, received at `now` (ns since the epoch), to every interval's window.
+    mutating func add(_ records: [MetricRecord], at now: UInt64, partition: [String: [String]]) {
+        for (slot, interval) in intervals.enumerated() {
+            let length = UInt64(interval)
+            let key = WindowKey(end: (now / length + 1) * length, partition: partition)
+            var window = windows[slot][key] ?? Window()
+            for record in records { Self.add(record, at: now, into: &window, limits: limits) }
+            windows[slot][key] = window
+        }
+    }
+
+    private static func add(_ record: MetricRecord, at now: UInt64, into window: inout Window, limits: Limits) {
+        var resource = sorted(record.resource)
+        if window.resources[resource] == nil, limits.resources > 0, window.order.count >= limits.resources {
+            resource = overflowResource
+        }
+        if window.resources[resource] == nil {
+            window.resources[resource] = ResourceWindow()
+            window.order.append(resource)
+        }
+        window.resources[resource]?.lastTime = now
+        let metric = record.metric
+        if window.resources[resource]?.metrics[metric] == nil {
+            if limits.metrics > 0, let count = window.resources[resource]?.order.count, count >= limits.metrics {
+                window.resources[resource]?.overflowedMetrics.insert(metric.hashValue)
+                return
+            }
+            window.resources[resource]?.metrics[metric] = Series()
+            window.resources[resource]?.order.append(metric)
+        }
+        let attributes = sorted(record.attributes)
+        guard var series = window.resources[resource]?.metrics[metric] else { return }
+        var point: Point
+        if let existing = series.points[attributes] {
+            point = existing
+        } else {
+            if limits.datapoints > 0, series.order.count >= limits.datapoints {
+                var hasher = Hasher()
+                hasher.combine(metric)
+                hasher.combine(attributes)
+                window.resources[resource]?.overflowedPoints.insert(hasher.finalize())
+                return
+            }
+            point = Point(time: now)
+            series.order.append(attributes)
+        }
+        point.time = now
+        switch record.value {
+        case .int(let value): point.int &+= value
+        case .double(let value): point.double += value
+        case .observation(let value, let count):
+            point.count += count
+            point.sum += value * Double(count)
+            if metric.kind == .exponentialHistogram {
+                var histogram = point.exponential ?? ExponentialHistogramState()
+                histogram.add(value, count: count)
+                point.exponential = histogram
+            } else if value <= 1 {
+                // Explicit bounds [1]: values up to 1 in the first bucket.
+                point.firstBucket += count
+            }
+        }
+        series.points[attributes] = point
+        window.resources[resource]?.metrics[metric] = series
+    }
+
+    /// The windows that ended by `now` (all of them with `everything`), removed.
+    mutating func harvest(now: UInt64, everything: Bool = false) -> [Harvest] {
+        var out: [Harvest] = []
+        for (slot, interval) in intervals.enumerated() {
+            let due = windows[slot].keys.filter { everything || $0.end <= now }.sorted { $0.end < $1.end }
+            for key in due {
+                guard let window = windows[slot].removeValue(forKey: key) else { continue }
+                let (request, dropped) = Self.request(window, interval: interval)
+                out.append(Harvest(interval: interval, end: key.end, partition: key.partition, request: request, dropped: dropped))
+            }
+        }
+        return out
+    }
+
+    private static func request(_ window: Window, interval: Int64) -> (ExportMetricsServiceRequest, Int) {
+        let label = "\(interval / 60_000_000_000)m"
+        let intervalAttributes = [APMMetricSets.string("metricset.interval", label), APMMetricSets.string("processor.event", "metric")]
+        var request = ExportMetricsServiceRequest()
+        var dropped = 0
+        for resourceKey in window.order {
+            guard let resource = window.resources[resourceKey] else { continue }
+            var metrics: [Metric] = []
+            for identity in resource.order {
+                guard let series = resource.metrics[identity] else { continue }
+                var metric = Metric()
+                metric.name = identity.name
+                metric.description_p = identity.description
+                metric.unit = identity.unit
+                let points = series.order.compactMap { attributes in series.points[attributes].map { (attributes, $0) } }
+                func attributes(_ base: [KeyValue]) -> [KeyValue] {
+                    let name = base.first { $0.key == "metricset.name" }?.value.stringValue
+                    let dataset = APMMetricSets.string("data_stream.dataset", "\(name ?? "<nil>").\(label)")
+                    return sorted(base + intervalAttributes + [dataset])
+                }
+                switch identity.kind {
+                case .intSum, .doubleSum:
+                    metric.sum.aggregationTemporality = .delta
+                    metric.sum.dataPoints = points.map { base, point in
+                        .with {
+                            $0.attributes = attributes(base)
+                            $0.timeUnixNano = point.time
+                            if identity.kind == .intSum { $0.asInt = point.int } else { $0.asDouble = point.double }
+                        }
+                    }
+                case .histogram:
+                    metric.histogram.aggregationTemporality = .delta
+                    metric.histogram.dataPoints = points.map { base, point in
+                        .with {
+                            $0.attributes = attributes(base)
+                            $0.timeUnixNano = point.time
+                            $0.count = point.count
+                            $0.sum = point.sum
+                            $0.explicitBounds = [1]
+                            $0.bucketCounts = [point.firstBucket, point.count - point.firstBucket]
+                        }
+                    }
+                case .exponentialHistogram:
+                    metric.exponentialHistogram.aggregationTemporality = .delta
+                    metric.exponentialHistogram.dataPoints = points.map { base, point in
+                        var data = (point.exponential ?? ExponentialHistogramState()).dataPoint
+                        data.attributes = attributes(base)
+                        data.timeUnixNano = point.time
+                        return data
+                    }
+                }
+                metrics.append(metric)
+            }
+            for (name, kind, count) in [("_overflow_metric", "metric", resource.overflowedMetrics.count),
+                                        ("_overflow_datapoints", "datapoint", resource.overflowedPoints.count)] where count > 0 {
+                dropped += count
+                var metric = Metric()
+                metric.name = name
+                metric.sum.aggregationTemporality = .delta
+                metric.sum.dataPoints = [.with {
+                    $0.attributes = sorted([APMMetricSets.string("overflow", kind), APMMetricSets.string("data_stream.dataset", "<nil>.\(label)")]
+                                           + intervalAttributes)
+                    $0.timeUnixNano = resource.lastTime
+                    $0.asInt = Int64(count)
+                }]
+                metrics.append(metric)
+            }
+            request.resourceMetrics.append(.with {
+                $0.resource.attributes = resourceKey
+                $0.scopeMetrics = [.with { $0.scope.name = scopeName; $0.metrics = metrics }]
+            })
+        }
+        return (request, dropped)
+    }
+
+    static func sorted(_ attributes: [KeyValue]) -> [KeyValue] {
+        attributes.sorted { $0.key < $1.key }
+    }
+}

@@ -1,0 +1,259 @@
+import Foundation
+import OTLP
+import Pipeline
+import Synchronization
+import Testing
+@testable import Components
+
+/// The `elasticapm` connector's metric sets against Elastic's golden case
+/// (connector/elasticapmconnector/testdata/traces/transaction_metrics), its windows on an
+/// injected clock, its histograms and its cardinality limits.
+@Suite struct ElasticAPMConnectorTests {
+    typealias Value = AnyValue.OneOf_Value
+
+    static func kv(_ key: String, _ value: Value) -> KeyValue { .with { $0.key = key; $0.value.value = value } }
+    static func table(_ attributes: [KeyValue]) -> [String: Value] {
+        Dictionary(attributes.compactMap { entry in entry.value.value.map { (entry.key, $0) } }, uniquingKeysWith: { first, _ in first })
+    }
+
+    static let resource = [kv("service.name", .stringValue("foo")), kv("deployment.environment", .stringValue("qa")),
+                           kv("telemetry.sdk.language", .stringValue("go")), kv("agent.name", .stringValue("otlp/go")),
+                           kv("agent.version", .stringValue("unknown"))]
+
+    /// The golden input's spans: two root transactions of 11 s, one 2xx success and one 5xx failure.
+    static func goldenSpan(status: Int64, result: String, outcome: String) -> Span {
+        .with {
+            $0.name = "http-span"
+            $0.startTimeUnixNano = 1_581_452_772_000_000_321
+            $0.endTimeUnixNano = 1_581_452_783_000_000_789
+            $0.attributes = [
+                kv("http.request.method", .stringValue("POST")), kv("http.response.status_code", .intValue(status)),
+                kv("transaction.root", .boolValue(true)), kv("transaction.name", .stringValue("http-span")),
+                kv("processor.event", .stringValue("transaction")), kv("transaction.type", .stringValue("request")),
+                kv("transaction.result", .stringValue(result)), kv("event.outcome", .stringValue(outcome)),
+            ]
+        }
+    }
+
+    final class Clock: Sendable {
+        let value = Mutex<UInt64>(0)
+        func set(_ seconds: Double) { value.withLock { $0 = UInt64(seconds * 1e9) } }
+        var now: UInt64 { value.withLock { $0 } }
+    }
+
+    static func connector(_ yaml: String = "{}", clock: Clock, sink: RecordingConsumer) throws -> ElasticAPMConnector {
+        ElasticAPMConnector(config: try decodeConfig(ElasticAPMConnectorConfig.self, yaml), settings: settings("elasticapm", .connector),
+                            next: sink, now: { clock.now })
+    }
+
+    static func traces(_ spans: [Span], resource: [KeyValue] = resource, traceState: String = "") -> TelemetryBatch {
+        let spans = spans.map { span in var span = span; span.traceState = traceState; return span }
+        return TelemetryBatch(.traces(.with { $0.resourceSpans = [.with { $0.resource.attributes = resource; $0.scopeSpans = [.with { $0.spans = spans }] }] }))
+    }
+
+    /// Every exported metric by (interval label, metric name), with its resource.
+    static func exported(_ sink: RecordingConsumer) throws -> [(resource: [String: Value], metric: Metric)] {
+        var out: [(resource: [String: Value], metric: Metric)] = []
+        for var batch in sink.received.withLock({ $0 }) {
+            guard case .metrics(let data) = try batch.model() else { continue }
+            for entry in data.resourceMetrics {
+                #expect(entry.scopeMetrics.map(\.scope.name) == [IntervalAggregation.scopeName])
+                for scope in entry.scopeMetrics { for metric in scope.metrics { out.append((table(entry.resource.attributes), metric)) } }
+            }
+        }
+        return out
+    }
+
+    /// The interval labels of everything exported so far.
+    static func intervals(_ sink: RecordingConsumer) throws -> Set<String> {
+        Set(try exported(sink).compactMap { entry -> String? in
+            guard case .stringValue(let label)? = attributes(of: entry.metric).first?["metricset.interval"] else { return nil }
+            return label
+        })
+    }
+
+    static func attributes(of metric: Metric) -> [[String: Value]] {
+        switch metric.data {
+        case .sum(let data): data.dataPoints.map { table($0.attributes) }
+        case .histogram(let data): data.dataPoints.map { table($0.attributes) }
+        case .exponentialHistogram(let data): data.dataPoints.map { table($0.attributes) }
+        default: []
+        }
+    }
+
+    @Test func goldenTransactionMetrics() async throws {
+        let clock = Clock(), sink = RecordingConsumer()
+        clock.set(1_000)
+        let connector = try Self.connector(clock: clock, sink: sink)
+        try await connector.consume(Self.traces([Self.goldenSpan(status: 201, result: "HTTP 2xx", outcome: "success"),
+                                                 Self.goldenSpan(status: 503, result: "HTTP 5xx", outcome: "failure")]))
+        await connector.shutdown()
+        let metrics = try Self.exported(sink)
+        let oneMinute = metrics.filter { Self.attributes(of: $0.metric).first?["metricset.interval"] == .stringValue("1m") }
+        #expect(try Self.intervals(sink) == ["1m", "10m", "60m"])
+        #expect(metrics.count == 3 * oneMinute.count, "the same metrics in each interval")
+
+        let common: [String: Value] = ["agent.name": .stringValue("otlp/go"), "deployment.environment": .stringValue("qa"),
+                                       "service.name": .stringValue("foo"), "telemetry.sdk.language": .stringValue("go")]
+        let summary = try #require(oneMinute.first { $0.metric.name == "service_summary" })
+        #expect(summary.resource == common)
+        #expect(summary.metric.sum.aggregationTemporality == .delta)
+        #expect(summary.metric.sum.dataPoints.map(\.asInt) == [2])
+        #expect(Self.attributes(of: summary.metric) == [[
+            "data_stream.dataset": .stringValue("service_summary.1m"), "metricset.interval": .stringValue("1m"),
+            "metricset.name": .stringValue("service_summary"), "processor.event": .stringValue("metric"),
+        ]])
+        #expect(summary.metric.sum.dataPoints[0].timeUnixNano == 1_000_000_000_000)
+
+        let serviceTransaction = oneMinute.filter { $0.resource == common && Self.attributes(of: $0.metric).first?["metricset.name"] == .stringValue("service_transaction") }
+        let histogram = try #require(serviceTransaction.first { $0.metric.name == "transaction.duration.histogram" }?.metric)
+        #expect(histogram.description_p == "APM service transaction aggregated metrics as histogram" && histogram.unit == "us")
+        let point = try #require(histogram.exponentialHistogram.dataPoints.first)
+        #expect(point.count == 2 && point.sum == 2.2e7 && point.min == 1.1e7 && point.max == 1.1e7)
+        #expect(point.scale == 20 && point.positive.offset == 24_527_241 && point.positive.bucketCounts == [2])
+        #expect(Self.table(point.attributes) == [
+            "data_stream.dataset": .stringValue("service_transaction.1m"), "metricset.interval": .stringValue("1m"),
+            "metricset.name": .stringValue("service_transaction"), "processor.event": .stringValue("metric"),
+            "transaction.root": .boolValue(true), "transaction.type": .stringValue("request"),
+            "elasticsearch.mapping.hints": .arrayValue(.with { $0.values = [.with { $0.stringValue = "_doc_count" }] }),
+        ])
+        let durationSummary = try #require(serviceTransaction.first { $0.metric.name == "transaction.duration.summary" }?.metric.histogram.dataPoints.first)
+        #expect(durationSummary.explicitBounds == [1] && durationSummary.bucketCounts == [0, 2] && durationSummary.sum == 2.2e7 && durationSummary.count == 2)
+        let success = try #require(serviceTransaction.first { $0.metric.name == "event.success_count" }?.metric.histogram.dataPoints.first)
+        #expect(success.bucketCounts == [2, 0] && success.sum == 1 && success.count == 2)
+
+        let transaction = oneMinute.filter { Self.attributes(of: $0.metric).first?["metricset.name"] == .stringValue("transaction") }
+        let transactionHistogram = try #require(transaction.first { $0.metric.name == "transaction.duration.histogram" }?.metric)
+        #expect(transactionHistogram.description_p == "APM transaction aggregated metrics as histogram")
+        let outcomes = transactionHistogram.exponentialHistogram.dataPoints.map { (Self.table($0.attributes)["event.outcome"], Self.table($0.attributes)["transaction.result"], $0.count) }
+        #expect(outcomes.count == 2)
+        #expect(outcomes.contains { $0.0 == .stringValue("success") && $0.1 == .stringValue("HTTP 2xx") && $0.2 == 1 })
+        #expect(outcomes.contains { $0.0 == .stringValue("failure") && $0.1 == .stringValue("HTTP 5xx") && $0.2 == 1 })
+        #expect(oneMinute.allSatisfy { $0.metric.name != "span.destination.service.response_time.count" }, "no span has a destination")
+    }
+
+    @Test func windowsCloseOnTheClockAndShutdownFlushesTheRest() async throws {
+        let clock = Clock(), sink = RecordingConsumer()
+        clock.set(30)
+        let connector = try Self.connector(clock: clock, sink: sink)
+        // A sampling threshold of 8 (one in two kept): each span counts twice.
+        try await connector.consume(Self.traces([Self.goldenSpan(status: 200, result: "HTTP 2xx", outcome: "success")], traceState: "ot=th:8"))
+        await connector.export(connector.harvest(now: 59_000_000_000))
+        #expect(sink.received.withLock { $0.isEmpty }, "no window has ended")
+        await connector.export(connector.harvest(now: 60_000_000_000))
+        #expect(try Self.intervals(sink) == ["1m"])
+        let summary = try #require(try Self.exported(sink).first { $0.metric.name == "service_summary" })
+        #expect(summary.metric.sum.dataPoints.map(\.asInt) == [2], "weighted by the adjusted count")
+        await connector.export(connector.harvest(now: 600_000_000_000))
+        #expect(try Self.intervals(sink) == ["1m", "10m"])
+        await connector.shutdown()
+        #expect(try Self.intervals(sink) == ["1m", "10m", "60m"])
+        sink.received.withLock { $0 = [] }
+        await connector.shutdown()
+        #expect(sink.received.withLock { $0.isEmpty }, "nothing is exported twice")
+    }
+
+    /// 1,000 transactions of two services, 5% failing: exact counts and success ratios.
+    @Test func successRatiosPerService() async throws {
+        let clock = Clock(), sink = RecordingConsumer()
+        clock.set(120)
+        let connector = try Self.connector("aggregation: {intervals: [1m]}", clock: clock, sink: sink)
+        for service in ["cart", "payment"] {
+            var resource = Self.resource
+            resource[0] = Self.kv("service.name", .stringValue(service))
+            let spans = (0..<500).map { index in
+                index % 20 == 0 ? Self.goldenSpan(status: 500, result: "HTTP 5xx", outcome: "failure")
+                    : Self.goldenSpan(status: 200, result: "HTTP 2xx", outcome: "success")
+            }
+            try await connector.consume(Self.traces(spans, resource: resource))
+        }
+        await connector.shutdown()
+        let metrics = try Self.exported(sink)
+        for service in ["cart", "payment"] {
+            let success = try #require(metrics.first {
+                $0.resource["service.name"] == .stringValue(service) && $0.metric.name == "event.success_count"
+                    && Self.attributes(of: $0.metric).first?["metricset.name"] == .stringValue("service_transaction")
+            })
+            let point = try #require(success.metric.histogram.dataPoints.first)
+            #expect(point.count == 500 && point.sum == 475, "\(service): 475 of 500 succeeded")
+            let summary = try #require(metrics.first { $0.resource["service.name"] == .stringValue(service) && $0.metric.name == "service_summary" })
+            #expect(summary.metric.sum.dataPoints.map(\.asInt) == [500])
+        }
+    }
+
+    @Test func logsAndMetricsCountInTheServiceSummary() async throws {
+        let clock = Clock(), sink = RecordingConsumer()
+        let connector = try Self.connector(clock: clock, sink: sink)
+        try await connector.consume(TelemetryBatch(.logs(.with {
+            $0.resourceLogs = [.with { $0.resource.attributes = [Self.kv("service.name", .stringValue("api"))]; $0.scopeLogs = [.with { $0.logRecords = [LogRecord(), LogRecord(), LogRecord()] }] }]
+        })))
+        try await connector.consume(TelemetryBatch(.metrics(.with {
+            $0.resourceMetrics = [.with {
+                $0.resource.attributes = [Self.kv("service.name", .stringValue("api"))]
+                $0.scopeMetrics = [.with { $0.metrics = [.with { $0.name = "m"; $0.gauge.dataPoints = [NumberDataPoint(), NumberDataPoint()] }] }]
+            }]
+        })))
+        await connector.shutdown()
+        let summaries = try Self.exported(sink).filter { $0.metric.name == "service_summary" }
+        #expect(summaries.count == 3)
+        #expect(summaries.allSatisfy { $0.metric.sum.dataPoints.map(\.asInt) == [5] })
+        #expect(summaries.allSatisfy { $0.resource == ["service.name": .stringValue("api"), "agent.name": .stringValue("unknown")] },
+                "agent.name defaults to unknown; absent resource keys are left out")
+    }
+
+    @Test func cardinalityLimitsOverflowIntoOtherAndCounts() async throws {
+        let clock = Clock(), sink = RecordingConsumer()
+        let yaml = "aggregation: {intervals: [1m], limits: {resource: {max_cardinality: 2}, datapoint: {max_cardinality: 1}}}"
+        let connector = try Self.connector(yaml, clock: clock, sink: sink)
+        for service in ["a", "b", "c", "d"] {
+            var resource = Self.resource
+            resource[0] = Self.kv("service.name", .stringValue(service))
+            try await connector.consume(Self.traces([Self.goldenSpan(status: 200, result: "HTTP 2xx", outcome: "success"),
+                                                     Self.goldenSpan(status: 500, result: "HTTP 5xx", outcome: "failure")], resource: resource))
+        }
+        await connector.shutdown()
+        let metrics = try Self.exported(sink)
+        let services = Set(metrics.compactMap { entry -> String? in
+            guard case .stringValue(let name)? = entry.resource["service.name"] else { return nil }
+            return name
+        })
+        #expect(services == ["a", "b", "_other"])
+        let other = try #require(metrics.first { $0.resource["service.name"] == .stringValue("_other") && $0.metric.name == "service_summary" })
+        #expect(other.resource["overflow"] == .stringValue("resource"))
+        #expect(other.metric.sum.dataPoints.map(\.asInt) == [4], "c and d together")
+        let overflow = metrics.filter { $0.metric.name == "_overflow_datapoints" && $0.resource["service.name"] == .stringValue("a") }
+        #expect(overflow.count == 1)
+        #expect(overflow.first?.metric.sum.dataPoints.map(\.asInt) == [3], "the failure series of the three transaction metrics")
+        #expect(Self.attributes(of: try #require(overflow.first?.metric)).first?["data_stream.dataset"] == .stringValue("<nil>.1m"))
+    }
+
+    @Test func exponentialHistogramsStayWithin160BucketsAndMergeAsTheyAdd() {
+        var direct = ExponentialHistogramState()
+        var left = ExponentialHistogramState(), right = ExponentialHistogramState()
+        for (index, value) in stride(from: 1.0, to: 1e9, by: 7_919_123.5).enumerated() {
+            direct.add(value, count: 2)
+            if index % 2 == 0 { left.add(value, count: 2) } else { right.add(value, count: 2) }
+        }
+        #expect(direct.positive.counts.count <= 160)
+        #expect(direct.scale < ExponentialHistogramState.initialScale)
+        #expect(direct.positive.counts.reduce(0, +) == direct.count)
+        left.merge(right)
+        #expect(left.count == direct.count && left.scale == direct.scale && left.positive == direct.positive)
+        #expect(left.min == direct.min && left.max == direct.max)
+        var one = ExponentialHistogramState()
+        one.add(1.1e7, count: 1)
+        #expect(one.positive.offset == 24_527_241, "log2(1.1e7)·2^20, rounded up, less one")
+        #expect(ExponentialHistogramState.index(4, scale: 0) == 1, "an exact power of the base falls in the bucket below")
+    }
+
+    @Test func configKeysAndErrors() throws {
+        let config = try decodeConfig(ElasticAPMConnectorConfig.self, "custom_resource_attributes: [team, {key: region}]")
+        #expect(config.custom_resource_attributes.map(\.key) == ["team", "region"])
+        #expect(config.aggregation.limits.resource.max_cardinality == 8000)
+        #expect(config.aggregation.intervals.map(\.nanoseconds) == [60_000_000_000, 600_000_000_000, 3_600_000_000_000])
+        #expect(throws: ConfigError.self) { try decodeConfig(ElasticAPMConnectorConfig.self, "aggregation: {intervals: [1m, 90s]}") }
+        #expect(throws: ConfigError.self) { try decodeConfig(ElasticAPMConnectorConfig.self, "aggregation: {intervals: [10m, 1m]}") }
+        #expect(throws: (any Error).self) { try decodeConfig(ElasticAPMConnectorConfig.self, "custom_resource_attributes: [{keys_expression: 'x'}]") }
+        #expect(throws: (any Error).self) { try decodeConfig(ElasticAPMConnectorConfig.self, "aggregation: {no_such_key: 1}") }
+    }
+}
