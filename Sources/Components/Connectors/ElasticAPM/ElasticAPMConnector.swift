@@ -71,18 +71,19 @@ public final class ElasticAPMConnector: Connector {
         switch request {
         case .traces(let data):
             for entry in data.resourceSpans {
+                let resources = sets.resources(entry.resource.attributes)
                 for scope in entry.scopeSpans {
-                    for span in scope.spans { sets.records(span: span, resource: entry.resource.attributes, into: &records) }
+                    for span in scope.spans { sets.records(span: span, resources: resources, into: &records) }
                 }
             }
         case .logs(let data):
             for entry in data.resourceLogs {
-                let record = sets.summaryRecord(resource: entry.resource.attributes)
+                let record = sets.summaryRecord(resources: sets.resources(entry.resource.attributes))
                 for scope in entry.scopeLogs { records.append(contentsOf: repeatElement(record, count: scope.logRecords.count)) }
             }
         case .metrics(let data):
             for entry in data.resourceMetrics {
-                let record = sets.summaryRecord(resource: entry.resource.attributes)
+                let record = sets.summaryRecord(resources: sets.resources(entry.resource.attributes))
                 for scope in entry.scopeMetrics {
                     let points = scope.metrics.reduce(0) { $0 + $1.dataPointCount }
                     records.append(contentsOf: repeatElement(record, count: points))

@@ -17,6 +17,7 @@ struct IntervalAggregation {
     }
 
     private struct Point {
+        let attributes: [KeyValue]
         var time: UInt64
         var int: Int64 = 0
         var double: Double = 0
@@ -28,11 +29,12 @@ struct IntervalAggregation {
     }
 
     private struct Series {
-        var points: [[KeyValue]: Point] = [:]
-        var order: [[KeyValue]] = []
+        var points: [SeriesKey: Point] = [:]
+        var order: [SeriesKey] = []
     }
 
     private struct ResourceWindow {
+        let attributes: [KeyValue]
         var metrics: [MetricRecord.Metric: Series] = [:]
         var order: [MetricRecord.Metric] = []
         /// The distinct metrics and series left out, by hash (Elastic estimates the same count).
@@ -42,8 +44,8 @@ struct IntervalAggregation {
     }
 
     private struct Window {
-        var resources: [[KeyValue]: ResourceWindow] = [:]
-        var order: [[KeyValue]] = []
+        var resources: [SeriesKey: ResourceWindow] = [:]
+        var order: [SeriesKey] = []
     }
 
     /// A window ready to export: its interval, end, metadata partition and contents.
@@ -55,7 +57,7 @@ struct IntervalAggregation {
         let dropped: Int
     }
 
-    static let overflowResource: [KeyValue] = [APMMetricSets.string("overflow", "resource"), APMMetricSets.string("service.name", "_other")]
+    static let overflowResource = MetricRecord.Part([APMMetricSets.string("overflow", "resource"), APMMetricSets.string("service.name", "_other")])
     static let scopeName = "github.com/open-telemetry/opentelemetry-collector-contrib/connector/signaltometricsconnector"
 
     let intervals: [Int64]
@@ -77,70 +79,76 @@ struct IntervalAggregation {
     var isEmpty: Bool { windows.allSatisfy(\.isEmpty) }
 
     /// Adds the records, received at `now` (ns since the epoch), to every interval's window.
+    /// Windows, resources, series and points change in place: a copy of a window's tables per
+    /// record would make each record cost as much as the window holds.
     mutating func add(_ records: [MetricRecord], at now: UInt64, partition: [String: [String]]) {
         for (slot, interval) in intervals.enumerated() {
             let length = UInt64(interval)
             let key = WindowKey(end: (now / length + 1) * length, partition: partition)
-            var window = windows[slot][key] ?? Window()
-            for record in records { Self.add(record, at: now, into: &window, limits: limits) }
-            windows[slot][key] = window
+            Self.modify(&windows[slot][key, default: Window()]) { window in
+                for record in records { Self.add(record, at: now, into: &window, limits: limits) }
+            }
         }
     }
 
     private static func add(_ record: MetricRecord, at now: UInt64, into window: inout Window, limits: Limits) {
-        var resource = sorted(record.resource)
-        if window.resources[resource] == nil, limits.resources > 0, window.order.count >= limits.resources {
-            resource = overflowResource
-        }
-        if window.resources[resource] == nil {
-            window.resources[resource] = ResourceWindow()
-            window.order.append(resource)
-        }
-        window.resources[resource]?.lastTime = now
-        let metric = record.metric
-        if window.resources[resource]?.metrics[metric] == nil {
-            if limits.metrics > 0, let count = window.resources[resource]?.order.count, count >= limits.metrics {
-                window.resources[resource]?.overflowedMetrics.insert(metric.hashValue)
-                return
-            }
-            window.resources[resource]?.metrics[metric] = Series()
-            window.resources[resource]?.order.append(metric)
-        }
-        let attributes = sorted(record.attributes)
-        guard var series = window.resources[resource]?.metrics[metric] else { return }
-        var point: Point
-        if let existing = series.points[attributes] {
-            point = existing
-        } else {
-            if limits.datapoints > 0, series.order.count >= limits.datapoints {
-                var hasher = Hasher()
-                hasher.combine(metric)
-                hasher.combine(attributes)
-                window.resources[resource]?.overflowedPoints.insert(hasher.finalize())
-                return
-            }
-            point = Point(time: now)
-            series.order.append(attributes)
-        }
-        point.time = now
-        switch record.value {
-        case .int(let value): point.int &+= value
-        case .double(let value): point.double += value
-        case .observation(let value, let count):
-            point.count += count
-            point.sum += value * Double(count)
-            if metric.kind == .exponentialHistogram {
-                var histogram = point.exponential ?? ExponentialHistogramState()
-                histogram.add(value, count: count)
-                point.exponential = histogram
-            } else if value <= 1 {
-                // Explicit bounds [1]: values up to 1 in the first bucket.
-                point.firstBucket += count
+        var resource = record.resource
+        if window.resources[resource.key] == nil {
+            if limits.resources > 0, window.order.count >= limits.resources { resource = overflowResource }
+            if window.resources[resource.key] == nil {
+                window.resources[resource.key] = ResourceWindow(attributes: sorted(resource.values))
+                window.order.append(resource.key)
             }
         }
-        series.points[attributes] = point
-        window.resources[resource]?.metrics[metric] = series
+        add(record, at: now, into: &window.resources[resource.key, default: ResourceWindow(attributes: [])], limits: limits)
     }
+
+    private static func add(_ record: MetricRecord, at now: UInt64, into resource: inout ResourceWindow, limits: Limits) {
+        resource.lastTime = now
+        let metric = record.metric
+        if resource.metrics[metric] == nil {
+            if limits.metrics > 0, resource.order.count >= limits.metrics {
+                resource.overflowedMetrics.insert(metric.id)
+                return
+            }
+            resource.metrics[metric] = Series()
+            resource.order.append(metric)
+        }
+        let key = record.attributes.key
+        let isNew = resource.metrics[metric]?.points[key] == nil
+        if isNew, limits.datapoints > 0, let count = resource.metrics[metric]?.order.count, count >= limits.datapoints {
+            var hasher = Hasher()
+            hasher.combine(metric.id)
+            hasher.combine(key)
+            resource.overflowedPoints.insert(hasher.finalize())
+            return
+        }
+        update(&resource.metrics[metric, default: Series()], key: key, record: record, isNew: isNew, at: now)
+    }
+
+    private static func update(_ series: inout Series, key: SeriesKey, record: MetricRecord, isNew: Bool, at now: UInt64) {
+        if isNew { series.order.append(key) }
+        let kind = record.metric.kind
+        modify(&series.points[key, default: Point(attributes: sorted(record.attributes.values), time: now)]) { point in
+            point.time = now
+            switch record.value {
+            case .int(let value): point.int &+= value
+            case .double(let value): point.double += value
+            case .observation(let value, let count):
+                point.count += count
+                point.sum += value * Double(count)
+                if kind == .exponentialHistogram {
+                    if point.exponential == nil { point.exponential = ExponentialHistogramState() }
+                    point.exponential?.add(value, count: count)
+                } else if value <= 1 {
+                    // Explicit bounds [1]: values up to 1 in the first bucket.
+                    point.firstBucket += count
+                }
+            }
+        }
+    }
+
+    private static func modify<T>(_ value: inout T, _ body: (inout T) -> Void) { body(&value) }
 
     /// The windows that ended by `now` (all of them with `everything`), removed.
     mutating func harvest(now: UInt64, everything: Bool = false) -> [Harvest] {
@@ -170,7 +178,7 @@ struct IntervalAggregation {
                 metric.name = identity.name
                 metric.description_p = identity.description
                 metric.unit = identity.unit
-                let points = series.order.compactMap { attributes in series.points[attributes].map { (attributes, $0) } }
+                let points = series.order.compactMap { key in series.points[key].map { ($0.attributes, $0) } }
                 func attributes(_ base: [KeyValue]) -> [KeyValue] {
                     let name = base.first { $0.key == "metricset.name" }?.value.stringValue
                     let dataset = APMMetricSets.string("data_stream.dataset", "\(name ?? "<nil>").\(label)")
@@ -224,7 +232,7 @@ struct IntervalAggregation {
                 metrics.append(metric)
             }
             request.resourceMetrics.append(.with {
-                $0.resource.attributes = resourceKey
+                $0.resource.attributes = resource.attributes
                 $0.scopeMetrics = [.with { $0.scope.name = scopeName; $0.metrics = metrics }]
             })
         }
