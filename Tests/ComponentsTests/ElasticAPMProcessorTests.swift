@@ -404,6 +404,9 @@ import Testing
         #expect(config.elastic_transaction.clear_span_id.enabled == false)
         #expect(config.elastic_span.service_target.enabled)
         #expect(config.resource.host_os_type.enabled == false)
+        #expect(config.warnings().isEmpty)
+        #expect(try decodeConfig(ElasticAPMProcessorConfig.self, "scope: {service_framework_version: {enabled: false}}").warnings().count == 1,
+                "a switch Elastic's processor does not read either is named")
         #expect(throws: (any Error).self) { try decodeConfig(ElasticAPMProcessorConfig.self, "elastic_span: {no_such_field: {enabled: true}}") }
         #expect(throws: (any Error).self) { try decodeConfig(ElasticAPMProcessorConfig.self, "resource: {agent_name: {enabled: maybe}}") }
     }

@@ -91,6 +91,17 @@ extension OtelDocumentEncoder {
         }
     }
 
+    /// A histogram point of either kind: `{sum, value_count}` under the `summary` template when
+    /// its hints ask for `aggregate_metric_double`, else its `buckets` as counts and values.
+    private static func histogramValue(_ attributes: [KeyValue], time: UInt64, start: UInt64, count: UInt64, sum: Double,
+                                       buckets: () -> ([UInt64], [Double])) -> (PointIdentity, [UInt8], String) {
+        let hints = MappingHints(attributes)
+        let identity = PointIdentity(attributes: attributes, time: time, start: start, count: count, hints: hints)
+        if hints.aggregateMetricDouble { return (identity, aggregateMetricDoubleJSON(sum: sum, count: count), "summary") }
+        let (counts, values) = buckets()
+        return (identity, histogramJSON(counts: counts, values: values), "histogram")
+    }
+
     /// A histogram's value as `aggregate_metric_double` holds it.
     static func aggregateMetricDoubleJSON(sum: Double, count: UInt64) -> [UInt8] {
         var json = JSONWriter()
@@ -119,15 +130,10 @@ extension OtelDocumentEncoder {
                 return []
             }
             for point in histogram.dataPoints {
-                let hints = MappingHints(point.attributes)
-                let identity = PointIdentity(attributes: point.attributes, time: point.timeUnixNano, start: point.startTimeUnixNano,
-                                             count: point.count, hints: hints)
-                if hints.aggregateMetricDouble {
-                    add(identity, Self.aggregateMetricDoubleJSON(sum: point.sum, count: point.count), "summary")
-                    continue
+                let value = Self.histogramValue(point.attributes, time: point.timeUnixNano, start: point.startTimeUnixNano, count: point.count, sum: point.sum) {
+                    Self.histogramBuckets(counts: point.bucketCounts, bounds: point.explicitBounds, sum: point.sum, count: point.count)
                 }
-                let (counts, values) = Self.histogramBuckets(counts: point.bucketCounts, bounds: point.explicitBounds, sum: point.sum, count: point.count)
-                add(identity, Self.histogramJSON(counts: counts, values: values), "histogram")
+                add(value.0, value.1, value.2)
             }
         case .exponentialHistogram(let histogram):
             guard histogram.aggregationTemporality != .cumulative else {
@@ -136,15 +142,9 @@ extension OtelDocumentEncoder {
                 return []
             }
             for point in histogram.dataPoints {
-                let hints = MappingHints(point.attributes)
-                let identity = PointIdentity(attributes: point.attributes, time: point.timeUnixNano, start: point.startTimeUnixNano,
-                                             count: point.count, hints: hints)
-                if hints.aggregateMetricDouble {
-                    add(identity, Self.aggregateMetricDoubleJSON(sum: point.sum, count: point.count), "summary")
-                    continue
-                }
-                let (counts, values) = Self.exponentialBuckets(point)
-                add(identity, Self.histogramJSON(counts: counts, values: values), "histogram")
+                let value = Self.histogramValue(point.attributes, time: point.timeUnixNano, start: point.startTimeUnixNano, count: point.count,
+                                                sum: point.sum) { Self.exponentialBuckets(point) }
+                add(value.0, value.1, value.2)
             }
         case .summary(let summary):
             for point in summary.dataPoints {

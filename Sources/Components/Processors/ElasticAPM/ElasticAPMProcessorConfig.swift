@@ -102,6 +102,12 @@ public struct ElasticAPMProcessorConfig: ComponentConfig {
 
     public func validate() throws(ConfigError) {}
 
+    public func warnings() -> [String] {
+        scope.service_framework_version.enabled ? [] : [
+            "scope.service_framework_version.enabled: false has no effect: the version is written with the name (scope.service_framework_name), as in Elastic's processor",
+        ]
+    }
+
     public static let inertKeys: [InertKey] = [
         InertKey("service_name_in_datastream_dataset", "only the ECS path routes by data stream, and it is not implemented"),
         InertKey("host_ip_enabled", "only the ECS path sets host.ip, and it is not implemented"),
