@@ -13,6 +13,8 @@ import Glibc
 /// over requests shaped as telemetrygen sends them, into a sink that keeps nothing. It measures
 /// what the processors alone cost per item, without the receiver, the exporter or a load
 /// generator sharing the cores; the whole process is measured by scripts/bench-processors.
+/// Connectors among the pipeline's exporters are fed too (their output is discarded), so that
+/// an aggregating connector is measured with the processors in front of it.
 struct BenchPipeline: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench-pipeline",
@@ -50,7 +52,14 @@ struct BenchPipeline: AsyncParsableCommand {
         // page faults are part of every figure.
         Allocator.keepLargeBuffersForReuse()
         let sink = DiscardingConsumer()
-        var next: any Consumer = sink
+        var connectors: [any Connector] = []
+        for id in chosen.connectorsOut {
+            guard let entry = config.connectors[id] else { continue }
+            let settings = ComponentSettings(id: id, kind: .connector, logger: telemetry.logger(id.description), telemetry: telemetry)
+            let outputs = Dictionary(uniqueKeysWithValues: entry.factory.pairs.filter { $0.from == signal }.map { ($0.to, DiscardingConsumer() as any Consumer) })
+            connectors.append(try entry.factory.create(settings, entry.config, signal, outputs))
+        }
+        var next: any Consumer = connectors.isEmpty ? sink : EveryConsumer(sink, connectors)
         var processors: [any Processor] = []
         for id in chosen.processors.reversed() {
             guard let entry = config.processors[id] else { continue }
@@ -60,6 +69,7 @@ struct BenchPipeline: AsyncParsableCommand {
             next = processor
         }
         for processor in processors.reversed() { try await processor.start() }
+        for connector in connectors { try await connector.start() }
 
         let sample = SampleTelemetry(service: "bench", childSpans: childSpans, attributes: spanAttributes)
         var seq: Int64 = 0
@@ -93,8 +103,9 @@ struct BenchPipeline: AsyncParsableCommand {
             perItem.append(seconds / Double(items) * 1e9)
         }
         for processor in processors { await processor.shutdown() }
+        for connector in connectors { await connector.shutdown() }
         perItem.sort()
-        let names = chosen.processors.map(\.description).joined(separator: ", ")
+        let names = (chosen.processors + chosen.connectorsOut).map(\.description).joined(separator: ", ")
         print(String(format: "%@ [%@]: %.0f ns per item (fastest of %d rounds), median %.0f; %d items a round, %d reached the end",
                      pipeline, names.isEmpty ? "no processors" : names, perItem[0], rounds, perItem[perItem.count / 2],
                      items, sink.items.withLock { $0 } / rounds))
@@ -105,6 +116,18 @@ struct BenchPipeline: AsyncParsableCommand {
         var spec = timespec()
         clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &spec)
         return Double(spec.tv_sec) + Double(spec.tv_nsec) / 1e9
+    }
+}
+
+/// The end of a measured pipeline with connectors: each batch to the sink and to every connector.
+struct EveryConsumer: Consumer {
+    let first: any Consumer
+    let rest: [any Consumer]
+    init(_ first: any Consumer, _ rest: [any Consumer]) { self.first = first; self.rest = rest }
+
+    func consume(_ batch: TelemetryBatch) async throws {
+        try await first.consume(batch)
+        for consumer in rest { try await consumer.consume(batch) }
     }
 }
 

@@ -227,6 +227,77 @@ import Testing
         #expect(Self.attributes(of: try #require(overflow.first?.metric)).first?["data_stream.dataset"] == .stringValue("<nil>.1m"))
     }
 
+    /// Spans of every set, with thresholds, composite spans, custom keys, values of several types
+    /// and repeated keys: summing a batch per series first must export what one span per batch
+    /// does.
+    @Test func aBatchSummedFirstExportsWhatOneSpanAtATimeDoes() async throws {
+        var generator = SystemRandomNumberGenerator()
+        let spans: [Span] = (0..<400).map { index in
+            var span = Self.goldenSpan(status: 200, result: index % 3 == 0 ? "HTTP 5xx" : "HTTP 2xx", outcome: index % 3 == 0 ? "failure" : "success")
+            span.name = "op-\(index % 4)"
+            span.startTimeUnixNano = 1_000_000_000
+            span.endTimeUnixNano = 1_000_000_000 + UInt64.random(in: 1...5_000_000_000, using: &generator)
+            if index % 2 == 1 {
+                span.parentSpanID = Data([1, 2, 3, 4, 5, 6, 7, 8])
+                span.attributes = [
+                    Self.kv("service.target.type", .stringValue("db")), Self.kv("service.target.name", .stringValue("orders-\(index % 3)")),
+                    Self.kv("span.destination.service.resource", .stringValue("postgresql")), Self.kv("event.outcome", .stringValue("success")),
+                    Self.kv("event.outcome", .stringValue("ignored: the first entry counts")),
+                ]
+                if index % 5 == 0 { span.attributes += [Self.kv("span.composite.count", .intValue(3)), Self.kv("span.composite.sum.us", .doubleValue(1500.5))] }
+            }
+            if index % 7 == 0 { span.attributes.append(Self.kv("team", .intValue(Int64(index % 2)))) }
+            if index % 11 == 0 { span.attributes.append(Self.kv("team", .arrayValue(.with { $0.values = [.with { $0.boolValue = true }] }))) }
+            span.traceState = index % 4 == 0 ? "ot=th:8" : ""
+            return span
+        }
+        func export(_ batches: [[Span]]) async throws -> [Metric] {
+            let clock = Clock(), sink = RecordingConsumer()
+            clock.set(30)
+            let connector = try Self.connector("custom_span_attributes: [team]", clock: clock, sink: sink)
+            for spans in batches {
+                try await connector.consume(TelemetryBatch(.traces(.with {
+                    $0.resourceSpans = [.with { $0.resource.attributes = Self.resource; $0.scopeSpans = [.with { $0.spans = spans }] }]
+                })))
+            }
+            await connector.shutdown()
+            return try Self.exported(sink).map(\.metric)
+        }
+        let together = try await export([spans])
+        let apart = try await export(spans.map { [$0] })
+        #expect(Set(together.map(\.name)) == ["service_summary", "transaction.duration.histogram", "transaction.duration.summary", "event.success_count",
+                                               "span.destination.service.response_time.sum.us", "span.destination.service.response_time.count"])
+        #expect(together.count == apart.count)
+        for (one, other) in zip(together, apart) { #expect(one == other, "\(one.name)") }
+        let composite = together.first { $0.name == "span.destination.service.response_time.count" }?.sum.dataPoints.reduce(0) { $0 + $1.asInt } ?? 0
+        #expect(composite == 160 + 40 * 3, "200 destination spans, 40 of them composites of 3 calls")
+    }
+
+    /// Series keys keep every attribute type, whether made from decoded or encoded attributes.
+    @Test func seriesKeysHoldTheirAttributes() throws {
+        let values: [KeyValue] = [
+            Self.kv("s", .stringValue("text")), Self.kv("", .stringValue("")), Self.kv("t", .boolValue(true)), Self.kv("f", .boolValue(false)),
+            Self.kv("i", .intValue(-42)), Self.kv("d", .doubleValue(2.5)), Self.kv("b", .bytesValue(Data([0xFF, 0x00]))),
+            Self.kv("a", .arrayValue(.with { $0.values = [.with { $0.intValue = 1 }, .with { $0.stringValue = "x" }] })),
+            Self.kv("m", .kvlistValue(.with { $0.values = [Self.kv("k", .doubleValue(1))] })), KeyValue.with { $0.key = "empty"; $0.value = AnyValue() },
+        ]
+        let key = SeriesKey(values)
+        #expect(key.attributes == values)
+        var encoded: [UInt8] = []
+        let span = Span.with { $0.attributes = values }
+        let bytes: [UInt8] = try span.serializedBytes()
+        try bytes.withUnsafeBytes { buffer in
+            try WireFields(buffer, 0..<buffer.count).forEachOccurrence(9) { _, entry in
+                // An empty key is not written at all.
+                let (name, value) = WireFields.keyValue(buffer, entry)
+                guard let value else { return false }
+                SeriesKey.append(key: UnsafeRawBufferPointer(rebasing: buffer[name ?? 0..<0]), value: WireAnyValue(buffer, value), to: &encoded)
+                return true
+            }
+        }
+        #expect(SeriesKey(encoded) == key, "an attribute read from its encoding keys the same series")
+    }
+
     @Test func exponentialHistogramsStayWithin160BucketsAndMergeAsTheyAdd() {
         var direct = ExponentialHistogramState()
         var left = ExponentialHistogramState(), right = ExponentialHistogramState()

@@ -1,111 +1,6 @@
 import Foundation
 import OTLP
 
-/// One observation for the aggregation: into which resource, metric and series it goes, and
-/// what it adds.
-struct MetricRecord {
-    enum Kind: Hashable {
-        case intSum, doubleSum, histogram, exponentialHistogram
-    }
-
-    /// One of the connector's metrics; they are few and fixed, so one number tells them apart.
-    struct Metric: Hashable {
-        let id: Int
-        let name: String
-        let description: String
-        let unit: String
-        let kind: Kind
-
-        static func == (a: Metric, b: Metric) -> Bool { a.id == b.id }
-        func hash(into hasher: inout Hasher) { hasher.combine(id) }
-    }
-
-    /// Attributes with their encoding as a series key (`SeriesKey`), made once per series.
-    struct Part {
-        let values: [KeyValue]
-        let key: SeriesKey
-
-        init(_ values: [KeyValue]) {
-            self.values = values
-            key = SeriesKey(SeriesKey.encode(values))
-        }
-
-        /// This part with another part's attributes after its own.
-        func adding(_ other: Part) -> Part {
-            Part(values + other.values, key: SeriesKey(key.bytes + other.key.bytes))
-        }
-
-        private init(_ values: [KeyValue], key: SeriesKey) {
-            self.values = values
-            self.key = key
-        }
-    }
-
-    enum Value {
-        case int(Int64)
-        case double(Double)
-        /// A value observed `count` times.
-        case observation(Double, count: UInt64)
-    }
-
-    var resource: Part
-    var metric: Metric
-    var attributes: Part
-    var value: Value
-}
-
-/// Attributes as bytes that are equal exactly when the attributes are (in the same order): the
-/// key of a series in the aggregation. Its hash is taken once, over the bytes at once: an array
-/// of bytes hashes element by element, and the aggregation looks a key up several times.
-struct SeriesKey: Hashable {
-    let bytes: [UInt8]
-    private let hash: Int
-
-    init(_ bytes: [UInt8]) {
-        self.bytes = bytes
-        var hasher = Hasher()
-        bytes.withUnsafeBytes { hasher.combine(bytes: $0) }
-        hash = hasher.finalize()
-    }
-
-    // Compared as memory: an array of bytes compares element by element.
-    static func == (a: SeriesKey, b: SeriesKey) -> Bool {
-        a.hash == b.hash && a.bytes.withUnsafeBytes { x in b.bytes.withUnsafeBytes { x.sameBytes(as: $0) } }
-    }
-    func hash(into hasher: inout Hasher) { hasher.combine(hash) }
-
-    static func encode(_ values: [KeyValue]) -> [UInt8] {
-        var out: [UInt8] = []
-        for value in values { append(value, to: &out) }
-        return out
-    }
-
-    static func append(_ entry: KeyValue, to out: inout [UInt8]) {
-        out.append(contentsOf: entry.key.utf8)
-        // 0xFF never occurs in UTF-8, so it ends a key or a string.
-        out.append(0xFF)
-        switch entry.value.value {
-        case .stringValue(let text)?:
-            out.append(1)
-            out.append(contentsOf: text.utf8)
-            out.append(0xFF)
-        case .boolValue(let flag)?:
-            out.append(flag ? 2 : 3)
-        case .intValue(let number)?:
-            out.append(4)
-            withUnsafeBytes(of: number.littleEndian) { out.append(contentsOf: $0) }
-        case .doubleValue(let number)?:
-            out.append(5)
-            withUnsafeBytes(of: number.bitPattern.littleEndian) { out.append(contentsOf: $0) }
-        default:
-            let bytes = (try? entry.value.serializedBytes() as [UInt8]) ?? []
-            out.append(6)
-            withUnsafeBytes(of: UInt32(bytes.count).littleEndian) { out.append(contentsOf: $0) }
-            out.append(contentsOf: bytes)
-        }
-    }
-}
-
 /// The metric sets of Elastic's APM connector, as its signal-to-metrics configuration defines
 /// them: which items count for which metric, with which resource and data point attributes.
 ///
@@ -147,19 +42,26 @@ struct APMMetricSets: Sendable {
 
     static let serviceTransactionMetrics = TransactionMetrics("service transaction", base: 3)
     static let transactionMetrics = TransactionMetrics("transaction", base: 6)
-    static let summaryAttributes = MetricRecord.Part([string("metricset.name", "service_summary")])
-    static let docCountHint = MetricRecord.Part([hints("_doc_count")])
-    static let aggregateHint = MetricRecord.Part([hints("aggregate_metric_double")])
+    static let summaryAttributes = SeriesKey([string("metricset.name", "service_summary")])
+    static let docCountHint = SeriesKey([hints("_doc_count")])
+    static let aggregateHint = SeriesKey([hints("aggregate_metric_double")])
+    /// The `metricset.name` entries of the span sets, as key bytes.
+    static let serviceTransactionName = SeriesKey([string("metricset.name", "service_transaction")]).bytes
+    static let transactionName = SeriesKey([string("metricset.name", "transaction")]).bytes
+    static let destinationName = SeriesKey([string("metricset.name", "service_destination")]).bytes
+    static let rootEntries = [SeriesKey([bool("transaction.root", false)]).bytes, SeriesKey([bool("transaction.root", true)]).bytes]
+    static let spanNameKey = Array("span.name".utf8)
 
     /// The resource attributes of the sets, made once per resource entry.
     struct Resources {
-        let common: MetricRecord.Part
-        let transaction: MetricRecord.Part
+        let common: MetricRecord.Resource
+        let transaction: MetricRecord.Resource
     }
 
     func resources(_ resource: [KeyValue]) -> Resources {
         let common = commonResource(resource)
-        return Resources(common: MetricRecord.Part(common), transaction: MetricRecord.Part(Self.copy(Self.transactionResourceKeys, from: resource) + common))
+        return Resources(common: MetricRecord.Resource(common),
+                         transaction: MetricRecord.Resource(Self.copy(Self.transactionResourceKeys, from: resource) + common))
     }
 
     /// The resource attributes every set copies, with `agent.name` defaulted.
@@ -171,54 +73,67 @@ struct APMMetricSets: Sendable {
         return out
     }
 
-    /// A span's records. The span is read as the connector sees it: `transaction.root` and
-    /// `span.name` set from the span itself over whatever it carried.
-    func records(span: Span, resources: Resources, into out: inout [MetricRecord]) {
-        var attributes = SpanAttributes(span, customKeys: customSpanKeys)
-        let count = Self.adjustedCount(traceState: span.traceState)
-
-        out.append(MetricRecord(resource: resources.common, metric: Self.serviceSummary, attributes: Self.summaryAttributes, value: .int(Int64(count))))
+    /// An encoded span's observations, added to `batch` under the resource numbered `resource`.
+    /// The span is read as the connector sees it: `transaction.root` and `span.name` come from
+    /// the span itself over whatever it carried.
+    func add(span: WireFields, resource: Int, to batch: inout BatchAggregate, attributes: inout SpanAttributes) throws(OTLPDecodingError) {
+        attributes.read(span)
+        let count = span.has(3) ? Self.adjustedCount(traceState: span.string(3)) : 1
+        batch.add(.summary, resource: resource, attributes: Self.summaryAttributes) { value, _ in value.int &+= Int64(count) }
 
         // Go's time.Duration in microseconds: the difference of the two times, truncated.
-        let micros = Double(Int64(bitPattern: span.endTimeUnixNano &- span.startTimeUnixNano) / 1000)
+        let micros = Double(Int64(bitPattern: span.uint(8) &- span.uint(7)) / 1000)
         let adjusted = UInt64(count)
-        let custom = attributes.custom
-        let success: Double? = attributes.value(.outcome).map { $0.stringValue == "success" ? 1 : 0 }
+        // event.success_count: 1 for a success, 0 for any other outcome, nothing without one.
+        let success: Double? = attributes.value(.outcome).map { $0.isString(Self.successBytes) ? 1 : 0 }
+        let root = Self.rootEntries[SpanEnrichment.isEmptyID(span.bytes(4)) ? 1 : 0]
 
-        if let serviceTransaction = attributes.required([.root, .type]) {
-            let series = MetricRecord.Part(serviceTransaction + [Self.string("metricset.name", "service_transaction")] + custom)
-            appendTransactionMetrics(Self.serviceTransactionMetrics, resource: resources.common, series: series, micros: micros,
-                                     count: adjusted, success: success, into: &out)
+        func observe(_ value: inout PointValue, _ successes: inout PointValue?) {
+            value.observe(micros, count: adjusted, exponential: true)
+            if let success {
+                if successes == nil { successes = PointValue() }
+                successes?.observe(success, count: adjusted, exponential: false)
+            }
         }
-        if let transaction = attributes.required([.root, .name, .type, .outcome]) {
-            var values = transaction + [Self.string("metricset.name", "transaction")] + custom
-            if let result = attributes.entry(.result) { values.append(result) }
-            appendTransactionMetrics(Self.transactionMetrics, resource: resources.transaction, series: MetricRecord.Part(values), micros: micros,
-                                     count: adjusted, success: success, into: &out)
+        var key: [UInt8] = []
+        if attributes.has([.type]) {
+            key.reserveCapacity(192)
+            key += root
+            attributes.append(.type, to: &key)
+            key += Self.serviceTransactionName
+            attributes.appendCustom(to: &key)
+            batch.add(.serviceTransaction, resource: resource, attributes: SeriesKey(key), observe)
         }
-        if let destination = attributes.required([.spanName, .outcome, .targetType, .targetName, .destinationResource]) {
-            let series = MetricRecord.Part(destination + [Self.string("metricset.name", "service_destination")] + custom)
-            let sum = Self.number(attributes.value(.compositeSum)) ?? micros
-            let calls = Self.number(attributes.value(.compositeCount)) ?? 1
-            out.append(MetricRecord(resource: resources.common, metric: Self.responseTimeSum, attributes: series, value: .double(sum * count)))
-            out.append(MetricRecord(resource: resources.common, metric: Self.responseTimeCount, attributes: series, value: .int(Int64(calls * count))))
+        if attributes.has([.name, .type, .outcome]) {
+            key.removeAll(keepingCapacity: true)
+            key += root
+            attributes.append(.name, to: &key)
+            attributes.append(.type, to: &key)
+            attributes.append(.outcome, to: &key)
+            key += Self.transactionName
+            attributes.appendCustom(to: &key)
+            attributes.append(.result, to: &key)
+            batch.add(.transaction, resource: resource, attributes: SeriesKey(key), observe)
+        }
+        if attributes.has([.outcome, .targetType, .targetName, .destinationResource]) {
+            key.removeAll(keepingCapacity: true)
+            Self.spanNameKey.withUnsafeBytes { SeriesKey.append(key: $0, string: span.bytes(5), to: &key) }
+            attributes.append(.outcome, to: &key)
+            attributes.append(.targetType, to: &key)
+            attributes.append(.targetName, to: &key)
+            attributes.append(.destinationResource, to: &key)
+            key += Self.destinationName
+            attributes.appendCustom(to: &key)
+            let sum = (attributes.number(.compositeSum) ?? micros) * count
+            let calls = Int64((attributes.number(.compositeCount) ?? 1) * count)
+            batch.add(.destination, resource: resource, attributes: SeriesKey(key)) { value, _ in
+                value.double += sum
+                value.int &+= calls
+            }
         }
     }
 
-    private func appendTransactionMetrics(_ metrics: TransactionMetrics, resource: MetricRecord.Part, series: MetricRecord.Part, micros: Double,
-                                          count: UInt64, success: Double?, into out: inout [MetricRecord]) {
-        let docCount = series.adding(Self.docCountHint), aggregate = series.adding(Self.aggregateHint)
-        out.append(MetricRecord(resource: resource, metric: metrics.histogram, attributes: docCount, value: .observation(micros, count: count)))
-        out.append(MetricRecord(resource: resource, metric: metrics.summary, attributes: aggregate, value: .observation(micros, count: count)))
-        if let success {
-            out.append(MetricRecord(resource: resource, metric: metrics.success, attributes: aggregate, value: .observation(success, count: count)))
-        }
-    }
-
-    /// A log record or a metric data point: one `service_summary` count.
-    func summaryRecord(resources: Resources) -> MetricRecord {
-        MetricRecord(resource: resources.common, metric: Self.serviceSummary, attributes: Self.summaryAttributes, value: .int(1))
-    }
+    static let successBytes = Array("success".utf8)
 
     /// How many spans a sampled span stands for, from its tracestate's threshold (`th`) only;
     /// 1 without one.
@@ -230,14 +145,6 @@ struct APMMetricSets: Sendable {
         keys.compactMap { key in resource.first { $0.key == key } }
     }
 
-    private static func number(_ value: AnyValue?) -> Double? {
-        switch value?.value {
-        case .intValue(let number)?: Double(number)
-        case .doubleValue(let number)?: number
-        default: nil
-        }
-    }
-
     static func string(_ key: String, _ value: String) -> KeyValue { .with { $0.key = key; $0.value.stringValue = value } }
     static func bool(_ key: String, _ value: Bool) -> KeyValue { .with { $0.key = key; $0.value.boolValue = value } }
 
@@ -246,56 +153,3 @@ struct APMMetricSets: Sendable {
     }
 }
 
-/// The span attributes the metric sets read, found in one pass (the first entry of each key, as
-/// a lookup finds it), with `transaction.root` and `span.name` from the span itself.
-struct SpanAttributes {
-    enum Key: Int, CaseIterable {
-        case root, name, type, outcome, result, spanName, targetType, targetName, destinationResource, compositeSum, compositeCount
-
-        var name: String {
-            switch self {
-            case .root: "transaction.root"
-            case .name: "transaction.name"
-            case .type: "transaction.type"
-            case .outcome: "event.outcome"
-            case .result: "transaction.result"
-            case .spanName: "span.name"
-            case .targetType: "service.target.type"
-            case .targetName: "service.target.name"
-            case .destinationResource: "span.destination.service.resource"
-            case .compositeSum: "span.composite.sum.us"
-            case .compositeCount: "span.composite.count"
-            }
-        }
-
-        static let byName = Dictionary(uniqueKeysWithValues: allCases.map { ($0.name, $0) })
-    }
-
-    private var entries = [KeyValue?](repeating: nil, count: Key.allCases.count)
-    private(set) var custom: [KeyValue] = []
-
-    init(_ span: Span, customKeys: [String]) {
-        for entry in span.attributes {
-            if let key = Key.byName[entry.key], entries[key.rawValue] == nil { entries[key.rawValue] = entry }
-        }
-        entries[Key.root.rawValue] = APMMetricSets.bool("transaction.root", SpanEnrichment.isEmptyID(span.parentSpanID))
-        entries[Key.spanName.rawValue] = APMMetricSets.string("span.name", span.name)
-        for key in customKeys {
-            if let entry = span.attributes.first(where: { $0.key == key }) { custom.append(entry) }
-        }
-    }
-
-    func entry(_ key: Key) -> KeyValue? { entries[key.rawValue] }
-    func value(_ key: Key) -> AnyValue? { entries[key.rawValue]?.value }
-
-    /// The entries of `keys`, or nil when one is missing.
-    func required(_ keys: [Key]) -> [KeyValue]? {
-        var out: [KeyValue] = []
-        out.reserveCapacity(keys.count)
-        for key in keys {
-            guard let entry = entries[key.rawValue] else { return nil }
-            out.append(entry)
-        }
-        return out
-    }
-}

@@ -63,36 +63,68 @@ public final class ElasticAPMConnector: Connector {
         await export(harvest(now: now(), everything: true))
     }
 
+    /// Traces and logs are read where they lie (resource attributes aside, which are decoded);
+    /// metrics are decoded, as only their data points are counted.
     public func consume(_ batch: TelemetryBatch) async throws {
         var batch = batch
-        let request: OTLPRequest
-        do { request = try batch.model() } catch { throw PipelineError.permanent("cannot decode the batch: \(error)") }
-        var records: [MetricRecord] = []
-        switch request {
-        case .traces(let data):
-            for entry in data.resourceSpans {
-                let resources = sets.resources(entry.resource.attributes)
-                for scope in entry.scopeSpans {
-                    for span in scope.spans { sets.records(span: span, resources: resources, into: &records) }
-                }
-            }
-        case .logs(let data):
-            for entry in data.resourceLogs {
-                let record = sets.summaryRecord(resources: sets.resources(entry.resource.attributes))
-                for scope in entry.scopeLogs { records.append(contentsOf: repeatElement(record, count: scope.logRecords.count)) }
-            }
-        case .metrics(let data):
-            for entry in data.resourceMetrics {
-                let record = sets.summaryRecord(resources: sets.resources(entry.resource.attributes))
-                for scope in entry.scopeMetrics {
-                    let points = scope.metrics.reduce(0) { $0 + $1.dataPointCount }
-                    records.append(contentsOf: repeatElement(record, count: points))
-                }
-            }
-        }
+        let aggregate: BatchAggregate
+        do { aggregate = try self.aggregate(&batch) } catch { throw PipelineError.permanent("cannot read the batch: \(error)") }
+        guard !aggregate.isEmpty else { return }
+        let records = aggregate.records()
         let partition = partition(of: batch.metadata)
         let time = now()
         state.withLock { $0.add(records, at: time, partition: partition) }
+    }
+
+    private func aggregate(_ batch: inout TelemetryBatch) throws -> BatchAggregate {
+        var aggregate = BatchAggregate()
+        switch batch.signal {
+        case .traces, .logs:
+            var attributes = SpanAttributes(customKeys: sets.customSpanKeys)
+            for part in batch.encodedParts() {
+                try part.bytes.withUnsafeBytes { buffer in try read(buffer, signal: batch.signal, into: &aggregate, attributes: &attributes) }
+            }
+        case .metrics:
+            guard case .metrics(let data) = try batch.model() else { break }
+            for entry in data.resourceMetrics {
+                let resource = aggregate.addResource(sets.resources(entry.resource.attributes))
+                let points = entry.scopeMetrics.reduce(0) { total, scope in scope.metrics.reduce(total) { $0 + $1.dataPointCount } }
+                if points > 0 { aggregate.add(.summary, resource: resource, attributes: APMMetricSets.summaryAttributes) { value, _ in value.int &+= Int64(points) } }
+            }
+        }
+        return aggregate
+    }
+
+    /// An encoded traces or logs request: each span's observations, or each resource's count
+    /// of log records.
+    private func read(_ buffer: UnsafeRawBufferPointer, signal: Signal, into aggregate: inout BatchAggregate,
+                      attributes: inout SpanAttributes) throws(OTLPDecodingError) {
+        var top = WireReader(buffer)
+        while let (_, entry) = try top.next(lengthDelimited: 1) {
+            let container = try WireFields(buffer, entry)
+            var resourceBytes: [UInt8] = []
+            container.forEachOccurrence(1) { _, body in resourceBytes += buffer[body]; return true }
+            // Occurrences of a singular message merge, as their concatenation decodes.
+            let decoded: Resource
+            do { decoded = try Resource(serializedBytes: resourceBytes) } catch { throw OTLPDecodingError("invalid resource: \(error)") }
+            let resource = aggregate.addResource(sets.resources(decoded.attributes))
+            var logRecords = 0
+            try container.forEachOccurrence(2) { _, scopeBody throws(OTLPDecodingError) in
+                let scope = try WireFields(buffer, scopeBody)
+                try scope.forEachOccurrence(2) { _, itemBody throws(OTLPDecodingError) in
+                    if signal == .logs {
+                        logRecords += 1
+                    } else {
+                        try sets.add(span: try WireFields(buffer, itemBody, firstOf: 9), resource: resource, to: &aggregate, attributes: &attributes)
+                    }
+                    return true
+                }
+                return true
+            }
+            if logRecords > 0 {
+                aggregate.add(.summary, resource: resource, attributes: APMMetricSets.summaryAttributes) { value, _ in value.int &+= Int64(logRecords) }
+            }
+        }
     }
 
     /// The windows due at `now`; exported by the caller outside the lock.

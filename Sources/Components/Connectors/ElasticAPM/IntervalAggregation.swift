@@ -16,16 +16,10 @@ struct IntervalAggregation {
         var datapoints = 0
     }
 
+    /// A data point: its attributes are its series key, decoded when the window is exported.
     private struct Point {
-        let attributes: [KeyValue]
+        var value: PointValue
         var time: UInt64
-        var int: Int64 = 0
-        var double: Double = 0
-        var count: UInt64 = 0
-        var sum: Double = 0
-        /// Observations in the first bucket of the explicit bounds [1].
-        var firstBucket: UInt64 = 0
-        var exponential: ExponentialHistogramState?
     }
 
     private struct Series {
@@ -57,7 +51,7 @@ struct IntervalAggregation {
         let dropped: Int
     }
 
-    static let overflowResource = MetricRecord.Part([APMMetricSets.string("overflow", "resource"), APMMetricSets.string("service.name", "_other")])
+    static let overflowResource = MetricRecord.Resource([APMMetricSets.string("overflow", "resource"), APMMetricSets.string("service.name", "_other")])
     static let scopeName = "github.com/open-telemetry/opentelemetry-collector-contrib/connector/signaltometricsconnector"
 
     let intervals: [Int64]
@@ -114,7 +108,7 @@ struct IntervalAggregation {
             resource.metrics[metric] = Series()
             resource.order.append(metric)
         }
-        let key = record.attributes.key
+        let key = record.attributes
         let isNew = resource.metrics[metric]?.points[key] == nil
         if isNew, limits.datapoints > 0, let count = resource.metrics[metric]?.order.count, count >= limits.datapoints {
             var hasher = Hasher()
@@ -128,23 +122,13 @@ struct IntervalAggregation {
 
     private static func update(_ series: inout Series, key: SeriesKey, record: MetricRecord, isNew: Bool, at now: UInt64) {
         if isNew { series.order.append(key) }
-        let kind = record.metric.kind
-        modify(&series.points[key, default: Point(attributes: sorted(record.attributes.values), time: now)]) { point in
+        if isNew {
+            series.points[key] = Point(value: record.value, time: now)
+            return
+        }
+        modify(&series.points[key, default: Point(value: PointValue(), time: now)]) { point in
             point.time = now
-            switch record.value {
-            case .int(let value): point.int &+= value
-            case .double(let value): point.double += value
-            case .observation(let value, let count):
-                point.count += count
-                point.sum += value * Double(count)
-                if kind == .exponentialHistogram {
-                    if point.exponential == nil { point.exponential = ExponentialHistogramState() }
-                    point.exponential?.add(value, count: count)
-                } else if value <= 1 {
-                    // Explicit bounds [1]: values up to 1 in the first bucket.
-                    point.firstBucket += count
-                }
-            }
+            point.value.merge(record.value)
         }
     }
 
@@ -178,7 +162,7 @@ struct IntervalAggregation {
                 metric.name = identity.name
                 metric.description_p = identity.description
                 metric.unit = identity.unit
-                let points = series.order.compactMap { key in series.points[key].map { ($0.attributes, $0) } }
+                let points = series.order.compactMap { key in series.points[key].map { (key.attributes, $0) } }
                 func attributes(_ base: [KeyValue]) -> [KeyValue] {
                     let name = base.first { $0.key == "metricset.name" }?.value.stringValue
                     let dataset = APMMetricSets.string("data_stream.dataset", "\(name ?? "<nil>").\(label)")
@@ -191,7 +175,7 @@ struct IntervalAggregation {
                         .with {
                             $0.attributes = attributes(base)
                             $0.timeUnixNano = point.time
-                            if identity.kind == .intSum { $0.asInt = point.int } else { $0.asDouble = point.double }
+                            if identity.kind == .intSum { $0.asInt = point.value.int } else { $0.asDouble = point.value.double }
                         }
                     }
                 case .histogram:
@@ -200,16 +184,16 @@ struct IntervalAggregation {
                         .with {
                             $0.attributes = attributes(base)
                             $0.timeUnixNano = point.time
-                            $0.count = point.count
-                            $0.sum = point.sum
+                            $0.count = point.value.count
+                            $0.sum = point.value.sum
                             $0.explicitBounds = [1]
-                            $0.bucketCounts = [point.firstBucket, point.count - point.firstBucket]
+                            $0.bucketCounts = [point.value.firstBucket, point.value.count - point.value.firstBucket]
                         }
                     }
                 case .exponentialHistogram:
                     metric.exponentialHistogram.aggregationTemporality = .delta
                     metric.exponentialHistogram.dataPoints = points.map { base, point in
-                        var data = (point.exponential ?? ExponentialHistogramState()).dataPoint
+                        var data = (point.value.exponential ?? ExponentialHistogramState()).dataPoint
                         data.attributes = attributes(base)
                         data.timeUnixNano = point.time
                         return data

@@ -28,6 +28,8 @@ extension AnyValue: APMValue {
 /// An encoded AnyValue read where it lies: its last oneof member, as decoders take it.
 struct WireAnyValue: APMValue {
     let buffer: UnsafeRawBufferPointer
+    /// The whole encoded value.
+    let range: Range<Int>
     private(set) var member = 0
     private(set) var body = 0..<0
     private(set) var number: UInt64 = 0
@@ -35,6 +37,7 @@ struct WireAnyValue: APMValue {
     /// The value whose body (without tag and length) is `range` of `buffer`.
     init(_ buffer: UnsafeRawBufferPointer, _ range: Range<Int>) {
         self.buffer = buffer
+        self.range = range
         var reader = WireReader(buffer, range: range)
         while !reader.isAtEnd {
             guard let (field, wireType) = try? reader.tag() else { return }
