@@ -273,6 +273,35 @@ import Testing
         #expect(composite == 160 + 40 * 3, "200 destination spans, 40 of them composites of 3 calls")
     }
 
+    /// Keys are told apart by their length and their first and last eight bytes before their
+    /// bytes are compared: keys that agree on those but differ inside, short keys, and a custom
+    /// key that is also one of the sets' own.
+    @Test func customKeysAreFoundByTheirWholeBytes() async throws {
+        let clock = Clock(), sink = RecordingConsumer()
+        let custom = ["team", "cluster1", "transaction.type", "a.sixteen.bytes!", "seventeen.bytes.k", "team"]
+        let connector = try Self.connector("custom_span_attributes: [\(custom.joined(separator: ", "))]", clock: clock, sink: sink)
+        var span = Self.goldenSpan(status: 200, result: "HTTP 2xx", outcome: "success")
+        span.attributes += [
+            Self.kv("seventeen.XXXXX.k", .stringValue("same ends, other middle")), Self.kv("teal", .stringValue("no")),
+            Self.kv("cluster2", .stringValue("no")), Self.kv("team", .intValue(7)), Self.kv("cluster1", .boolValue(true)),
+            Self.kv("a.sixteen.bytes!", .doubleValue(0.5)), Self.kv("seventeen.bytes.k", .stringValue("yes")), Self.kv("team", .intValue(8)),
+        ]
+        try await connector.consume(Self.traces([span]))
+        await connector.shutdown()
+        let histogram = try #require(try Self.exported(sink).first {
+            $0.metric.name == "transaction.duration.histogram" && Self.attributes(of: $0.metric).first?["metricset.name"] == .stringValue("transaction")
+        })
+        let point = try #require(histogram.metric.exponentialHistogram.dataPoints.first)
+        let table = Self.table(point.attributes)
+        #expect(table["team"] == .intValue(7), "the first entry of a key")
+        #expect(table["cluster1"] == .boolValue(true) && table["a.sixteen.bytes!"] == .doubleValue(0.5))
+        #expect(table["seventeen.bytes.k"] == .stringValue("yes"))
+        #expect(table["transaction.type"] == .stringValue("request"))
+        #expect(point.attributes.filter { $0.key == "transaction.type" || $0.key == "team" }.count == 2,
+                "a key listed twice, or one of the set's own listed as custom, is held once, as in a pdata map")
+        #expect(table["teal"] == nil && table["cluster2"] == nil && table["seventeen.XXXXX.k"] == nil)
+    }
+
     /// Series keys keep every attribute type, whether made from decoded or encoded attributes.
     @Test func seriesKeysHoldTheirAttributes() throws {
         let values: [KeyValue] = [
@@ -326,5 +355,7 @@ import Testing
         #expect(throws: ConfigError.self) { try decodeConfig(ElasticAPMConnectorConfig.self, "aggregation: {intervals: [10m, 1m]}") }
         #expect(throws: (any Error).self) { try decodeConfig(ElasticAPMConnectorConfig.self, "custom_resource_attributes: [{keys_expression: 'x'}]") }
         #expect(throws: (any Error).self) { try decodeConfig(ElasticAPMConnectorConfig.self, "aggregation: {no_such_key: 1}") }
+        let many = (0...SpanReading.maxCustomKeys).map { "k\($0)" }.joined(separator: ", ")
+        #expect(throws: ConfigError.self) { try decodeConfig(ElasticAPMConnectorConfig.self, "custom_span_attributes: [\(many)]") }
     }
 }

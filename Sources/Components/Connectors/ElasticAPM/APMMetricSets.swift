@@ -10,6 +10,24 @@ import OTLP
 struct APMMetricSets: Sendable {
     let customResourceKeys: [String]
     let customSpanKeys: [String]
+    /// Per span set, the custom keys (bit i for the i-th) the set has already: an attribute is
+    /// held once per data point, as in a pdata map.
+    private let customAlready: (serviceTransaction: UInt64, transaction: UInt64, destination: UInt64)
+
+    init(customResourceKeys: [String], customSpanKeys: [String]) {
+        self.customResourceKeys = customResourceKeys
+        self.customSpanKeys = customSpanKeys
+        func already(_ own: [String]) -> UInt64 {
+            var seen = Set(own + ["metricset.name"]), mask: UInt64 = 0
+            for (index, key) in customSpanKeys.prefix(SpanReading.maxCustomKeys).enumerated() where !seen.insert(key).inserted {
+                mask |= 1 << UInt64(index)
+            }
+            return mask
+        }
+        customAlready = (already(["transaction.root", "transaction.type"]),
+                         already(["transaction.root", "transaction.name", "transaction.type", "event.outcome", "transaction.result"]),
+                         already(["span.name", "event.outcome", "service.target.type", "service.target.name", "span.destination.service.resource"]))
+    }
 
     static let commonResourceKeys = ["service.name", "deployment.environment", "telemetry.sdk.language", "data_stream.namespace"]
     static let transactionResourceKeys = [
@@ -66,27 +84,29 @@ struct APMMetricSets: Sendable {
 
     /// The resource attributes every set copies, with `agent.name` defaulted.
     func commonResource(_ resource: [KeyValue]) -> [KeyValue] {
-        var out = Self.copy(Self.commonResourceKeys + customResourceKeys, from: resource)
+        var seen = Set<String>()
+        var out = Self.copy((Self.commonResourceKeys + customResourceKeys).filter { seen.insert($0).inserted }, from: resource)
         if !out.contains(where: { $0.key == "agent.name" }) {
             out.append(resource.first { $0.key == "agent.name" } ?? Self.string("agent.name", "unknown"))
         }
         return out
     }
 
-    /// An encoded span's observations, added to `batch` under the resource numbered `resource`.
-    /// The span is read as the connector sees it: `transaction.root` and `span.name` come from
-    /// the span itself over whatever it carried.
-    func add(span: WireFields, resource: Int, to batch: inout BatchAggregate, attributes: inout SpanAttributes) throws(OTLPDecodingError) {
-        attributes.read(span)
-        let count = span.has(3) ? Self.adjustedCount(traceState: span.string(3)) : 1
+    /// The observations of the span `span` read last, added to `batch` under the resource
+    /// numbered `resource`. The span is read as the connector sees it: `transaction.root` and
+    /// `span.name` come from the span itself over whatever it carried.
+    func add(_ span: SpanReading, resource: Int, to batch: inout BatchAggregate) {
+        let buffer = span.buffer
+        let count = span.traceState.isEmpty ? 1
+            : Self.adjustedCount(traceState: String(decoding: UnsafeRawBufferPointer(rebasing: buffer[span.traceState]), as: UTF8.self))
         batch.add(.summary, resource: resource, attributes: Self.summaryAttributes) { value, _ in value.int &+= Int64(count) }
 
         // Go's time.Duration in microseconds: the difference of the two times, truncated.
-        let micros = Double(Int64(bitPattern: span.uint(8) &- span.uint(7)) / 1000)
+        let micros = Double(Int64(bitPattern: span.end &- span.start) / 1000)
         let adjusted = UInt64(count)
         // event.success_count: 1 for a success, 0 for any other outcome, nothing without one.
-        let success: Double? = attributes.value(.outcome).map { $0.isString(Self.successBytes) ? 1 : 0 }
-        let root = Self.rootEntries[SpanEnrichment.isEmptyID(span.bytes(4)) ? 1 : 0]
+        let success: Double? = span.value(.outcome).map { $0.isString(Self.successBytes) ? 1 : 0 }
+        let root = Self.rootEntries[SpanEnrichment.isEmptyID(buffer[span.parentSpanID]) ? 1 : 0]
 
         func observe(_ value: inout PointValue, _ successes: inout PointValue?) {
             value.observe(micros, count: adjusted, exponential: true)
@@ -96,36 +116,36 @@ struct APMMetricSets: Sendable {
             }
         }
         var key: [UInt8] = []
-        if attributes.has([.type]) {
+        if span.has([.type]) {
             key.reserveCapacity(192)
             key += root
-            attributes.append(.type, to: &key)
+            span.append(.type, to: &key)
             key += Self.serviceTransactionName
-            attributes.appendCustom(to: &key)
+            span.appendCustom(to: &key, skipping: customAlready.serviceTransaction)
             batch.add(.serviceTransaction, resource: resource, attributes: SeriesKey(key), observe)
         }
-        if attributes.has([.name, .type, .outcome]) {
+        if span.has([.name, .type, .outcome]) {
             key.removeAll(keepingCapacity: true)
             key += root
-            attributes.append(.name, to: &key)
-            attributes.append(.type, to: &key)
-            attributes.append(.outcome, to: &key)
+            span.append(.name, to: &key)
+            span.append(.type, to: &key)
+            span.append(.outcome, to: &key)
             key += Self.transactionName
-            attributes.appendCustom(to: &key)
-            attributes.append(.result, to: &key)
+            span.appendCustom(to: &key, skipping: customAlready.transaction)
+            span.append(.result, to: &key)
             batch.add(.transaction, resource: resource, attributes: SeriesKey(key), observe)
         }
-        if attributes.has([.outcome, .targetType, .targetName, .destinationResource]) {
+        if span.has([.outcome, .targetType, .targetName, .destinationResource]) {
             key.removeAll(keepingCapacity: true)
-            Self.spanNameKey.withUnsafeBytes { SeriesKey.append(key: $0, string: span.bytes(5), to: &key) }
-            attributes.append(.outcome, to: &key)
-            attributes.append(.targetType, to: &key)
-            attributes.append(.targetName, to: &key)
-            attributes.append(.destinationResource, to: &key)
+            Self.spanNameKey.withUnsafeBytes { SeriesKey.append(key: $0, string: UnsafeRawBufferPointer(rebasing: buffer[span.name]), to: &key) }
+            span.append(.outcome, to: &key)
+            span.append(.targetType, to: &key)
+            span.append(.targetName, to: &key)
+            span.append(.destinationResource, to: &key)
             key += Self.destinationName
-            attributes.appendCustom(to: &key)
-            let sum = (attributes.number(.compositeSum) ?? micros) * count
-            let calls = Int64((attributes.number(.compositeCount) ?? 1) * count)
+            span.appendCustom(to: &key, skipping: customAlready.destination)
+            let sum = (span.number(.compositeSum) ?? micros) * count
+            let calls = Int64((span.number(.compositeCount) ?? 1) * count)
             batch.add(.destination, resource: resource, attributes: SeriesKey(key)) { value, _ in
                 value.double += sum
                 value.int &+= calls

@@ -80,9 +80,9 @@ public final class ElasticAPMConnector: Connector {
         var aggregate = BatchAggregate()
         switch batch.signal {
         case .traces, .logs:
-            var attributes = SpanAttributes(customKeys: sets.customSpanKeys)
+            var span = SpanReading(customKeys: sets.customSpanKeys)
             for part in batch.encodedParts() {
-                try part.bytes.withUnsafeBytes { buffer in try read(buffer, signal: batch.signal, into: &aggregate, attributes: &attributes) }
+                try part.bytes.withUnsafeBytes { buffer in try read(buffer, signal: batch.signal, into: &aggregate, span: &span) }
             }
         case .metrics:
             guard case .metrics(let data) = try batch.model() else { break }
@@ -98,7 +98,7 @@ public final class ElasticAPMConnector: Connector {
     /// An encoded traces or logs request: each span's observations, or each resource's count
     /// of log records.
     private func read(_ buffer: UnsafeRawBufferPointer, signal: Signal, into aggregate: inout BatchAggregate,
-                      attributes: inout SpanAttributes) throws(OTLPDecodingError) {
+                      span: inout SpanReading) throws(OTLPDecodingError) {
         var top = WireReader(buffer)
         while let (_, entry) = try top.next(lengthDelimited: 1) {
             let container = try WireFields(buffer, entry)
@@ -115,7 +115,8 @@ public final class ElasticAPMConnector: Connector {
                     if signal == .logs {
                         logRecords += 1
                     } else {
-                        try sets.add(span: try WireFields(buffer, itemBody, firstOf: 9), resource: resource, to: &aggregate, attributes: &attributes)
+                        try span.read(buffer, itemBody)
+                        sets.add(span, resource: resource, to: &aggregate)
                     }
                     return true
                 }

@@ -80,6 +80,9 @@ public struct ElasticAPMConnectorConfig: ComponentConfig {
         for (index, attribute) in custom_resource_attributes.enumerated() where attribute.key.isEmpty {
             throw ConfigError(path: "custom_resource_attributes[\(index)]", message: "the key must not be empty")
         }
+        if custom_span_attributes.count > SpanReading.maxCustomKeys {
+            throw ConfigError(path: "custom_span_attributes", message: "at most \(SpanReading.maxCustomKeys) keys (got \(custom_span_attributes.count))")
+        }
     }
 
     public static let inertKeys: [InertKey] = [

@@ -1,0 +1,155 @@
+import OTLP
+
+/// What the metric sets read of an encoded span, found in one walk over its fields: the times,
+/// name, parent and tracestate, and the first entry of each attribute key the sets read (as a
+/// lookup finds it). Nothing is decoded; the entries are later copied into series keys from where
+/// they lie. One value serves every span of a batch.
+struct SpanReading {
+    enum Key: Int, CaseIterable {
+        case name, type, outcome, result, targetType, targetName, destinationResource, compositeSum, compositeCount
+
+        var text: String {
+            switch self {
+            case .name: "transaction.name"
+            case .type: "transaction.type"
+            case .outcome: "event.outcome"
+            case .result: "transaction.result"
+            case .targetType: "service.target.type"
+            case .targetName: "service.target.name"
+            case .destinationResource: "span.destination.service.resource"
+            case .compositeSum: "span.composite.sum.us"
+            case .compositeCount: "span.composite.count"
+            }
+        }
+    }
+
+    /// A key sought: its bytes, and its first and last eight bytes as words, which decide most
+    /// comparisons without a call (and all of them for keys of 8 to 16 bytes).
+    private struct Sought {
+        let bytes: [UInt8]
+        let head: UInt64
+        let tail: UInt64
+        let slot: Int
+
+        init(_ text: String, slot: Int) {
+            bytes = Array(text.utf8)
+            self.slot = slot
+            (head, tail) = bytes.withUnsafeBytes { Self.ends($0) }
+        }
+
+        /// The first and last eight bytes of `key`; zero for keys shorter than eight.
+        static func ends(_ key: UnsafeRawBufferPointer) -> (UInt64, UInt64) {
+            guard key.count >= 8 else { return (0, 0) }
+            return (key.loadUnaligned(as: UInt64.self), key.loadUnaligned(fromByteOffset: key.count - 8, as: UInt64.self))
+        }
+
+        func matches(_ key: UnsafeRawBufferPointer, head: UInt64, tail: UInt64) -> Bool {
+            guard head == self.head, tail == self.tail else { return false }
+            return key.count <= 16 && key.count >= 8 || bytes.withUnsafeBytes { $0.sameBytes(as: key) }
+        }
+    }
+
+    /// The keys sought, grouped by length (`first[n]..<first[n + 1]` are those of length n).
+    /// Slot `Key.allCases.count + i` is the i-th custom key (which may also be one of `Key`'s).
+    private let sought: [Sought]
+    private let first: [Int]
+    private let customCount: Int
+
+    private(set) var buffer = UnsafeRawBufferPointer(start: nil, count: 0)
+    /// Per slot, where the entry's key and value lie; `found` has bit n set for slot n.
+    private var keys: [Range<Int>]
+    private var values: [Range<Int>]
+    private var found: UInt64 = 0
+
+    private(set) var start: UInt64 = 0
+    private(set) var end: UInt64 = 0
+    private(set) var name = 0..<0
+    private(set) var traceState = 0..<0
+    private(set) var parentSpanID = 0..<0
+
+    /// At most 64 slots fit the `found` word; custom keys past that are not read.
+    static let maxCustomKeys = 64 - Key.allCases.count
+
+    init(customKeys: [String]) {
+        let all = Key.allCases.map(\.text) + customKeys.prefix(Self.maxCustomKeys)
+        let sorted = all.enumerated().map { Sought($1, slot: $0) }.sorted { ($0.bytes.count, $0.slot) < ($1.bytes.count, $1.slot) }
+        let longest = sorted.last?.bytes.count ?? 0
+        sought = sorted
+        first = (0...longest + 1).map { length in sorted.firstIndex { $0.bytes.count >= length } ?? sorted.count }
+        customCount = all.count - Key.allCases.count
+        keys = Array(repeating: 0..<0, count: all.count)
+        values = Array(repeating: 0..<0, count: all.count)
+    }
+
+    /// Reads the span encoded in `range` of `buffer`.
+    mutating func read(_ buffer: UnsafeRawBufferPointer, _ range: Range<Int>) throws(OTLPDecodingError) {
+        self.buffer = buffer
+        found = 0
+        start = 0
+        end = 0
+        name = 0..<0
+        traceState = 0..<0
+        parentSpanID = 0..<0
+        var reader = WireReader(buffer, range: range)
+        while !reader.isAtEnd {
+            let (field, wireType) = try reader.tag()
+            switch (field, wireType) {
+            case (9, .lengthDelimited): absorb(try reader.lengthDelimited())
+            case (3, .lengthDelimited): traceState = try reader.lengthDelimited()
+            case (4, .lengthDelimited): parentSpanID = try reader.lengthDelimited()
+            case (5, .lengthDelimited): name = try reader.lengthDelimited()
+            case (7, .fixed64): start = try reader.fixed64()
+            case (8, .fixed64): end = try reader.fixed64()
+            default: try reader.skip(wireType)
+            }
+        }
+    }
+
+    private mutating func absorb(_ entry: Range<Int>) {
+        let (keyRange, value) = WireFields.keyValue(buffer, entry)
+        guard let keyRange, keyRange.count + 1 < first.count else { return }
+        let key = UnsafeRawBufferPointer(rebasing: buffer[keyRange])
+        let (head, tail) = Sought.ends(key)
+        for index in first[key.count]..<first[key.count + 1] {
+            let candidate = sought[index]
+            guard found & (1 << UInt64(candidate.slot)) == 0, candidate.matches(key, head: head, tail: tail) else { continue }
+            found |= 1 << UInt64(candidate.slot)
+            keys[candidate.slot] = keyRange
+            values[candidate.slot] = value ?? keyRange.upperBound..<keyRange.upperBound
+        }
+    }
+
+    /// Whether the span has all of `required`.
+    func has(_ required: [Key]) -> Bool {
+        required.allSatisfy { found & (1 << UInt64($0.rawValue)) != 0 }
+    }
+
+    func value(_ key: Key) -> WireAnyValue? {
+        guard found & (1 << UInt64(key.rawValue)) != 0 else { return nil }
+        return WireAnyValue(buffer, values[key.rawValue])
+    }
+
+    /// An integer or double attribute as a number; nil for any other value or none.
+    func number(_ key: Key) -> Double? {
+        guard let value = value(key) else { return nil }
+        switch value.member {
+        case 3: return Double(Int64(bitPattern: value.number))
+        case 4: return Double(bitPattern: value.number)
+        default: return nil
+        }
+    }
+
+    /// The entry of `key` as series key bytes, when the span has it.
+    func append(_ key: Key, to out: inout [UInt8]) { append(slot: key.rawValue, to: &out) }
+
+    /// The custom keys the span has, in the configured order, but those with bit i set in
+    /// `skipping` for the i-th.
+    func appendCustom(to out: inout [UInt8], skipping: UInt64) {
+        for index in 0..<customCount where skipping & (1 << UInt64(index)) == 0 { append(slot: Key.allCases.count + index, to: &out) }
+    }
+
+    private func append(slot: Int, to out: inout [UInt8]) {
+        guard found & (1 << UInt64(slot)) != 0 else { return }
+        SeriesKey.append(key: UnsafeRawBufferPointer(rebasing: buffer[keys[slot]]), value: WireAnyValue(buffer, values[slot]), to: &out)
+    }
+}
