@@ -23,36 +23,9 @@ struct SpanReading {
         }
     }
 
-    /// A key sought: its bytes, and its first and last eight bytes as words, which decide most
-    /// comparisons without a call (and all of them for keys of 8 to 16 bytes).
-    private struct Sought {
-        let bytes: [UInt8]
-        let head: UInt64
-        let tail: UInt64
-        let slot: Int
-
-        init(_ text: String, slot: Int) {
-            bytes = Array(text.utf8)
-            self.slot = slot
-            (head, tail) = bytes.withUnsafeBytes { Self.ends($0) }
-        }
-
-        /// The first and last eight bytes of `key`; zero for keys shorter than eight.
-        static func ends(_ key: UnsafeRawBufferPointer) -> (UInt64, UInt64) {
-            guard key.count >= 8 else { return (0, 0) }
-            return (key.loadUnaligned(as: UInt64.self), key.loadUnaligned(fromByteOffset: key.count - 8, as: UInt64.self))
-        }
-
-        func matches(_ key: UnsafeRawBufferPointer, head: UInt64, tail: UInt64) -> Bool {
-            guard head == self.head, tail == self.tail else { return false }
-            return key.count <= 16 && key.count >= 8 || bytes.withUnsafeBytes { $0.sameBytes(as: key) }
-        }
-    }
-
-    /// The keys sought, grouped by length (`first[n]..<first[n + 1]` are those of length n).
-    /// Slot `Key.allCases.count + i` is the i-th custom key (which may also be one of `Key`'s).
-    private let sought: [Sought]
-    private let first: [Int]
+    /// The keys sought, to their slot: slot `Key.allCases.count + i` is the i-th custom key
+    /// (which may also be one of `Key`'s).
+    private let sought: KeyTable<Int>
     private let customCount: Int
 
     private(set) var buffer = UnsafeRawBufferPointer(start: nil, count: 0)
@@ -72,10 +45,7 @@ struct SpanReading {
 
     init(customKeys: [String]) {
         let all = Key.allCases.map(\.text) + customKeys.prefix(Self.maxCustomKeys)
-        let sorted = all.enumerated().map { Sought($1, slot: $0) }.sorted { ($0.bytes.count, $0.slot) < ($1.bytes.count, $1.slot) }
-        let longest = sorted.last?.bytes.count ?? 0
-        sought = sorted
-        first = (0...longest + 1).map { length in sorted.firstIndex { $0.bytes.count >= length } ?? sorted.count }
+        sought = KeyTable(all.enumerated().map { (key: $1, value: $0) })
         customCount = all.count - Key.allCases.count
         keys = Array(repeating: 0..<0, count: all.count)
         values = Array(repeating: 0..<0, count: all.count)
@@ -107,15 +77,13 @@ struct SpanReading {
 
     private mutating func absorb(_ entry: Range<Int>) {
         let (keyRange, value) = WireFields.keyValue(buffer, entry)
-        guard let keyRange, keyRange.count + 1 < first.count else { return }
-        let key = UnsafeRawBufferPointer(rebasing: buffer[keyRange])
-        let (head, tail) = Sought.ends(key)
-        for index in first[key.count]..<first[key.count + 1] {
-            let candidate = sought[index]
-            guard found & (1 << UInt64(candidate.slot)) == 0, candidate.matches(key, head: head, tail: tail) else { continue }
-            found |= 1 << UInt64(candidate.slot)
-            keys[candidate.slot] = keyRange
-            values[candidate.slot] = value ?? keyRange.upperBound..<keyRange.upperBound
+        guard let keyRange else { return }
+        sought.forEachMatch(UnsafeRawBufferPointer(rebasing: buffer[keyRange])) { slot in
+            guard found & (1 << UInt64(slot)) == 0 else { return true }
+            found |= 1 << UInt64(slot)
+            keys[slot] = keyRange
+            values[slot] = value ?? keyRange.upperBound..<keyRange.upperBound
+            return true
         }
     }
 

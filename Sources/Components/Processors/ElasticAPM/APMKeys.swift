@@ -60,8 +60,8 @@ enum EnrichedKey: Int, CaseIterable, Sendable {
 }
 
 enum APMKeys {
-    struct Entry {
-        let key: [UInt8]
+    /// What a key is to the rules: read, written, or both.
+    struct Entry: Sendable {
         let read: ReadKey?
         let written: EnrichedKey?
     }
@@ -87,22 +87,13 @@ enum APMKeys {
         ("exception.escaped", .exceptionEscaped), ("exception.type", .exceptionType), ("exception.message", .exceptionMessage),
     ]
 
-    /// The entries by key length: a key is compared only with those of its length.
-    static let byLength: [[Entry]] = {
+    static let table: KeyTable<Entry> = {
         var entries: [String: (ReadKey?, EnrichedKey?)] = [:]
         for (key, fact) in read { entries[key, default: (nil, nil)].0 = fact }
         for key in EnrichedKey.allCases { entries[key.name, default: (nil, nil)].1 = key }
-        var table = [[Entry]](repeating: [], count: (entries.keys.map(\.utf8.count).max() ?? 0) + 1)
-        for (key, (read, written)) in entries {
-            table[key.utf8.count].append(Entry(key: Array(key.utf8), read: read, written: written))
-        }
-        return table
+        return KeyTable(entries.map { (key: $0.key, value: Entry(read: $0.value.0, written: $0.value.1)) })
     }()
 
-    static func lookup(_ key: UnsafeRawBufferPointer) -> Entry? {
-        let table = byLength
-        guard key.count < table.count else { return nil }
-        for entry in table[key.count] where entry.key.withUnsafeBytes({ $0.sameBytes(as: key) }) { return entry }
-        return nil
-    }
+    @inline(__always)
+    static func lookup(_ key: UnsafeRawBufferPointer) -> Entry? { table.value(key) }
 }
