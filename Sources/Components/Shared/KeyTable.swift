@@ -3,24 +3,31 @@
 /// bytes as words, which settles every comparison of keys of 8 to 16 bytes and almost every other
 /// one without comparing memory; equal keys match in the order given.
 struct KeyTable<Value: Sendable>: Sendable {
+    /// A key's words, where its bytes start in `keyBytes`, and its value; copying one retains
+    /// nothing (for values that hold no references).
     private struct Entry: Sendable {
-        let bytes: [UInt8]
         let head: UInt64
         let tail: UInt64
+        let offset: Int
         let value: Value
     }
 
-    /// The entries by length: `first[n]..<first[n + 1]` are those of length n.
+    /// The entries sorted by length: `first[n]..<first[n + 1]` are those of length n.
     private let entries: [Entry]
     private let first: [Int]
+    /// Every key's bytes, one after another.
+    private let keyBytes: [UInt8]
 
     init(_ keys: [(key: String, value: Value)]) {
         let sorted = keys.enumerated().map { index, entry in (index, Array(entry.key.utf8), entry.value) }
             .sorted { ($0.1.count, $0.0) < ($1.1.count, $1.0) }
-        entries = sorted.map { _, bytes, value in
-            let (head, tail) = bytes.withUnsafeBytes { Self.ends($0) }
-            return Entry(bytes: bytes, head: head, tail: tail, value: value)
+        var bytes: [UInt8] = []
+        entries = sorted.map { _, key, value in
+            let (head, tail) = key.withUnsafeBytes { Self.ends($0) }
+            defer { bytes += key }
+            return Entry(head: head, tail: tail, offset: bytes.count, value: value)
         }
+        keyBytes = bytes
         let longest = sorted.last?.1.count ?? 0
         first = (0...longest + 1).map { length in sorted.firstIndex { $0.1.count >= length } ?? sorted.count }
     }
@@ -42,7 +49,8 @@ struct KeyTable<Value: Sendable>: Sendable {
             let entry = entries[index]
             guard entry.head == head, entry.tail == tail else { continue }
             if key.count < 8 || key.count > 16 {
-                guard entry.bytes.withUnsafeBytes({ $0.sameBytes(as: key) }) else { continue }
+                let same = keyBytes.withUnsafeBytes { UnsafeRawBufferPointer(rebasing: $0[entry.offset..<(entry.offset + key.count)]).sameBytes(as: key) }
+                guard same else { continue }
             }
             if !body(entry.value) { return }
         }

@@ -23,9 +23,9 @@ struct SpanReading {
         }
     }
 
-    /// The keys sought, to their slot: slot `Key.allCases.count + i` is the i-th custom key
-    /// (which may also be one of `Key`'s).
-    private let sought: KeyTable<Int>
+    /// The keys sought, to their slots (bit n for slot n): slot `Key.allCases.count + i` is the
+    /// i-th custom key, which may also be one of `Key`'s.
+    private let sought: KeyTable<UInt64>
     private let customCount: Int
 
     private(set) var buffer = UnsafeRawBufferPointer(start: nil, count: 0)
@@ -45,7 +45,9 @@ struct SpanReading {
 
     init(customKeys: [String]) {
         let all = Key.allCases.map(\.text) + customKeys.prefix(Self.maxCustomKeys)
-        sought = KeyTable(all.enumerated().map { (key: $1, value: $0) })
+        var slots: [String: UInt64] = [:]
+        for (slot, key) in all.enumerated() { slots[key, default: 0] |= 1 << UInt64(slot) }
+        sought = KeyTable(slots.map { (key: $0.key, value: $0.value) })
         customCount = all.count - Key.allCases.count
         keys = Array(repeating: 0..<0, count: all.count)
         values = Array(repeating: 0..<0, count: all.count)
@@ -78,12 +80,14 @@ struct SpanReading {
     private mutating func absorb(_ entry: Range<Int>) {
         let (keyRange, value) = WireFields.keyValue(buffer, entry)
         guard let keyRange else { return }
-        sought.forEachMatch(UnsafeRawBufferPointer(rebasing: buffer[keyRange])) { slot in
-            guard found & (1 << UInt64(slot)) == 0 else { return true }
-            found |= 1 << UInt64(slot)
+        guard let slots = sought.value(UnsafeRawBufferPointer(rebasing: buffer[keyRange])) else { return }
+        var new = slots & ~found
+        found |= new
+        while new != 0 {
+            let slot = new.trailingZeroBitCount
+            new &= new - 1
             keys[slot] = keyRange
             values[slot] = value ?? keyRange.upperBound..<keyRange.upperBound
-            return true
         }
     }
 
