@@ -302,6 +302,27 @@ import Testing
         #expect(table["teal"] == nil && table["cluster2"] == nil && table["seventeen.XXXXX.k"] == nil)
     }
 
+    /// A custom resource key that the sets copy anyway is held once.
+    @Test func customResourceKeysAreHeldOnce() async throws {
+        let clock = Clock(), sink = RecordingConsumer()
+        let connector = try Self.connector("custom_resource_attributes: [host.name, service.name, host.name, team]", clock: clock, sink: sink)
+        try await connector.consume(Self.traces([Self.goldenSpan(status: 200, result: "HTTP 2xx", outcome: "success")],
+                                                resource: Self.resource + [Self.kv("host.name", .stringValue("h1")), Self.kv("team", .stringValue("a"))]))
+        await connector.shutdown()
+        let exported = try Self.exported(sink)
+        #expect(!exported.isEmpty)
+        var keys = Set<String>()
+        for var batch in sink.received.withLock({ $0 }) {
+            guard case .metrics(let data) = try batch.model() else { continue }
+            for entry in data.resourceMetrics {
+                let names = entry.resource.attributes.map(\.key)
+                #expect(names.count == Set(names).count, "\(names)")
+                keys.formUnion(names)
+            }
+        }
+        #expect(keys.isSuperset(of: ["host.name", "team", "service.name"]))
+    }
+
     /// Series keys keep every attribute type, whether made from decoded or encoded attributes.
     @Test func seriesKeysHoldTheirAttributes() throws {
         let values: [KeyValue] = [

@@ -78,8 +78,8 @@ struct APMMetricSets: Sendable {
 
     func resources(_ resource: [KeyValue]) -> Resources {
         let common = commonResource(resource)
-        return Resources(common: MetricRecord.Resource(common),
-                         transaction: MetricRecord.Resource(Self.copy(Self.transactionResourceKeys, from: resource) + common))
+        let more = Self.transactionResourceKeys.filter { key in !common.contains { $0.key == key } }
+        return Resources(common: MetricRecord.Resource(common), transaction: MetricRecord.Resource(Self.copy(more, from: resource) + common))
     }
 
     /// The resource attributes every set copies, with `agent.name` defaulted.
