@@ -16,7 +16,7 @@ extension SpanEnrichment {
     func enrich(_ span: WireFields, into bodies: inout WireWriter, scratch: inout WireScratch) throws -> WireItemDecision {
         let buffer = span.buffer
         var facts = SpanFacts()
-        try span.forEachOccurrence(9) { _, entry in
+        span.forEachOccurrence(9) { _, entry in
             let (key, value) = Self.keyAndValue(buffer, entry)
             facts.absorb(key, WireAnyValue(buffer, value))
             return true
@@ -39,7 +39,7 @@ extension SpanEnrichment {
                 defer { index += 1 }
                 let link = try WireFields(buffer, body)
                 var marker: WireAnyValue?
-                try link.forEachOccurrence(4) { _, entry in
+                link.forEachOccurrence(4) { _, entry in
                     let (key, value) = Self.keyAndValue(buffer, entry)
                     guard Self.childMarkers.contains(where: { $0.withUnsafeBytes { key.sameBytes(as: $0) } }) else { return true }
                     marker = WireAnyValue(buffer, value)
@@ -101,7 +101,7 @@ extension SpanEnrichment {
                             into bodies: inout WireWriter, scratch: inout WireScratch) throws {
         let event = try WireFields(buffer, body)
         var facts = EventFacts(isException: Self.exceptionName.withUnsafeBytes { event.bytes(2).sameBytes(as: $0) })
-        try event.forEachOccurrence(3) { _, entry in
+        event.forEachOccurrence(3) { _, entry in
             let (key, value) = Self.keyAndValue(buffer, entry)
             facts.absorb(key, WireAnyValue(buffer, value))
             return true
