@@ -59,7 +59,7 @@ struct BenchPipeline: AsyncParsableCommand {
             let outputs = Dictionary(uniqueKeysWithValues: entry.factory.pairs.filter { $0.from == signal }.map { ($0.to, DiscardingConsumer() as any Consumer) })
             connectors.append(try entry.factory.create(settings, entry.config, signal, outputs))
         }
-        var next: any Consumer = connectors.isEmpty ? sink : EveryConsumer(sink, connectors)
+        var next: any Consumer = FanOut.of([sink] + connectors)
         var processors: [any Processor] = []
         for id in chosen.processors.reversed() {
             guard let entry = config.processors[id] else { continue }
@@ -116,18 +116,6 @@ struct BenchPipeline: AsyncParsableCommand {
         var spec = timespec()
         clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &spec)
         return Double(spec.tv_sec) + Double(spec.tv_nsec) / 1e9
-    }
-}
-
-/// The end of a measured pipeline with connectors: each batch to the sink and to every connector.
-struct EveryConsumer: Consumer {
-    let first: any Consumer
-    let rest: [any Consumer]
-    init(_ first: any Consumer, _ rest: [any Consumer]) { self.first = first; self.rest = rest }
-
-    func consume(_ batch: TelemetryBatch) async throws {
-        try await first.consume(batch)
-        for consumer in rest { try await consumer.consume(batch) }
     }
 }
 

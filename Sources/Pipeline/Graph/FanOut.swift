@@ -7,14 +7,14 @@ import Prometheus
 /// Outcome: success only if every consumer succeeded. A permanent failure anywhere is
 /// permanent (a retry would fail again there and duplicate elsewhere); otherwise the failure is
 /// retryable, and the caller's retry may repeat data to consumers that succeeded.
-struct FanOut: Consumer {
+public struct FanOut: Consumer {
     let consumers: [any Consumer]
 
-    static func of(_ consumers: [any Consumer]) -> any Consumer {
+    public static func of(_ consumers: [any Consumer]) -> any Consumer {
         consumers.count == 1 ? consumers[0] : FanOut(consumers: consumers)
     }
 
-    func consume(_ batch: TelemetryBatch) async throws {
+    public func consume(_ batch: TelemetryBatch) async throws {
         let failures = await withTaskGroup(of: PipelineError?.self) { group in
             for consumer in consumers {
                 group.addTask {

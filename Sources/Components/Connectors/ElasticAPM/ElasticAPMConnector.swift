@@ -63,12 +63,18 @@ public final class ElasticAPMConnector: Connector {
         await export(harvest(now: now(), everything: true))
     }
 
-    /// Traces and logs are read where they lie (resource attributes aside, which are decoded);
-    /// metrics are decoded, as only their data points are counted.
+    /// Every signal is read where it lies; only resource attributes are decoded.
     public func consume(_ batch: TelemetryBatch) async throws {
         var batch = batch
-        let aggregate: BatchAggregate
-        do { aggregate = try self.aggregate(&batch) } catch { throw PipelineError.permanent("cannot read the batch: \(error)") }
+        var aggregate = BatchAggregate()
+        var span = SpanReading(customKeys: sets.customSpanKeys)
+        do {
+            for part in batch.encodedParts() {
+                try part.bytes.withUnsafeBytes { buffer in try read(buffer, signal: batch.signal, into: &aggregate, span: &span) }
+            }
+        } catch {
+            throw PipelineError.permanent("cannot read the batch: \(error)")
+        }
         guard !aggregate.isEmpty else { return }
         let records = aggregate.records()
         let partition = partition(of: batch.metadata)
@@ -76,31 +82,12 @@ public final class ElasticAPMConnector: Connector {
         state.withLock { $0.add(records, at: time, partition: partition) }
     }
 
-    private func aggregate(_ batch: inout TelemetryBatch) throws -> BatchAggregate {
-        var aggregate = BatchAggregate()
-        switch batch.signal {
-        case .traces, .logs:
-            var span = SpanReading(customKeys: sets.customSpanKeys)
-            for part in batch.encodedParts() {
-                try part.bytes.withUnsafeBytes { buffer in try read(buffer, signal: batch.signal, into: &aggregate, span: &span) }
-            }
-        case .metrics:
-            guard case .metrics(let data) = try batch.model() else { break }
-            for entry in data.resourceMetrics {
-                let resource = aggregate.addResource(sets.resources(entry.resource.attributes))
-                let points = entry.scopeMetrics.reduce(0) { total, scope in scope.metrics.reduce(total) { $0 + $1.dataPointCount } }
-                if points > 0 { aggregate.add(.summary, resource: resource, attributes: APMMetricSets.summaryAttributes) { value, _ in value.int &+= Int64(points) } }
-            }
-        }
-        return aggregate
-    }
-
-    /// An encoded traces or logs request: each span's observations, or each resource's count
-    /// of log records.
+    /// An encoded request: each span's observations, or each resource's count of log records or
+    /// data points.
     private func read(_ buffer: UnsafeRawBufferPointer, signal: Signal, into aggregate: inout BatchAggregate,
                       span: inout SpanReading) throws(OTLPDecodingError) {
         var top = WireReader(buffer)
-        while let (_, entry) = try top.next(lengthDelimited: 1) {
+        while let (start, entry) = try top.next(lengthDelimited: 1) {
             let container = try WireFields(buffer, entry)
             var resourceBytes: [UInt8] = []
             container.forEachOccurrence(1) { _, body in resourceBytes += buffer[body]; return true }
@@ -108,22 +95,21 @@ public final class ElasticAPMConnector: Connector {
             let decoded: Resource
             do { decoded = try Resource(serializedBytes: resourceBytes) } catch { throw OTLPDecodingError("invalid resource: \(error)") }
             let resource = aggregate.addResource(sets.resources(decoded.attributes))
-            var logRecords = 0
+            guard signal == .traces else {
+                // The resource entry with its tag is a request of its own.
+                let items = try WireScan.itemCount(signal, in: UnsafeRawBufferPointer(rebasing: buffer[start..<entry.upperBound]))
+                if items > 0 {
+                    aggregate.add(.summary, resource: resource, attributes: APMMetricSets.summaryAttributes) { value, _ in value.int &+= Int64(items) }
+                }
+                continue
+            }
             try container.forEachOccurrence(2) { _, scopeBody throws(OTLPDecodingError) in
-                let scope = try WireFields(buffer, scopeBody)
-                try scope.forEachOccurrence(2) { _, itemBody throws(OTLPDecodingError) in
-                    if signal == .logs {
-                        logRecords += 1
-                    } else {
-                        try span.read(buffer, itemBody)
-                        sets.add(span, resource: resource, to: &aggregate)
-                    }
+                try WireFields(buffer, scopeBody).forEachOccurrence(2) { _, spanBody throws(OTLPDecodingError) in
+                    try span.read(buffer, spanBody)
+                    sets.add(span, resource: resource, to: &aggregate)
                     return true
                 }
                 return true
-            }
-            if logRecords > 0 {
-                aggregate.add(.summary, resource: resource, attributes: APMMetricSets.summaryAttributes) { value, _ in value.int &+= Int64(logRecords) }
             }
         }
     }

@@ -121,8 +121,8 @@ struct IntervalAggregation {
     }
 
     private static func update(_ series: inout Series, key: SeriesKey, record: MetricRecord, isNew: Bool, at now: UInt64) {
-        if isNew { series.order.append(key) }
         if isNew {
+            series.order.append(key)
             series.points[key] = Point(value: record.value, time: now)
             return
         }
