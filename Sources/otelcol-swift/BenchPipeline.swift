@@ -40,6 +40,9 @@ struct BenchPipeline: AsyncParsableCommand {
     @Flag(help: "Hand the processors requests not read since they were made, instead of each one validated just before, as a receiver hands it.")
     var cold = false
 
+    @Flag(help: "Start each round on new processors and count their shutdown: for processors that hold items, as tail_sampling does until it decides them (at the latest on shutdown).")
+    var shutdownEachRound = false
+
     func run() async throws {
         let config = try options.loadOrExit()
         guard let chosen = config.pipelines.first(where: { $0.id.description == pipeline }) else {
@@ -52,24 +55,7 @@ struct BenchPipeline: AsyncParsableCommand {
         // page faults are part of every figure.
         Allocator.keepLargeBuffersForReuse()
         let sink = DiscardingConsumer()
-        var connectors: [any Connector] = []
-        for id in chosen.connectorsOut {
-            guard let entry = config.connectors[id] else { continue }
-            let settings = ComponentSettings(id: id, kind: .connector, logger: telemetry.logger(id.description), telemetry: telemetry)
-            let outputs = Dictionary(uniqueKeysWithValues: entry.factory.pairs.filter { $0.from == signal }.map { ($0.to, DiscardingConsumer() as any Consumer) })
-            connectors.append(try entry.factory.create(settings, entry.config, signal, outputs))
-        }
-        var next: any Consumer = FanOut.of([sink] + connectors)
-        var processors: [any Processor] = []
-        for id in chosen.processors.reversed() {
-            guard let entry = config.processors[id] else { continue }
-            let settings = ComponentSettings(id: id, kind: .processor, logger: telemetry.logger(id.description), telemetry: telemetry)
-            let processor = try entry.factory.create(settings, entry.config, signal, next)
-            processors.append(processor)
-            next = processor
-        }
-        for processor in processors.reversed() { try await processor.start() }
-        for connector in connectors { try await connector.start() }
+        var chain = try await Chain(config, chosen, telemetry, sink)
 
         let sample = SampleTelemetry(service: "bench", childSpans: childSpans, attributes: spanAttributes)
         var seq: Int64 = 0
@@ -85,30 +71,72 @@ struct BenchPipeline: AsyncParsableCommand {
 
         var perItem: [Double] = []
         for _ in 0..<rounds {
+            var seconds = 0.0
             if cold {
                 let before = Self.processCPUSeconds()
-                for batch in batches { try await next.consume(batch) }
-                perItem.append((Self.processCPUSeconds() - before) / Double(items) * 1e9)
-                continue
+                for batch in batches { try await chain.first.consume(batch) }
+                seconds = Self.processCPUSeconds() - before
+            } else {
+                // A receiver validates a request right before the processors get it, so its bytes
+                // are in the cache then; the validation is the receiver's cost and is not counted.
+                for body in bodies {
+                    let batch = try TelemetryBatch(signal: signal, protobuf: body)
+                    let before = Self.processCPUSeconds()
+                    try await chain.first.consume(batch)
+                    seconds += Self.processCPUSeconds() - before
+                }
             }
-            // A receiver validates a request right before the processors get it, so its bytes are
-            // in the cache then; the validation is the receiver's cost and is not counted.
-            var seconds = 0.0
-            for body in bodies {
-                let batch = try TelemetryBatch(signal: signal, protobuf: body)
+            if shutdownEachRound {
                 let before = Self.processCPUSeconds()
-                try await next.consume(batch)
+                await chain.shutdown()
                 seconds += Self.processCPUSeconds() - before
+                chain = try await Chain(config, chosen, telemetry, sink)
             }
             perItem.append(seconds / Double(items) * 1e9)
         }
-        for processor in processors { await processor.shutdown() }
-        for connector in connectors { await connector.shutdown() }
+        await chain.shutdown()
         perItem.sort()
         let names = (chosen.processors + chosen.connectorsOut).map(\.description).joined(separator: ", ")
         print(String(format: "%@ [%@]: %.0f ns per item (fastest of %d rounds), median %.0f; %d items a round, %d reached the end",
                      pipeline, names.isEmpty ? "no processors" : names, perItem[0], rounds, perItem[perItem.count / 2],
                      items, sink.items.withLock { $0 } / rounds))
+    }
+
+    /// The pipeline's processors, started, in front of the sink and the connectors.
+    struct Chain {
+        let first: any Consumer
+        let processors: [any Processor]
+        let connectors: [any Connector]
+
+        init(_ config: CollectorConfig, _ chosen: CollectorConfig.Pipeline, _ telemetry: CollectorTelemetry, _ sink: DiscardingConsumer) async throws {
+            let signal = chosen.id.signal
+            var connectors: [any Connector] = []
+            for id in chosen.connectorsOut {
+                guard let entry = config.connectors[id] else { continue }
+                let settings = ComponentSettings(id: id, kind: .connector, logger: telemetry.logger(id.description), telemetry: telemetry)
+                let outputs = Dictionary(uniqueKeysWithValues: entry.factory.pairs.filter { $0.from == signal }.map { ($0.to, DiscardingConsumer() as any Consumer) })
+                connectors.append(try entry.factory.create(settings, entry.config, signal, outputs))
+            }
+            var next: any Consumer = FanOut.of([sink] + connectors)
+            var processors: [any Processor] = []
+            for id in chosen.processors.reversed() {
+                guard let entry = config.processors[id] else { continue }
+                let settings = ComponentSettings(id: id, kind: .processor, logger: telemetry.logger(id.description), telemetry: telemetry)
+                let processor = try entry.factory.create(settings, entry.config, signal, next)
+                processors.append(processor)
+                next = processor
+            }
+            for processor in processors.reversed() { try await processor.start() }
+            for connector in connectors { try await connector.start() }
+            first = next
+            self.processors = processors
+            self.connectors = connectors
+        }
+
+        func shutdown() async {
+            for processor in processors { await processor.shutdown() }
+            for connector in connectors { await connector.shutdown() }
+        }
     }
 
     /// CPU time of the whole process: consume may continue on any thread of the pool.

@@ -387,3 +387,62 @@ import Testing
         #expect(buffer.takeAll().map(\.0) == [id(2), id(3)])
     }
 }
+
+@Suite struct TraceTableTests {
+    /// Random inserts, updates and removals, checked against a dictionary after each step. With
+    /// `colliding`, every id has `low` 0, so a zero seed sends them all to one home slot: every
+    /// look-up probes a run, and every removal shifts the run back.
+    func check(colliding: Bool, seed: (UInt64, UInt64), steps: Int) {
+        var rng = SystemRandomNumberGenerator()
+        var table = TraceTable<Int>(seed: seed)
+        var model: [TraceID: Int] = [:]
+        var ids: [TraceID] = []
+        for step in 0..<steps {
+            let id: TraceID
+            if !ids.isEmpty, Bool.random(using: &rng) {
+                id = ids[Int.random(in: 0..<ids.count, using: &rng)]
+            } else {
+                var fresh = TraceID()
+                fresh.high = UInt64.random(in: 0...UInt64(steps), using: &rng)
+                fresh.low = colliding ? 0 : .random(in: 0...3, using: &rng)
+                fresh.length = 16
+                id = fresh
+                ids.append(id)
+            }
+            if Int.random(in: 0..<3, using: &rng) == 0 {
+                #expect(table.removeValue(forKey: id) == model.removeValue(forKey: id), "step \(step)")
+            } else {
+                table.set(id, step)
+                model[id] = step
+            }
+            #expect(table.count == model.count)
+            if step % 50 == 0 || colliding {
+                for known in ids { #expect(table[known] == model[known], "step \(step)") }
+            }
+        }
+        for known in ids {
+            #expect(table[known] == model[known])
+            if let slot = table.slot(of: known) { #expect(table[slot: slot] == model[known]) }
+        }
+    }
+
+    @Test func holdsWhatADictionaryHolds() {
+        check(colliding: false, seed: (.random(in: .min ... .max), .random(in: .min ... .max)), steps: 5_000)
+    }
+
+    @Test func idsOfOneHomeAreFoundAndRemovedFromTheirRun() {
+        check(colliding: true, seed: (0, 0), steps: 400)
+    }
+
+    @Test func anEmptyIdIsAKeyLikeAnyOther() {
+        var table = TraceTable<String>()
+        #expect(table[TraceID()] == nil)
+        table.set(TraceID([]), "empty")
+        table.set(TraceID([1]), "one byte")
+        #expect(table[TraceID()] == "empty")
+        #expect(table[TraceID([1])] == "one byte")
+        #expect(table.removeValue(forKey: TraceID()) == "empty")
+        #expect(table[TraceID()] == nil)
+        #expect(table.count == 1)
+    }
+}

@@ -7,6 +7,8 @@ struct TraceID: Hashable, Sendable {
     var low: UInt64 = 0
     var length: UInt8 = 0
 
+    init() {}
+
     init(_ bytes: UnsafeRawBufferPointer) {
         length = UInt8(min(bytes.count, 16))
         if bytes.count == 16 {
@@ -120,7 +122,7 @@ final class HeldRequest: Sendable {
         }
         guard let request = try walked.get() else { return nil }
         var groups: [(TraceID, [HeldSpan])] = []
-        var index: [TraceID: Int] = [:]
+        var index = TraceTable<Int>()
         for span in spans {
             let held = HeldSpan(request: request, scope: UInt32(span.scope), start: UInt32(span.body.lowerBound), end: UInt32(span.body.upperBound))
             // A trace's spans usually follow each other: only a change of id is looked up.
@@ -129,7 +131,7 @@ final class HeldRequest: Sendable {
             } else if let known = index[span.id] {
                 groups[known].1.append(held)
             } else {
-                index[span.id] = groups.count
+                index.set(span.id, groups.count)
                 groups.append((span.id, [held]))
             }
         }
@@ -195,9 +197,41 @@ final class HeldRequest: Sendable {
     /// The span's trace id (field 1; empty when absent), or nil when its status (field 15)
     /// appears twice.
     private static func traceID(of body: Range<Int>, in buffer: UnsafeRawBufferPointer) throws(OTLPDecodingError) -> TraceID? {
-        var reader = WireReader(buffer, range: body)
         var id = 0..<0
         var statuses = 0
+        // Fields of the usual shape (a one-byte tag, a one-byte length or a short varint) are
+        // stepped over here without a call per field; this walk runs for every span received.
+        // The first field of another shape, and everything after it, goes through `WireReader`,
+        // which also words every error.
+        var offset = body.lowerBound
+        let end = body.upperBound
+        usual: while offset < end {
+            let tag = buffer[offset]
+            guard tag >= 8, tag < 0x80, end - offset >= 2 else { break }
+            switch tag & 7 {
+            case 2:
+                let length = buffer[offset + 1]
+                let next = offset + 2 + Int(length)
+                guard length < 0x80, next <= end else { break usual }
+                if tag == 1 << 3 | 2 { id = offset + 2..<next }
+                offset = next
+            case 0:
+                var next = offset + 1
+                while next < end, next - offset <= 10, buffer[next] >= 0x80 { next += 1 }
+                guard next < end, buffer[next] < 0x80 else { break usual }
+                offset = next + 1
+            case 1:
+                guard end - offset >= 9 else { break usual }
+                offset += 9
+            case 5:
+                guard end - offset >= 5 else { break usual }
+                offset += 5
+            default:
+                break usual
+            }
+            if tag >> 3 == 15 { statuses += 1 }
+        }
+        var reader = WireReader(buffer, range: offset..<end)
         while !reader.isAtEnd {
             let (f, w) = try reader.tag()
             if f == 1, w == .lengthDelimited {

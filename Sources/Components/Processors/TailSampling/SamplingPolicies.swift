@@ -136,20 +136,21 @@ enum SamplingPolicies {
         case .statusCode:
             let codes = config.status_code.status_codes
             guard !codes.isEmpty else { throw ConfigError(path: "\(path).status_code.status_codes", message: "at least one status code is required") }
-            var wanted: Set<Int> = []
+            // Bit n for status code n: tested for every span of every trace.
+            var wanted: UInt64 = 0
             for (index, code) in codes.enumerated() {
                 switch code {
-                case "UNSET": wanted.insert(0)
-                case "OK": wanted.insert(1)
-                case "ERROR": wanted.insert(2)
+                case "UNSET": wanted |= 1 << 0
+                case "OK": wanted |= 1 << 1
+                case "ERROR": wanted |= 1 << 2
                 default: throw ConfigError(path: "\(path).status_code.status_codes[\(index)]", message: "must be OK, ERROR or UNSET, got \"\(code)\"")
                 }
             }
-            let set = wanted
+            let codeBits = wanted
             return SamplingPolicy(name: name) { trace in
                 trace.spans.contains { entry in
                     let code = (try? entry.span.message(15))?.uint(3) ?? 0
-                    return set.contains(Int(truncatingIfNeeded: code))
+                    return code < 64 && codeBits & (1 << code) != 0
                 } ? .sampled : .notSampled
             }
         case .stringAttribute:
@@ -315,19 +316,31 @@ enum SamplingPolicies {
 
     /// The Go processor's precedence: drop, then an inverted "not sampled", then any "sampled",
     /// then inverted "sampled" without a plain "not sampled"; otherwise not sampled.
+    /// `record` is told each policy's index in `policies` and its decision. Drop policies go
+    /// first; what the others decided is kept as flags, so a trace's decision allocates nothing.
     static func combine(_ policies: [SamplingPolicy], _ trace: TraceView, sampleOnFirstMatch: Bool,
-                        record: (SamplingPolicy, SamplingDecision) -> Void) -> Bool {
-        var decisions: [SamplingDecision] = []
-        for policy in policies.filter(\.isDrop) + policies.filter({ !$0.isDrop }) {
-            let decision = policy.decide(trace)
-            record(policy, decision)
-            if decision == .dropped { return false }
-            decisions.append(decision)
-            if sampleOnFirstMatch, decision == .sampled { return true }
+                        record: (Int, SamplingDecision) -> Void) -> Bool {
+        var seen: (sampled: Bool, notSampled: Bool, invertSampled: Bool, invertNotSampled: Bool) = (false, false, false, false)
+        for pass in 0..<2 {
+            let dropsFirst = pass == 0
+            for index in policies.indices where policies[index].isDrop == dropsFirst {
+                let decision = policies[index].decide(trace)
+                record(index, decision)
+                switch decision {
+                case .dropped: return false
+                case .sampled:
+                    if sampleOnFirstMatch { return true }
+                    seen.sampled = true
+                case .notSampled: seen.notSampled = true
+                case .invertSampled: seen.invertSampled = true
+                case .invertNotSampled: seen.invertNotSampled = true
+                case .error: break
+                }
+            }
         }
-        if decisions.contains(.invertNotSampled) { return false }
-        if decisions.contains(.sampled) { return true }
-        return decisions.contains(.invertSampled) && !decisions.contains(.notSampled)
+        if seen.invertNotSampled { return false }
+        if seen.sampled { return true }
+        return seen.invertSampled && !seen.notSampled
     }
 }
 

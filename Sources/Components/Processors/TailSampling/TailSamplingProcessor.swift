@@ -181,7 +181,8 @@ struct TailSamplingMetrics: Sendable {
     let onMemory: Gauge
     let decidedEarly: Counter
     let lateDropped: Counter
-    private let perPolicy: [ObjectIdentifier: (sampled: Counter, notSampled: Counter, error: Counter)]
+    /// In the order of the processor's policies.
+    private let perPolicy: [(sampled: Counter, notSampled: Counter, error: Counter)]
     private let globalSampled: Counter, globalNotSampled: Counter
     private let releasedSampled: Counter, releasedNotSampled: Counter
 
@@ -194,22 +195,20 @@ struct TailSamplingMetrics: Sendable {
         onMemory = telemetry.gauge(prefix + "sampling_traces_on_memory", labels)
         decidedEarly = telemetry.counter(prefix + "traces_decided_early_total", labels)
         lateDropped = telemetry.counter(prefix + "late_spans_not_sampled_total", labels)
-        var perPolicy: [ObjectIdentifier: (sampled: Counter, notSampled: Counter, error: Counter)] = [:]
-        for policy in policies {
+        perPolicy = policies.map { policy in
             let label = ("policy", instance + policy.name)
-            perPolicy[ObjectIdentifier(policy)] = (telemetry.counter(prefix + "count_traces_sampled_total", [label, ("sampled", "true")]),
-                                                   telemetry.counter(prefix + "count_traces_sampled_total", [label, ("sampled", "false")]),
-                                                   telemetry.counter(prefix + "sampling_policy_evaluation_error_total", [label]))
+            return (telemetry.counter(prefix + "count_traces_sampled_total", [label, ("sampled", "true")]),
+                    telemetry.counter(prefix + "count_traces_sampled_total", [label, ("sampled", "false")]),
+                    telemetry.counter(prefix + "sampling_policy_evaluation_error_total", [label]))
         }
-        self.perPolicy = perPolicy
         globalSampled = telemetry.counter(prefix + "global_count_traces_sampled_total", [("sampled", "true")])
         globalNotSampled = telemetry.counter(prefix + "global_count_traces_sampled_total", [("sampled", "false")])
         releasedSampled = telemetry.counter(prefix + "early_releases_from_cache_decision_total", [("sampled", "true")])
         releasedNotSampled = telemetry.counter(prefix + "early_releases_from_cache_decision_total", [("sampled", "false")])
     }
 
-    func record(_ policy: SamplingPolicy, _ decision: SamplingDecision) {
-        guard let counters = perPolicy[ObjectIdentifier(policy)] else { return }
+    func record(_ policy: Int, _ decision: SamplingDecision) {
+        let counters = perPolicy[policy]
         switch decision {
         case .error: counters.error.increment()
         case .sampled, .invertSampled: counters.sampled.increment()

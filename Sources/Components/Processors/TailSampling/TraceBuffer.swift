@@ -10,7 +10,7 @@ struct TraceBuffer {
         var sampled: Bool?
     }
 
-    private(set) var entries: [TraceID: Entry] = [:]
+    private var entries = TraceTable<Entry>()
     /// Traces by arrival, with their arrival time: an id that left and came back is found again
     /// at its new place, and its old place is told apart by the time.
     private var order: [(id: TraceID, arrived: ContinuousClock.Instant)] = []
@@ -39,11 +39,11 @@ struct TraceBuffer {
     }
 
     /// Spans of a trace as they arrive: held, or told the trace's decision. One look-up of the
-    /// trace for a trace held already, two for a new one (most are); ids are hashed for each.
+    /// trace for a trace held already, two for a new one (most are).
     mutating func receive(_ traceID: TraceID, _ spans: [HeldSpan], now: ContinuousClock.Instant) -> Arrival {
-        if let index = entries.index(forKey: traceID) {
-            if let sampled = entries.values[index].sampled { return .decided(sampled: sampled, fromCache: false) }
-            entries.values[index].spans += spans
+        if let slot = entries.slot(of: traceID) {
+            if let sampled = entries[slot: slot]?.sampled { return .decided(sampled: sampled, fromCache: false) }
+            entries[slot: slot]?.spans += spans
             return .held(new: false, pushedOut: nil)
         }
         if let sampled = cachedDecision(traceID) { return .decided(sampled: sampled, fromCache: true) }
@@ -65,8 +65,8 @@ struct TraceBuffer {
     /// Adds spans of an undecided trace. Returns a trace pushed out to make room, if any, with
     /// its spans when it was still undecided.
     mutating func add(_ traceID: TraceID, _ spans: [HeldSpan], now: ContinuousClock.Instant) -> (TraceID, Entry)? {
-        if let index = entries.index(forKey: traceID) {
-            entries.values[index].spans += spans
+        if let slot = entries.slot(of: traceID) {
+            entries[slot: slot]?.spans += spans
             return nil
         }
         return insert(traceID, spans, now: now)
@@ -75,7 +75,7 @@ struct TraceBuffer {
     private mutating func insert(_ traceID: TraceID, _ spans: [HeldSpan], now: ContinuousClock.Instant) -> (TraceID, Entry)? {
         var evicted: (TraceID, Entry)?
         if entries.count >= limit, let oldest = popOldest() { evicted = oldest }
-        entries[traceID] = Entry(arrived: now, spans: spans)
+        entries.set(traceID, Entry(arrived: now, spans: spans))
         order.append((traceID, now))
         return evicted
     }
@@ -86,7 +86,9 @@ struct TraceBuffer {
             orderHead += 1
             dueHead = max(dueHead, orderHead)
             compact()
-            if entries[id]?.arrived == arrived, let entry = entries.removeValue(forKey: id) { return (id, entry) }
+            if let slot = entries.slot(of: id), entries[slot: slot]?.arrived == arrived, let entry = entries.remove(at: slot) {
+                return (id, entry)
+            }
         }
         return nil
     }
@@ -106,10 +108,10 @@ struct TraceBuffer {
         while dueHead < order.count, order[dueHead].arrived <= cutoff {
             let (id, arrived) = order[dueHead]
             dueHead += 1
-            guard let index = entries.index(forKey: id), entries.values[index].arrived == arrived,
-                  entries.values[index].sampled == nil else { continue }
-            due.append((id, entries.values[index]))
-            entries.values[index].spans = []
+            guard let slot = entries.slot(of: id), let entry = entries[slot: slot], entry.arrived == arrived,
+                  entry.sampled == nil else { continue }
+            due.append((id, entry))
+            entries[slot: slot]?.spans = []
         }
         compact()
         return due
@@ -123,10 +125,10 @@ struct TraceBuffer {
     /// Records a decision; with a cache for it, the trace leaves the buffer for the cache.
     mutating func decide(_ traceID: TraceID, sampled: Bool) {
         if remember(traceID, sampled: sampled) {
-            entries[traceID] = nil
-        } else if let index = entries.index(forKey: traceID) {
-            entries.values[index].sampled = sampled
-            entries.values[index].spans = []
+            entries.removeValue(forKey: traceID)
+        } else if let slot = entries.slot(of: traceID) {
+            entries[slot: slot]?.sampled = sampled
+            entries[slot: slot]?.spans = []
         }
     }
 
