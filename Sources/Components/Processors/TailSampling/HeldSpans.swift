@@ -277,10 +277,19 @@ final class OpenedRequest {
 
     deinit { storage.deallocate() }
 
+    /// Each scope's and its resource's fields, indexed when a span of the scope is first read: the
+    /// traces of a request are decided one after another, and share them.
+    private var envelopes: [(scope: WireFields, resource: WireFields)?] = []
+
     /// The span, its scope and its resource indexed; valid while this lives.
     func fields(_ span: HeldSpan) throws(OTLPDecodingError) -> HeldSpanFields {
-        let place = request.scopes[Int(span.scope)]
-        return HeldSpanFields(span: try spanFields(span), scope: try WireFields(buffer, place.scope), resource: try WireFields(buffer, place.resource))
+        let index = Int(span.scope)
+        if envelopes.isEmpty { envelopes = Array(repeating: nil, count: request.scopes.count) }
+        if let known = envelopes[index] { return HeldSpanFields(span: try spanFields(span), scope: known.scope, resource: known.resource) }
+        let place = request.scopes[index]
+        let envelope = (scope: try WireFields(buffer, place.scope), resource: try WireFields(buffer, place.resource))
+        envelopes[index] = envelope
+        return HeldSpanFields(span: try spanFields(span), scope: envelope.scope, resource: envelope.resource)
     }
 
     func spanFields(_ span: HeldSpan) throws(OTLPDecodingError) -> WireFields {

@@ -22,15 +22,10 @@ struct TraceView {
         var fields: [HeldSpanFields] = []
         var opened: [OpenedRequest] = []
         fields.reserveCapacity(spans.count)
-        for (index, span) in spans.enumerated() {
+        for span in spans {
             if opened.last?.request !== span.request { opened.append(try open(span.request)) }
             guard let request = opened.last else { continue }
-            // Spans of one scope usually follow each other: its scope and resource are indexed once.
-            if index > 0, let previous = fields.last, spans[index - 1].request === span.request, spans[index - 1].scope == span.scope {
-                fields.append(HeldSpanFields(span: try request.spanFields(span), scope: previous.scope, resource: previous.resource))
-            } else {
-                fields.append(try request.fields(span))
-            }
+            fields.append(try request.fields(span))
         }
         self.spans = fields
         self.opened = opened
