@@ -4,6 +4,7 @@
 ///
 /// The item's other fields and the entries kept are copied as they lie, in runs; added entries go
 /// after the last entry there was (at the end without one), as `WireAttributeList` writes them.
+/// Nothing is copied before the first change: an item the walk leaves as it was is not written.
 public enum WireEntryWalk {
     public enum Decision {
         case keep
@@ -16,21 +17,28 @@ public enum WireEntryWalk {
     }
 
     public struct Walked {
+        let buffer: UnsafeRawBufferPointer
+        /// Where the item's output starts in `bodies`.
         let start: Int
         let changed: Bool
+        /// The end of the item not copied yet, and where in it added entries go.
+        let rest: Range<Int>
         let addAt: Int
 
-        @usableFromInline init(start: Int, changed: Bool, addAt: Int) {
+        @usableFromInline init(buffer: UnsafeRawBufferPointer, start: Int, changed: Bool, rest: Range<Int>, addAt: Int) {
+            self.buffer = buffer
             self.start = start
             self.changed = changed
+            self.rest = rest
             self.addAt = addAt
         }
     }
 
-    /// The item in `range` copied into `bodies` with each entry of its repeated KeyValue `field`
-    /// as `decide` says, given the entry's key and value (without tag and length); `value` is the
-    /// buffer replacements are written into. nil, with nothing of the item left in `bodies`,
-    /// when a decision abandons or the item does not parse.
+    /// The item in `range` copied into `bodies` up to its last change, with each entry of its
+    /// repeated KeyValue `field` as `decide` says, given the entry's key and value (without tag and
+    /// length); `value` is the buffer replacements are written into. `finish` writes the rest.
+    /// nil, with nothing of the item left in `bodies`, when a decision abandons or the item does
+    /// not parse.
     // Inlined, so that `decide` is inlined into the walk at each caller.
     @inlinable @inline(__always)
     public static func copy(_ buffer: UnsafeRawBufferPointer, _ range: Range<Int>, field: Int, into bodies: inout WireWriter,
@@ -39,7 +47,7 @@ public enum WireEntryWalk {
         let start = bodies.bytes.count
         var run = range.lowerBound
         var changed = false
-        var addAt: Int?
+        var lastEntryEnd: Int?
         var reader = WireReader(buffer, range: range)
         while true {
             let next: (start: Int, value: Range<Int>)?
@@ -63,18 +71,23 @@ public enum WireEntryWalk {
             case .abandon:
                 return abandon(&bodies, start)
             }
-            addAt = bodies.bytes.count + (reader.offset - run)
+            lastEntryEnd = reader.offset
         }
-        bodies.bytes.append(bytesOf: buffer[run..<range.upperBound])
-        return Walked(start: start, changed: changed, addAt: addAt ?? bodies.bytes.count)
+        return Walked(buffer: buffer, start: start, changed: changed, rest: run..<range.upperBound, addAt: lastEntryEnd ?? range.upperBound)
     }
 
-    /// The decision for the walked item once `added` (whole encoded entries, maybe none) is in.
+    /// The decision for the walked item once `added` (whole encoded entries, maybe none) is in:
+    /// the rest of a changed item is written, with `added` in its place.
     public static func finish(_ walked: Walked, adding added: [UInt8], into bodies: inout WireWriter) -> WireItemDecision {
-        if !added.isEmpty { bodies.bytes.insert(contentsOf: added, at: walked.addAt) }
-        guard walked.changed || !added.isEmpty else {
-            bodies.bytes.removeSubrange(walked.start...)
-            return .keep
+        // An unchanged item wrote nothing.
+        guard walked.changed || !added.isEmpty else { return .keep }
+        let buffer = walked.buffer, rest = walked.rest
+        if added.isEmpty {
+            bodies.bytes.append(bytesOf: buffer[rest])
+        } else {
+            bodies.bytes.append(bytesOf: buffer[rest.lowerBound..<walked.addAt])
+            bodies.bytes.append(contentsOf: added)
+            bodies.bytes.append(bytesOf: buffer[walked.addAt..<rest.upperBound])
         }
         return .written(walked.start..<bodies.bytes.count)
     }
