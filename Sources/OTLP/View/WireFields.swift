@@ -50,22 +50,11 @@ public struct WireFields {
         var repeated: UInt32 = 0
         var firstAt: Int32 = -1
         var reader = WireReader(buffer, range: range)
-        let end = range.upperBound
         while !reader.isAtEnd {
-            let offset = reader.offset
-            let at = Int32(truncatingIfNeeded: offset)
+            let at = Int32(truncatingIfNeeded: reader.offset)
             let field: UInt64
-            // Most fields have a one-byte tag and are length-delimited with a one-byte length, or
-            // 64-bit (times): stepped over here by tests that branch predictably, rather than
-            // through the reader's switch on the wire type, whose indirect jump mispredicts.
-            let tag = buffer[offset]
-            if tag >= 8, tag < 0x80, tag & 7 == 2, end - offset >= 2, buffer[offset + 1] < 0x80,
-               offset + 2 + Int(buffer[offset + 1]) <= end {
-                field = UInt64(tag >> 3)
-                reader.offset = offset + 2 + Int(buffer[offset + 1])
-            } else if tag >= 8, tag < 0x80, tag & 7 == 1, end - offset >= 9 {
-                field = UInt64(tag >> 3)
-                reader.offset = offset + 9
+            if let usual = reader.skipUsualField() {
+                field = usual
             } else {
                 let (number, wireType) = try reader.tag()
                 try reader.skip(wireType)

@@ -100,6 +100,28 @@ public struct WireReader {
         OTLPDecodingError("invalid protobuf: truncated fixed-size field at offset \(offset)")
     }
 
+    /// Steps over a field of the usual shapes (a one-byte tag with a one-byte length, or a 64-bit
+    /// value: most fields of OTLP) by tests that branch predictably, where the switch on the wire
+    /// type jumps indirectly and mispredicts as field shapes alternate. Returns the field number,
+    /// or nil, having read nothing, for any other shape (and at the end); those go through `tag`
+    /// and `skip`, which word every error.
+    @inlinable @inline(__always)
+    public mutating func skipUsualField() -> UInt64? {
+        guard offset < end else { return nil }
+        let tag = bytes[offset]
+        guard tag >= 8, tag < 0x80 else { return nil }
+        if tag & 7 == 2 {
+            guard end - offset >= 2 else { return nil }
+            let length = bytes[offset + 1]
+            guard length < 0x80, end - offset - 2 >= Int(length) else { return nil }
+            offset += 2 + Int(length)
+            return UInt64(tag >> 3)
+        }
+        guard tag & 7 == 1, end - offset >= 9 else { return nil }
+        offset += 9
+        return UInt64(tag >> 3)
+    }
+
     /// Moves past other fields to the next length-delimited occurrence of field `number`: where
     /// its tag starts and its value's range, or nil at the end. Every walk that looks for one
     /// repeated field (attributes, mostly) goes through here.
@@ -109,6 +131,7 @@ public struct WireReader {
         let sought = UInt64(number) << 3 | 2
         while !isAtEnd {
             let start = offset
+            if UInt64(bytes[offset]) != sought, skipUsualField() != nil { continue }
             let key = try varint()
             if key == sought { return (start, try lengthDelimited()) }
             guard key >> 3 != 0, let wireType = WireType(rawValue: UInt8(key & 7)) else { throw badTagError(key, at: start) }

@@ -199,40 +199,14 @@ final class HeldRequest: Sendable {
     private static func traceID(of body: Range<Int>, in buffer: UnsafeRawBufferPointer) throws(OTLPDecodingError) -> TraceID? {
         var id = 0..<0
         var statuses = 0
-        // Fields of the usual shape (a one-byte tag, a one-byte length or a short varint) are
-        // stepped over here without a call per field; this walk runs for every span received.
-        // The first field of another shape, and everything after it, goes through `WireReader`,
-        // which also words every error.
-        var offset = body.lowerBound
-        let end = body.upperBound
-        usual: while offset < end {
-            let tag = buffer[offset]
-            guard tag >= 8, tag < 0x80, end - offset >= 2 else { break }
-            switch tag & 7 {
-            case 2:
-                let length = buffer[offset + 1]
-                let next = offset + 2 + Int(length)
-                guard length < 0x80, next <= end else { break usual }
-                if tag == 1 << 3 | 2 { id = offset + 2..<next }
-                offset = next
-            case 0:
-                var next = offset + 1
-                while next < end, next - offset <= 10, buffer[next] >= 0x80 { next += 1 }
-                guard next < end, buffer[next] < 0x80 else { break usual }
-                offset = next + 1
-            case 1:
-                guard end - offset >= 9 else { break usual }
-                offset += 9
-            case 5:
-                guard end - offset >= 5 else { break usual }
-                offset += 5
-            default:
-                break usual
-            }
-            if tag >> 3 == 15 { statuses += 1 }
-        }
-        var reader = WireReader(buffer, range: offset..<end)
+        var reader = WireReader(buffer, range: body)
         while !reader.isAtEnd {
+            // Every received span is walked here: fields of the usual shapes are stepped over
+            // without the switch on their wire type.
+            if buffer[reader.offset] != 1 << 3 | 2, let field = reader.skipUsualField() {
+                if field == 15 { statuses += 1 }
+                continue
+            }
             let (f, w) = try reader.tag()
             if f == 1, w == .lengthDelimited {
                 id = try reader.lengthDelimited()
