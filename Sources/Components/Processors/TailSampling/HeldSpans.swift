@@ -247,27 +247,28 @@ final class OpenedRequest {
     fileprivate init(_ request: HeldRequest, _ storage: UnsafeMutableRawBufferPointer) {
         self.request = request
         self.storage = storage
+        envelopes = Array(repeating: nil, count: request.scopes.count)
     }
 
     deinit { storage.deallocate() }
 
     /// Each scope's and its resource's fields, indexed when a span of the scope is first read: the
     /// traces of a request are decided one after another, and share them.
-    private var envelopes: [(scope: WireFields, resource: WireFields)?] = []
+    private var envelopes: [(scope: WireFields, resource: WireFields)?]
 
     /// The span, its scope and its resource indexed; valid while this lives.
     func fields(_ span: HeldSpan) throws(OTLPDecodingError) -> HeldSpanFields {
         let index = Int(span.scope)
-        if envelopes.isEmpty { envelopes = Array(repeating: nil, count: request.scopes.count) }
-        if let known = envelopes[index] { return HeldSpanFields(span: try spanFields(span), scope: known.scope, resource: known.resource) }
-        let place = request.scopes[index]
-        let envelope = (scope: try WireFields(buffer, place.scope), resource: try WireFields(buffer, place.resource))
-        envelopes[index] = envelope
-        return HeldSpanFields(span: try spanFields(span), scope: envelope.scope, resource: envelope.resource)
-    }
-
-    func spanFields(_ span: HeldSpan) throws(OTLPDecodingError) -> WireFields {
-        try WireFields(buffer, span.body, singularMessages: 1 << 15, firstOf: WireRewrite.itemAttributes(.traces))
+        let envelope: (scope: WireFields, resource: WireFields)
+        if let known = envelopes[index] {
+            envelope = known
+        } else {
+            let place = request.scopes[index]
+            envelope = (try WireFields(buffer, place.scope), try WireFields(buffer, place.resource))
+            envelopes[index] = envelope
+        }
+        let span = try WireFields(buffer, span.body, singularMessages: 1 << 15, firstOf: WireRewrite.itemAttributes(.traces))
+        return HeldSpanFields(span: span, scope: envelope.scope, resource: envelope.resource)
     }
 }
 

@@ -3,9 +3,10 @@
 /// and an id is hashed by one seeded multiplication instead of SipHash (a profile of the
 /// processor put a fifth of it in `Dictionary`'s hashing and probing).
 ///
-/// The seed is random per table: ids are chosen by whoever sends spans, and ids made to share a
-/// slot would have to be made knowing it. Removal shifts later slots of the run back, so no
-/// tombstones accumulate.
+/// The seed is drawn once per process: ids are chosen by whoever sends spans, and ids made to
+/// share a slot would have to be made knowing it. (Drawn per table, it cost two `getrandom` calls
+/// for every request held.) Removal shifts later slots of the run back, so no tombstones
+/// accumulate.
 struct TraceTable<Value> {
     private struct Slot {
         var id = TraceID()
@@ -19,7 +20,7 @@ struct TraceTable<Value> {
     private let seed: (UInt64, UInt64)
     private(set) var count = 0
 
-    init(seed: (UInt64, UInt64) = (.random(in: .min ... .max), .random(in: .min ... .max))) {
+    init(seed: (UInt64, UInt64) = TraceTableSeed.process) {
         self.seed = seed
         // No storage until the first id, as a dictionary: most requests need no table of their ids.
         slots = []
@@ -118,4 +119,9 @@ struct TraceTable<Value> {
             }
         }
     }
+}
+
+/// The seed of every `TraceTable` of the process.
+private enum TraceTableSeed {
+    static let process = (UInt64.random(in: .min ... .max), UInt64.random(in: .min ... .max))
 }
