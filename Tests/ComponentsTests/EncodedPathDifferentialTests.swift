@@ -261,9 +261,17 @@ import Testing
         }
         #expect(try plan(Self.transformConfigs[0].config).streamed(.traces) != nil)
         #expect(try plan(Self.transformConfigs[3].config).streamed(.traces) != nil)
+        #expect(try plan(Self.transformConfigs[6].config).streamed(.traces) != nil)
         #expect(try plan(Self.logTransformConfigs[1].config).streamed(.logs) != nil)
         #expect(try plan(Self.transformConfigs[2].config).streamed(.traces) == nil, "conditions read the edited attributes")
         #expect(try plan(Self.logTransformConfigs[0].config).streamed(.logs) == nil, "a value read from another attribute")
+        // Behind statements in one walk, these run in the same walk; the others on their own.
+        func following(_ index: Int) throws -> StreamedAttributeActions? {
+            StreamedAttributeActions(try AttributeActions(
+                decodeConfig(AttributesProcessorConfig.self, Self.followingAttributesConfigs[index]).actions, path: "actions"))
+        }
+        #expect(try (0...2).allSatisfy { try following($0) == nil }, "two actions on one key")
+        #expect(try (3...5).allSatisfy { try following($0) != nil })
     }
 
     @Test func actionsInOneWalkKeepEntriesInOrderWhenTheyLieApart() async throws {
@@ -440,6 +448,14 @@ extension EncodedPathDifferentialTests {
               - set(attributes["env"], "prod")
               - set(name, "renamed") where name == "retry"
         """, false),
+        // Replacements longer than a one-byte length can say, in one walk.
+        ("""
+        trace_statements:
+          - context: span
+            statements:
+              - replace_pattern(attributes["url.path"], "/", "/a-segment-long-enough-that-two-of-them-pass-127-bytes-when-written/")
+              - replace_pattern(attributes["k"], "^(.+)$", "$1$1$1$1$1$1$1$1$1$1$1$1$1$1$1$1$1$1$1$1$1$1$1$1$1$1$1$1$1$1")
+        """, true),
     ]
 
     /// Log record statements on the encoding, and a log group the encoding cannot run (it writes
@@ -493,14 +509,26 @@ extension EncodedPathDifferentialTests {
                           seed: UInt64(index) &* 15_485_863, encodedStaysEncoded: encoded)
     }
 
+    /// The attributes processors placed behind a transform processor: actions on the attribute
+    /// list (two on one key), and actions in one walk that hash and update what the statements
+    /// set and rewrote, hash values that are no string (sending the item to the list) among the
+    /// received entries and among those the statements add.
+    static let followingAttributesConfigs: [String] = [0, 2, 4].map {
+        attributesConfigs[$0] + "\n  - {key: env, action: hash}\n  - {key: env, value: again, action: insert}"
+    } + [
+        attributesConfigs[0] + "\n  - {key: env, action: hash}\n  - {key: slow, value: 1, action: update}",
+        attributesConfigs[4] + "\n  - {key: env, action: hash}\n  - {key: slow, value: 1, action: update}",
+        attributesConfigs[0] + "\n  - {key: m, action: hash}\n  - {key: host, action: hash}",
+    ]
+
     /// A transform processor followed by an attributes processor runs the actions in its own
-    /// rewrite of an encoded batch. The pair must deliver what the two give one after the other
-    /// (a forwarder between them keeps them apart) and what they give on the model, including
-    /// actions that read what the statements wrote.
-    @Test(arguments: everyTransformConfig.indices.filter { everyTransformConfig[$0].encoded }, [0, 2, 4])
+    /// rewrite of an encoded batch (in the statements' walk when both run in one). The pair must
+    /// deliver what the two give one after the other (a forwarder between them keeps them apart)
+    /// and what they give on the model, including actions that read what the statements wrote.
+    @Test(arguments: everyTransformConfig.indices.filter { everyTransformConfig[$0].encoded }, followingAttributesConfigs.indices)
     func transformThenAttributesGiveWhatTheyGiveOneAfterTheOther(_ index: Int, _ actions: Int) async throws {
         let (signal, transformConfig, _) = Self.everyTransformConfig[index]
-        let attributesConfig = Self.attributesConfigs[actions] + "\n  - {key: env, action: hash}\n  - {key: env, value: again, action: insert}"
+        let attributesConfig = Self.followingAttributesConfigs[actions]
         let transform = try decodeConfig(TransformProcessorConfig.self, transformConfig)
         let attributes = try decodeConfig(AttributesProcessorConfig.self, attributesConfig)
         func outcome(_ batch: TelemetryBatch, apart: Bool) async throws -> (Outcome, isDecoded: Bool?) {

@@ -92,6 +92,12 @@ public enum WireEntryWalk {
         return .written(walked.start..<bodies.bytes.count)
     }
 
+    /// Takes what the walk wrote of an item back out of `bodies`, for a caller that gives up on
+    /// it after the walk.
+    public static func discard(_ walked: Walked, from bodies: inout WireWriter) {
+        bodies.bytes.removeSubrange(walked.start...)
+    }
+
     @usableFromInline
     static func abandon(_ bodies: inout WireWriter, _ start: Int) -> Walked? {
         bodies.bytes.removeSubrange(start...)

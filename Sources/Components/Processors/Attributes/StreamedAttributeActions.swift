@@ -54,38 +54,72 @@ struct StreamedAttributeActions: Sendable {
                into bodies: inout WireWriter, scratch: inout Scratch) -> WireItemDecision? {
         var met: UInt64 = 0
         let walked = WireEntryWalk.copy(buffer, range, field: field, into: &bodies, value: &scratch.value) { key, value, newValue in
-            guard let index = actionIndex(key) else { return .keep }
-            let first = met & (1 << UInt64(index)) == 0
-            met |= 1 << UInt64(index)
-            switch kinds[index] {
-            case .insert:
-                return .keep
-            case .update, .upsert:
-                // Only the first entry of a key is set, as a lookup finds it.
-                guard first else { return .keep }
-                newValue.removeAll(keepingCapacity: true)
-                newValue.append(contentsOf: actions[index].value)
-                return .replace
-            case .delete:
-                return .drop
-            case .hash:
-                guard let text = WireAttributeList.stringMember(value) else { return .abandon }
-                Self.writeHashed(text, into: &newValue)
-                return .replace
-            }
+            decide(key, value, &newValue, &met)
         }
         guard let walked else { return nil }
         scratch.added.bytes.removeAll(keepingCapacity: true)
-        for index in kinds.indices where met & (1 << UInt64(index)) == 0 && (kinds[index] == .insert || kinds[index] == .upsert) {
-            let action = actions[index]
-            action.key.withUnsafeBytes { key in action.value.withUnsafeBytes { scratch.added.keyValue(field: field, key: key, value: $0) } }
-        }
+        add(met: met, field: field, into: &scratch.added)
         return WireEntryWalk.finish(walked, adding: scratch.added.bytes, into: &bodies)
     }
 
     struct Scratch {
         var value: [UInt8] = []
         var added = WireWriter()
+    }
+
+    /// The actions on one entry as the walk meets it (its value as edits before these left it);
+    /// `met` keeps which actions met their key. A replacement is left in `newValue`.
+    @inline(__always)
+    func decide(_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer, _ newValue: inout [UInt8],
+                _ met: inout UInt64) -> WireEntryWalk.Decision {
+        guard let index = actionIndex(key) else { return .keep }
+        let first = met & (1 << UInt64(index)) == 0
+        met |= 1 << UInt64(index)
+        switch kinds[index] {
+        case .insert:
+            return .keep
+        case .update, .upsert:
+            // Only the first entry of a key is set, as a lookup finds it.
+            guard first else { return .keep }
+            newValue.removeAll(keepingCapacity: true)
+            newValue.append(contentsOf: actions[index].value)
+            return .replace
+        case .delete:
+            return .drop
+        case .hash:
+            guard let text = WireAttributeList.stringMember(value) else { return .abandon }
+            Self.writeHashed(text, into: &newValue)
+            return .replace
+        }
+    }
+
+    /// The entries insert and upsert add for the keys no entry had, in action order.
+    func add(met: UInt64, field: Int, into added: inout WireWriter) {
+        for index in kinds.indices where met & (1 << UInt64(index)) == 0 && (kinds[index] == .insert || kinds[index] == .upsert) {
+            let action = actions[index]
+            action.key.withUnsafeBytes { key in action.value.withUnsafeBytes { added.keyValue(field: field, key: key, value: $0) } }
+        }
+    }
+
+    /// `entries` (whole encoded entries of `field` that an earlier edit added after the received
+    /// ones) with the actions applied, written into `out`; false when one needs the attribute
+    /// list. `value` is storage for a replacement.
+    func decide(added entries: [UInt8], field: Int, met: inout UInt64, into out: inout WireWriter, value: inout [UInt8]) -> Bool {
+        entries.withUnsafeBytes { buffer in
+            var reader = WireReader(buffer, range: 0..<buffer.count)
+            while let (start, entry) = try? reader.next(lengthDelimited: field) {
+                let (keyRange, valueRange) = WireFields.keyValue(buffer, entry)
+                let absent = entry.upperBound..<entry.upperBound
+                let key = UnsafeRawBufferPointer(rebasing: buffer[keyRange ?? absent])
+                switch decide(key, UnsafeRawBufferPointer(rebasing: buffer[valueRange ?? absent]), &value, &met) {
+                case .keep: out.bytes.append(bytesOf: buffer[start..<reader.offset])
+                case .drop: break
+                case .replace: value.withUnsafeBytes { out.keyValue(field: field, key: key, value: $0) }
+                case .abandon: return false
+                }
+            }
+            return true
+        }
     }
 
     private func actionIndex(_ key: UnsafeRawBufferPointer) -> Int? {

@@ -51,42 +51,95 @@ struct TransformEncodedPlan: Sendable {
         }
     }
 
+    /// The work on one item of a rewrite: the item, its scope and resource, the rewrite's buffer.
+    typealias ItemWork = (_ item: WireFields, _ scope: WireFields, _ resource: WireFields, _ bodies: inout WireWriter) throws -> WireItemDecision
+
     /// The request with the changed items written again, or nil when no item changed. `after`
-    /// changes each item's attributes once the statements ran.
+    /// changes each item's attributes once the statements ran; `streamedAfter`, the same actions
+    /// in one walk, lets statements that run in one walk take them into theirs.
     func run(_ signal: Signal, _ bytes: [UInt8], itemCount: Int, then after: ((inout WireAttributeList) -> Void)? = nil,
+             streamedAfter: StreamedAttributeActions? = nil,
              _ report: (OTTLRuntimeError) -> Void) throws -> (bytes: [UInt8], items: Int)? {
-        if after == nil, let edits = streamed(signal) { return try Self.run(edits, signal, bytes, itemCount, report) }
+        // The work is called only during the rewrite, which is what `report` allows.
+        try withoutActuallyEscaping(report) { report in
+            try withItemWork(signal, after, streamedAfter, report) { indexed, work in
+                try WireRewrite.rewrite(signal, bytes, itemCount: itemCount, dropsEmpty: false, indexed: indexed,
+                                        keepResource: { _ in true }, keepScope: { _, _ in true }, item: work)
+            } ?? nil
+        }
+    }
+
+    /// Calls `body` with what the statements (and `after`) do to each item of one rewrite, keeping
+    /// storage from one item to the next, and whether that reads the items' index; nil, without
+    /// calling it, for a signal the encoding cannot take.
+    private func withItemWork<Result>(_ signal: Signal, _ after: ((inout WireAttributeList) -> Void)?,
+                                      _ streamedAfter: StreamedAttributeActions?, _ report: @escaping (OTTLRuntimeError) -> Void,
+                                      _ body: (Bool, ItemWork) throws -> Result) throws -> Result? {
+        if let edits = streamed(signal) {
+            if after == nil {
+                var scratch = WireStreamedEdits.Scratch()
+                return try body(edits.readsLevels) { item, scope, resource, bodies in
+                    try edits.apply(item, scope: scope, resource: resource, into: &bodies, scratch: &scratch, report: report)
+                }
+            }
+            if let streamedAfter {
+                let both = StreamedTransformAndAttributes(edits: edits, actions: streamedAfter)
+                switch signal {
+                case .traces: return try Self.withItemWork(both, listPath: spans ?? [], after, signal, report, body)
+                case .logs: return try Self.withItemWork(both, listPath: logs ?? [], after, signal, report, body)
+                case .metrics: return nil
+                }
+            }
+        }
         switch signal {
-        case .traces: return try Self.run(spans ?? [], signal, bytes, itemCount, after, report)
-        case .logs: return try Self.run(logs ?? [], signal, bytes, itemCount, after, report)
+        case .traces: return try spans.map { try Self.withItemWork($0, after, report, body) }
+        case .logs: return try logs.map { try Self.withItemWork($0, after, report, body) }
         case .metrics: return nil
         }
     }
 
-    private static func run(_ edits: WireStreamedEdits, _ signal: Signal, _ bytes: [UInt8], _ itemCount: Int,
-                            _ report: (OTTLRuntimeError) -> Void) throws -> (bytes: [UInt8], items: Int)? {
-        var scratch = WireStreamedEdits.Scratch()
-        return try WireRewrite.rewrite(signal, bytes, itemCount: itemCount, dropsEmpty: false, indexed: edits.readsLevels,
-                                       keepResource: { _ in true }, keepScope: { _, _ in true }) { item, scope, resource, bodies in
-            try edits.apply(item, scope: scope, resource: resource, into: &bodies, scratch: &scratch, report: report)
+    /// Statements and the following actions in one walk, items it cannot change on the list.
+    private static func withItemWork<Fields, Result>(_ both: StreamedTransformAndAttributes,
+                                                     listPath groups: [OTTLGroup<WireItemEditContext<Fields>>],
+                                                     _ after: ((inout WireAttributeList) -> Void)?, _ signal: Signal,
+                                                     _ report: @escaping (OTTLRuntimeError) -> Void,
+                                                     _ body: (Bool, ItemWork) throws -> Result) throws -> Result {
+        var scratch = StreamedTransformAndAttributes.Scratch()
+        var context = WireItemEditContext<Fields>(.empty, scope: .empty, resource: .empty, attributes: WireAttributeList())
+        return try body(both.edits.readsLevels) { item, scope, resource, bodies in
+            if let decision = try both.apply(item, scope: scope, resource: resource, into: &bodies, scratch: &scratch, report: report) {
+                return decision
+            }
+            let indexed = try WireFields(item.buffer, item.range, singularMessages: WireRewrite.itemSingularMessages(signal),
+                                         firstOf: both.edits.field)
+            guard !indexed.isIrregular else { throw WireIrregularMessage() }
+            return try onList(indexed, scope, resource, &context, groups, after, &bodies, report)
         }
     }
 
-    private static func run<Fields>(_ groups: [OTTLGroup<WireItemEditContext<Fields>>], _ signal: Signal, _ bytes: [UInt8],
-                                    _ itemCount: Int, _ after: ((inout WireAttributeList) -> Void)?,
-                                    _ report: (OTTLRuntimeError) -> Void) throws -> (bytes: [UInt8], items: Int)? {
+    private static func withItemWork<Fields, Result>(_ groups: [OTTLGroup<WireItemEditContext<Fields>>],
+                                                     _ after: ((inout WireAttributeList) -> Void)?,
+                                                     _ report: @escaping (OTTLRuntimeError) -> Void,
+                                                     _ body: (Bool, ItemWork) throws -> Result) throws -> Result {
         // One context for every item, holding one attribute list whose storage every item reuses.
         var context = WireItemEditContext<Fields>(.empty, scope: .empty, resource: .empty, attributes: WireAttributeList())
-        return try WireRewrite.rewrite(signal, bytes, itemCount: itemCount, dropsEmpty: false,
-                                       keepResource: { _ in true }, keepScope: { _, _ in true }) { item, scope, resource, bodies in
-            context.reset(item, scope: scope, resource: resource)
-            // Each group sees the attributes as the groups before it left them, with its own cache.
-            for group in groups {
-                context.clearCache()
-                try group.execute(&context, report: report)
-            }
-            after?(&context.attributes)
-            return context.attributes.decision(writingInto: &bodies)
+        return try body(true) { item, scope, resource, bodies in
+            try onList(item, scope, resource, &context, groups, after, &bodies, report)
         }
+    }
+
+    /// One item's statements, then `after`, on its attribute list.
+    private static func onList<Fields>(_ item: WireFields, _ scope: WireFields, _ resource: WireFields,
+                                       _ context: inout WireItemEditContext<Fields>, _ groups: [OTTLGroup<WireItemEditContext<Fields>>],
+                                       _ after: ((inout WireAttributeList) -> Void)?, _ bodies: inout WireWriter,
+                                       _ report: (OTTLRuntimeError) -> Void) throws(OTTLRuntimeError) -> WireItemDecision {
+        context.reset(item, scope: scope, resource: resource)
+        // Each group sees the attributes as the groups before it left them, with its own cache.
+        for group in groups {
+            context.clearCache()
+            try group.execute(&context, report: report)
+        }
+        after?(&context.attributes)
+        return context.attributes.decision(writingInto: &bodies)
     }
 }

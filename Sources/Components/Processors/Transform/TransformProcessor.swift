@@ -41,10 +41,8 @@ public final class TransformProcessor: Processor {
         guard hasGroups else { return try await next.consume(batch) }
         var batch = batch
         if encodedPlan.handles(batch.signal), !batch.isDecoded {
-            // Statements that run in one walk over each item leave the actions to the attributes
-            // processor's own walk, which costs less than both on an attribute list.
-            let attributes = encodedPlan.streamed(batch.signal) == nil ? followingAttributes : nil
-            if try transformEncoded(&batch, then: attributes?.actions) { return try await (attributes?.next ?? next).consume(batch) }
+            let attributes = attributesTakenIn(batch.signal)
+            if try transformEncoded(&batch, then: attributes) { return try await (attributes?.next ?? next).consume(batch) }
         }
         var request = try batch.requestForProcessing()
         try runOTTL("transform statement", ignoredAs: "skipped", logger: settings.logger) { report throws(OTTLRuntimeError) in
@@ -64,14 +62,24 @@ public final class TransformProcessor: Processor {
         try await next.consume(batch)
     }
 
-    /// False when the encoding has a shape only the decoded path reads right. `actions` (of the
-    /// attributes processor that follows) run on each item after the statements.
-    private func transformEncoded(_ batch: inout TelemetryBatch, then actions: AttributeActions?) throws -> Bool {
+    /// The following attributes processor whose actions run in this processor's rewrite of an
+    /// encoded batch of `signal`. Statements that run in one walk over each item take the actions
+    /// into that walk when those run in one walk too, and otherwise leave them to the attributes
+    /// processor's own walk, which costs less than both on an attribute list.
+    private func attributesTakenIn(_ signal: Signal) -> AttributesProcessor? {
+        encodedPlan.streamed(signal) == nil || followingAttributes?.streamed != nil ? followingAttributes : nil
+    }
+
+    /// False when the encoding has a shape only the decoded path reads right. The actions of
+    /// `attributes` (the processor that follows) run on each item after the statements.
+    private func transformEncoded(_ batch: inout TelemetryBatch, then attributes: AttributesProcessor?) throws -> Bool {
         let bytes = batch.encoded(), count = batch.itemCount, signal = batch.signal, metadata = batch.metadata
-        let after: ((inout WireAttributeList) -> Void)? = actions.map { actions in { actions.apply(to: &$0, metadata: metadata) } }
+        let after: ((inout WireAttributeList) -> Void)? = attributes.map { attributes in
+            { attributes.actions.apply(to: &$0, metadata: metadata) }
+        }
         return try runOnEncoding {
             try runOTTL("transform statement", ignoredAs: "skipped", logger: settings.logger) { report in
-                if let changed = try encodedPlan.run(signal, bytes, itemCount: count, then: after, report) {
+                if let changed = try encodedPlan.run(signal, bytes, itemCount: count, then: after, streamedAfter: attributes?.streamed, report) {
                     batch.replace(withTrustedProtobuf: changed.bytes, itemCount: changed.items)
                 }
             }

@@ -44,6 +44,11 @@ public struct WireStreamedEdits: Sendable {
 
     let ops: [Op]
     let gates: [Gate]
+    /// The gates' conditions apart, each with the op it gates, and the ops without one (bit n for
+    /// op n).
+    let conditions: [WireCondition]
+    let conditionOps: [Int]
+    let unconditional: UInt64
     let values: [UInt8]
     let patterns: [(regex: GoRegex, template: GoRegex.Template)]
     /// The keys the statements name, each once; an op refers to one by index.
@@ -55,7 +60,7 @@ public struct WireStreamedEdits: Sendable {
     /// Whether a statement has a condition: the items must then be indexed.
     public let readsLevels: Bool
     /// The items' repeated KeyValue field (their attributes).
-    let field: Int
+    public let field: Int
 
     /// nil when a group or statement does not fit (see the type's comment).
     public init?<Fields>(_ groups: [OTTLGroup<WireItemEditContext<Fields>>]) {
@@ -103,7 +108,19 @@ public struct WireStreamedEdits: Sendable {
         }
         self.opsFor = opsFor
         self.opsForKey = opsForKey
-        readsLevels = gates.contains { $0.condition != nil }
+        var conditions: [WireCondition] = [], conditionOps: [Int] = [], unconditional: UInt64 = 0
+        for (index, gate) in gates.enumerated() {
+            if let condition = gate.condition {
+                conditions.append(condition)
+                conditionOps.append(index)
+            } else {
+                unconditional |= 1 << UInt64(index)
+            }
+        }
+        self.conditions = conditions
+        self.conditionOps = conditionOps
+        self.unconditional = unconditional
+        readsLevels = !conditions.isEmpty
         field = Fields.attributesField
     }
 
@@ -126,50 +143,78 @@ public struct WireStreamedEdits: Sendable {
     public func apply(_ item: WireFields, scope: WireFields, resource: WireFields,
                       into bodies: inout WireWriter, scratch: inout Scratch,
                       report: (OTTLRuntimeError) -> Void) throws(OTTLRuntimeError) -> WireItemDecision {
-        let active = try activate(WireLevels(item: item, scope: scope, resource: resource), report)
-        var met: UInt64 = 0
-        // The closure's state apart from `scratch.value`, which the walk lends it as `newValue`.
-        var state = EntryState(active: active, replaced: scratch.replaced)
+        var state = try begin(item, scope: scope, resource: resource, scratch: &scratch, report: report)
         let walked = WireEntryWalk.copy(item.buffer, item.range, field: field, into: &bodies, value: &scratch.value) { key, value, newValue in
-            let keyIndex = self.keyIndex(key)
-            var first = false
-            if let keyIndex {
-                first = met & (1 << UInt64(keyIndex)) == 0
-                met |= 1 << UInt64(keyIndex)
-            }
-            return edit(entryWith: keyIndex, first: first, value, &newValue, &state)
+            edit(key, value, &newValue, &state)
         }
-        scratch.replaced = state.replaced
+        end(state, &scratch)
         guard let walked else { return .keep }
-        if let known = scratch.addedFor.firstIndex(where: { $0.met == met && $0.active == active }) {
-            return WireEntryWalk.finish(walked, adding: scratch.addedFor[known].bytes, into: &bodies)
-        }
-        addEntries(met: met, active: active, &scratch)
-        if scratch.addedFor.count == 8 { scratch.addedFor.removeFirst() }
-        scratch.addedFor.append((met, active, scratch.added.bytes))
-        return WireEntryWalk.finish(walked, adding: scratch.added.bytes, into: &bodies)
+        return WireEntryWalk.finish(walked, adding: added(state, &scratch), into: &bodies)
     }
 
-    private struct EntryState {
+    // MARK: One item in steps, for a walk that runs more edits on each entry after these
+
+    /// What the statements know of one item while its entries are walked.
+    public struct ItemState {
         /// Bit n: op n runs on this item.
         let active: UInt64
+        /// Bit n: an entry of key n was met.
+        var met: UInt64 = 0
+        /// Spare storage a rewritten value is written into, lent by the scratch.
         var replaced: [UInt8]
+    }
+
+    /// The item's state before its first entry: which statements run on it (their conditions
+    /// tested, failures handled as `apply` says).
+    public func begin(_ item: WireFields, scope: WireFields, resource: WireFields, scratch: inout Scratch,
+                      report: (OTTLRuntimeError) -> Void) throws(OTTLRuntimeError) -> ItemState {
+        let active = try activate(WireLevels(item: item, scope: scope, resource: resource), report)
+        var replaced: [UInt8] = []
+        swap(&replaced, &scratch.replaced)
+        return ItemState(active: active, replaced: replaced)
+    }
+
+    /// The statements on one received entry, in walk order; a changed value is left in `newValue`
+    /// (`.replace`).
+    public func edit(_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer, _ newValue: inout [UInt8],
+                     _ state: inout ItemState) -> WireEntryWalk.Decision {
+        let keyIndex = self.keyIndex(key)
+        var first = false
+        if let keyIndex {
+            first = state.met & (1 << UInt64(keyIndex)) == 0
+            state.met |= 1 << UInt64(keyIndex)
+        }
+        return edit(entryWith: keyIndex, first: first, value, &newValue, &state)
+    }
+
+    /// Gives the item's storage back to the scratch once its walk is over.
+    public func end(_ state: ItemState, _ scratch: inout Scratch) {
+        scratch.replaced = state.replaced
+    }
+
+    /// The entries the statements add after the received ones (whole encoded entries, maybe none).
+    public func added(_ state: ItemState, _ scratch: inout Scratch) -> [UInt8] {
+        if let known = scratch.addedFor.firstIndex(where: { $0.met == state.met && $0.active == state.active }) {
+            return scratch.addedFor[known].bytes
+        }
+        addEntries(met: state.met, active: state.active, &scratch)
+        if scratch.addedFor.count == 8 { scratch.addedFor.removeFirst() }
+        scratch.addedFor.append((state.met, state.active, scratch.added.bytes))
+        return scratch.added.bytes
     }
 
     /// Which statements run on this item (bit n for op n): those without a condition and those
     /// whose condition holds.
     private func activate(_ levels: WireLevels, _ report: (OTTLRuntimeError) -> Void) throws(OTTLRuntimeError) -> UInt64 {
         guard readsLevels else { return ops.count == 64 ? ~0 : (1 << UInt64(ops.count)) - 1 }
-        var active: UInt64 = 0
-        for (index, gate) in gates.enumerated() {
-            guard let condition = gate.condition else {
-                active |= 1 << UInt64(index)
-                continue
-            }
+        var active = unconditional
+        // By index, so that no gate (and no reference it holds) is copied per item.
+        for at in conditions.indices {
+            let index = conditionOps[at]
             do {
-                if try condition.test(levels, general: WireCondition.noGeneral) { active |= 1 << UInt64(index) }
+                if try conditions[at].test(levels, general: WireCondition.noGeneral) { active |= 1 << UInt64(index) }
             } catch {
-                try gate.errorMode.handle(OTTLRuntimeError("\(gate.text): \(error.message)"), report)
+                try gates[index].errorMode.handle(OTTLRuntimeError("\(gates[index].text): \(error.message)"), report)
             }
         }
         return active
@@ -177,7 +222,7 @@ public struct WireStreamedEdits: Sendable {
 
     /// The statements on one received entry; a changed value is left in `value`.
     private func edit(entryWith keyIndex: Int?, first: Bool, _ received: UnsafeRawBufferPointer, _ value: inout [UInt8],
-                      _ state: inout EntryState) -> WireEntryWalk.Decision {
+                      _ state: inout ItemState) -> WireEntryWalk.Decision {
         var changed = false
         for at in opsForKey[keyIndex ?? keys.count] where state.active & (1 << UInt64(opsFor[at])) != 0 {
             switch ops[opsFor[at]] {
@@ -277,14 +322,20 @@ public struct WireStreamedEdits: Sendable {
     private static func replace(_ value: UnsafeRawBufferPointer, _ regex: GoRegex, _ template: GoRegex.Template,
                                 into out: inout [UInt8]) -> Bool {
         guard let old = WireAttributeList.stringMember(value) else { return false }
-        var text: [UInt8] = []
-        guard WireAttributeEdit.replacePattern(old, regex, template, into: &text) else { return false }
-        // Written in `out`'s storage, which the caller keeps from one value to the next.
-        var writer = WireWriter()
-        swap(&writer.bytes, &out)
-        writer.bytes.removeAll(keepingCapacity: true)
-        writer.lengthDelimited(field: 1, text)
-        swap(&writer.bytes, &out)
+        // The text goes straight into `out`'s storage, which the caller keeps from one value to
+        // the next, behind a one-byte length that a longer text widens afterwards.
+        out.removeAll(keepingCapacity: true)
+        out.append(1 << 3 | 2)
+        out.append(0)
+        guard WireAttributeEdit.replacePattern(old, regex, template, into: &out) else { return false }
+        let length = out.count - 2
+        if length < 0x80 {
+            out[1] = UInt8(length)
+        } else {
+            var header = WireWriter()
+            header.varint(UInt64(length))
+            out.replaceSubrange(1..<2, with: header.bytes)
+        }
         return true
     }
 
