@@ -96,8 +96,9 @@ struct StreamedAttributeActions: Sendable {
     /// The entries insert and upsert add for the keys no entry had, in action order.
     func add(met: UInt64, field: Int, into added: inout WireWriter) {
         for index in kinds.indices where met & (1 << UInt64(index)) == 0 && (kinds[index] == .insert || kinds[index] == .upsert) {
-            let action = actions[index]
-            action.key.withUnsafeBytes { key in action.value.withUnsafeBytes { added.keyValue(field: field, key: key, value: $0) } }
+            actions[index].key.withUnsafeBytes { key in
+                actions[index].value.withUnsafeBytes { added.keyValue(field: field, key: key, value: $0) }
+            }
         }
     }
 
@@ -132,12 +133,16 @@ struct StreamedAttributeActions: Sendable {
     /// A string value's replacement by the lowercase hex of its SHA-256, encoded as the list
     /// encodes a string it rewrote.
     private static func writeHashed(_ text: UnsafeRawBufferPointer, into value: inout [UInt8]) {
-        value.removeAll(keepingCapacity: true)
-        value.append(1 << 3 | 2)
-        value.append(64)
-        withUnsafeTemporaryAllocation(byteCount: 64, alignment: 1) { hex in
-            AttributeActions.writeHash(of: text, into: hex)
-            value.append(contentsOf: UnsafeRawBufferPointer(hex).assumingMemoryBound(to: UInt8.self))
+        // Always 66 bytes: written in place, the buffer resized only when it held something else
+        // (emptying and appending cost more than the writes).
+        if value.count != 66 {
+            value.removeAll(keepingCapacity: true)
+            value.append(contentsOf: repeatElement(0, count: 66))
+        }
+        value.withUnsafeMutableBytes { out in
+            out[0] = 1 << 3 | 2
+            out[1] = 64
+            AttributeActions.writeHash(of: text, into: UnsafeMutableRawBufferPointer(rebasing: out[2...]))
         }
     }
 }
