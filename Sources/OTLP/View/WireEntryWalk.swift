@@ -95,7 +95,7 @@ public enum WireEntryWalk {
     /// Takes what the walk wrote of an item back out of `bodies`, for a caller that gives up on
     /// it after the walk.
     public static func discard(_ walked: Walked, from bodies: inout WireWriter) {
-        bodies.bytes.removeSubrange(walked.start...)
+        _ = abandon(&bodies, walked.start)
     }
 
     @usableFromInline

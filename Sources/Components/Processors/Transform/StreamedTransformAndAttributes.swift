@@ -21,7 +21,6 @@ struct StreamedTransformAndAttributes {
         /// The value the statements left, while the actions write theirs.
         var spare: [UInt8] = []
         var added = WireWriter()
-        var addedValue: [UInt8] = []
     }
 
     /// The item with both applied, written into `bodies`; nil (nothing left in `bodies`) when it
@@ -56,7 +55,7 @@ struct StreamedTransformAndAttributes {
         guard let walked else { return nil }
         scratch.added.bytes.removeAll(keepingCapacity: true)
         guard actions.decide(added: edits.added(state, &scratch.edits), field: field, met: &met, into: &scratch.added,
-                             value: &scratch.addedValue) else {
+                             value: &scratch.value) else {
             WireEntryWalk.discard(walked, from: &bodies)
             return nil
         }

@@ -51,62 +51,53 @@ struct TransformEncodedPlan: Sendable {
         }
     }
 
-    /// The work on one item of a rewrite: the item, its scope and resource, the rewrite's buffer.
-    typealias ItemWork = (_ item: WireFields, _ scope: WireFields, _ resource: WireFields, _ bodies: inout WireWriter) throws -> WireItemDecision
-
     /// The request with the changed items written again, or nil when no item changed. `after`
     /// changes each item's attributes once the statements ran; `streamedAfter`, the same actions
     /// in one walk, lets statements that run in one walk take them into theirs.
     func run(_ signal: Signal, _ bytes: [UInt8], itemCount: Int, then after: ((inout WireAttributeList) -> Void)? = nil,
              streamedAfter: StreamedAttributeActions? = nil,
              _ report: (OTTLRuntimeError) -> Void) throws -> (bytes: [UInt8], items: Int)? {
-        // The work is called only during the rewrite, which is what `report` allows.
-        try withoutActuallyEscaping(report) { report in
-            try withItemWork(signal, after, streamedAfter, report) { indexed, work in
-                try WireRewrite.rewrite(signal, bytes, itemCount: itemCount, dropsEmpty: false, indexed: indexed,
-                                        keepResource: { _ in true }, keepScope: { _, _ in true }, item: work)
-            } ?? nil
-        }
-    }
-
-    /// Calls `body` with what the statements (and `after`) do to each item of one rewrite, keeping
-    /// storage from one item to the next, and whether that reads the items' index; nil, without
-    /// calling it, for a signal the encoding cannot take.
-    private func withItemWork<Result>(_ signal: Signal, _ after: ((inout WireAttributeList) -> Void)?,
-                                      _ streamedAfter: StreamedAttributeActions?, _ report: @escaping (OTTLRuntimeError) -> Void,
-                                      _ body: (Bool, ItemWork) throws -> Result) throws -> Result? {
         if let edits = streamed(signal) {
-            if after == nil {
-                var scratch = WireStreamedEdits.Scratch()
-                return try body(edits.readsLevels) { item, scope, resource, bodies in
-                    try edits.apply(item, scope: scope, resource: resource, into: &bodies, scratch: &scratch, report: report)
-                }
-            }
+            if after == nil { return try Self.run(edits, signal, bytes, itemCount, report) }
             if let streamedAfter {
                 let both = StreamedTransformAndAttributes(edits: edits, actions: streamedAfter)
                 switch signal {
-                case .traces: return try Self.withItemWork(both, listPath: spans ?? [], after, signal, report, body)
-                case .logs: return try Self.withItemWork(both, listPath: logs ?? [], after, signal, report, body)
+                case .traces: return try Self.run(both, listPath: spans ?? [], after, signal, bytes, itemCount, report)
+                case .logs: return try Self.run(both, listPath: logs ?? [], after, signal, bytes, itemCount, report)
                 case .metrics: return nil
                 }
             }
         }
         switch signal {
-        case .traces: return try spans.map { try Self.withItemWork($0, after, report, body) }
-        case .logs: return try logs.map { try Self.withItemWork($0, after, report, body) }
+        case .traces: return try Self.run(spans ?? [], signal, bytes, itemCount, after, report)
+        case .logs: return try Self.run(logs ?? [], signal, bytes, itemCount, after, report)
         case .metrics: return nil
         }
     }
 
+    /// The rewrite every path runs: items changed by `item`, no container dropped.
+    private static func rewrite(_ signal: Signal, _ bytes: [UInt8], _ itemCount: Int, indexed: Bool,
+                                item: (_ item: WireFields, _ scope: WireFields, _ resource: WireFields, _ bodies: inout WireWriter)
+                                    throws -> WireItemDecision) throws -> (bytes: [UInt8], items: Int)? {
+        try WireRewrite.rewrite(signal, bytes, itemCount: itemCount, dropsEmpty: false, indexed: indexed,
+                                keepResource: { _ in true }, keepScope: { _, _ in true }, item: item)
+    }
+
+    private static func run(_ edits: WireStreamedEdits, _ signal: Signal, _ bytes: [UInt8], _ itemCount: Int,
+                            _ report: (OTTLRuntimeError) -> Void) throws -> (bytes: [UInt8], items: Int)? {
+        var scratch = WireStreamedEdits.Scratch()
+        return try rewrite(signal, bytes, itemCount, indexed: edits.readsLevels) { item, scope, resource, bodies in
+            try edits.apply(item, scope: scope, resource: resource, into: &bodies, scratch: &scratch, report: report)
+        }
+    }
+
     /// Statements and the following actions in one walk, items it cannot change on the list.
-    private static func withItemWork<Fields, Result>(_ both: StreamedTransformAndAttributes,
-                                                     listPath groups: [OTTLGroup<WireItemEditContext<Fields>>],
-                                                     _ after: ((inout WireAttributeList) -> Void)?, _ signal: Signal,
-                                                     _ report: @escaping (OTTLRuntimeError) -> Void,
-                                                     _ body: (Bool, ItemWork) throws -> Result) throws -> Result {
+    private static func run<Fields>(_ both: StreamedTransformAndAttributes, listPath groups: [OTTLGroup<WireItemEditContext<Fields>>],
+                                    _ after: ((inout WireAttributeList) -> Void)?, _ signal: Signal, _ bytes: [UInt8],
+                                    _ itemCount: Int, _ report: (OTTLRuntimeError) -> Void) throws -> (bytes: [UInt8], items: Int)? {
         var scratch = StreamedTransformAndAttributes.Scratch()
         var context = WireItemEditContext<Fields>(.empty, scope: .empty, resource: .empty, attributes: WireAttributeList())
-        return try body(both.edits.readsLevels) { item, scope, resource, bodies in
+        return try rewrite(signal, bytes, itemCount, indexed: both.edits.readsLevels) { item, scope, resource, bodies in
             if let decision = try both.apply(item, scope: scope, resource: resource, into: &bodies, scratch: &scratch, report: report) {
                 return decision
             }
@@ -117,13 +108,12 @@ struct TransformEncodedPlan: Sendable {
         }
     }
 
-    private static func withItemWork<Fields, Result>(_ groups: [OTTLGroup<WireItemEditContext<Fields>>],
-                                                     _ after: ((inout WireAttributeList) -> Void)?,
-                                                     _ report: @escaping (OTTLRuntimeError) -> Void,
-                                                     _ body: (Bool, ItemWork) throws -> Result) throws -> Result {
+    private static func run<Fields>(_ groups: [OTTLGroup<WireItemEditContext<Fields>>], _ signal: Signal, _ bytes: [UInt8],
+                                    _ itemCount: Int, _ after: ((inout WireAttributeList) -> Void)?,
+                                    _ report: (OTTLRuntimeError) -> Void) throws -> (bytes: [UInt8], items: Int)? {
         // One context for every item, holding one attribute list whose storage every item reuses.
         var context = WireItemEditContext<Fields>(.empty, scope: .empty, resource: .empty, attributes: WireAttributeList())
-        return try body(true) { item, scope, resource, bodies in
+        return try rewrite(signal, bytes, itemCount, indexed: true) { item, scope, resource, bodies in
             try onList(item, scope, resource, &context, groups, after, &bodies, report)
         }
     }

@@ -35,17 +35,16 @@ public struct WireStreamedEdits: Sendable {
         }
     }
 
-    /// What decides whether an op runs on an item, read once per item.
+    /// What reports a failed condition of an op: its statement and its group's error mode.
     struct Gate: Sendable {
-        let condition: WireCondition?
         let text: String
         let errorMode: OTTLErrorMode
     }
 
     let ops: [Op]
     let gates: [Gate]
-    /// The gates' conditions apart, each with the op it gates, and the ops without one (bit n for
-    /// op n).
+    /// The ops' conditions, each with the op it gates (tested by index, so that nothing holding a
+    /// reference is copied per item), and the ops without one (bit n for op n).
     let conditions: [WireCondition]
     let conditionOps: [Int]
     let unconditional: UInt64
@@ -65,6 +64,7 @@ public struct WireStreamedEdits: Sendable {
     /// nil when a group or statement does not fit (see the type's comment).
     public init?<Fields>(_ groups: [OTTLGroup<WireItemEditContext<Fields>>]) {
         var ops: [Op] = [], gates: [Gate] = [], values: [UInt8] = []
+        var conditions: [WireCondition] = [], conditionOps: [Int] = [], unconditional: UInt64 = 0
         var patterns: [(regex: GoRegex, template: GoRegex.Template)] = []
         var keys: [[UInt8]] = []
         func key(_ bytes: [UInt8]) -> Int {
@@ -90,7 +90,13 @@ public struct WireStreamedEdits: Sendable {
                     ops.append(.replacePattern(key: key(name), pattern: patterns.count))
                     patterns.append((regex, template))
                 }
-                gates.append(Gate(condition: condition, text: statement.text, errorMode: group.errorMode))
+                if let condition {
+                    conditions.append(condition)
+                    conditionOps.append(gates.count)
+                } else {
+                    unconditional |= 1 << UInt64(gates.count)
+                }
+                gates.append(Gate(text: statement.text, errorMode: group.errorMode))
             }
         }
         // Which keys the walk met, and which ops run on an item, are kept in one word each.
@@ -108,15 +114,6 @@ public struct WireStreamedEdits: Sendable {
         }
         self.opsFor = opsFor
         self.opsForKey = opsForKey
-        var conditions: [WireCondition] = [], conditionOps: [Int] = [], unconditional: UInt64 = 0
-        for (index, gate) in gates.enumerated() {
-            if let condition = gate.condition {
-                conditions.append(condition)
-                conditionOps.append(index)
-            } else {
-                unconditional |= 1 << UInt64(index)
-            }
-        }
         self.conditions = conditions
         self.conditionOps = conditionOps
         self.unconditional = unconditional
@@ -206,9 +203,7 @@ public struct WireStreamedEdits: Sendable {
     /// Which statements run on this item (bit n for op n): those without a condition and those
     /// whose condition holds.
     private func activate(_ levels: WireLevels, _ report: (OTTLRuntimeError) -> Void) throws(OTTLRuntimeError) -> UInt64 {
-        guard readsLevels else { return ops.count == 64 ? ~0 : (1 << UInt64(ops.count)) - 1 }
         var active = unconditional
-        // By index, so that no gate (and no reference it holds) is copied per item.
         for at in conditions.indices {
             let index = conditionOps[at]
             do {
