@@ -456,6 +456,17 @@ extension WireWriter {
         }
     }
 
+    /// One entry whose value is the string of `bytes` in lowercase hex, written as `keyValue(scalar:)`
+    /// writes a string; false (nothing written) for an entry of over 240 bytes.
+    public mutating func keyValue(field: Int, key: UnsafeRawBufferPointer, hexOf bytes: UnsafeRawBufferPointer) -> Bool {
+        let digits = bytes.count * 2
+        return keyValue(field: field, key: key, valueSize: 1 + Self.varintSize(UInt64(digits)) + digits) { buffer, at in
+            let start = Self.put(UInt64(digits), into: buffer, at: Self.put(1 << 3 | 2, into: buffer, at: at))
+            writeHex(bytes, into: UnsafeMutableRawBufferPointer(rebasing: UnsafeMutableRawBufferPointer(buffer)[start..<start + digits]))
+            return start + digits
+        }
+    }
+
     private mutating func keyValue(field: Int, key: UnsafeRawBufferPointer, valueSize: Int,
                                    value: (UnsafeMutableBufferPointer<UInt8>, Int) -> Int) -> Bool {
         let size = Self.keyValueSize(key.count, valueSize)

@@ -53,10 +53,16 @@ public enum WireRewrite {
     /// With `indexed` false the decisions get each resource, scope and item unindexed
     /// (`WireFields(unindexed:)`: its buffer and range only), for decisions that walk the item
     /// themselves and read nothing of its resource and scope.
+    ///
+    /// `replaceResource` and `replaceScope` give a kept resource or scope a new encoding (its
+    /// body) where they return one, as `rewriteContainers` does, in the same pass: the request is
+    /// written once for its containers and its items together.
     public static func rewrite(
         _ signal: Signal, _ bytes: [UInt8], itemCount before: Int, dropsEmpty: Bool = true, indexed: Bool = true,
         keepResource: (WireFields) throws -> Bool,
         keepScope: (_ scope: WireFields, _ resource: WireFields) throws -> Bool,
+        replaceResource: ((WireFields) throws -> [UInt8]?)? = nil,
+        replaceScope: ((WireFields) throws -> [UInt8]?)? = nil,
         item: (_ item: WireFields, _ scope: WireFields, _ resource: WireFields, _ bodies: inout WireWriter) throws -> WireItemDecision
     ) throws -> (bytes: [UInt8], items: Int)? {
         try bytes.withUnsafeBytes { buffer in
@@ -71,6 +77,9 @@ public enum WireRewrite {
                 plan.containers.append(Plan.dropped)
                 guard try keepResource(resource) else { return }
                 var entrySize = entryBody.count, scopes = 0
+                if let replaceResource, let replacement = try replaceResource(indexed ? resource : try entry.message(1)) {
+                    entrySize += plan.replace(field1Of: entry, with: replacement, container: container)
+                }
                 try entry.forEachOccurrence(2) { scopeStart, scopeBody in
                     let scopeEntry = try WireFields(buffer, scopeBody, singularMessages: 1 << 1)
                     guard !scopeEntry.isIrregular else { throw WireIrregularMessage() }
@@ -81,6 +90,9 @@ public enum WireRewrite {
                     entrySize -= scopeBody.upperBound - scopeStart
                     guard try keepScope(scope, resource) else { return true }
                     var scopeSize = scopeBody.count, items = 0
+                    if let replaceScope, let replacement = try replaceScope(indexed ? scope : try scopeEntry.message(1)) {
+                        scopeSize += plan.replace(field1Of: scopeEntry, with: replacement, container: scopeContainer)
+                    }
                     let firstItem = plan.items.count
                     try scopeEntry.forEachOccurrence(2) { itemStart, itemBody in
                         let fields = indexed ? try WireFields(buffer, itemBody, singularMessages: itemSingularMessages(signal),
@@ -119,9 +131,10 @@ public enum WireRewrite {
                     plan.containers[container] = entrySize
                 } else {
                     plan.containers.removeSubrange((container + 1)...)
+                    if !plan.replacements.isEmpty { plan.replacements = plan.replacements.filter { $0.key < container } }
                 }
             }
-            guard plan.replaced || kept != before else { return nil }
+            guard plan.replaced || !plan.replacements.isEmpty || kept != before else { return nil }
             return (try plan.write(buffer), kept)
         }
     }
@@ -266,8 +279,19 @@ public enum WireRewrite {
         /// The bodies of `.written` items.
         var bodies = WireWriter()
         var replaced = false
+        /// New resources and scopes (field 1 of a container) by container index, and whether the
+        /// container had one to replace (else the new one is written first).
+        var replacements: [Int: (body: [UInt8], replacesField: Bool)] = [:]
         private var nextContainer = 0
         private var nextItem = 0
+
+        /// Records a container's new field 1 and returns how much it changes the container's size
+        /// (the field as received may have written its length in more bytes).
+        mutating func replace(field1Of container: WireFields, with body: [UInt8], container index: Int) -> Int {
+            let received = container.lastTag(1).map { container.bytesRange(1).upperBound - $0 }
+            replacements[index] = (body, received != nil)
+            return fieldSize(body.count) - (received ?? 0)
+        }
 
         mutating func write(_ buffer: UnsafeRawBufferPointer) throws(OTLPDecodingError) -> [UInt8] {
             var out = WireWriter()
@@ -283,14 +307,14 @@ public enum WireRewrite {
                     continue
                 }
                 let entryBody = try reader.lengthDelimited()
-                let entrySize = takeContainer()
+                let (entryIndex, entrySize) = takeContainer()
                 guard entrySize != Self.dropped else { continue }
                 out.header(field: 1, size: entrySize)
-                try Self.copy(buffer, entryBody, into: &out) { (scopeBody: Range<Int>, out: inout WireWriter) throws(OTLPDecodingError) in
-                    let scopeSize = takeContainer()
+                try Self.copy(buffer, entryBody, replacing: replacement(entryIndex), into: &out) { (scopeBody: Range<Int>, out: inout WireWriter) throws(OTLPDecodingError) in
+                    let (scopeIndex, scopeSize) = takeContainer()
                     guard scopeSize != Self.dropped else { return }
                     out.header(field: 2, size: scopeSize)
-                    try Self.copy(buffer, scopeBody, into: &out) { (itemBody: Range<Int>, out: inout WireWriter) throws(OTLPDecodingError) in
+                    try Self.copy(buffer, scopeBody, replacing: replacement(scopeIndex), into: &out) { (itemBody: Range<Int>, out: inout WireWriter) throws(OTLPDecodingError) in
                         switch takeItem() {
                         case .keep: out.lengthDelimited(field: 2, buffer[itemBody])
                         case .drop: break
@@ -302,16 +326,26 @@ public enum WireRewrite {
             return out.bytes
         }
 
+        private func replacement(_ container: Int) -> (body: [UInt8], replacesField: Bool)? {
+            replacements.isEmpty ? nil : replacements[container]
+        }
+
         /// Copies the fields of the message in `range` to `out` in order, except its field 2 (the
-        /// scopes of a resource entry, the items of a scope entry), whose values `child` writes.
-        private static func copy(_ buffer: UnsafeRawBufferPointer, _ range: Range<Int>, into out: inout WireWriter,
+        /// scopes of a resource entry, the items of a scope entry), whose values `child` writes,
+        /// and its field 1 when `replacing` gives a new one.
+        private static func copy(_ buffer: UnsafeRawBufferPointer, _ range: Range<Int>, replacing first: (body: [UInt8], replacesField: Bool)?,
+                                 into out: inout WireWriter,
                                  _ child: (Range<Int>, inout WireWriter) throws(OTLPDecodingError) -> Void) throws(OTLPDecodingError) {
+            if let first, !first.replacesField { out.lengthDelimited(field: 1, first.body) }
             var reader = WireReader(buffer, range: range)
             while !reader.isAtEnd {
                 let start = reader.offset
                 let (field, wireType) = try reader.tag()
                 if field == 2, wireType == .lengthDelimited {
                     try child(try reader.lengthDelimited(), &out)
+                } else if field == 1, wireType == .lengthDelimited, let first {
+                    _ = try reader.lengthDelimited()
+                    out.lengthDelimited(field: 1, first.body)
                 } else {
                     try reader.skip(wireType)
                     out.bytes.append(bytesOf: buffer[start..<reader.offset])
@@ -319,9 +353,10 @@ public enum WireRewrite {
             }
         }
 
-        private mutating func takeContainer() -> Int {
+        /// The next container's index and size.
+        private mutating func takeContainer() -> (Int, Int) {
             defer { nextContainer += 1 }
-            return nextContainer < containers.count ? containers[nextContainer] : Self.dropped
+            return (nextContainer, nextContainer < containers.count ? containers[nextContainer] : Self.dropped)
         }
 
         private mutating func takeItem() -> WireItemDecision {

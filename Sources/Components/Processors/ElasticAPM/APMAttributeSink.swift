@@ -5,6 +5,8 @@ import OTLP
 protocol APMAttributeSink {
     func has(_ key: EnrichedKey) -> Bool
     mutating func append(_ key: EnrichedKey, _ value: AnyValue.OneOf_Value)
+    /// Adds an ID as pdata prints it: lowercase hex, "" for the empty ID.
+    mutating func append(_ key: EnrichedKey, hexID id: UnsafeRawBufferPointer)
     /// Sets the first entry of `key` to the string, or adds one.
     mutating func replace(_ key: EnrichedKey, string: String)
     /// Removes the first entry of each of `SpanEnrichment.messagingKeys`.
@@ -26,6 +28,8 @@ struct ModelAttributeSink: APMAttributeSink {
     mutating func append(_ key: EnrichedKey, _ value: AnyValue.OneOf_Value) {
         attributes.append(.with { $0.key = key.name; $0.value.value = value })
     }
+
+    mutating func append(_ key: EnrichedKey, hexID id: UnsafeRawBufferPointer) { append(key, .stringValue(SpanEnrichment.hexID(id))) }
 
     mutating func replace(_ key: EnrichedKey, string: String) { attributes.set(key.name, string: string) }
 
@@ -75,6 +79,15 @@ struct WireAttributeSink: APMAttributeSink {
         present |= key.bit
     }
 
+    mutating func append(_ key: EnrichedKey, hexID id: UnsafeRawBufferPointer) {
+        // Written straight into the entry: a String of a span ID's 16 digits takes an allocation.
+        guard !SpanEnrichment.isEmptyID(id), added.keyValue(field: field, key: key.utf8, hexOf: id) else {
+            return append(key, .stringValue(SpanEnrichment.hexID(id)))
+        }
+        starts[key.rawValue] = Int32(truncatingIfNeeded: added.bytes.count)
+        present |= key.bit
+    }
+
     mutating func replace(_ key: EnrichedKey, string: String) {
         if arrived & key.bit != 0 {
             replacement = (key, string)
@@ -101,9 +114,7 @@ struct WireAttributeSink: APMAttributeSink {
 
     /// One entry, written whole.
     static func write(_ key: EnrichedKey, _ value: AnyValue.OneOf_Value, field: Int, into out: inout WireWriter) {
-        EnrichedKey.utf8[key.rawValue].withUnsafeBytes { name in
-            write(name, value, field: field, into: &out)
-        }
+        write(key.utf8, value, field: field, into: &out)
     }
 
     static func write(_ key: UnsafeRawBufferPointer, _ value: AnyValue.OneOf_Value, field: Int, into out: inout WireWriter) {

@@ -21,7 +21,16 @@ enum EnrichedKey: Int, CaseIterable, Sendable {
     case serviceTargetType, serviceTargetName, spanDestinationServiceResource, childID
     case errorID, errorExceptionHandled, errorGroupingKey, errorGroupingName
 
-    var name: String {
+    var name: String { staticName.description }
+
+    /// The key as bytes in the binary: read for every entry written, without a global's
+    /// initialisation check or reference counting.
+    var utf8: UnsafeRawBufferPointer {
+        let name = staticName
+        return UnsafeRawBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount)
+    }
+
+    private var staticName: StaticString {
         switch self {
         case .timestampUs: "timestamp.us"
         case .processorEvent: "processor.event"
@@ -54,9 +63,6 @@ enum EnrichedKey: Int, CaseIterable, Sendable {
     }
 
     var bit: UInt64 { 1 << UInt64(rawValue) }
-
-    static let utf8: [[UInt8]] = allCases.map { Array($0.name.utf8) }
-    var utf8: [UInt8] { Self.utf8[rawValue] }
 }
 
 enum APMKeys {

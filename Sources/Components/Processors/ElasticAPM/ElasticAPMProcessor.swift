@@ -77,34 +77,35 @@ public final class ElasticAPMProcessor: Processor {
     }
 
     /// The batch enriched on its encoding: spans through the wire rules, resources and scopes
-    /// (a few per request) decoded, enriched and written again. False when the encoding has a
-    /// shape only the decoded path reads right.
+    /// (a few per request) decoded, enriched and written again, in one rewrite of the request.
+    /// False when the encoding has a shape only the decoded path reads right.
     private func enrichEncoded(_ batch: inout TelemetryBatch) throws -> Bool {
         let signal = batch.signal, bytes = batch.encoded(), count = batch.itemCount
         let rules = spanRules, resourceRules = self.resourceRules
+        let resource = { (fields: WireFields) throws -> [UInt8]? in
+            let before = try Resource(serializedBytes: Array(fields.buffer[fields.range]))
+            var resource = before
+            self.enrichResource(&resource, signal: signal)
+            return resource == before ? nil : try resource.serializedBytes()
+        }
+        let scope = { (fields: WireFields) throws -> [UInt8]? in
+            let before = try InstrumentationScope(serializedBytes: Array(fields.buffer[fields.range]))
+            var scope = before
+            resourceRules.enrich(&scope)
+            return scope == before ? nil : try scope.serializedBytes()
+        }
         return try runOnEncoding {
-            var current = bytes
+            let changed: [UInt8]?
             if signal == .traces {
                 var scratch = SpanEnrichment.WireScratch()
-                if let (changed, _) = try WireRewrite.rewrite(.traces, current, itemCount: count, dropsEmpty: false,
-                                                              keepResource: { _ in true }, keepScope: { _, _ in true },
-                                                              item: { span, _, _, bodies in try rules.enrich(span, into: &bodies, scratch: &scratch) }) {
-                    current = changed
-                }
+                changed = try WireRewrite.rewrite(.traces, bytes, itemCount: count, dropsEmpty: false,
+                                                  keepResource: { _ in true }, keepScope: { _, _ in true },
+                                                  replaceResource: resource, replaceScope: scope,
+                                                  item: { span, _, _, bodies in try rules.enrich(span, into: &bodies, scratch: &scratch) })?.bytes
+            } else {
+                changed = try WireRewrite.rewriteContainers(bytes, resource: resource, scope: scope)
             }
-            let changed = try WireRewrite.rewriteContainers(current, resource: { fields in
-                let before = try Resource(serializedBytes: Array(fields.buffer[fields.range]))
-                var resource = before
-                self.enrichResource(&resource, signal: signal)
-                return resource == before ? nil : try resource.serializedBytes()
-            }, scope: { fields in
-                let before = try InstrumentationScope(serializedBytes: Array(fields.buffer[fields.range]))
-                var scope = before
-                resourceRules.enrich(&scope)
-                return scope == before ? nil : try scope.serializedBytes()
-            })
-            if let changed { current = changed }
-            if current != bytes { batch.replace(withTrustedProtobuf: current, itemCount: count) }
+            if let changed { batch.replace(withTrustedProtobuf: changed, itemCount: count) }
         }
     }
 

@@ -20,7 +20,9 @@ extension SpanEnrichment {
         // Taken out while they grow, so that the array is not copied (see `editInPlace`).
         var sink = ModelAttributeSink(attributes: item.attributes)
         item.attributes = []
-        write(&sink, header, facts, role, childIDs: childIDs, name: { item.name }, spanID: { Self.hexID(item.spanID) })
+        item.spanID.withUnsafeBytes { spanID in
+            write(&sink, header, facts, role, childIDs: childIDs, name: { item.name }, spanID: spanID)
+        }
         item.attributes = sink.attributes
         if role.isTransaction, transaction.id.enabled, transaction.clear_span_id.enabled { item.spanID = Data() }
         if role.isTransaction, transaction.name.enabled, transaction.clear_span_name.enabled { item.name = "" }

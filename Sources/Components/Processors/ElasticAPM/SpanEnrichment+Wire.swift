@@ -56,7 +56,7 @@ extension SpanEnrichment {
 
         var sink = WireAttributeSink(arrived: facts.present, field: 9, storage: &scratch.spanEntries)
         defer { sink.finish(returning: &scratch.spanEntries) }
-        write(&sink, header, facts, role, childIDs: scratch.childIDs, name: { span.string(5) }, spanID: { Self.hexID(span.bytes(2)) })
+        write(&sink, header, facts, role, childIDs: scratch.childIDs, name: { span.string(5) }, spanID: span.bytes(2))
         let clearsID = role.isTransaction && transaction.id.enabled && transaction.clear_span_id.enabled
         let clearsName = role.isTransaction && transaction.name.enabled && transaction.clear_span_name.enabled
         let transactionType = role.isTransaction ? facts.transactionTypeDerived : nil
@@ -65,33 +65,43 @@ extension SpanEnrichment {
         var reader = WireReader(buffer, range: span.range)
         var entries = ArrivedEntries(sink)
         var linkIndex = 0
+        // Fields copied as they are go in runs, one append for each run.
+        var run = span.range.lowerBound
         while !reader.isAtEnd {
             let fieldStart = reader.offset
             let (field, wireType) = try reader.tag()
             if wireType == .lengthDelimited {
                 switch field {
                 case 9 where sink.changesArrived:
+                    bodies.bytes.append(bytesOf: buffer[run..<fieldStart])
                     entries.copy(buffer, try reader.lengthDelimited(), fieldStart: fieldStart, into: &bodies)
+                    run = reader.offset
                     continue
                 case 11:
+                    bodies.bytes.append(bytesOf: buffer[run..<fieldStart])
                     try writeEvent(buffer, try reader.lengthDelimited(), transactionType: transactionType, into: &bodies, scratch: &scratch)
+                    run = reader.offset
                     continue
                 case 13 where !scratch.childLinks.isEmpty:
                     _ = try reader.lengthDelimited()
                     defer { linkIndex += 1 }
-                    if scratch.childLinks.contains(linkIndex) { continue }
-                    bodies.bytes.append(bytesOf: buffer[fieldStart..<reader.offset])
+                    if scratch.childLinks.contains(linkIndex) {
+                        bodies.bytes.append(bytesOf: buffer[run..<fieldStart])
+                        run = reader.offset
+                    }
                     continue
                 case 2 where clearsID, 5 where clearsName:
+                    bodies.bytes.append(bytesOf: buffer[run..<fieldStart])
                     _ = try reader.lengthDelimited()
+                    run = reader.offset
                     continue
                 default:
                     break
                 }
             }
             try reader.skip(wireType)
-            bodies.bytes.append(bytesOf: buffer[fieldStart..<reader.offset])
         }
+        bodies.bytes.append(bytesOf: buffer[run..<span.range.upperBound])
         bodies.bytes.append(contentsOf: sink.added.bytes)
         return .written(start..<bodies.bytes.count)
     }
@@ -153,7 +163,7 @@ private struct ArrivedEntries {
             removed[index] += 1
             return
         }
-        if !replaced, let (replacedKey, text) = replacement, replacedKey.utf8.withUnsafeBytes({ key.sameBytes(as: $0) }) {
+        if !replaced, let (replacedKey, text) = replacement, key.sameBytes(as: replacedKey.utf8) {
             replaced = true
             WireAttributeSink.write(key, .stringValue(text), field: 9, into: &out)
             return

@@ -57,15 +57,15 @@ struct SpanEnrichment: Sendable {
     }
 
     /// The span's fields, in the order Elastic's processor adds them. `childIDs` are the links
-    /// taken as children; `name` and `spanID` are read only for transactions.
+    /// taken as children; `name` is read only for transactions.
     func write<Sink: APMAttributeSink>(_ sink: inout Sink, _ header: Header, _ facts: SpanFacts, _ role: Role,
-                                       childIDs: [String], name: () -> String, spanID: () -> String) {
+                                       childIDs: [String], name: () -> String, spanID: UnsafeRawBufferPointer) {
         let count = role.representativeCount
         if role.isTransaction {
             let config = transaction
             if config.timestamp_us.enabled { sink.insert(.timestampUs, .intValue(Self.microseconds(header.start))) }
             if config.sampled.enabled { sink.insert(.transactionSampled, .boolValue(true)) }
-            if config.id.enabled { sink.insert(.transactionID, .stringValue(spanID())) }
+            if config.id.enabled, !sink.has(.transactionID) { sink.append(.transactionID, hexID: spanID) }
             if config.root.enabled { sink.insert(.transactionRoot, .boolValue(header.parentIsEmpty)) }
             if config.name.enabled { let text = name(); if !text.isEmpty { sink.insert(.transactionName, .stringValue(text)) } }
             if config.processor_event.enabled { sink.insert(.processorEvent, .stringValue("transaction")) }
@@ -136,7 +136,14 @@ struct SpanEnrichment: Sendable {
         var result = ""
         if facts.isHTTP, facts.httpStatusCode > 0 {
             let group = facts.httpStatusCode / 100
-            result = (1...5).contains(group) ? "HTTP \(group)xx" : "HTTP \(facts.httpStatusCode)"
+            switch group {
+            case 1: result = "HTTP 1xx"
+            case 2: result = "HTTP 2xx"
+            case 3: result = "HTTP 3xx"
+            case 4: result = "HTTP 4xx"
+            case 5: result = "HTTP 5xx"
+            default: result = "HTTP \(facts.httpStatusCode)"
+            }
         }
         if facts.isRPC { result = facts.grpcStatus }
         if result.isEmpty { result = status == .error ? "Error" : "Success" }
