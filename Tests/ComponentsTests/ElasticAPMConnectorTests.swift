@@ -154,10 +154,14 @@ import Testing
     }
 
     /// 1,000 transactions of two services, 5% failing: exact counts and success ratios.
-    @Test func successRatiosPerService() async throws {
+    /// Two services' spans, in a request each or as two resource entries of one request (whose
+    /// series differ only by their resource).
+    @Test(arguments: [false, true])
+    func successRatiosPerService(oneRequest: Bool) async throws {
         let clock = Clock(), sink = RecordingConsumer()
         clock.set(120)
         let connector = try Self.connector("aggregation: {intervals: [1m]}", clock: clock, sink: sink)
+        var entries: [ResourceSpans] = []
         for service in ["cart", "payment"] {
             var resource = Self.resource
             resource[0] = Self.kv("service.name", .stringValue(service))
@@ -165,7 +169,12 @@ import Testing
                 index % 20 == 0 ? Self.goldenSpan(status: 500, result: "HTTP 5xx", outcome: "failure")
                     : Self.goldenSpan(status: 200, result: "HTTP 2xx", outcome: "success")
             }
-            try await connector.consume(Self.traces(spans, resource: resource))
+            entries.append(.with { $0.resource.attributes = resource; $0.scopeSpans = [.with { $0.spans = spans }] })
+        }
+        let requests = oneRequest ? [entries] : entries.map { [$0] }
+        for request in requests {
+            var batch = TelemetryBatch(.traces(.with { $0.resourceSpans = request }))
+            try await connector.consume(try TelemetryBatch(signal: .traces, protobuf: batch.encoded()))
         }
         await connector.shutdown()
         let metrics = try Self.exported(sink)

@@ -60,7 +60,7 @@ struct APMMetricSets: Sendable {
 
     static let serviceTransactionMetrics = TransactionMetrics("service transaction", base: 3)
     static let transactionMetrics = TransactionMetrics("transaction", base: 6)
-    static let summaryAttributes = SeriesKey([string("metricset.name", "service_summary")])
+    static let summaryAttributes = SeriesKey([string("metricset.name", "service_summary")]).bytes
     static let docCountHint = SeriesKey([hints("_doc_count")])
     static let aggregateHint = SeriesKey([hints("aggregate_metric_double")])
     /// The `metricset.name` entries of the span sets, as key bytes.
@@ -122,7 +122,7 @@ struct APMMetricSets: Sendable {
             span.append(.type, to: &key)
             key += Self.serviceTransactionName
             span.appendCustom(to: &key, skipping: customAlready.serviceTransaction)
-            batch.add(.serviceTransaction, resource: resource, attributes: SeriesKey(key), observe)
+            batch.add(.serviceTransaction, resource: resource, attributes: key, observe)
         }
         if span.has([.name, .type, .outcome]) {
             key.removeAll(keepingCapacity: true)
@@ -133,7 +133,7 @@ struct APMMetricSets: Sendable {
             key += Self.transactionName
             span.appendCustom(to: &key, skipping: customAlready.transaction)
             span.append(.result, to: &key)
-            batch.add(.transaction, resource: resource, attributes: SeriesKey(key), observe)
+            batch.add(.transaction, resource: resource, attributes: key, observe)
         }
         if span.has([.outcome, .targetType, .targetName, .destinationResource]) {
             key.removeAll(keepingCapacity: true)
@@ -146,7 +146,7 @@ struct APMMetricSets: Sendable {
             span.appendCustom(to: &key, skipping: customAlready.destination)
             let sum = (span.number(.compositeSum) ?? micros) * count
             let calls = Int64((span.number(.compositeCount) ?? 1) * count)
-            batch.add(.destination, resource: resource, attributes: SeriesKey(key)) { value, _ in
+            batch.add(.destination, resource: resource, attributes: key) { value, _ in
                 value.double += sum
                 value.int &+= calls
             }

@@ -8,11 +8,11 @@ import OTLP
 /// for its three metrics (the duration as exponential and as [1]-bounded histogram, and the
 /// success count), a destination's for its two.
 struct BatchAggregate {
-    enum MetricSet {
+    enum MetricSet: UInt64 {
         case summary, serviceTransaction, transaction, destination
     }
 
-    private struct Key: Hashable {
+    private struct Key {
         let resource: Int
         let set: MetricSet
         let attributes: SeriesKey
@@ -27,7 +27,11 @@ struct BatchAggregate {
 
     /// The resource entries of the batch, numbered as `add` refers to them.
     private(set) var resources: [APMMetricSets.Resources] = []
-    private var index: [Key: Int] = [:]
+    /// The series' indexes in open addressing, probed linearly (-1: free). A series is found
+    /// by its key's bytes as the span's reading wrote them: a `SeriesKey` is made only for a new
+    /// series (made for every look-up, with a `Dictionary` hashing it again, it was an
+    /// allocation, a copy and a SipHash per span and set).
+    private var slots: [Int32] = []
     private var series: [Series] = []
 
     var isEmpty: Bool { series.isEmpty }
@@ -38,18 +42,60 @@ struct BatchAggregate {
         return resources.count - 1
     }
 
-    mutating func add(_ set: MetricSet, resource: Int, attributes: SeriesKey, _ update: (inout PointValue, inout PointValue?) -> Void) {
-        let key = Key(resource: resource, set: set, attributes: attributes)
+    /// Adds to the series of `attributes` (a series key's bytes) under the set and resource.
+    mutating func add(_ set: MetricSet, resource: Int, attributes: [UInt8], _ update: (inout PointValue, inout PointValue?) -> Void) {
+        let hash = attributes.withUnsafeBytes { SeriesKey.hash($0) }
+        let home = Self.home(hash, resource, set)
         let slot: Int
-        if let existing = index[key] {
+        if let existing = find(home, hash, resource, set, attributes) {
             slot = existing
         } else {
             slot = series.count
-            index[key] = slot
-            series.append(Series(key: key))
+            series.append(Series(key: Key(resource: resource, set: set, attributes: SeriesKey(attributes, hash: hash))))
+            // At most five slots in eight taken, so that a miss ends within a few slots.
+            if series.count * 8 > slots.count * 5 { grow() } else { place(slot, home: home) }
         }
         func apply(_ entry: inout Series) { update(&entry.value, &entry.success) }
         apply(&series[slot])
+    }
+
+    /// The key's seeded hash mixed with the resource and the set.
+    private static func home(_ hash: Int, _ resource: Int, _ set: MetricSet) -> Int {
+        var mixed = UInt64(bitPattern: Int64(hash)) &+ UInt64(bitPattern: Int64(resource)) &* 0x9E37_79B9_7F4A_7C15
+        mixed = (mixed ^ set.rawValue) &* 0xC2B2_AE3D_27D4_EB4F
+        return Int(truncatingIfNeeded: mixed ^ mixed >> 29)
+    }
+
+    private func find(_ home: Int, _ hash: Int, _ resource: Int, _ set: MetricSet, _ attributes: [UInt8]) -> Int? {
+        guard !slots.isEmpty else { return nil }
+        let mask = slots.count - 1
+        var at = home & mask
+        while slots[at] >= 0 {
+            let index = Int(slots[at])
+            let key = series[index].key
+            if key.attributes.hash == hash, key.resource == resource, key.set == set,
+               key.attributes.bytes.withUnsafeBytes({ found in attributes.withUnsafeBytes { found.sameBytes(as: $0) } }) {
+                return index
+            }
+            at = (at + 1) & mask
+        }
+        return nil
+    }
+
+    private mutating func place(_ index: Int, home: Int) {
+        let mask = slots.count - 1
+        var at = home & mask
+        while slots[at] >= 0 { at = (at + 1) & mask }
+        slots[at] = Int32(truncatingIfNeeded: index)
+    }
+
+    /// Doubles the table and places every series again.
+    private mutating func grow() {
+        slots = Array(repeating: -1, count: max(16, slots.count * 2))
+        for index in series.indices {
+            let key = series[index].key
+            place(index, home: Self.home(key.attributes.hash, key.resource, key.set))
+        }
     }
 
     /// The records of every series, in the order they were first seen.

@@ -22,6 +22,7 @@ public final class ElasticAPMConnector: Connector {
     }
 
     private let sets: APMMetricSets
+    private let sought: SpanReading.Sought
     private let metadataKeys: [String]
     private let state: Mutex<IntervalAggregation>
     private let next: any Consumer
@@ -32,6 +33,7 @@ public final class ElasticAPMConnector: Connector {
     init(config: ElasticAPMConnectorConfig, settings: ComponentSettings, next: any Consumer,
          now: @escaping @Sendable () -> UInt64 = { UInt64(Date().timeIntervalSince1970 * 1e9) }) {
         sets = APMMetricSets(customResourceKeys: config.custom_resource_attributes.map(\.key), customSpanKeys: config.custom_span_attributes)
+        sought = SpanReading.Sought(customKeys: config.custom_span_attributes)
         metadataKeys = config.aggregation.metadata_keys.map { $0.lowercased() }
         let limits = config.aggregation.limits
         state = Mutex(IntervalAggregation(intervals: config.aggregation.intervals.map(\.nanoseconds),
@@ -67,7 +69,7 @@ public final class ElasticAPMConnector: Connector {
     public func consume(_ batch: TelemetryBatch) async throws {
         var batch = batch
         var aggregate = BatchAggregate()
-        var span = SpanReading(customKeys: sets.customSpanKeys)
+        var span = SpanReading(sought)
         do {
             for part in batch.encodedParts() {
                 try part.bytes.withUnsafeBytes { buffer in try read(buffer, signal: batch.signal, into: &aggregate, span: &span) }

@@ -10,15 +10,23 @@ import OTLP
 /// The hash is taken once, over all the bytes: an array of bytes hashes element by element, and
 /// the aggregation looks a key up several times. It is a multiply-and-fold hash over eight bytes
 /// at a time under a seed drawn when the process starts (SipHash over the bytes was a sixth of
-/// the connector's time); tables hash it again with their own seeded hasher, so keys chosen to
-/// collide would have to be chosen knowing the seed.
+/// the connector's time). Keys chosen to collide would have to be chosen knowing the seed; the
+/// windows' dictionaries hash it again with their own seeded hasher, and a batch's table
+/// (`BatchAggregate`) takes it as it is.
 struct SeriesKey: Hashable {
     let bytes: [UInt8]
-    private let hash: Int
+    /// The seeded hash of the bytes, for tables that take it as it is.
+    let hash: Int
 
     init(_ bytes: [UInt8]) {
         self.bytes = bytes
         hash = bytes.withUnsafeBytes { Self.hash($0) }
+    }
+
+    /// A key of bytes whose hash (`hash(_:)`) was taken already.
+    init(_ bytes: [UInt8], hash: Int) {
+        self.bytes = bytes
+        self.hash = hash
     }
 
     private static let seed = (UInt64.random(in: .min ... .max), UInt64.random(in: .min ... .max))
@@ -28,7 +36,7 @@ struct SeriesKey: Hashable {
         return high ^ low
     }
 
-    private static func hash(_ bytes: UnsafeRawBufferPointer) -> Int {
+    static func hash(_ bytes: UnsafeRawBufferPointer) -> Int {
         let (first, second) = seed
         var state = mix(first ^ UInt64(bytes.count), second)
         var at = 0

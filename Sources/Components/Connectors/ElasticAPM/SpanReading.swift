@@ -23,8 +23,22 @@ struct SpanReading {
         }
     }
 
-    /// The keys sought, to their slots (bit n for slot n): slot `Key.allCases.count + i` is the
-    /// i-th custom key, which may also be one of `Key`'s.
+    /// The keys a reading seeks, to their slots (bit n for slot n): slot `Key.allCases.count + i`
+    /// is the i-th custom key, which may also be one of `Key`'s. Made once per connector: a
+    /// table made per batch cost a twentieth of the connector.
+    struct Sought: Sendable {
+        let table: KeyTable<UInt64>
+        let customCount: Int
+
+        init(customKeys: [String]) {
+            let all = Key.allCases.map(\.text) + customKeys.prefix(SpanReading.maxCustomKeys)
+            var slots: [String: UInt64] = [:]
+            for (slot, key) in all.enumerated() { slots[key, default: 0] |= 1 << UInt64(slot) }
+            table = KeyTable(slots.map { (key: $0.key, value: $0.value) })
+            customCount = all.count - Key.allCases.count
+        }
+    }
+
     private let sought: KeyTable<UInt64>
     private let customCount: Int
 
@@ -43,14 +57,11 @@ struct SpanReading {
     /// At most 64 slots fit the `found` word; custom keys past that are not read.
     static let maxCustomKeys = 64 - Key.allCases.count
 
-    init(customKeys: [String]) {
-        let all = Key.allCases.map(\.text) + customKeys.prefix(Self.maxCustomKeys)
-        var slots: [String: UInt64] = [:]
-        for (slot, key) in all.enumerated() { slots[key, default: 0] |= 1 << UInt64(slot) }
-        sought = KeyTable(slots.map { (key: $0.key, value: $0.value) })
-        customCount = all.count - Key.allCases.count
-        keys = Array(repeating: 0..<0, count: all.count)
-        values = Array(repeating: 0..<0, count: all.count)
+    init(_ sought: Sought) {
+        self.sought = sought.table
+        customCount = sought.customCount
+        keys = Array(repeating: 0..<0, count: Key.allCases.count + customCount)
+        values = Array(repeating: 0..<0, count: Key.allCases.count + customCount)
     }
 
     /// Reads the span encoded in `range` of `buffer`.
