@@ -85,51 +85,64 @@ struct IntervalAggregation {
         }
     }
 
+    // Each table is looked up once per record where the entry exists, which is the usual case;
+    // an entry's value is changed in place through its index.
     private static func add(_ record: MetricRecord, at now: UInt64, into window: inout Window, limits: Limits) {
         var resource = record.resource
-        if window.resources[resource.key] == nil {
-            if limits.resources > 0, window.order.count >= limits.resources { resource = overflowResource }
-            if window.resources[resource.key] == nil {
-                window.resources[resource.key] = ResourceWindow(attributes: sorted(resource.values))
-                window.order.append(resource.key)
+        if let known = window.resources.index(forKey: resource.key) {
+            return add(record, at: now, into: &window.resources.values[known], limits: limits)
+        }
+        if limits.resources > 0, window.order.count >= limits.resources {
+            resource = overflowResource
+            if let known = window.resources.index(forKey: resource.key) {
+                return add(record, at: now, into: &window.resources.values[known], limits: limits)
             }
         }
-        add(record, at: now, into: &window.resources[resource.key, default: ResourceWindow(attributes: [])], limits: limits)
+        var fresh = ResourceWindow(attributes: sorted(resource.values))
+        add(record, at: now, into: &fresh, limits: limits)
+        window.resources[resource.key] = fresh
+        window.order.append(resource.key)
     }
 
     private static func add(_ record: MetricRecord, at now: UInt64, into resource: inout ResourceWindow, limits: Limits) {
         resource.lastTime = now
         let metric = record.metric
-        if resource.metrics[metric] == nil {
-            if limits.metrics > 0, resource.order.count >= limits.metrics {
-                resource.overflowedMetrics.insert(metric.id)
-                return
+        if let known = resource.metrics.index(forKey: metric) {
+            if !update(&resource.metrics.values[known], record: record, at: now, limit: limits.datapoints) {
+                resource.overflowedPoints.insert(overflowHash(metric, record.attributes))
             }
-            resource.metrics[metric] = Series()
-            resource.order.append(metric)
-        }
-        let key = record.attributes
-        let isNew = resource.metrics[metric]?.points[key] == nil
-        if isNew, limits.datapoints > 0, let count = resource.metrics[metric]?.order.count, count >= limits.datapoints {
-            var hasher = Hasher()
-            hasher.combine(metric.id)
-            hasher.combine(key)
-            resource.overflowedPoints.insert(hasher.finalize())
             return
         }
-        update(&resource.metrics[metric, default: Series()], key: key, record: record, isNew: isNew, at: now)
+        if limits.metrics > 0, resource.order.count >= limits.metrics {
+            resource.overflowedMetrics.insert(metric.id)
+            return
+        }
+        var series = Series()
+        _ = update(&series, record: record, at: now, limit: limits.datapoints)
+        resource.metrics[metric] = series
+        resource.order.append(metric)
     }
 
-    private static func update(_ series: inout Series, key: SeriesKey, record: MetricRecord, isNew: Bool, at now: UInt64) {
-        if isNew {
-            series.order.append(key)
-            series.points[key] = Point(value: record.value, time: now)
-            return
+    private static func overflowHash(_ metric: MetricRecord.Metric, _ key: SeriesKey) -> Int {
+        var hasher = Hasher()
+        hasher.combine(metric.id)
+        hasher.combine(key)
+        return hasher.finalize()
+    }
+
+    /// The record merged into its point of `series`, or added as a new point; false when the
+    /// point is new and the series is at `limit` points (0: none).
+    private static func update(_ series: inout Series, record: MetricRecord, at now: UInt64, limit: Int) -> Bool {
+        let key = record.attributes
+        if let known = series.points.index(forKey: key) {
+            series.points.values[known].time = now
+            series.points.values[known].value.merge(record.value)
+            return true
         }
-        modify(&series.points[key, default: Point(value: PointValue(), time: now)]) { point in
-            point.time = now
-            point.value.merge(record.value)
-        }
+        if limit > 0, series.order.count >= limit { return false }
+        series.order.append(key)
+        series.points[key] = Point(value: record.value, time: now)
+        return true
     }
 
     private static func modify<T>(_ value: inout T, _ body: (inout T) -> Void) { body(&value) }
