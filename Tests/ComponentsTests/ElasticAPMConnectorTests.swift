@@ -335,6 +335,8 @@ import Testing
     @Test func seriesKeysHoldTheirAttributes() throws {
         let values: [KeyValue] = [
             Self.kv("s", .stringValue("text")), Self.kv("", .stringValue("")), Self.kv("t", .boolValue(true)), Self.kv("f", .boolValue(false)),
+            // Longer than the entries written whole on the stack.
+            Self.kv("long", .stringValue(String(repeating: "ü", count: 200))),
             Self.kv("i", .intValue(-42)), Self.kv("d", .doubleValue(2.5)), Self.kv("b", .bytesValue(Data([0xFF, 0x00]))),
             Self.kv("a", .arrayValue(.with { $0.values = [.with { $0.intValue = 1 }, .with { $0.stringValue = "x" }] })),
             Self.kv("m", .kvlistValue(.with { $0.values = [Self.kv("k", .doubleValue(1))] })), KeyValue.with { $0.key = "empty"; $0.value = AnyValue() },

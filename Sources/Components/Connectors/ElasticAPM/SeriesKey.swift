@@ -86,11 +86,9 @@ struct SeriesKey: Hashable {
 
     /// An encoded entry: its key's bytes and its AnyValue read where they lie.
     static func append(key: UnsafeRawBufferPointer, value: WireAnyValue, to out: inout [UInt8]) {
+        if value.member == 1 { return append(key: key, string: UnsafeRawBufferPointer(rebasing: value.buffer[value.body]), to: &out) }
         appendCounted(key, to: &out)
         switch value.member {
-        case 1:
-            out.append(Tag.string.rawValue)
-            appendCounted(UnsafeRawBufferPointer(rebasing: value.buffer[value.body]), to: &out)
         case 2: out.append(value.number != 0 ? Tag.isTrue.rawValue : Tag.isFalse.rawValue)
         case 3: appendFixed(Tag.int, value.number, to: &out)
         case 4: appendFixed(Tag.double, value.number, to: &out)
@@ -98,11 +96,25 @@ struct SeriesKey: Hashable {
         }
     }
 
-    /// An entry of a string value, both as bytes.
+    /// An entry of a string value, both as bytes. The usual entry is written whole on the stack
+    /// and appended once: each of its five parts appended apart cost a check of the array's
+    /// storage and capacity, which made appending a tenth of the connector.
     static func append(key: UnsafeRawBufferPointer, string: UnsafeRawBufferPointer, to out: inout [UInt8]) {
-        appendCounted(key, to: &out)
-        out.append(Tag.string.rawValue)
-        appendCounted(string, to: &out)
+        let size = 9 + key.count + string.count
+        guard size <= 256 else {
+            appendCounted(key, to: &out)
+            out.append(Tag.string.rawValue)
+            appendCounted(string, to: &out)
+            return
+        }
+        withUnsafeTemporaryAllocation(byteCount: 256, alignment: 8) { entry in
+            entry.storeBytes(of: UInt32(truncatingIfNeeded: key.count).littleEndian, toByteOffset: 0, as: UInt32.self)
+            UnsafeMutableRawBufferPointer(rebasing: entry[4..<(4 + key.count)]).copyMemory(from: key)
+            entry[4 + key.count] = Tag.string.rawValue
+            entry.storeBytes(of: UInt32(truncatingIfNeeded: string.count).littleEndian, toByteOffset: 5 + key.count, as: UInt32.self)
+            UnsafeMutableRawBufferPointer(rebasing: entry[(9 + key.count)..<size]).copyMemory(from: string)
+            out.append(contentsOf: UnsafeRawBufferPointer(rebasing: entry[..<size]))
+        }
     }
 
     /// Arrays, maps, bytes and empty values, as their protobuf encoding.
