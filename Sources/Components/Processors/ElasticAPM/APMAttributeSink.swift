@@ -81,10 +81,11 @@ struct WireAttributeSink: APMAttributeSink {
 
     mutating func append(_ key: EnrichedKey, hexID id: UnsafeRawBufferPointer) {
         // Written straight into the entry: a String of a span ID's 16 digits takes an allocation.
+        let start = added.bytes.count
         guard !SpanEnrichment.isEmptyID(id), added.keyValue(field: field, key: key.utf8, hexOf: id) else {
             return append(key, .stringValue(SpanEnrichment.hexID(id)))
         }
-        starts[key.rawValue] = Int32(truncatingIfNeeded: added.bytes.count)
+        starts[key.rawValue] = Int32(truncatingIfNeeded: start)
         present |= key.bit
     }
 
