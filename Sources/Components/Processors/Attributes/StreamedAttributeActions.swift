@@ -25,6 +25,14 @@ struct StreamedAttributeActions: Sendable {
     let actions: [Action]
     /// The actions' kinds apart, read for each entry met without copying its action.
     let kinds: [Kind]
+    /// The lengths of the actions' keys, as bit `min(length, 63)`: most entries are passed over
+    /// on their key's length alone.
+    private let keyLengths: UInt64
+    /// The actions that add an entry for a key the item lacks (insert, upsert), as bits.
+    private let adding: UInt64
+    /// What those add to a span (field 9) and to a log record (field 6) that had none of their
+    /// keys, the usual case, written once: an item then takes them in one copy.
+    private let addedToSpan: [UInt8], addedToLogRecord: [UInt8]
 
     /// nil when an action does not qualify, or two actions share a key.
     init?(_ configured: AttributeActions) {
@@ -45,6 +53,19 @@ struct StreamedAttributeActions: Sendable {
         guard actions.count <= 64 else { return nil }
         self.actions = actions
         kinds = actions.map(\.kind)
+        keyLengths = actions.reduce(0) { $0 | 1 << UInt64(min($1.key.count, 63)) }
+        adding = actions.indices.reduce(0) { actions[$1].kind == .insert || actions[$1].kind == .upsert ? $0 | 1 << UInt64($1) : $0 }
+        var span = WireWriter(), logRecord = WireWriter()
+        for action in actions where action.kind == .insert || action.kind == .upsert {
+            action.key.withUnsafeBytes { key in
+                action.value.withUnsafeBytes {
+                    span.keyValue(field: 9, key: key, value: $0)
+                    logRecord.keyValue(field: 6, key: key, value: $0)
+                }
+            }
+        }
+        addedToSpan = span.bytes
+        addedToLogRecord = logRecord.bytes
     }
 
     /// The item in `range` with the actions applied to its repeated KeyValue `field`, written
@@ -57,9 +78,18 @@ struct StreamedAttributeActions: Sendable {
             decide(key, value, &newValue, &met)
         }
         guard let walked else { return nil }
+        if met & adding == 0, let every = addedToEvery(field) { return WireEntryWalk.finish(walked, adding: every, into: &bodies) }
         scratch.added.bytes.removeAll(keepingCapacity: true)
         add(met: met, field: field, into: &scratch.added)
         return WireEntryWalk.finish(walked, adding: scratch.added.bytes, into: &bodies)
+    }
+
+    private func addedToEvery(_ field: Int) -> [UInt8]? {
+        switch field {
+        case 9: addedToSpan
+        case 6: addedToLogRecord
+        default: nil
+        }
     }
 
     struct Scratch {
@@ -95,6 +125,7 @@ struct StreamedAttributeActions: Sendable {
 
     /// The entries insert and upsert add for the keys no entry had, in action order.
     func add(met: UInt64, field: Int, into added: inout WireWriter) {
+        if met & adding == 0, let every = addedToEvery(field) { return added.bytes.append(contentsOf: every) }
         for index in kinds.indices where met & (1 << UInt64(index)) == 0 && (kinds[index] == .insert || kinds[index] == .upsert) {
             actions[index].key.withUnsafeBytes { key in
                 actions[index].value.withUnsafeBytes { added.keyValue(field: field, key: key, value: $0) }
@@ -126,6 +157,7 @@ struct StreamedAttributeActions: Sendable {
     }
 
     private func actionIndex(_ key: UnsafeRawBufferPointer) -> Int? {
+        guard keyLengths & 1 << UInt64(min(key.count, 63)) != 0 else { return nil }
         for index in actions.indices where actions[index].key.count == key.count {
             if actions[index].key.withUnsafeBytes({ $0.sameBytes(as: key) }) { return index }
         }
