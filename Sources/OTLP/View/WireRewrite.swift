@@ -67,6 +67,10 @@ public enum WireRewrite {
     ) throws -> (bytes: [UInt8], items: Int)? {
         try bytes.withUnsafeBytes { buffer in
             var plan = Plan()
+            plan.items.reserveCapacity(before)
+            // Sized for every item rewritten, so that growing it copies nothing: storage
+            // reserved and left unused is not touched.
+            plan.bodies.bytes.reserveCapacity(buffer.count + buffer.count / 4)
             let itemMessage: WireMessage = signal == .metrics ? .metric : .span
             var kept = 0
             try forEachEntry(buffer, 0..<buffer.count) { entryBody in

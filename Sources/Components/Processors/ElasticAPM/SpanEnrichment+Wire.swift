@@ -63,7 +63,8 @@ extension SpanEnrichment {
 
         let start = bodies.bytes.count
         var reader = WireReader(buffer, range: span.range)
-        var entries = ArrivedEntries(sink)
+        // Made only for a span whose own entries change: it holds an array.
+        var entries = sink.changesArrived ? ArrivedEntries(sink) : nil
         var linkIndex = 0
         // Fields copied as they are go in runs, one append for each run.
         var run = span.range.lowerBound
@@ -72,9 +73,9 @@ extension SpanEnrichment {
             let (field, wireType) = try reader.tag()
             if wireType == .lengthDelimited {
                 switch field {
-                case 9 where sink.changesArrived:
+                case 9 where entries != nil:
                     bodies.bytes.append(bytesOf: buffer[run..<fieldStart])
-                    entries.copy(buffer, try reader.lengthDelimited(), fieldStart: fieldStart, into: &bodies)
+                    entries?.copy(buffer, try reader.lengthDelimited(), fieldStart: fieldStart, into: &bodies)
                     run = reader.offset
                     continue
                 case 11:
