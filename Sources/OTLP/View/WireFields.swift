@@ -234,7 +234,23 @@ extension WireFields {
     /// conditions look up attributes of every item.
     public func attribute(_ field: Int, utf8 key: UnsafeRawBufferPointer) -> Range<Int>? {
         guard let end = lastTag(field) else { return nil }
-        var reader = WireReader(buffer, range: walkStart(field)..<range.upperBound)
+        var at = walkStart(field)
+        // Entries of the usual shape are stepped over in place, told apart by their key's length
+        // byte: a one-byte tag and length, then the key and the value, each with a one-byte
+        // length. The first entry of any other shape, and all after it, go through the reader.
+        if field < 16, key.count < 0x80 {
+            let tag = UInt8(truncatingIfNeeded: field << 3 | 2), limit = range.upperBound
+            while at <= end, limit - at >= 6, buffer[at] == tag, buffer[at + 1] < 0x80, buffer[at + 2] == 0x0A, buffer[at + 3] < 0x80 {
+                let entryEnd = at + 2 + Int(buffer[at + 1]), keyEnd = at + 4 + Int(buffer[at + 3])
+                guard entryEnd <= limit, keyEnd + 2 <= entryEnd, buffer[keyEnd] == 0x12,
+                      keyEnd + 2 + Int(buffer[keyEnd + 1]) == entryEnd, buffer[keyEnd + 1] < 0x80 else { break }
+                if Int(buffer[at + 3]) == key.count, UnsafeRawBufferPointer(rebasing: buffer[(at + 4)..<keyEnd]).sameBytes(as: key) {
+                    return (keyEnd + 2)..<entryEnd
+                }
+                at = entryEnd
+            }
+        }
+        var reader = WireReader(buffer, range: at..<range.upperBound)
         while reader.offset <= end, let (_, entry) = try? reader.next(lengthDelimited: field) {
             let (keyRange, value) = Self.keyValue(buffer, entry)
             // A KeyValue without a key has the empty one, as decoded.
