@@ -388,7 +388,7 @@ extension WireWriter {
     }
 
     /// A length-delimited field of body `part` written at `at`; returns where it ends.
-    @inlinable
+    @inlinable @inline(__always)
     static func put(_ part: UnsafeRawBufferPointer, field: UInt64, into buffer: UnsafeMutableBufferPointer<UInt8>, at start: Int) -> Int {
         let at = put(UInt64(part.count), into: buffer, at: put(field << 3 | 2, into: buffer, at: start))
         if let from = part.baseAddress, let to = buffer.baseAddress {

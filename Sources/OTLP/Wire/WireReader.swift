@@ -208,7 +208,7 @@ public struct WireWriter {
     }
 
     /// Writes `value` as a varint at `at`; returns where it ends. `buffer` has room for it.
-    @inlinable
+    @inlinable @inline(__always)
     static func put(_ value: UInt64, into buffer: UnsafeMutableBufferPointer<UInt8>, at start: Int) -> Int {
         var v = value, at = start
         while v >= 0x80 {
