@@ -111,8 +111,10 @@ let package = Package(
         ),
         .testTarget(name: "OTLPTests", dependencies: ["OTLP"]),
         .testTarget(name: "OTTLTests", dependencies: ["OTTL", "OTLP"]),
-        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "OTLP"]),
-        .testTarget(name: "ComponentsTests", dependencies: ["Components", "Pipeline", "OTLP", "Kafka"]),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "OTLP", "TestScratch"]),
+        .testTarget(name: "ComponentsTests", dependencies: ["Components", "Pipeline", "OTLP", "Kafka", "TestScratch"]),
+        // Temporary files of the tests, removed when the test run ends.
+        .target(name: "TestScratch", path: "Tests/TestScratch"),
         .testTarget(name: "KafkaTests", dependencies: ["Kafka"]),
     ],
     swiftLanguageModes: [.v6]

@@ -4,6 +4,7 @@ import NIOHPACK
 import NIOHTTP2
 import OTLP
 import Pipeline
+import TestScratch
 import Testing
 @testable import Components
 
@@ -84,7 +85,7 @@ import Testing
     }
 
     @Test func aTokenFileIsReadAtStartAndAgainWhenItChanges() async throws {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("token-\(UUID().uuidString)").path
+        let path = TestScratch.file("token")
         try "first\n".write(toFile: path, atomically: true, encoding: .utf8)
         let auth = BearerTokenAuthExtension(settings: settings("bearertokenauth", .extension),
                                             config: try decodeConfig(BearerTokenAuthConfig.self, "filename: \(path)"))

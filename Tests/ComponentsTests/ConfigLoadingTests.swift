@@ -1,6 +1,7 @@
 import Components
 import Foundation
 import Pipeline
+import TestScratch
 import Testing
 
 /// Loads configs the way the binary does, from files on disk, and checks the exact errors.
@@ -24,9 +25,7 @@ import Testing
     """
 
     func write(_ text: String, name: String = "config.yaml") throws -> String {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("cfg-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        let path = dir.appendingPathComponent(name).path
+        let path = TestScratch.folder("cfg") + "/" + name
         try text.write(toFile: path, atomically: true, encoding: .utf8)
         return path
     }

@@ -2,6 +2,7 @@ import Components
 import Foundation
 import Kafka
 import Pipeline
+import TestScratch
 import Testing
 
 /// Configs written for the current Go collector load unchanged: every key Go accepts that we do
@@ -9,8 +10,7 @@ import Testing
 @Suite struct GoConfigKeysTests {
     /// A self-signed certificate and key made by openssl (installed by scripts/setup).
     static func serverCertificate() throws -> (cert: String, key: String) {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("inert-tls-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let dir = TestScratch.folder("inert-tls")
         let openssl = Process()
         openssl.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
         openssl.arguments = ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
@@ -73,7 +73,7 @@ import Testing
 
     /// One config in today's Go spelling, with every key of the issue at once.
     @Test func aCurrentGoConfigLoads() throws {
-        let secret = FileManager.default.temporaryDirectory.appendingPathComponent("go-config-\(UUID().uuidString).txt").path
+        let secret = TestScratch.file("secret.txt")
         try "Bearer abc\n".write(toFile: secret, atomically: true, encoding: .utf8)
         let config = try ComponentSamples.load("""
             receivers:

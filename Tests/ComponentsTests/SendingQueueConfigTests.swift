@@ -1,6 +1,7 @@
 import Components
 import Foundation
 import Pipeline
+import TestScratch
 import Testing
 
 /// `sending_queue`, `retry_on_failure` and `file_storage` as the Go collector's configs write them.
@@ -28,7 +29,7 @@ import Testing
     }
 
     func load(_ text: String) throws -> CollectorConfig {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("queue-\(UUID().uuidString).yaml").path
+        let path = TestScratch.file("queue.yaml")
         try text.write(toFile: path, atomically: true, encoding: .utf8)
         var sources = ConfigSources()
         try sources.addFile(path)

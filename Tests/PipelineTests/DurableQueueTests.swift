@@ -1,18 +1,15 @@
 import Foundation
 import OTLP
 import Synchronization
+import TestScratch
 import Testing
 @testable import Pipeline
 
 /// The segment log behind `sending_queue.storage`: records written, read back in order,
 /// acknowledged and deleted; recovery after truncation and damage.
 @Suite struct DurableQueueTests {
-    /// A fresh folder under the system's temporary directory.
-    static func folder() -> String {
-        let path = NSTemporaryDirectory() + "otelcol-queue-test-" + UUID().uuidString
-        try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        return path
-    }
+    /// A fresh folder, removed when the test run ends.
+    static func folder() -> String { TestScratch.folder("queue") }
 
     /// A one-span request whose span name carries `n`, so order and identity can be checked.
     static func batch(_ n: Int, headers: [String: [String]] = [:]) throws -> TelemetryBatch {

@@ -3,6 +3,7 @@ OpenTelemetry Python SDK with its default BatchSpanProcessor and OTLP/gRPC expor
 steady rate while every broker is down for 40 s. Kafka is read back with confluent-kafka."""
 import os
 import signal
+import shutil
 import subprocess
 import tempfile
 import time
@@ -282,10 +283,19 @@ def test_a_second_collector_on_the_same_queue_directory_is_refused(make_collecto
     assert "another process holds" in result.stderr
 
 
-def test_an_unwritable_storage_directory_is_reported_with_its_path(ports, kafka):
-    # Run as an unprivileged user, for whom a root-owned directory is read-only.
+@pytest.fixture
+def open_folder():
+    """A folder other users can reach (pytest's tmp_path lies under one closed to them),
+    removed afterwards."""
     place = Path(tempfile.mkdtemp(prefix="otelcol-ro-"))
     place.chmod(0o755)
+    yield place
+    shutil.rmtree(place, ignore_errors=True)
+
+
+def test_an_unwritable_storage_directory_is_reported_with_its_path(ports, kafka, open_folder):
+    # Run as an unprivileged user, for whom a root-owned directory is read-only.
+    place = open_folder
     storage = place / "queue"
     storage.mkdir(mode=0o755)
     config = place / "config.yaml"
