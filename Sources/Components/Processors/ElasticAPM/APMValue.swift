@@ -38,6 +38,12 @@ struct WireAnyValue: APMValue {
     init(_ buffer: UnsafeRawBufferPointer, _ range: Range<Int>) {
         self.buffer = buffer
         self.range = range
+        // The usual value, a string alone with a one-byte length, read directly.
+        if let text = WireFields.stringAlone(buffer, range) {
+            member = 1
+            body = text
+            return
+        }
         var reader = WireReader(buffer, range: range)
         while !reader.isAtEnd {
             guard let (field, wireType) = try? reader.tag() else { return }

@@ -47,10 +47,13 @@ struct SpanFacts {
         finish()
     }
 
-    mutating func absorb<Value: APMValue>(_ key: UnsafeRawBufferPointer, _ value: Value) {
+    /// The entry's value is read only for a key whose value a rule reads: most entries of a span
+    /// are of other keys.
+    mutating func absorb<Value: APMValue>(_ key: UnsafeRawBufferPointer, _ readValue: @autoclosure () -> Value) {
         guard let entry = APMKeys.lookup(key) else { return }
         if let written = entry.written { present |= written.bit }
         guard let read = entry.read else { return }
+        var value: Value { readValue() }
         switch read {
         case .peerService: peerService = value.stringOrEmpty
         case .serverAddress: serverAddress = value.stringOrEmpty
