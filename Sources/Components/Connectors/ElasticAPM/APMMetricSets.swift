@@ -69,6 +69,11 @@ struct APMMetricSets: Sendable {
     static let destinationName = SeriesKey([string("metricset.name", "service_destination")]).bytes
     static let rootEntries = [SeriesKey([bool("transaction.root", false)]).bytes, SeriesKey([bool("transaction.root", true)]).bytes]
     static let spanNameKey = Array("span.name".utf8)
+    static let successBytes = Array("success".utf8)
+    /// The keys a span needs for each set.
+    private static let serviceTransactionKeys = SpanReading.mask(.type)
+    private static let transactionKeys = SpanReading.mask(.name, .type, .outcome)
+    private static let destinationKeys = SpanReading.mask(.outcome, .targetType, .targetName, .destinationResource)
 
     /// The resource attributes of the sets, made once per resource entry.
     struct Resources {
@@ -95,7 +100,9 @@ struct APMMetricSets: Sendable {
     /// The observations of the span `span` read last, added to `batch` under the resource
     /// numbered `resource`. The span is read as the connector sees it: `transaction.root` and
     /// `span.name` come from the span itself over whatever it carried.
-    func add(_ span: SpanReading, resource: Int, to batch: inout BatchAggregate) {
+    /// `key` is storage for the series keys, kept from one span to the next.
+    // Borrowed: the caller's reading holds arrays, which a copy per span would retain and release.
+    func add(_ span: borrowing SpanReading, resource: Int, to batch: inout BatchAggregate, key: inout [UInt8]) {
         let buffer = span.buffer
         let count = span.traceState.isEmpty ? 1
             : Self.adjustedCount(traceState: String(decoding: UnsafeRawBufferPointer(rebasing: buffer[span.traceState]), as: UTF8.self))
@@ -106,43 +113,45 @@ struct APMMetricSets: Sendable {
         let adjusted = UInt64(count)
         // event.success_count: 1 for a success, 0 for any other outcome, nothing without one.
         let success: Double? = span.value(.outcome).map { $0.isString(Self.successBytes) ? 1 : 0 }
-        let root = Self.rootEntries[SpanEnrichment.isEmptyID(buffer[span.parentSpanID]) ? 1 : 0]
+        let root = SpanEnrichment.isEmptyID(buffer[span.parentSpanID]) ? 1 : 0
+        // Appended through their bytes: an array appended as a sequence is retained for it.
+        func append(_ bytes: [UInt8]) { bytes.withUnsafeBytes { key.append(contentsOf: $0) } }
 
         func observe(_ value: inout PointValue, _ successes: inout PointValue?) {
             value.observe(micros, count: adjusted, exponential: true)
             if let success {
-                if successes == nil { successes = PointValue() }
-                successes?.observe(success, count: adjusted, exponential: false)
+                var point = successes.take() ?? PointValue()
+                point.observe(success, count: adjusted, exponential: false)
+                successes = point
             }
         }
-        var key: [UInt8] = []
-        if span.has([.type]) {
-            key.reserveCapacity(192)
-            key += root
+        if span.has(Self.serviceTransactionKeys) {
+            key.removeAll(keepingCapacity: true)
+            append(Self.rootEntries[root])
             span.append(.type, to: &key)
-            key += Self.serviceTransactionName
+            append(Self.serviceTransactionName)
             span.appendCustom(to: &key, skipping: customAlready.serviceTransaction)
             batch.add(.serviceTransaction, resource: resource, attributes: key, observe)
         }
-        if span.has([.name, .type, .outcome]) {
+        if span.has(Self.transactionKeys) {
             key.removeAll(keepingCapacity: true)
-            key += root
+            append(Self.rootEntries[root])
             span.append(.name, to: &key)
             span.append(.type, to: &key)
             span.append(.outcome, to: &key)
-            key += Self.transactionName
+            append(Self.transactionName)
             span.appendCustom(to: &key, skipping: customAlready.transaction)
             span.append(.result, to: &key)
             batch.add(.transaction, resource: resource, attributes: key, observe)
         }
-        if span.has([.outcome, .targetType, .targetName, .destinationResource]) {
+        if span.has(Self.destinationKeys) {
             key.removeAll(keepingCapacity: true)
             Self.spanNameKey.withUnsafeBytes { SeriesKey.append(key: $0, string: UnsafeRawBufferPointer(rebasing: buffer[span.name]), to: &key) }
             span.append(.outcome, to: &key)
             span.append(.targetType, to: &key)
             span.append(.targetName, to: &key)
             span.append(.destinationResource, to: &key)
-            key += Self.destinationName
+            append(Self.destinationName)
             span.appendCustom(to: &key, skipping: customAlready.destination)
             let sum = (span.number(.compositeSum) ?? micros) * count
             let calls = Int64((span.number(.compositeCount) ?? 1) * count)
@@ -152,8 +161,6 @@ struct APMMetricSets: Sendable {
             }
         }
     }
-
-    static let successBytes = Array("success".utf8)
 
     /// How many spans a sampled span stands for, from its tracestate's threshold (`th`) only;
     /// 1 without one.

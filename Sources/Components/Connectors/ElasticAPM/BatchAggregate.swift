@@ -72,9 +72,9 @@ struct BatchAggregate {
         var at = home & mask
         while slots[at] >= 0 {
             let index = Int(slots[at])
-            let key = series[index].key
-            if key.attributes.hash == hash, key.resource == resource, key.set == set,
-               key.attributes.bytes.withUnsafeBytes({ found in attributes.withUnsafeBytes { found.sameBytes(as: $0) } }) {
+            // Read in place: a copy of the key would retain its bytes.
+            if series[index].key.attributes.hash == hash, series[index].key.resource == resource, series[index].key.set == set,
+               series[index].key.attributes.bytes.withUnsafeBytes({ found in attributes.withUnsafeBytes { found.sameBytes(as: $0) } }) {
                 return index
             }
             at = (at + 1) & mask

@@ -89,6 +89,7 @@ public final class ElasticAPMConnector: Connector {
     private func read(_ buffer: UnsafeRawBufferPointer, signal: Signal, into aggregate: inout BatchAggregate,
                       span: inout SpanReading) throws(OTLPDecodingError) {
         var top = WireReader(buffer)
+        var key: [UInt8] = []
         while let (start, entry) = try top.next(lengthDelimited: 1) {
             let container = try WireFields(buffer, entry)
             var resourceBytes: [UInt8] = []
@@ -105,13 +106,14 @@ public final class ElasticAPMConnector: Connector {
                 }
                 continue
             }
-            try container.forEachOccurrence(2) { _, scopeBody throws(OTLPDecodingError) in
-                try WireFields(buffer, scopeBody).forEachOccurrence(2) { _, spanBody throws(OTLPDecodingError) in
+            // Loops rather than closures: a reading captured by a closure is copied for each span.
+            var scopes = WireReader(buffer, range: entry)
+            while let (_, scopeBody) = try scopes.next(lengthDelimited: 2) {
+                var spans = WireReader(buffer, range: scopeBody)
+                while let (_, spanBody) = try spans.next(lengthDelimited: 2) {
                     try span.read(buffer, spanBody)
-                    sets.add(span, resource: resource, to: &aggregate)
-                    return true
+                    sets.add(span, resource: resource, to: &aggregate, key: &key)
                 }
-                return true
             }
         }
     }

@@ -58,8 +58,10 @@ struct PointValue {
         sum += value * Double(count)
         if value <= 1 { firstBucket += count }
         if keepsBuckets {
-            if exponential == nil { exponential = ExponentialHistogramState() }
-            exponential?.add(value, count: count)
+            // Taken out and put back: testing the optional first would copy the state.
+            var state = exponential.take() ?? ExponentialHistogramState()
+            state.add(value, count: count)
+            exponential = state
         }
     }
 

@@ -102,10 +102,10 @@ struct SpanReading {
         }
     }
 
-    /// Whether the span has all of `required`.
-    func has(_ required: [Key]) -> Bool {
-        required.allSatisfy { found & (1 << UInt64($0.rawValue)) != 0 }
-    }
+    /// Whether the span has every key of `required` (as `mask` makes it).
+    func has(_ required: UInt64) -> Bool { found & required == required }
+
+    static func mask(_ keys: Key...) -> UInt64 { keys.reduce(0) { $0 | 1 << UInt64($1.rawValue) } }
 
     func value(_ key: Key) -> WireAnyValue? {
         guard found & (1 << UInt64(key.rawValue)) != 0 else { return nil }
