@@ -68,9 +68,6 @@ public enum WireRewrite {
         try bytes.withUnsafeBytes { buffer in
             var plan = Plan()
             plan.items.reserveCapacity(before)
-            // Sized for every item rewritten, so that growing it copies nothing: storage
-            // reserved and left unused is not touched.
-            plan.bodies.bytes.reserveCapacity(buffer.count + buffer.count / 4)
             let itemMessage: WireMessage = signal == .metrics ? .metric : .span
             var kept = 0
             try forEachEntry(buffer, 0..<buffer.count) { entryBody in
@@ -112,6 +109,9 @@ public enum WireRewrite {
                             items += 1
                         case .drop: break
                         case .written(let range):
+                            // At the first item written, room for every item, so that the buffer
+                            // does not grow by copying; a rewrite that writes none reserves none.
+                            if !plan.replaced { plan.bodies.bytes.reserveCapacity(buffer.count + buffer.count / 4) }
                             plan.replaced = true
                             kept += try plan.bodies.bytes.withUnsafeBytes { try itemCount(itemMessage, $0, range) }
                             scopeSize += fieldSize(range.count)

@@ -13,6 +13,9 @@ import OTLP
 struct StreamedAttributeActions: Sendable {
     enum Kind: Sendable {
         case insert, update, upsert, delete, hash
+
+        /// Whether the action adds an entry for a key the item lacks.
+        var adds: Bool { self == .insert || self == .upsert }
     }
 
     struct Action: Sendable {
@@ -54,9 +57,9 @@ struct StreamedAttributeActions: Sendable {
         self.actions = actions
         kinds = actions.map(\.kind)
         keyLengths = actions.reduce(0) { $0 | 1 << UInt64(min($1.key.count, 63)) }
-        adding = actions.indices.reduce(0) { actions[$1].kind == .insert || actions[$1].kind == .upsert ? $0 | 1 << UInt64($1) : $0 }
+        adding = actions.indices.reduce(0) { actions[$1].kind.adds ? $0 | 1 << UInt64($1) : $0 }
         var span = WireWriter(), logRecord = WireWriter()
-        for action in actions where action.kind == .insert || action.kind == .upsert {
+        for action in actions where action.kind.adds {
             action.key.withUnsafeBytes { key in
                 action.value.withUnsafeBytes {
                     span.keyValue(field: 9, key: key, value: $0)
@@ -126,7 +129,7 @@ struct StreamedAttributeActions: Sendable {
     /// The entries insert and upsert add for the keys no entry had, in action order.
     func add(met: UInt64, field: Int, into added: inout WireWriter) {
         if met & adding == 0, let every = addedToEvery(field) { return added.bytes.append(contentsOf: every) }
-        for index in kinds.indices where met & (1 << UInt64(index)) == 0 && (kinds[index] == .insert || kinds[index] == .upsert) {
+        for index in kinds.indices where (adding & ~met) & (1 << UInt64(index)) != 0 {
             actions[index].key.withUnsafeBytes { key in
                 actions[index].value.withUnsafeBytes { added.keyValue(field: field, key: key, value: $0) }
             }
