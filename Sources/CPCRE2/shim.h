@@ -54,6 +54,13 @@ static inline int otelcol_pcre2_match(const pcre2_code_8 *code, const unsigned c
     return pcre2_match_8(code, subject, length, start, PCRE2_NO_UTF_CHECK, data, NULL);
 }
 
+/// `otelcol_pcre2_match` for a pattern the JIT compiled: PCRE2's fast path, without the checks of
+/// its arguments that `pcre2_match` makes on every call (subjects here are valid UTF-8).
+static inline int otelcol_pcre2_jit_match(const pcre2_code_8 *code, const unsigned char *subject, size_t length,
+                                          size_t start, pcre2_match_data_8 *data) {
+    return pcre2_jit_match_8(code, subject, length, start, 0, data, NULL);
+}
+
 static inline size_t *otelcol_pcre2_ovector(pcre2_match_data_8 *data) { return pcre2_get_ovector_pointer_8(data); }
 
 static inline int otelcol_pcre2_error_message(int error, unsigned char *buffer, size_t size) {

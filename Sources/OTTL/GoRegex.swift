@@ -26,6 +26,11 @@ public final class GoRegex: @unchecked Sendable {
     private let code: OpaquePointer
     /// Offset pairs a match sets at most: the whole match and each group.
     private let pairs: UInt32
+    /// Whether PCRE2's JIT compiled the pattern, so that matches take its fast path.
+    private let jitted: Bool
+    /// The fewest bytes a match can span (PCRE2 works out a lower bound in characters, each at
+    /// least a byte): shorter text, or what is left of it after a match, is not searched.
+    private let minLength: Int
     /// For a pattern that is ASCII text without operators, maybe between `^` and `$`: what it
     /// matches, tested on the bytes without running the expression.
     private let literal: Literal?
@@ -91,6 +96,11 @@ public final class GoRegex: @unchecked Sendable {
         var groups: UInt32 = 0
         _ = otelcol_pcre2_info(compiled, UInt32(PCRE2_INFO_CAPTURECOUNT), &groups)
         pairs = groups + 1
+        var jitSize = 0
+        jitted = otelcol_pcre2_info(compiled, UInt32(PCRE2_INFO_JITSIZE), &jitSize) == 0 && jitSize > 0
+        var minLength: UInt32 = 0
+        _ = otelcol_pcre2_info(compiled, UInt32(PCRE2_INFO_MINLENGTH), &minLength)
+        self.minLength = Int(minLength)
         literal = Literal(pattern)
     }
 
@@ -108,6 +118,7 @@ public final class GoRegex: @unchecked Sendable {
     /// Whether the expression matches anywhere in the UTF-8 `bytes`, which must be valid UTF-8.
     public func matches(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
         if let literal { return literal.matches(UnsafeRawBufferPointer(bytes)) }
+        guard bytes.count >= minLength else { return false }
         // Only whether: no group offsets are read out.
         return withMatchData { data in data.map { match(bytes, from: 0, $0) > 0 } ?? false }
     }
@@ -155,7 +166,7 @@ public final class GoRegex: @unchecked Sendable {
             var lastMatchEnd = 0
             var searchFrom = 0
             var replaced = false
-            while searchFrom <= subject.count {
+            while searchFrom <= subject.count, subject.count - searchFrom >= minLength {
                 let pairs = match(subject, from: searchFrom, data)
                 guard pairs > 0, let vector = otelcol_pcre2_ovector(data) else { break }
                 let whole = vector[0]..<vector[1]
@@ -256,7 +267,10 @@ public final class GoRegex: @unchecked Sendable {
     /// One match from `start`: PCRE2's count of offset pairs set (0 or less for none), which are
     /// in the match data's vector.
     private func match(_ subject: UnsafeBufferPointer<UInt8>, from start: Int, _ data: OpaquePointer) -> Int32 {
-        if let base = subject.baseAddress { return otelcol_pcre2_match(code, base, subject.count, start, data) }
+        if let base = subject.baseAddress {
+            return jitted ? otelcol_pcre2_jit_match(code, base, subject.count, start, data)
+                : otelcol_pcre2_match(code, base, subject.count, start, data)
+        }
         // An empty subject may have no address; PCRE2 wants one all the same.
         var empty: UInt8 = 0
         return otelcol_pcre2_match(code, &empty, 0, start, data)

@@ -40,6 +40,28 @@ import Testing
         }
     }
 
+    @Test func aOneByteVarintIsSteppedOverAndEveryOtherShapeDeclined() throws {
+        for bytes: [UInt8] in [[0x30, 0x02], [0x78, 0x7F]] {
+            try bytes.withUnsafeBytes { buffer in
+                var reader = WireReader(buffer)
+                #expect(reader.skipOneByteVarint() == UInt64(bytes[0] >> 3))
+                #expect(reader.isAtEnd)
+                var long = WireReader(buffer)
+                _ = try long.tag()
+                try long.skip(.varint)
+                #expect(long.offset == reader.offset)
+            }
+        }
+        // A two-byte value, a value cut short, a length-delimited field, field number 0, a two-byte tag.
+        for bytes: [UInt8] in [[0x30, 0x96, 0x01], [0x30], [0x30, 0x80], [0x0A, 0x00], [0x00, 0x01], [0x80, 0x01, 0x01]] {
+            bytes.withUnsafeBytes { buffer in
+                var reader = WireReader(buffer)
+                #expect(reader.skipOneByteVarint() == nil, "\(bytes)")
+                #expect(reader.offset == 0)
+            }
+        }
+    }
+
     @Test func truncatedAndInvalidFieldsAreLeftToTheReaderThatWordsTheError() {
         let cases: [[UInt8]] = [
             [0x0A, 0x05, 1, 2],         // a length past the end

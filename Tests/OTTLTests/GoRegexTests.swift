@@ -54,6 +54,10 @@ import Testing
         ("^$", "", true),
         ("^$", "\n", false),
         ("^health", "héalth", false),
+        // Text shorter than any match is not searched: the shortest match is counted in characters.
+        ("[0-9]{3}", "12", false),
+        ("^é{2}$", "éé", true),
+        ("(ab)+c", "abab", false),
     ]
 
     @Test(arguments: 0..<table.count)
@@ -113,6 +117,9 @@ import Testing
         ("", "", "E", "E"),
         ("(?U)a+", "aaa", "x", "xxx"),             // ungreedy: a+ takes one a
         ("\\bx\\b", "x éx x", "y", "y éy y"),     // \b is an ASCII word boundary in RE2
+        ("[0-9]{3}", "12", "N", "12"),            // shorter than any match
+        ("é{2}", "xéé", "e", "xe"),              // a match that ends the text, shortest in characters
+        ("b$", "ab", "c", "ac"),
     ]
 
     @Test(arguments: 0..<replacements.count)

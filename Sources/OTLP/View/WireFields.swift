@@ -55,6 +55,10 @@ public struct WireFields {
             let field: UInt64
             if let usual = reader.skipUsualField() {
                 field = usual
+            } else if let small = reader.skipOneByteVarint() {
+                // Kept out of `skipUsualField`, which the walks over attribute entries inline:
+                // there the extra test cost more than it saved.
+                field = small
             } else {
                 let (number, wireType) = try reader.tag()
                 try reader.skip(wireType)

@@ -122,6 +122,17 @@ public struct WireReader {
         return UInt64(tag >> 3)
     }
 
+    /// Steps over a varint field of one-byte tag and value (an enum, a flag, a small count: a
+    /// span's kind) and returns its number; nil, having read nothing, for any other shape.
+    @inlinable @inline(__always)
+    public mutating func skipOneByteVarint() -> UInt64? {
+        guard end - offset >= 2 else { return nil }
+        let tag = bytes[offset]
+        guard tag & 7 == 0, tag >= 8, tag < 0x80, bytes[offset + 1] < 0x80 else { return nil }
+        offset += 2
+        return UInt64(tag >> 3)
+    }
+
     /// Moves past other fields to the next length-delimited occurrence of field `number`: where
     /// its tag starts and its value's range, or nil at the end. Every walk that looks for one
     /// repeated field (attributes, mostly) goes through here.
