@@ -40,7 +40,7 @@ struct BenchPipeline: AsyncParsableCommand {
     @Flag(help: "Hand the processors requests not read since they were made, instead of each one validated just before, as a receiver hands it.")
     var cold = false
 
-    @Flag(help: "Report what the receiver's validation of each request (the wire scan) costs per item instead of the processors.")
+    @Flag(help: "Report what the receiver's validation of each request (the wire scan) costs per item instead of the processors (not with --cold, whose requests are validated beforehand).")
     var validation = false
 
     @Flag(help: "Start each round on new processors and count their shutdown: for processors that hold items, as tail_sampling does until it decides them (at the latest on shutdown).")
