@@ -166,7 +166,8 @@ public final class GoRegex: @unchecked Sendable {
             var lastMatchEnd = 0
             var searchFrom = 0
             var replaced = false
-            while searchFrom <= subject.count, subject.count - searchFrom >= minLength {
+            // What is left must be as long as the shortest match (which also keeps the search inside the text).
+            while subject.count - searchFrom >= minLength {
                 let pairs = match(subject, from: searchFrom, data)
                 guard pairs > 0, let vector = otelcol_pcre2_ovector(data) else { break }
                 let whole = vector[0]..<vector[1]

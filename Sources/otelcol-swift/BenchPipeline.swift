@@ -40,7 +40,7 @@ struct BenchPipeline: AsyncParsableCommand {
     @Flag(help: "Hand the processors requests not read since they were made, instead of each one validated just before, as a receiver hands it.")
     var cold = false
 
-    @Flag(help: "Report what the receiver's validation of each request (the wire scan) costs per item instead of the processors (not with --cold, whose requests are validated beforehand).")
+    @Flag(help: "Report what the receiver's validation of each request (the wire scan) costs per item instead of the processors.")
     var validation = false
 
     @Flag(help: "Start each round on new processors and count their shutdown: for processors that hold items, as tail_sampling does until it decides them (at the latest on shutdown).")
@@ -53,6 +53,8 @@ struct BenchPipeline: AsyncParsableCommand {
         }
         let signal = chosen.id.signal
         guard signal != .metrics else { throw ValidationError("bench-pipeline runs traces and logs pipelines") }
+        // --cold validates every request before the rounds, so there is no validation to time.
+        guard !(cold && validation) else { throw ValidationError("--validation and --cold cannot be combined") }
         let telemetry = CollectorTelemetry(logLevel: .error)
         // As the collector runs: without it, fresh mappings of each request's output and their
         // page faults are part of every figure.
