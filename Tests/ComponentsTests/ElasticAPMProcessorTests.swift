@@ -424,4 +424,25 @@ import Testing
         #expect(GoURLHost(":8080") == nil, "missing scheme")
         #expect(GoURLHost("http://www.foo%2Ebar/")?.host == "www.foo.bar")
     }
+
+    /// The added entries' memory keeps what was written when it grows, and a replacement in the
+    /// middle moves what follows, longer or shorter.
+    @Test func entryBytesGrowAndReplaceInPlace() {
+        let bytes = EntryBytes(capacity: 8)
+        bytes.append(Array(0..<5))
+        #expect(bytes.append(room: 300) { room in
+            for index in 0..<200 { room[index] = UInt8(truncatingIfNeeded: 5 + index) }
+            return 200
+        })
+        #expect(Array(bytes.bytes) == (0..<205).map { UInt8(truncatingIfNeeded: $0) })
+        #expect(!bytes.append(room: 16) { _ in nil }, "nothing written")
+        #expect(bytes.count == 205)
+        bytes.replaceSubrange(1..<4, with: [9, 9, 9, 9, 9, 9])
+        #expect(Array(bytes.bytes.prefix(9)) == [0, 9, 9, 9, 9, 9, 9, 4, 5])
+        #expect(bytes.count == 208 && bytes.bytes.last == 204)
+        bytes.replaceSubrange(1..<7, with: [7])
+        #expect(Array(bytes.bytes.prefix(4)) == [0, 7, 4, 5] && bytes.count == 203 && bytes.bytes.last == 204)
+        bytes.removeAll()
+        #expect(bytes.isEmpty)
+    }
 }

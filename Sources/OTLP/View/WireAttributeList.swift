@@ -420,31 +420,56 @@ extension WireWriter {
 }
 
 extension WireWriter {
+    /// The most bytes `put(keyValue:…)` writes: an entry body of up to 240 bytes, its tag and its
+    /// length.
+    public static let smallEntryRoom = 256
+
     /// One entry of a repeated KeyValue `field` whose value is a string, boolean, integer or
     /// double, written whole on the stack and appended once, without the value's encoding being
     /// made apart; false (nothing written) for any other value or an entry of over 240 bytes.
     /// The encoding is swift-protobuf's (a oneof member is written even when it is zero).
     public mutating func keyValue(field: Int, key: UnsafeRawBufferPointer, scalar: AnyValue.OneOf_Value) -> Bool {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: Self.smallEntryRoom) { buffer in
+            guard let end = Self.put(keyValue: field, key: key, scalar: scalar, into: buffer, at: 0) else { return false }
+            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[..<end]))
+            return true
+        }
+    }
+
+    /// One entry whose value is the string of `bytes` in lowercase hex, written as `keyValue(scalar:)`
+    /// writes a string; false (nothing written) for an entry of over 240 bytes.
+    public mutating func keyValue(field: Int, key: UnsafeRawBufferPointer, hexOf bytes: UnsafeRawBufferPointer) -> Bool {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: Self.smallEntryRoom) { buffer in
+            guard let end = Self.put(keyValue: field, key: key, hexOf: bytes, into: buffer, at: 0) else { return false }
+            self.bytes.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[..<end]))
+            return true
+        }
+    }
+
+    /// `keyValue(field:key:scalar:)` written at `at` of `buffer`, which has `smallEntryRoom` bytes
+    /// there; returns where the entry ends, nil (nothing written) when `keyValue` returns false.
+    public static func put(keyValue field: Int, key: UnsafeRawBufferPointer, scalar: AnyValue.OneOf_Value,
+                           into buffer: UnsafeMutableBufferPointer<UInt8>, at start: Int) -> Int? {
         switch scalar {
         case .stringValue(let text):
             var text = text
             return text.withUTF8 { utf8 in
-                let body = 1 + Self.varintSize(UInt64(utf8.count)) + utf8.count
-                return keyValue(field: field, key: key, valueSize: body) { buffer, at in
-                    Self.put(UnsafeRawBufferPointer(utf8), field: 1, into: buffer, at: at)
+                let body = 1 + varintSize(UInt64(utf8.count)) + utf8.count
+                return put(keyValue: field, key: key, valueSize: body, into: buffer, at: start) { buffer, at in
+                    put(UnsafeRawBufferPointer(utf8), field: 1, into: buffer, at: at)
                 }
             }
         case .boolValue(let flag):
-            return keyValue(field: field, key: key, valueSize: 2) { buffer, at in
-                Self.put(flag ? 1 : 0, into: buffer, at: Self.put(2 << 3, into: buffer, at: at))
+            return put(keyValue: field, key: key, valueSize: 2, into: buffer, at: start) { buffer, at in
+                put(flag ? 1 : 0, into: buffer, at: put(2 << 3, into: buffer, at: at))
             }
         case .intValue(let number):
             let bits = UInt64(bitPattern: number)
-            return keyValue(field: field, key: key, valueSize: 1 + Self.varintSize(bits)) { buffer, at in
-                Self.put(bits, into: buffer, at: Self.put(3 << 3, into: buffer, at: at))
+            return put(keyValue: field, key: key, valueSize: 1 + varintSize(bits), into: buffer, at: start) { buffer, at in
+                put(bits, into: buffer, at: put(3 << 3, into: buffer, at: at))
             }
         case .doubleValue(let number):
-            return keyValue(field: field, key: key, valueSize: 9) { buffer, at in
+            return put(keyValue: field, key: key, valueSize: 9, into: buffer, at: start) { buffer, at in
                 buffer[at] = 4 << 3 | 1
                 withUnsafeBytes(of: number.bitPattern.littleEndian) { bytes in
                     for index in 0..<8 { buffer[at + 1 + index] = bytes[index] }
@@ -452,35 +477,32 @@ extension WireWriter {
                 return at + 9
             }
         default:
-            return false
+            return nil
         }
     }
 
-    /// One entry whose value is the string of `bytes` in lowercase hex, written as `keyValue(scalar:)`
-    /// writes a string; false (nothing written) for an entry of over 240 bytes.
-    public mutating func keyValue(field: Int, key: UnsafeRawBufferPointer, hexOf bytes: UnsafeRawBufferPointer) -> Bool {
+    /// `keyValue(field:key:hexOf:)` written at `at` of `buffer`, as `put(keyValue:key:scalar:)` writes.
+    public static func put(keyValue field: Int, key: UnsafeRawBufferPointer, hexOf bytes: UnsafeRawBufferPointer,
+                           into buffer: UnsafeMutableBufferPointer<UInt8>, at start: Int) -> Int? {
         let digits = bytes.count * 2
-        return keyValue(field: field, key: key, valueSize: 1 + Self.varintSize(UInt64(digits)) + digits) { buffer, at in
-            let start = Self.put(UInt64(digits), into: buffer, at: Self.put(1 << 3 | 2, into: buffer, at: at))
+        return put(keyValue: field, key: key, valueSize: 1 + varintSize(UInt64(digits)) + digits, into: buffer, at: start) { buffer, at in
+            let start = put(UInt64(digits), into: buffer, at: put(1 << 3 | 2, into: buffer, at: at))
             writeHex(bytes, into: UnsafeMutableRawBufferPointer(rebasing: UnsafeMutableRawBufferPointer(buffer)[start..<start + digits]))
             return start + digits
         }
     }
 
-    private mutating func keyValue(field: Int, key: UnsafeRawBufferPointer, valueSize: Int,
-                                   value: (UnsafeMutableBufferPointer<UInt8>, Int) -> Int) -> Bool {
-        let size = Self.keyValueSize(key.count, valueSize)
-        guard size <= 240 else { return false }
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 256) { buffer in
-            var at = Self.put(UInt64(field) << 3 | 2, into: buffer, at: 0)
-            at = Self.put(UInt64(size), into: buffer, at: at)
-            at = Self.put(key, field: 1, into: buffer, at: at)
-            at = Self.put(UInt64(2 << 3 | 2), into: buffer, at: at)
-            at = Self.put(UInt64(valueSize), into: buffer, at: at)
-            at = value(buffer, at)
-            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[..<at]))
-        }
-        return true
+    private static func put(keyValue field: Int, key: UnsafeRawBufferPointer, valueSize: Int,
+                            into buffer: UnsafeMutableBufferPointer<UInt8>, at start: Int,
+                            value: (UnsafeMutableBufferPointer<UInt8>, Int) -> Int) -> Int? {
+        let size = keyValueSize(key.count, valueSize)
+        guard size <= 240 else { return nil }
+        var at = put(UInt64(field) << 3 | 2, into: buffer, at: start)
+        at = put(UInt64(size), into: buffer, at: at)
+        at = put(key, field: 1, into: buffer, at: at)
+        at = put(UInt64(2 << 3 | 2), into: buffer, at: at)
+        at = put(UInt64(valueSize), into: buffer, at: at)
+        return value(buffer, at)
     }
 }
 

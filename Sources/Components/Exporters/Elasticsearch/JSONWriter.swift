@@ -8,10 +8,12 @@ import Foundation
 /// array each one paid a uniqueness check and a capacity check in the runtime, a fifth of the
 /// exporter's CPU. Here a write is a capacity comparison and a copy.
 struct JSONWriter: ~Copyable {
-    private var base: UnsafeMutablePointer<UInt8>
-    private var capacity: Int
+    private var storage: GrowableBytes
     /// Bytes written.
-    private(set) var count = 0
+    private(set) var count: Int {
+        get { storage.count }
+        set { storage.count = newValue }
+    }
     /// Whether each open object or array already holds a member, as a stack of bits: bit 0 is the
     /// innermost. Levels pushed out beyond 64 wait in `deeper`. Bits, because an array of flags
     /// cost more per member than writing the member.
@@ -21,19 +23,16 @@ struct JSONWriter: ~Copyable {
     private var afterKey = false
 
     init(capacity: Int = 256) {
-        self.capacity = max(capacity, 64)
-        base = .allocate(capacity: self.capacity)
+        storage = GrowableBytes(capacity: capacity)
     }
-
-    deinit { base.deallocate() }
 
     /// A copy of what was written (for the paths that keep it: resource and scope objects, metric
     /// grouping keys).
-    var bytes: [UInt8] { Array(UnsafeBufferPointer(start: base, count: count)) }
+    var bytes: [UInt8] { Array(storage.written) }
 
     /// What was written, without copying, for as long as `body` runs.
     func withBytes<Result>(_ body: (UnsafeRawBufferPointer) throws -> Result) rethrows -> Result {
-        try body(UnsafeRawBufferPointer(start: base, count: count))
+        try body(UnsafeRawBufferPointer(storage.written))
     }
 
     mutating func reset() {
@@ -46,22 +45,8 @@ struct JSONWriter: ~Copyable {
 
     // MARK: Buffer
 
-    /// Room for `size` more bytes, at the end of what was written.
     @inline(__always)
-    private mutating func room(_ size: Int) -> UnsafeMutablePointer<UInt8> {
-        if count + size > capacity { grow(to: count + size) }
-        return base + count
-    }
-
-    @inline(never)
-    private mutating func grow(to needed: Int) {
-        let larger = max(needed, capacity * 2)
-        let moved = UnsafeMutablePointer<UInt8>.allocate(capacity: larger)
-        moved.initialize(from: base, count: count)
-        base.deallocate()
-        base = moved
-        capacity = larger
-    }
+    private mutating func room(_ size: Int) -> UnsafeMutablePointer<UInt8> { storage.room(size) }
 
     @inline(__always)
     private mutating func append(_ byte: UInt8) {

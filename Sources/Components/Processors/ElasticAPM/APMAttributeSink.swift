@@ -49,7 +49,7 @@ struct WireAttributeSink: APMAttributeSink {
     let field: Int
     private(set) var present: UInt64
     /// The added entries, whole (tag and length included).
-    private(set) var added: WireWriter
+    let added: EntryBytes
     /// Where each added key's entry starts in `added`, for a replacement.
     private var starts = InlineArray<32, Int32>(repeating: -1)
     /// A new string for the first arrived entry of the key.
@@ -58,31 +58,30 @@ struct WireAttributeSink: APMAttributeSink {
     /// called that many times (an exit root's rules remove twice).
     private(set) var messagingRemovals = 0
 
-    /// A sink that writes into `storage`'s buffer, emptied (kept from one item to the next, so
-    /// that each item does not grow a new one); `finish` hands it back.
-    init(arrived: UInt64, field: Int, storage: inout WireWriter) {
+    /// A sink that writes into `storage`, emptied: it is kept from one item to the next, so that
+    /// each item does not grow a buffer of its own.
+    init(arrived: UInt64, field: Int, storage: EntryBytes) {
         self.arrived = arrived
         self.field = field
         present = arrived
-        added = WireWriter()
-        swap(&added, &storage)
-        added.bytes.removeAll(keepingCapacity: true)
+        added = storage
+        added.removeAll()
     }
-
-    mutating func finish(returning storage: inout WireWriter) { swap(&added, &storage) }
 
     func has(_ key: EnrichedKey) -> Bool { present & key.bit != 0 }
 
     mutating func append(_ key: EnrichedKey, _ value: AnyValue.OneOf_Value) {
-        starts[key.rawValue] = Int32(truncatingIfNeeded: added.bytes.count)
-        Self.write(key, value, field: field, into: &added)
+        starts[key.rawValue] = Int32(truncatingIfNeeded: added.count)
+        Self.write(key.utf8, value, field: field, into: added)
         present |= key.bit
     }
 
     mutating func append(_ key: EnrichedKey, hexID id: UnsafeRawBufferPointer) {
         // Written straight into the entry: a String of a span ID's 16 digits takes an allocation.
-        let start = added.bytes.count
-        guard !SpanEnrichment.isEmptyID(id), added.keyValue(field: field, key: key.utf8, hexOf: id) else {
+        let start = added.count
+        guard !SpanEnrichment.isEmptyID(id), added.append(room: WireWriter.smallEntryRoom, { room in
+            WireWriter.put(keyValue: field, key: key.utf8, hexOf: id, into: room, at: 0)
+        }) else {
             return append(key, .stringValue(SpanEnrichment.hexID(id)))
         }
         starts[key.rawValue] = Int32(truncatingIfNeeded: start)
@@ -97,13 +96,12 @@ struct WireAttributeSink: APMAttributeSink {
         guard present & key.bit != 0, starts[key.rawValue] >= 0 else { return append(key, .stringValue(string)) }
         // Rare (an exit root's type): the entry is written again where it was.
         let start = Int(starts[key.rawValue])
-        let end = added.bytes.withUnsafeBytes { bytes in
-            var reader = WireReader(bytes, range: start..<bytes.count)
-            return ((try? reader.next(lengthDelimited: field))?.value.upperBound) ?? bytes.count
-        }
+        let added = UnsafeRawBufferPointer(self.added.bytes)
+        var reader = WireReader(added, range: start..<added.count)
+        let end = ((try? reader.next(lengthDelimited: field))?.value.upperBound) ?? added.count
         var entry = WireWriter()
-        Self.write(key, .stringValue(string), field: field, into: &entry)
-        added.bytes.replaceSubrange(start..<end, with: entry.bytes)
+        Self.write(key.utf8, .stringValue(string), field: field, into: &entry)
+        self.added.replaceSubrange(start..<end, with: entry.bytes)
         let shift = Int32(truncatingIfNeeded: entry.bytes.count - (end - start))
         for index in 0..<starts.count where starts[index] > Int32(truncatingIfNeeded: start) { starts[index] += shift }
     }
@@ -113,11 +111,17 @@ struct WireAttributeSink: APMAttributeSink {
     /// Whether the item's own entries change as they are copied.
     var changesArrived: Bool { replacement != nil || messagingRemovals > 0 }
 
-    /// One entry, written whole.
-    static func write(_ key: EnrichedKey, _ value: AnyValue.OneOf_Value, field: Int, into out: inout WireWriter) {
-        write(key.utf8, value, field: field, into: &out)
+    /// One entry, written whole in place.
+    static func write(_ key: UnsafeRawBufferPointer, _ value: AnyValue.OneOf_Value, field: Int, into added: EntryBytes) {
+        if added.append(room: WireWriter.smallEntryRoom, { room in
+            WireWriter.put(keyValue: field, key: key, scalar: value, into: room, at: 0)
+        }) { return }
+        var entry = WireWriter()
+        write(key, value, field: field, into: &entry)
+        added.append(entry.bytes)
     }
 
+    /// One entry, written whole.
     static func write(_ key: UnsafeRawBufferPointer, _ value: AnyValue.OneOf_Value, field: Int, into out: inout WireWriter) {
         if out.keyValue(field: field, key: key, scalar: value) { return }
         // A list (`child.id`) or a long string: swift-protobuf encodes the value.

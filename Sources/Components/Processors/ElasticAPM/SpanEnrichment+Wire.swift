@@ -9,8 +9,8 @@ extension SpanEnrichment {
     struct WireScratch {
         var childIDs: [String] = []
         var childLinks: [Int] = []
-        var spanEntries = WireWriter()
-        var eventEntries = WireWriter()
+        let spanEntries = EntryBytes()
+        let eventEntries = EntryBytes()
     }
 
     func enrich(_ span: WireFields, into bodies: inout WireWriter, scratch: inout WireScratch) throws -> WireItemDecision {
@@ -54,8 +54,7 @@ extension SpanEnrichment {
             }
         }
 
-        var sink = WireAttributeSink(arrived: facts.present, field: 9, storage: &scratch.spanEntries)
-        defer { sink.finish(returning: &scratch.spanEntries) }
+        var sink = WireAttributeSink(arrived: facts.present, field: 9, storage: scratch.spanEntries)
         write(&sink, header, facts, role, childIDs: scratch.childIDs, name: { span.string(5) }, spanID: span.bytes(2))
         let clearsID = role.isTransaction && transaction.id.enabled && transaction.clear_span_id.enabled
         let clearsName = role.isTransaction && transaction.name.enabled && transaction.clear_span_name.enabled
@@ -117,14 +116,13 @@ extension SpanEnrichment {
             facts.absorb(key, WireAnyValue(buffer, value))
             return true
         }
-        var sink = WireAttributeSink(arrived: facts.present, field: 3, storage: &scratch.eventEntries)
-        defer { sink.finish(returning: &scratch.eventEntries) }
+        var sink = WireAttributeSink(arrived: facts.present, field: 3, storage: scratch.eventEntries)
         writeEvent(&sink, time: event.uint(1), facts, transactionType: transactionType)
-        guard !sink.added.bytes.isEmpty else {
+        guard !sink.added.isEmpty else {
             bodies.lengthDelimited(field: 11, buffer[body])
             return
         }
-        bodies.varints(11 << 3 | 2, UInt64(body.count + sink.added.bytes.count))
+        bodies.varints(11 << 3 | 2, UInt64(body.count + sink.added.count))
         bodies.bytes.append(bytesOf: buffer[body])
         bodies.bytes.append(contentsOf: sink.added.bytes)
     }
