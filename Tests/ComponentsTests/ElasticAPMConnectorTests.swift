@@ -281,6 +281,48 @@ import Testing
         #expect(composite == 160 + 40 * 3, "200 destination spans, 40 of them composites of 3 calls")
     }
 
+    /// A span's fields are read whatever their shape: fields of two-byte tags (unknown ones and
+    /// the span's flags) before and after the others, a start time given twice (the last counts,
+    /// as when decoded), an attribute entry over 127 bytes. The same spans written plainly give
+    /// the same metrics.
+    @Test func spansAreReadTheSameInAnyShape() async throws {
+        let spans: [Span] = (0..<6).map { index in
+            var span = Self.goldenSpan(status: 200, result: "HTTP 2xx", outcome: index % 2 == 0 ? "success" : "failure")
+            span.name = "op-\(index % 2)"
+            if index % 3 == 0 { span.attributes.append(Self.kv("long", .stringValue(String(repeating: "x", count: 200)))) }
+            return span
+        }
+        func export(shaped: Bool) async throws -> [Metric] {
+            var scope = WireWriter()
+            for span in spans {
+                var body: [UInt8] = []
+                if shaped {
+                    body += [0xA0, 0x06, 0x01]  // field 100, varint 1
+                    body += [0x39] + withUnsafeBytes(of: UInt64(5).littleEndian, Array.init)  // start_time, overwritten below
+                }
+                body += try span.serializedBytes() as [UInt8]
+                if shaped { body += [0x85, 0x01, 1, 0, 0, 0, 0xFA, 0x06, 0x02, 0x68, 0x69] }  // flags; field 111, "hi"
+                scope.lengthDelimited(field: 2, body)
+            }
+            var resourceSpans = WireWriter()
+            resourceSpans.lengthDelimited(field: 1, try Resource.with { $0.attributes = Self.resource }.serializedBytes() as [UInt8])
+            resourceSpans.lengthDelimited(field: 2, scope.bytes)
+            var request = WireWriter()
+            request.lengthDelimited(field: 1, resourceSpans.bytes)
+            let clock = Clock(), sink = RecordingConsumer()
+            clock.set(30)
+            let connector = try Self.connector("custom_span_attributes: [long]", clock: clock, sink: sink)
+            try await connector.consume(try TelemetryBatch(signal: .traces, protobuf: request.bytes))
+            await connector.shutdown()
+            return try Self.exported(sink).map(\.metric)
+        }
+        let plain = try await export(shaped: false), shaped = try await export(shaped: true)
+        #expect(plain.count > 0 && plain.count == shaped.count)
+        for (one, other) in zip(plain, shaped) { #expect(one == other, "\(one.name)") }
+        let summary = try #require(shaped.first { $0.name == "service_summary" })
+        #expect(summary.sum.dataPoints.map(\.asInt) == [6])
+    }
+
     /// Keys are told apart by their length and their first and last eight bytes before their
     /// bytes are compared: keys that agree on those but differ inside, short keys, and a custom
     /// key that is also one of the sets' own.
