@@ -436,16 +436,6 @@ extension WireWriter {
         }
     }
 
-    /// One entry whose value is the string of `bytes` in lowercase hex, written as `keyValue(scalar:)`
-    /// writes a string; false (nothing written) for an entry of over 240 bytes.
-    public mutating func keyValue(field: Int, key: UnsafeRawBufferPointer, hexOf bytes: UnsafeRawBufferPointer) -> Bool {
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: Self.smallEntryRoom) { buffer in
-            guard let end = Self.put(keyValue: field, key: key, hexOf: bytes, into: buffer, at: 0) else { return false }
-            self.bytes.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[..<end]))
-            return true
-        }
-    }
-
     /// `keyValue(field:key:scalar:)` written at `at` of `buffer`, which has `smallEntryRoom` bytes
     /// there; returns where the entry ends, nil (nothing written) when `keyValue` returns false.
     public static func put(keyValue field: Int, key: UnsafeRawBufferPointer, scalar: AnyValue.OneOf_Value,
@@ -481,7 +471,9 @@ extension WireWriter {
         }
     }
 
-    /// `keyValue(field:key:hexOf:)` written at `at` of `buffer`, as `put(keyValue:key:scalar:)` writes.
+    /// One entry whose value is the string of `bytes` in lowercase hex, written at `at` of `buffer`
+    /// as `put(keyValue:key:scalar:)` writes a string; nil (nothing written) for an entry of over
+    /// 240 bytes.
     public static func put(keyValue field: Int, key: UnsafeRawBufferPointer, hexOf bytes: UnsafeRawBufferPointer,
                            into buffer: UnsafeMutableBufferPointer<UInt8>, at start: Int) -> Int? {
         let digits = bytes.count * 2
