@@ -69,6 +69,16 @@ extension SpanEnrichment {
         var run = span.range.lowerBound
         while !reader.isAtEnd {
             let fieldStart = reader.offset
+            // Fields copied as they are, in their usual shapes, are stepped over before their tags
+            // are decoded; the one-byte tags of the fields changed here are not.
+            switch buffer[fieldStart] {
+            case 11 << 3 | 2: break
+            case 9 << 3 | 2 where entries != nil: break
+            case 13 << 3 | 2 where !scratch.childLinks.isEmpty: break
+            case 2 << 3 | 2 where clearsID: break
+            case 5 << 3 | 2 where clearsName: break
+            default: if reader.skipUsualField() != nil || reader.skipOneByteVarint() != nil { continue }
+            }
             let (field, wireType) = try reader.tag()
             if wireType == .lengthDelimited {
                 switch field {
