@@ -403,13 +403,13 @@ extension WireWriter {
     public mutating func keyValue(field: Int, key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {
         let size = Self.keyValueSize(key.count, value.count)
         // The usual entry is written whole on the stack and appended once.
-        guard size <= 240 else {
+        guard size <= Self.smallEntryBody else {
             header(field: UInt64(field), size: size)
             lengthDelimited(field: 1, key)
             lengthDelimited(field: 2, value)
             return
         }
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 256) { buffer in
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: Self.smallEntryRoom) { buffer in
             var at = Self.put(UInt64(field) << 3 | 2, into: buffer, at: 0)
             at = Self.put(UInt64(size), into: buffer, at: at)
             at = Self.put(key, field: 1, into: buffer, at: at)
@@ -420,9 +420,11 @@ extension WireWriter {
 }
 
 extension WireWriter {
-    /// The most bytes `put(keyValue:…)` writes: an entry body of up to 240 bytes, its tag and its
-    /// length.
-    public static let smallEntryRoom = 256
+    /// The largest entry body written whole on the stack, and the room that takes with the
+    /// entry's tag and length: what `put(keyValue:…)` may write. Computed, so that they fold to
+    /// constants where inlined (the stack allocation's size among them).
+    @inlinable static var smallEntryBody: Int { 240 }
+    @inlinable public static var smallEntryRoom: Int { 256 }
 
     /// One entry of a repeated KeyValue `field` whose value is a string, boolean, integer or
     /// double, written whole on the stack and appended once, without the value's encoding being
@@ -488,7 +490,7 @@ extension WireWriter {
                             into buffer: UnsafeMutableBufferPointer<UInt8>, at start: Int,
                             value: (UnsafeMutableBufferPointer<UInt8>, Int) -> Int) -> Int? {
         let size = keyValueSize(key.count, valueSize)
-        guard size <= 240 else { return nil }
+        guard size <= smallEntryBody else { return nil }
         var at = put(UInt64(field) << 3 | 2, into: buffer, at: start)
         at = put(UInt64(size), into: buffer, at: at)
         at = put(key, field: 1, into: buffer, at: at)

@@ -75,15 +75,10 @@ struct SpanReading {
         parentSpanID = 0..<0
         var reader = WireReader(buffer, range: range)
         while !reader.isAtEnd {
-            // The fields read, by their one-byte tags, and the usual shapes of the others, taken
-            // before any tag is decoded; any other shape goes through `tag` and `skip`.
+            // Fields not read, in their usual shapes, are stepped over before their tags are
+            // decoded; the one-byte tags of the fields read are not.
             switch buffer[reader.offset] {
-            case 9 << 3 | 2: reader.offset += 1; absorb(try reader.lengthDelimited()); continue
-            case 7 << 3 | 1: reader.offset += 1; start = try reader.fixed64(); continue
-            case 8 << 3 | 1: reader.offset += 1; end = try reader.fixed64(); continue
-            case 5 << 3 | 2: reader.offset += 1; name = try reader.lengthDelimited(); continue
-            case 4 << 3 | 2: reader.offset += 1; parentSpanID = try reader.lengthDelimited(); continue
-            case 3 << 3 | 2: reader.offset += 1; traceState = try reader.lengthDelimited(); continue
+            case 9 << 3 | 2, 7 << 3 | 1, 8 << 3 | 1, 5 << 3 | 2, 4 << 3 | 2, 3 << 3 | 2: break
             default: if reader.skipUsualField() != nil || reader.skipOneByteVarint() != nil { continue }
             }
             let (field, wireType) = try reader.tag()
