@@ -54,6 +54,16 @@ import Testing
                 - 'name == "\u{FFFD}" or attributes["url.path"] != "/orders/42" and nil == attributes["db.system"] and name == "cpu"'
                 - 'scope.version == "1" or resource.attributes["service.name"] != "a" and dropped_links_count < 1 and name == "b"'
             """),
+        // Compiled whole (`WireItemConditions`, on the tape): every kind of node, nested, with
+        // reads of every level and type.
+        (.traces, """
+            traces:
+              span:
+                - 'not (name == "a" or kind == "2") and (attributes["host"] < "b" or attributes["k"] != nil) and name == "retry" and true'
+                - 'IsMatch(name, "^ret") and not (dropped_attributes_count + 1 > 1) and nil == attributes["url.path"] and kind == 3'
+                - 'scope.name == "a" and resource.attributes["host"] != "a" and (false or end_time_unix_nano - start_time_unix_nano >= 0) and name == "cpu"'
+                - 'attributes["k"] == 42 or attributes["m"] == "x" and 3 < kind or scope.version != "1" and not (kind >= 2) and name == "b"'
+            """),
         (.traces, """
             error_mode: propagate
             traces:
@@ -139,6 +149,16 @@ import Testing
             if fromModel.0.delivered == model { unchanged += 1 } else { changed += 1 }
         }
         #expect(changed > 10 && unchanged > 10, "the config changes some requests and not others (\(changed) changed)")
+    }
+
+    @Test func filterConditionsCompiledWholeTakeTheTape() throws {
+        func plan(_ index: Int) throws -> FilterEncodedPlan {
+            FilterEncodedPlan(try decodeConfig(FilterProcessorConfig.self, Self.filterConfigs[index].1).plan())
+        }
+        #expect(try plan(0).spanConditions != nil)
+        #expect(try plan(5).spanConditions != nil)
+        #expect(try plan(4).spanConditions == nil, "IsMatch on an attribute, which may hold no string")
+        #expect(try plan(6).spanConditions == nil, "a converter the wire path does not compile")
     }
 
     @Test(arguments: filterConfigs.indices)

@@ -197,20 +197,26 @@ struct WireInteger: Sendable {
         }
     }
 
-    func value(_ levels: WireLevels) -> Int64 {
-        let a = Self.value(left, levels)
+    func value(_ levels: WireLevels) -> Int64 { value(levels.item, levels.scope, levels.resource) }
+
+    /// The value read from the item, its scope and its resource, each passed where it lies: a copy
+    /// of its index costs more than the read.
+    func value(_ item: WireFields, _ scope: WireFields, _ resource: WireFields) -> Int64 {
+        let a = Self.value(left, item, scope, resource)
         switch op {
         case 0: return a
-        case UInt8(ascii: "+"): return a &+ Self.value(right, levels)
-        case UInt8(ascii: "-"): return a &- Self.value(right, levels)
-        default: return a &* Self.value(right, levels)
+        case UInt8(ascii: "+"): return a &+ Self.value(right, item, scope, resource)
+        case UInt8(ascii: "-"): return a &- Self.value(right, item, scope, resource)
+        default: return a &* Self.value(right, item, scope, resource)
         }
     }
 
-    private static func value(_ term: Term, _ levels: WireLevels) -> Int64 {
+    private static func value(_ term: Term, _ item: WireFields, _ scope: WireFields, _ resource: WireFields) -> Int64 {
         switch term {
         case .literal(let value): value
-        case .field(let level, let field, let type): WireValues.integer(levels[level], field, type)
+        case .field(.item, let field, let type): WireValues.integer(item, field, type)
+        case .field(.scope, let field, let type): WireValues.integer(scope, field, type)
+        case .field(.resource, let field, let type): WireValues.integer(resource, field, type)
         }
     }
 }
@@ -263,16 +269,22 @@ struct WireRead: Sendable {
         switch kind {
         case .string(let field): return .string(message.bytesRange(field))
         case .attribute(let field, let key):
-            guard let body = key.withUnsafeBytes({ message.attribute(field, utf8: $0) }) else { return .none }
-            // The usual shapes read directly: a value of a string alone, and none (a key alone).
-            if body.isEmpty { return .none }
-            if let text = WireFields.stringAlone(message.buffer, body) { return .string(text) }
-            let value = try Self.fields(message.buffer, body)
-            switch value.lastPresent(1...7) {
-            case nil: return .none
-            case 1: return .string(value.bytesRange(1))
-            default: return .other
-            }
+            return try key.withUnsafeBufferPointer { key throws(OTTLRuntimeError) in try Self.found(message, field, UnsafeRawBufferPointer(key)) }
+        default: return .other
+        }
+    }
+
+    /// What the first entry with `key` (UTF-8) in the repeated KeyValue `field` holds.
+    @inline(__always)
+    static func found(_ message: WireFields, _ field: Int, _ key: UnsafeRawBufferPointer) throws(OTTLRuntimeError) -> Found {
+        guard let body = message.attribute(field, utf8: key) else { return .none }
+        // The usual shapes read directly: a value of a string alone, and none (a key alone).
+        if body.isEmpty { return .none }
+        if let text = WireFields.stringAlone(message.buffer, body) { return .string(text) }
+        let value = try fields(message.buffer, body)
+        switch value.lastPresent(1...7) {
+        case nil: return .none
+        case 1: return .string(value.bytesRange(1))
         default: return .other
         }
     }

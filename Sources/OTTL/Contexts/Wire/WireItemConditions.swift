@@ -5,7 +5,7 @@ import OTLP
 /// item or calling through a closure per condition. Taken when no part of any condition falls
 /// back to the syntax tree; the groups' error modes apply as `OTTLGroup.anyCondition` applies them.
 public struct WireItemConditions<Fields: WireItemFields>: Sendable {
-    let conditions: [WireCondition]
+    let conditions: WireConditionTape
     let errorModes: [OTTLErrorMode]
 
     /// nil when a condition does not compile whole.
@@ -19,7 +19,8 @@ public struct WireItemConditions<Fields: WireItemFields>: Sendable {
                 errorModes.append(group.errorMode)
             }
         }
-        self.conditions = conditions
+        guard let tape = WireConditionTape(conditions) else { return nil }
+        self.conditions = tape
         self.errorModes = errorModes
     }
 
@@ -27,10 +28,9 @@ public struct WireItemConditions<Fields: WireItemFields>: Sendable {
     /// holding, with the error reported or thrown as its group's error mode says.
     public func anyHolds(_ item: WireFields, scope: WireFields, resource: WireFields,
                          report: (OTTLRuntimeError) -> Void) throws(OTTLRuntimeError) -> Bool {
-        let levels = WireLevels(item: item, scope: scope, resource: resource)
-        for index in conditions.indices {
+        for index in 0..<conditions.count {
             do {
-                if try conditions[index].test(levels, general: WireCondition.noGeneral) { return true }
+                if try conditions.holds(index, item, scope, resource) { return true }
             } catch {
                 try errorModes[index].handle(error, report)
             }

@@ -43,9 +43,8 @@ public struct WireStreamedEdits: Sendable {
 
     let ops: [Op]
     let gates: [Gate]
-    /// The ops' conditions, each with the op it gates (tested by index, so that nothing holding a
-    /// reference is copied per item), and the ops without one (bit n for op n).
-    let conditions: [WireCondition]
+    /// The ops' conditions, each with the op it gates, and the ops without one (bit n for op n).
+    let conditions: WireConditionTape
     let conditionOps: [Int]
     let unconditional: UInt64
     let values: [UInt8]
@@ -114,7 +113,8 @@ public struct WireStreamedEdits: Sendable {
         }
         self.opsFor = opsFor
         self.opsForKey = opsForKey
-        self.conditions = conditions
+        guard let tape = WireConditionTape(conditions) else { return nil }
+        self.conditions = tape
         self.conditionOps = conditionOps
         self.unconditional = unconditional
         readsLevels = !conditions.isEmpty
@@ -165,7 +165,7 @@ public struct WireStreamedEdits: Sendable {
     /// tested, failures handled as `apply` says).
     public func begin(_ item: WireFields, scope: WireFields, resource: WireFields, scratch: inout Scratch,
                       report: (OTTLRuntimeError) -> Void) throws(OTTLRuntimeError) -> ItemState {
-        let active = try activate(WireLevels(item: item, scope: scope, resource: resource), report)
+        let active = try activate(item, scope, resource, report)
         var replaced: [UInt8] = []
         swap(&replaced, &scratch.replaced)
         return ItemState(active: active, replaced: replaced)
@@ -202,12 +202,13 @@ public struct WireStreamedEdits: Sendable {
 
     /// Which statements run on this item (bit n for op n): those without a condition and those
     /// whose condition holds.
-    private func activate(_ levels: WireLevels, _ report: (OTTLRuntimeError) -> Void) throws(OTTLRuntimeError) -> UInt64 {
+    private func activate(_ item: WireFields, _ scope: WireFields, _ resource: WireFields,
+                          _ report: (OTTLRuntimeError) -> Void) throws(OTTLRuntimeError) -> UInt64 {
         var active = unconditional
-        for at in conditions.indices {
+        for at in 0..<conditions.count {
             let index = conditionOps[at]
             do {
-                if try conditions[at].test(levels, general: WireCondition.noGeneral) { active |= 1 << UInt64(index) }
+                if try conditions.holds(at, item, scope, resource) { active |= 1 << UInt64(index) }
             } catch {
                 try gates[index].errorMode.handle(OTTLRuntimeError("\(gates[index].text): \(error.message)"), report)
             }
