@@ -49,6 +49,44 @@ import Testing
         #expect(bounded.decide(trace([span(ms: 0, 201)])) == .notSampled)
     }
 
+    /// A trace whose spans lie under two resources and three scopes of one request, in an order
+    /// that goes back to an earlier scope: each span is read with its own scope and resource.
+    @Test func spansAreReadWithTheirOwnScopeAndResource() throws {
+        let id = Data(repeating: 7, count: 16)
+        func spans(_ names: [String]) -> [Span] { names.map { name in .with { $0.name = name; $0.traceID = id } } }
+        let request = ExportTraceServiceRequest.with {
+            $0.resourceSpans = [
+                .with {
+                    $0.resource.attributes = [kv("service.name", "web")]
+                    $0.scopeSpans = [.with { $0.scope.name = "a"; $0.spans = spans(["w1"]) },
+                                     .with { $0.scope.name = "b"; $0.spans = spans(["w2"]) }]
+                },
+                .with {
+                    $0.resource.attributes = [kv("service.name", "db"), kv("tier", "backend")]
+                    $0.scopeSpans = [.with { $0.scope.name = "c"; $0.spans = spans(["d1", "d2"]) }]
+                },
+            ]
+        }
+        let held = try HeldRequest.hold(try request.serializedBytes())
+        try #require(held.count == 1 && held[0].1.count == 4)
+        // Held in another order than received, coming back to the first scope at the end.
+        let order = [held[0].1[2], held[0].1[0], held[0].1[3], held[0].1[1], held[0].1[0]]
+        var open = RequestOpener()
+        let view = try TraceView(traceID: held[0].0, spans: order, &open)
+        #expect(view.envelopes.count == 3, "one envelope per scope entry, however often its spans come")
+        #expect(view.spans.map { view.scope($0).string(1) } == ["c", "a", "c", "b", "a"])
+        #expect(view.spans.map { ScalarValue(view.resource($0), 1, Array("service.name".utf8)).map { value -> String in
+            guard case .string(let text) = value else { return "?" }
+            return String(decoding: text, as: UTF8.self)
+        } } == ["db", "web", "db", "web", "web"])
+        let tier = try policy("type: string_attribute\nstring_attribute: {key: tier, values: [backend]}")
+        #expect(tier.decide(view) == .sampled, "an attribute of the second resource")
+        let ottl = try policy("type: ottl_condition\nottl_condition: {span: ['resource.attributes[\"service.name\"] == \"web\" and scope.name == \"b\" and name == \"w2\"']}")
+        #expect(ottl.decide(view) == .sampled)
+        let none = try policy("type: ottl_condition\nottl_condition: {span: ['resource.attributes[\"service.name\"] == \"db\" and scope.name != \"c\"']}")
+        #expect(none.decide(view) == .notSampled)
+    }
+
     @Test func attributePolicies() throws {
         let numeric = try policy("type: numeric_attribute\nnumeric_attribute: {key: http.status_code, min_value: 500}")
         #expect(numeric.decide(trace([span(attributes: [kv("http.status_code", int: 503)])])) == .sampled)

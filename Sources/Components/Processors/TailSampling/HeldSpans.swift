@@ -229,12 +229,16 @@ struct HeldSpan: Sendable {
     var body: Range<Int> { Int(start)..<Int(end) }
 }
 
-/// A held span's fields as the policies read them, in the bytes of its request.
+/// A held span's fields as the policies read them, in the bytes of its request, and which of
+/// its trace's scopes and resources it has (`TraceView.envelopes`): the policies walk a trace's
+/// spans once each, and copy each as they go.
 struct HeldSpanFields {
     let span: WireFields
-    let scope: WireFields
-    let resource: WireFields
+    let envelope: Int
 }
+
+/// A scope and its resource, indexed.
+typealias HeldEnvelope = (scope: WireFields, resource: WireFields)
 
 /// A held request's bytes decompressed, for as long as fields read from them are in use.
 final class OpenedRequest {
@@ -254,21 +258,20 @@ final class OpenedRequest {
 
     /// Each scope's and its resource's fields, indexed when a span of the scope is first read: the
     /// traces of a request are decided one after another, and share them.
-    private var envelopes: [(scope: WireFields, resource: WireFields)?]
+    private var envelopes: [HeldEnvelope?]
 
-    /// The span, its scope and its resource indexed; valid while this lives.
-    func fields(_ span: HeldSpan) throws(OTLPDecodingError) -> HeldSpanFields {
-        let index = Int(span.scope)
-        let envelope: (scope: WireFields, resource: WireFields)
-        if let known = envelopes[index] {
-            envelope = known
-        } else {
-            let place = request.scopes[index]
-            envelope = (try WireFields(buffer, place.scope), try WireFields(buffer, place.resource))
-            envelopes[index] = envelope
-        }
-        let span = try WireFields(buffer, span.body, singularMessages: 1 << 15, firstOf: WireRewrite.itemAttributes(.traces))
-        return HeldSpanFields(span: span, scope: envelope.scope, resource: envelope.resource)
+    /// The scope entry's (`HeldSpan.scope`) scope and resource.
+    func envelope(_ index: Int) throws(OTLPDecodingError) -> HeldEnvelope {
+        if let known = envelopes[index] { return known }
+        let place = request.scopes[index]
+        let envelope = (try WireFields(buffer, place.scope), try WireFields(buffer, place.resource))
+        envelopes[index] = envelope
+        return envelope
+    }
+
+    /// The span's fields, indexed.
+    func fields(_ span: HeldSpan) throws(OTLPDecodingError) -> WireFields {
+        try WireFields(buffer, span.body, singularMessages: 1 << 15, firstOf: WireRewrite.itemAttributes(.traces))
     }
 }
 

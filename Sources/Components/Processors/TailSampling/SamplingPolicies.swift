@@ -14,6 +14,8 @@ enum SamplingDecision: Sendable, Equatable {
 struct TraceView {
     let traceID: TraceID
     let spans: [HeldSpanFields]
+    /// The spans' scopes and resources, each once.
+    let envelopes: [HeldEnvelope]
     /// The opened requests the fields point into, kept alive with them.
     private let opened: [OpenedRequest]
 
@@ -21,15 +23,33 @@ struct TraceView {
         self.traceID = traceID
         var fields: [HeldSpanFields] = []
         var opened: [OpenedRequest] = []
+        var envelopes: [HeldEnvelope] = []
+        // Which opened request and scope entry each envelope is; a trace's spans come mostly from
+        // one scope of one request, so the last is checked first.
+        var places: [(request: Int, scope: UInt32)] = []
         fields.reserveCapacity(spans.count)
         for span in spans {
             if opened.last?.request !== span.request { opened.append(try open(span.request)) }
             guard let request = opened.last else { continue }
-            fields.append(try request.fields(span))
+            let place = (request: opened.count - 1, scope: span.scope)
+            let envelope: Int
+            if let known = places.lastIndex(where: { $0 == place }) {
+                envelope = known
+            } else {
+                envelopes.append(try request.envelope(Int(span.scope)))
+                places.append(place)
+                envelope = envelopes.count - 1
+            }
+            fields.append(HeldSpanFields(span: try request.fields(span), envelope: envelope))
         }
         self.spans = fields
+        self.envelopes = envelopes
         self.opened = opened
     }
+
+    func scope(_ entry: HeldSpanFields) -> WireFields { envelopes[entry.envelope].scope }
+
+    func resource(_ entry: HeldSpanFields) -> WireFields { envelopes[entry.envelope].resource }
 }
 
 /// An attribute's value as the attribute policies compare it.
@@ -220,13 +240,13 @@ enum SamplingPolicies {
             return SamplingPolicy(name: name) { trace in
                 do {
                     for entry in trace.spans {
-                        var context = WireSpanContext(entry.span, scope: entry.scope, resource: entry.resource)
+                        var context = WireSpanContext(entry.span, scope: trace.scope(entry), resource: trace.resource(entry))
                         if try spans.anyCondition(&context, report: { _ in }) { return .sampled }
                         guard !events.program.conditions.isEmpty else { continue }
                         var matched = false
                         try entry.span.forEach(11) { (body: Range<Int>) throws -> Bool in
                             var eventContext = WireSpanEventContext(event: try WireFields(entry.span.buffer, body), span: entry.span,
-                                                                    scope: entry.scope, resource: entry.resource)
+                                                                    scope: trace.scope(entry), resource: trace.resource(entry))
                             matched = try events.anyCondition(&eventContext, report: { _ in })
                             return !matched
                         }
@@ -263,16 +283,9 @@ enum SamplingPolicies {
                                         _ matches: @escaping @Sendable (ScalarValue) -> Bool) -> SamplingPolicy {
         let key = Array(key.utf8)
         return SamplingPolicy(name: name) { trace in
-            // Spans of one resource usually follow each other: its attributes are looked at once.
-            var lastResource: (base: UnsafeRawPointer?, range: Range<Int>)?
-            let found = trace.spans.contains { entry in
-                let resource = entry.resource
-                if lastResource?.base != resource.buffer.baseAddress || lastResource?.range != resource.range {
-                    lastResource = (resource.buffer.baseAddress, resource.range)
-                    if ScalarValue(resource, 1, key).map(matches) == true { return true }
-                }
-                return ScalarValue(entry.span, 9, key).map(matches) == true
-            }
+            // The resources are looked at once each (a trace's spans share a few), then the spans.
+            let found = trace.envelopes.contains { ScalarValue($0.resource, 1, key).map(matches) == true }
+                || trace.spans.contains { ScalarValue($0.span, 9, key).map(matches) == true }
             if invert { return found ? .invertNotSampled : .invertSampled }
             return found ? .sampled : .notSampled
         }
