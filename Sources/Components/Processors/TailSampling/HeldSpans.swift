@@ -230,8 +230,8 @@ struct HeldSpan: Sendable {
 }
 
 /// A held span's fields as the policies read them, in the bytes of its request, and which of
-/// its trace's scopes and resources it has (`TraceView.envelopes`): the policies walk a trace's
-/// spans once each, and copy each as they go.
+/// its trace's scopes and resources it has (`TraceView.envelopes`). Kept small: every policy
+/// that walks a trace's spans copies each one as it goes.
 struct HeldSpanFields {
     let span: WireFields
     let envelope: Int
