@@ -17,6 +17,22 @@ import Testing
         "status":{"code":2,"message":"boom"},"unknownField":{"ignored":true}}]}]}]}
     """
 
+    /// Every byte value, at every offset of a word and in every tail length, against Foundation's
+    /// formatting; the bytes after the hex are left as they were.
+    @Test func hexOfEveryByteAndLength() {
+        let all = (0...255).map(UInt8.init) + (0...255).reversed().map(UInt8.init)
+        for length in [0, 1, 2, 3, 4, 5, 7, 8, 9, 16, 31, 32, 33, all.count] {
+            for start in [0, 1, 2, 3, 100, all.count - length] where start + length <= all.count {
+                let bytes = Array(all[start..<(start + length)])
+                let expected = bytes.map { String(format: "%02x", $0) }.joined()
+                var out = [UInt8](repeating: 0xEE, count: 2 * length + 3)
+                bytes.withUnsafeBytes { source in out.withUnsafeMutableBytes { writeHex(source, into: $0) } }
+                #expect(String(decoding: out[..<(2 * length)], as: UTF8.self) == expected, "\(length) bytes from \(start)")
+                #expect(out[(2 * length)...].allSatisfy { $0 == 0xEE }, "nothing written past the hex")
+            }
+        }
+    }
+
     @Test func decodesSpecExampleWithHexIdsAndMixedIntForms() throws {
         guard case .traces(let request) = try OTLPJSON.decode(.traces, Array(Self.specTraces.utf8)) else {
             Issue.record("wrong signal"); return
