@@ -96,6 +96,10 @@ enum OTTLComparison {
             case .greaterOrEqual: order >= 0
             }
         }
+
+        /// Whether `a op b` holds.
+        @inline(__always)
+        func holds<T: Comparable>(_ a: T, _ b: T) -> Bool { holds(order: a < b ? -1 : a == b ? 0 : 1) }
     }
 
     static func compare(_ left: OTTLValue, _ op: String, _ right: OTTLValue) -> Bool {
@@ -104,7 +108,7 @@ enum OTTLComparison {
     }
 
     static func compare(_ left: OTTLValue, _ op: Operator, _ right: OTTLValue) -> Bool {
-        func ordered<T: Comparable>(_ a: T, _ b: T) -> Bool { op.holds(order: a < b ? -1 : a == b ? 0 : 1) }
+        func ordered<T: Comparable>(_ a: T, _ b: T) -> Bool { op.holds(a, b) }
         func equality(_ equal: Bool) -> Bool { op == .equal ? equal : op == .notEqual ? !equal : false }
         switch (left, right) {
         case (.none, .none): return equality(true)

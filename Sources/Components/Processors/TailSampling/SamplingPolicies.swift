@@ -283,7 +283,8 @@ enum SamplingPolicies {
                                         _ matches: @escaping @Sendable (ScalarValue) -> Bool) -> SamplingPolicy {
         let key = Array(key.utf8)
         return SamplingPolicy(name: name) { trace in
-            // The resources are looked at once each (a trace's spans share a few), then the spans.
+            // Each envelope's resource once (a trace's spans share a few; two scopes of one resource
+            // have it looked at twice), then the spans.
             let found = trace.envelopes.contains { ScalarValue($0.resource, 1, key).map(matches) == true }
                 || trace.spans.contains { ScalarValue($0.span, 9, key).map(matches) == true }
             if invert { return found ? .invertNotSampled : .invertSampled }

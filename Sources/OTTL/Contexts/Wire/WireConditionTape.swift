@@ -78,9 +78,12 @@ struct WireConditionTape: Sendable {
             case .not(let inner):
                 ops.append(Op(code: .not))
                 guard add(inner) else { return false }
-            case .and(let parts), .or(let parts):
-                if case .and = condition { ops.append(Op(code: .and)) } else { ops.append(Op(code: .or)) }
-                for part in parts { guard add(part) else { return false } }
+            case .and(let parts):
+                ops.append(Op(code: .and))
+                guard parts.allSatisfy({ add($0) }) else { return false }
+            case .or(let parts):
+                ops.append(Op(code: .or))
+                guard parts.allSatisfy({ add($0) }) else { return false }
             case .stringEquals(let read, let literal, let equal):
                 var op = self.op(.stringEquals, read)
                 op.flag = equal
@@ -157,16 +160,13 @@ struct WireConditionTape: Sendable {
             }
             return !stopsOn
         case .stringEquals:
-            guard case .string(let range) = try found(op, bytes, item, scope, resource) else { return !op.flag }
             let literal = UnsafeRawBufferPointer(rebasing: bytes[Int(op.start)..<Int(op.start + op.count)])
-            return UnsafeRawBufferPointer(rebasing: buffer(op.level, item, scope, resource)[range]).sameBytes(as: literal) == op.flag
+            return try found(op, bytes, item, scope, resource).equals(literal, in: buffer(op.level, item, scope, resource), equal: op.flag)
         case .isNil:
-            if case .none = try found(op, bytes, item, scope, resource) { return op.flag }
-            return !op.flag
+            return try found(op, bytes, item, scope, resource).isNil(equal: op.flag)
         case .compareIntegers:
-            let a = integers[Int(op.start)].value(item, scope, resource)
-            let b = integers[Int(op.start) + 1].value(item, scope, resource)
-            return op.comparison.holds(order: a < b ? -1 : a == b ? 0 : 1)
+            return op.comparison.holds(integers[Int(op.start)].value(item, scope, resource),
+                                       integers[Int(op.start) + 1].value(item, scope, resource))
         case .matches:
             guard case .string(let range) = try found(op, bytes, item, scope, resource) else { return false }
             return regexes[Int(op.start)].matches(received: UnsafeRawBufferPointer(rebasing: buffer(op.level, item, scope, resource)[range]))

@@ -104,17 +104,14 @@ indirect enum WireCondition: Sendable {
             return false
         case .stringEquals(let read, let literal, let equal):
             let message = levels[read.level]
-            guard case .string(let range) = try read.found(message) else { return !equal }
-            let same = literal.withUnsafeBytes { UnsafeRawBufferPointer(rebasing: message.buffer[range]).sameBytes(as: $0) }
-            return same == equal
+            let found = try read.found(message)
+            return literal.withUnsafeBytes { found.equals($0, in: message.buffer, equal: equal) }
         case .isNil(let read, let equal):
-            if case .none = try read.found(levels[read.level]) { return equal }
-            return !equal
+            return try read.found(levels[read.level]).isNil(equal: equal)
         case .compare(let left, let op, let right):
             return OTTLComparison.compare(try left.value(levels), op, try right.value(levels))
         case .compareIntegers(let left, let op, let right):
-            let a = left.value(levels), b = right.value(levels)
-            return op.holds(order: a < b ? -1 : a == b ? 0 : 1)
+            return op.holds(left.value(levels), right.value(levels))
         case .matches(let read, let regex, let original):
             let message = levels[read.level]
             let range: Range<Int>
@@ -263,6 +260,21 @@ struct WireRead: Sendable {
         case none
         case string(Range<Int>)
         case other
+
+        /// `== literal` (`!=` when `equal` is false) of what was found in `buffer`: only a string
+        /// can equal a string literal.
+        @inline(__always)
+        func equals(_ literal: UnsafeRawBufferPointer, in buffer: UnsafeRawBufferPointer, equal: Bool) -> Bool {
+            guard case .string(let range) = self else { return !equal }
+            return UnsafeRawBufferPointer(rebasing: buffer[range]).sameBytes(as: literal) == equal
+        }
+
+        /// `== nil` (`!= nil` when `equal` is false).
+        @inline(__always)
+        func isNil(equal: Bool) -> Bool {
+            if case .none = self { return equal }
+            return !equal
+        }
     }
 
     func found(_ message: WireFields) throws(OTTLRuntimeError) -> Found {
